@@ -1,0 +1,265 @@
+//! The timeline model: one [`Event`] per thing that happened on a connection.
+//!
+//! Every view (text, NDJSON, stats, the TUI) reads these same events. The
+//! serde form of [`Event`] *is* the NDJSON contract (`../shared/CONTRACT.md`):
+//! fields may be added, never renamed or removed.
+
+use serde::Serialize;
+
+use crate::types::{Direction, Timestamp, Violation};
+
+/// One event of the timeline.
+#[derive(Clone, Debug, Serialize)]
+pub struct Event {
+    /// TCP connection number, from 0 in order of first packet (tshark's `tcp.stream`).
+    pub conn: u64,
+    /// 1-based number of the packet in which the event completes.
+    pub pkt: u64,
+    /// That packet's capture time.
+    pub ts: Timestamp,
+    /// The sender, where the event has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<Direction>,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// A step of the TCP three-way handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HandshakeStep {
+    /// The client's SYN.
+    Syn,
+    /// The server's SYN-ACK.
+    SynAck,
+    /// The client's ACK of the SYN-ACK.
+    Ack,
+}
+
+/// How a TCP connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeardownHow {
+    /// An orderly FIN.
+    Fin,
+    /// A reset.
+    Rst,
+}
+
+/// For FIN teardowns: the FIN itself, or the ACK that acknowledges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TeardownStep {
+    /// A FIN segment.
+    Fin,
+    /// The ACK of the peer's FIN.
+    Ack,
+}
+
+/// A WebSocket message's kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Opcode 1.
+    Text,
+    /// Opcode 2.
+    Binary,
+}
+
+/// An HTTP header as `[name, value]`, made safe for a terminal.
+pub type Header = (String, String);
+
+/// What happened, with the fields of the NDJSON contract.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    /// A new TCP connection.
+    ConnOpen {
+        /// `ip:port` (IPv6 as `[ip]:port`).
+        client: String,
+        /// `ip:port` (IPv6 as `[ip]:port`).
+        server: String,
+        /// True when the capture began after the SYN.
+        mid_stream: bool,
+    },
+    /// A step of the three-way handshake.
+    TcpHandshake {
+        /// Which step.
+        step: HandshakeStep,
+        /// On `ack`: the time from SYN to ACK.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<f64>,
+        /// True for a SYN or SYN-ACK seen again (extension).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        retransmission: bool,
+    },
+    /// An HTTP request head.
+    HttpRequest {
+        /// Request method.
+        method: String,
+        /// Request target.
+        target: String,
+        /// e.g. `HTTP/1.1`.
+        version: String,
+        /// Headers in wire order.
+        headers: Vec<Header>,
+    },
+    /// An HTTP response head.
+    HttpResponse {
+        /// Status code.
+        status: u16,
+        /// Reason phrase.
+        reason: String,
+        /// e.g. `HTTP/1.1`.
+        version: String,
+        /// Headers in wire order.
+        headers: Vec<Header>,
+    },
+    /// The outcome of the WebSocket opening handshake.
+    WsHandshake {
+        /// `Sec-WebSocket-Key` of the request (or null).
+        key: Option<String>,
+        /// `Sec-WebSocket-Accept` of the response (or null).
+        accept: Option<String>,
+        /// The Accept the key calls for (or null without a valid key).
+        expected_accept: Option<String>,
+        /// The response's Accept equals the expected one.
+        accept_ok: bool,
+        /// `Sec-WebSocket-Version` of the request (or null).
+        version: Option<String>,
+        /// Extensions the server accepted.
+        extensions: Vec<String>,
+        /// Subprotocol the server accepted.
+        subprotocol: Option<String>,
+        /// The upgrade succeeded.
+        ok: bool,
+        /// Status code of the response (extension).
+        status: u16,
+        /// Why the upgrade failed, when `ok` is false (extension).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// Extensions the client offered (extension).
+        offered_extensions: Vec<String>,
+        /// Subprotocols the client offered (extension).
+        offered_subprotocols: Vec<String>,
+    },
+    /// One WebSocket frame.
+    WsFrame {
+        /// FIN bit.
+        fin: bool,
+        /// RSV1..3 as a number 0..7 (RSV1 = 4).
+        rsv: u8,
+        /// Opcode 0..15.
+        opcode: u8,
+        /// `continuation` `text` `binary` `close` `ping` `pong` or `reserved`.
+        opname: &'static str,
+        /// MASK bit.
+        masked: bool,
+        /// Mask key as 8 hex digits.
+        mask_key: Option<String>,
+        /// Payload length from the header.
+        len: u64,
+        /// Header length in bytes (2..14).
+        header_len: u8,
+        /// Close frames: the status code, or null for an empty payload.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        close_code: Option<Option<u16>>,
+        /// Close frames: the reason (made safe).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        close_reason: Option<String>,
+        /// The first payload bytes, unmasked, as hex (extension, at most 32 bytes).
+        payload_hex: String,
+        /// Pongs: round trip from the matching ping (extension).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rtt_ms: Option<f64>,
+        /// True when decoded without seeing the handshake (extension).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        mid_stream: bool,
+    },
+    /// One complete WebSocket message.
+    WsMessage {
+        /// Text or binary.
+        kind: MessageKind,
+        /// Number of frames.
+        frames: u32,
+        /// Bytes after decompression.
+        len: u64,
+        /// Bytes on the wire, headers included.
+        wire_len: u64,
+        /// RSV1 / permessage-deflate.
+        compressed: bool,
+        /// First bytes, text made safe, binary as hex.
+        preview: String,
+    },
+    /// The close exchange as a whole.
+    WsClose {
+        /// Who sent the first close frame; for an abnormal end, null.
+        initiator: Option<Direction>,
+        /// Close code (1006 for an abnormal end, never on the wire).
+        code: Option<u16>,
+        /// Close reason.
+        reason: String,
+        /// The peer answered with a close.
+        echoed: bool,
+        /// Both closes seen before the TCP end.
+        clean: bool,
+        /// First close to its echo (extension).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        echo_ms: Option<f64>,
+        /// First close to the first TCP FIN or RST (extension).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fin_ms: Option<f64>,
+    },
+    /// A FIN or RST.
+    TcpTeardown {
+        /// FIN or RST.
+        how: TeardownHow,
+        /// For FINs: the FIN or its ACK.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        step: Option<TeardownStep>,
+    },
+    /// A rule broken.
+    Violation {
+        /// Stable snake_case name.
+        code: &'static str,
+        /// One sentence.
+        message: String,
+        /// The rule, e.g. `RFC 6455 5.1`.
+        rfc: &'static str,
+    },
+    /// Bytes missing from one direction's stream.
+    Gap {
+        /// How many.
+        bytes: u64,
+    },
+}
+
+impl EventKind {
+    /// The `event` name as in NDJSON.
+    pub fn name(&self) -> &'static str {
+        match self {
+            EventKind::ConnOpen { .. } => "conn_open",
+            EventKind::TcpHandshake { .. } => "tcp_handshake",
+            EventKind::HttpRequest { .. } => "http_request",
+            EventKind::HttpResponse { .. } => "http_response",
+            EventKind::WsHandshake { .. } => "ws_handshake",
+            EventKind::WsFrame { .. } => "ws_frame",
+            EventKind::WsMessage { .. } => "ws_message",
+            EventKind::WsClose { .. } => "ws_close",
+            EventKind::TcpTeardown { .. } => "tcp_teardown",
+            EventKind::Violation { .. } => "violation",
+            EventKind::Gap { .. } => "gap",
+        }
+    }
+}
+
+impl From<Violation> for EventKind {
+    fn from(v: Violation) -> EventKind {
+        EventKind::Violation {
+            code: v.code,
+            message: v.message,
+            rfc: v.rfc,
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! The `wsscope` command line.
+
+fn main() {}

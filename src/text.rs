@@ -1,0 +1,94 @@
+//! Making text from the wire safe for a terminal, and small formatting helpers.
+//!
+//! Nothing read from a capture reaches a terminal without passing through
+//! [`safe`]: control characters (C0, DEL, C1), and the Unicode bidirectional
+//! overrides that can reorder what a reader sees, are shown as escapes.
+
+use std::fmt::Write;
+
+/// `s` with every control or bidi-override character replaced by a visible escape
+/// (`\n`, `\t`, `\r`, `\x1b`, `\u{202e}`), so the result never moves the cursor,
+/// changes colours or reorders text.
+pub fn safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    push_safe(&mut out, s);
+    out
+}
+
+/// Appends [`safe`]`(s)` to `out`.
+pub fn push_safe(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if is_bidi_control(c) => {
+                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A safe preview of at most `max_chars` characters of possibly-invalid UTF-8:
+/// invalid sequences become U+FFFD, then [`safe`] applies; `…` marks a cut.
+pub fn preview_text(bytes: &[u8], max_chars: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let mut out = String::new();
+    let mut cut = false;
+    for (n, c) in text.chars().enumerate() {
+        if n == max_chars {
+            cut = true;
+            break;
+        }
+        let mut buf = [0u8; 4];
+        push_safe(&mut out, c.encode_utf8(&mut buf));
+    }
+    if cut {
+        out.push('…');
+    }
+    out
+}
+
+/// Lower-case hex of `bytes`, no separators.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_never_pass_through() {
+        assert_eq!(safe("a\x1b[31mb"), "a\\x1b[31mb");
+        assert_eq!(safe("x\u{9b}y"), "x\\x9by");
+        assert_eq!(safe("line\r\nnext\t"), "line\\r\\nnext\\t");
+        assert_eq!(safe("evil\u{202e}txt"), "evil\\u{202e}txt");
+        assert_eq!(safe("你好 ✓"), "你好 ✓");
+    }
+
+    #[test]
+    fn preview_cuts_and_replaces_invalid_utf8() {
+        assert_eq!(preview_text(b"hello", 3), "hel…");
+        assert_eq!(preview_text(b"hi", 3), "hi");
+        assert_eq!(preview_text(b"a\xffb\x07", 10), "a\u{fffd}b\\x07");
+    }
+
+    #[test]
+    fn hex_is_lowercase() {
+        assert_eq!(hex(&[0x00, 0xab, 0x10]), "00ab10");
+    }
+}

@@ -1,0 +1,113 @@
+//! Small shared vocabulary: direction, time, connection ids and violations.
+//!
+//! Every layer (tcp, http, ws, analysis) speaks in these types, so they live
+//! apart from any one layer.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// Which way bytes travel on a connection.
+///
+/// The client is the side that sent the SYN; without a SYN, the side that sent
+/// the HTTP request; without either, the side whose frames are masked
+/// (see CONTRACT.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Direction {
+    /// Client to server.
+    C2S,
+    /// Server to client.
+    S2C,
+}
+
+impl Direction {
+    /// The other direction.
+    pub fn reverse(self) -> Direction {
+        match self {
+            Direction::C2S => Direction::S2C,
+            Direction::S2C => Direction::C2S,
+        }
+    }
+
+    /// `"c2s"` or `"s2c"`, as in the NDJSON events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::C2S => "c2s",
+            Direction::S2C => "s2c",
+        }
+    }
+
+    /// Index into a two-element per-direction array.
+    pub fn index(self) -> usize {
+        match self {
+            Direction::C2S => 0,
+            Direction::S2C => 1,
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Direction {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A capture timestamp in microseconds since the Unix epoch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// From the seconds and microseconds of a pcap record header.
+    pub fn from_parts(secs: i64, micros: i64) -> Timestamp {
+        Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
+    }
+
+    /// Seconds since the epoch as a float.
+    pub fn as_secs_f64(self) -> f64 {
+        self.0 as f64 / 1e6
+    }
+
+    /// `self - earlier` in milliseconds (negative if `earlier` is later).
+    pub fn millis_since(self, earlier: Timestamp) -> f64 {
+        (self.0.saturating_sub(earlier.0)) as f64 / 1e3
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Rounded to whole microseconds so that the float prints with at most six decimals.
+        let secs = self.0.div_euclid(1_000_000);
+        let micros = self.0.rem_euclid(1_000_000);
+        let v: f64 = format!("{secs}.{micros:06}").parse().unwrap_or(self.as_secs_f64());
+        s.serialize_f64(v)
+    }
+}
+
+/// A rule a peer broke: a stable snake_case code, one sentence, and the RFC
+/// section it comes from. Violations are events, never errors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Stable snake_case name, e.g. `unmasked_client_frame`.
+    pub code: &'static str,
+    /// One sentence saying what happened.
+    pub message: String,
+    /// The rule, e.g. `"RFC 6455 5.1"`.
+    pub rfc: &'static str,
+}
+
+impl Violation {
+    /// A violation with the given code, rule and message.
+    pub fn new(code: &'static str, rfc: &'static str, message: impl Into<String>) -> Violation {
+        Violation {
+            code,
+            message: message.into(),
+            rfc,
+        }
+    }
+}
