@@ -1,3 +1,375 @@
-//! The `wsscope` command line.
+//! The `wsscope` command line: parsing arguments and wiring the packet source,
+//! the analyzer and a view together. No decoding happens here.
 
-fn main() {}
+mod capture;
+
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use wsscope::analysis::{Analyzer, Config, Event, Sink};
+use wsscope::output::{self, stats, StatsBuilder, TextTimeline};
+use wsscope::types::{Direction, Timestamp};
+
+use crate::capture::{Next, Source, SourceError, SourceSpec};
+
+/// A packet-level WebSocket inspector: every phase of every connection, from the
+/// TCP handshake through the HTTP Upgrade and the frames to the close.
+#[derive(Parser)]
+#[command(name = "wsscope", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// A capture file to open in the terminal timeline (same as `view -r FILE`).
+    file: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The timeline as text lines (or NDJSON with --json) on stdout.
+    Print(PrintArgs),
+    /// One summary per connection.
+    Stats(StatsArgs),
+    /// Compute the Sec-WebSocket-Accept for a Sec-WebSocket-Key.
+    Accept(AcceptArgs),
+    /// List the interfaces that can be captured on.
+    Interfaces,
+}
+
+/// Where packets come from, and which.
+#[derive(Args, Clone)]
+struct InputArgs {
+    /// Read packets from a pcap or pcapng file.
+    #[arg(short = 'r', value_name = "FILE", conflicts_with = "iface", required_unless_present = "iface")]
+    read: Option<String>,
+    /// Capture live on an interface (`lo`, `any`, `eth0`, ...).
+    #[arg(short = 'i', value_name = "IFACE")]
+    iface: Option<String>,
+    /// BPF capture filter, as in tcpdump (applied to files too).
+    #[arg(short = 'f', value_name = "FILTER")]
+    filter: Option<String>,
+    /// Stop after N packets.
+    #[arg(short = 'c', value_name = "N")]
+    count: Option<u64>,
+    /// Bytes held per direction of a connection while waiting for a missing segment
+    /// (past it, the hole is reported as a gap).
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().tcp.max_buffered_per_direction)]
+    max_flow_buffer: usize,
+    /// Connections tracked at once (past it, the least recently active is dropped).
+    #[arg(long, value_name = "N", default_value_t = Config::default().tcp.max_flows)]
+    max_flows: usize,
+    /// Live capture: end connections idle for this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    idle_timeout: u64,
+}
+
+impl InputArgs {
+    fn spec(&self) -> SourceSpec {
+        match (&self.read, &self.iface) {
+            (Some(f), _) => SourceSpec::File(f.clone()),
+            (None, Some(i)) => SourceSpec::Live(i.clone()),
+            (None, None) => SourceSpec::File(String::new()),
+        }
+    }
+
+    fn config(&self) -> Config {
+        let mut cfg = Config::default();
+        cfg.tcp.max_buffered_per_direction = self.max_flow_buffer;
+        cfg.tcp.max_flows = self.max_flows.max(1);
+        cfg.tcp.idle_timeout_us = i64::try_from(self.idle_timeout.saturating_mul(1_000_000))
+            .unwrap_or(i64::MAX);
+        cfg
+    }
+}
+
+#[derive(Args)]
+struct PrintArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// NDJSON events (same as --format json).
+    #[arg(long)]
+    json: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per event (NDJSON).
+    Json,
+}
+
+#[derive(Args)]
+struct StatsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// One JSON object per connection.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct AcceptArgs {
+    /// The Sec-WebSocket-Key (the base64 of 16 bytes).
+    key: String,
+    /// The Sec-WebSocket-Accept seen; exit status 1 if it is not the right one.
+    #[arg(long, value_name = "ACCEPT")]
+    expect: Option<String>,
+    /// Show each step of the computation.
+    #[arg(long)]
+    explain: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Print(a)) => {
+            let json = a.json || a.format == Format::Json;
+            run_input(&a.input, if json { Mode::Json } else { Mode::Text })
+        }
+        Some(Command::Stats(a)) => run_input(
+            &a.input,
+            if a.json {
+                Mode::StatsJson
+            } else {
+                Mode::StatsTable
+            },
+        ),
+        Some(Command::Accept(a)) => return accept(&a),
+        Some(Command::Interfaces) => list_interfaces(),
+        None => match cli.file {
+            Some(file) => run_input(
+                &InputArgs {
+                    read: Some(file),
+                    iface: None,
+                    filter: None,
+                    count: None,
+                    max_flow_buffer: Config::default().tcp.max_buffered_per_direction,
+                    max_flows: Config::default().tcp.max_flows,
+                    idle_timeout: 300,
+                },
+                Mode::Text,
+            ),
+            None => {
+                eprintln!("wsscope: give a capture file or a command; try `wsscope --help`");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wsscope: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn accept(a: &AcceptArgs) -> ExitCode {
+    let key = a.key.trim();
+    if !wsscope::http::key_is_valid(key) {
+        eprintln!(
+            "wsscope: {key:?} is not a Sec-WebSocket-Key: it must be the base64 of 16 bytes (24 characters ending in ==)"
+        );
+        return ExitCode::from(2);
+    }
+    let steps = wsscope::http::accept_steps(key);
+    let mut out = io::stdout().lock();
+    if a.explain {
+        let _ = writeln!(out, "key             {}", steps.key);
+        let _ = writeln!(out, "key + GUID      {}", steps.concatenated);
+        let _ = writeln!(out, "SHA-1 (hex)     {}", steps.sha1_hex);
+        let _ = writeln!(out, "base64 = Accept {}", steps.accept);
+    } else {
+        let _ = writeln!(out, "{}", steps.accept);
+    }
+    if let Some(expect) = &a.expect {
+        if expect.trim() == steps.accept {
+            if a.explain {
+                let _ = writeln!(out, "expected        {} ✓ matches", expect.trim());
+            }
+        } else {
+            let _ = writeln!(out, "expected        {} ✗ differs", wsscope::text::safe(expect));
+            let _ = writeln!(out, "computed        {}", steps.accept);
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn list_interfaces() -> Result<(), SourceError> {
+    let mut out = io::stdout().lock();
+    for (name, info) in capture::interfaces()? {
+        let _ = if info.is_empty() {
+            writeln!(out, "{name}")
+        } else {
+            writeln!(out, "{name}\t{info}")
+        };
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Mode {
+    Text,
+    Json,
+    StatsTable,
+    StatsJson,
+}
+
+/// Where `print` and `stats` send the analyzer's output.
+struct CliSink<W: Write> {
+    out: W,
+    mode: Mode,
+    text: TextTimeline,
+    stats: StatsBuilder,
+    header_done: bool,
+    /// Set when stdout is gone (e.g. `| head`): stop quietly.
+    broken: bool,
+}
+
+impl<W: Write> CliSink<W> {
+    fn write_rows(&mut self, rows: Vec<output::ConnStats>) {
+        for row in rows {
+            let res = match self.mode {
+                Mode::StatsJson => serde_json::to_writer(&mut self.out, &row)
+                    .map_err(io::Error::from)
+                    .and_then(|()| self.out.write_all(b"\n")),
+                _ => {
+                    if !self.header_done {
+                        self.header_done = true;
+                        let _ = writeln!(self.out, "{}", stats::table_header());
+                    }
+                    writeln!(self.out, "{}", stats::table_row(&row))
+                }
+            };
+            self.broken |= res.is_err();
+        }
+    }
+}
+
+impl<W: Write> Sink for CliSink<W> {
+    fn event(&mut self, e: Event) {
+        if self.broken {
+            return;
+        }
+        let res = match self.mode {
+            Mode::Text => writeln!(self.out, "{}", self.text.line(&e)),
+            Mode::Json => output::write_json_line(&mut self.out, &e),
+            Mode::StatsTable | Mode::StatsJson => {
+                self.stats.event(e);
+                Ok(())
+            }
+        };
+        self.broken |= res.is_err();
+    }
+
+    fn tcp_bytes(&mut self, conn: u64, dir: Direction, n: u64) {
+        self.stats.tcp_bytes(conn, dir, n);
+    }
+
+    fn warning(&mut self, message: String) {
+        eprintln!("wsscope: warning: {message}");
+    }
+
+    fn conn_closed(&mut self, conn: u64) {
+        if matches!(self.mode, Mode::StatsTable | Mode::StatsJson) {
+            self.stats.conn_closed(conn);
+            let rows = self.stats.ready();
+            self.write_rows(rows);
+        }
+    }
+}
+
+fn now() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
+    let spec = input.spec();
+    let mut source = Source::open(&spec, input.filter.as_deref())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        // Ctrl-C ends the capture; what was seen so far is summarised.
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let live = source.is_live();
+    if let SourceSpec::Live(iface) = &spec {
+        eprintln!(
+            "wsscope: capturing on {iface}{}; Ctrl-C to stop",
+            input
+                .filter
+                .as_deref()
+                .map(|f| format!(" (filter: {f})"))
+                .unwrap_or_default()
+        );
+    }
+    let stdout = io::stdout();
+    let mut sink = CliSink {
+        out: BufWriter::with_capacity(1 << 16, stdout.lock()),
+        mode,
+        text: TextTimeline::new(),
+        stats: StatsBuilder::new(),
+        header_done: false,
+        broken: false,
+    };
+    let mut analyzer = Analyzer::new(input.config());
+    let linktype = source.linktype();
+    let mut seen = 0u64;
+    let mut last_ts = Timestamp::default();
+    let mut last_expire = now();
+    while !stop.load(Ordering::Relaxed) && !sink.broken {
+        match source.next_packet() {
+            Next::Packet(p) => {
+                seen += 1;
+                last_ts = p.ts;
+                analyzer.packet(linktype, p.ts, p.data, &mut sink);
+                if live {
+                    let _ = sink.out.flush();
+                }
+                if input.count.is_some_and(|c| seen >= c) {
+                    break;
+                }
+            }
+            Next::Timeout => {}
+            Next::End => break,
+            Next::Damaged(why) => {
+                eprintln!(
+                    "wsscope: warning: the capture is damaged after packet {seen} ({why}); everything before it is reported"
+                );
+                break;
+            }
+        }
+        if live {
+            let t = now();
+            if t.0 - last_expire.0 > 1_000_000 {
+                last_expire = t;
+                analyzer.expire(t, &mut sink);
+                let _ = sink.out.flush();
+            }
+        }
+    }
+    if live {
+        let dropped = source.dropped();
+        if dropped > 0 {
+            eprintln!("wsscope: warning: libpcap dropped {dropped} packets");
+        }
+    }
+    analyzer.finish(if live { now() } else { last_ts }, &mut sink);
+    if matches!(mode, Mode::StatsTable | Mode::StatsJson) {
+        let rows = sink.stats.finish();
+        sink.write_rows(rows);
+    }
+    let _ = sink.out.flush();
+    Ok(())
+}

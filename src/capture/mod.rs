@@ -1,0 +1,227 @@
+//! The packet source: the only user of libpcap in wsscope.
+//!
+//! A [`Source`] reads a pcap/pcapng file or captures live from an interface,
+//! applies the BPF filter in both cases, and hands out raw packets (time,
+//! link type, bytes). Everything downstream is fed plain byte slices.
+
+use std::fmt;
+use std::path::Path;
+
+use pcap::{Active, Capture, Offline};
+use wsscope::types::Timestamp;
+
+/// Where packets come from.
+#[derive(Clone, Debug)]
+pub enum SourceSpec {
+    /// A pcap or pcapng file.
+    File(String),
+    /// A live interface (`any`, `lo`, `eth0`, ...).
+    Live(String),
+}
+
+impl fmt::Display for SourceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SourceSpec::File(p) => write!(f, "{p}"),
+            SourceSpec::Live(i) => write!(f, "live on {i}"),
+        }
+    }
+}
+
+/// One captured packet, borrowed from libpcap's buffer until the next read.
+pub struct RawPacket<'a> {
+    /// Capture time.
+    pub ts: Timestamp,
+    /// The bytes captured (at most the snap length).
+    pub data: &'a [u8],
+    /// The packet's length on the wire.
+    pub orig_len: u32,
+}
+
+/// What reading the next packet gave.
+pub enum Next<'a> {
+    /// A packet.
+    Packet(RawPacket<'a>),
+    /// Live capture: nothing arrived within the read timeout.
+    Timeout,
+    /// The end of the file.
+    End,
+    /// The file is damaged from here on: what was read so far stands.
+    Damaged(String),
+}
+
+/// An error that makes the input unusable (exit status 1), as one line that says
+/// what went wrong and what to do.
+#[derive(Debug)]
+pub struct SourceError(pub String);
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+enum Inner {
+    File(Capture<Offline>),
+    Live(Capture<Active>),
+}
+
+/// An open packet source.
+pub struct Source {
+    inner: Inner,
+    linktype: i32,
+    /// Size of the file, for progress bars.
+    pub file_size: Option<u64>,
+}
+
+/// Live capture's read timeout: how often a quiet interface hands control back.
+const LIVE_TIMEOUT_MS: i32 = 100;
+/// Snap length for live capture: whole packets.
+const LIVE_SNAPLEN: i32 = 262_144;
+
+impl Source {
+    /// Opens the source and applies the BPF `filter`, if any.
+    pub fn open(spec: &SourceSpec, filter: Option<&str>) -> Result<Source, SourceError> {
+        let mut source = match spec {
+            SourceSpec::File(path) => Source::open_file(path)?,
+            SourceSpec::Live(iface) => Source::open_live(iface)?,
+        };
+        if let Some(expr) = filter {
+            let res = match &mut source.inner {
+                Inner::File(c) => c.filter(expr, true),
+                Inner::Live(c) => c.filter(expr, true),
+            };
+            res.map_err(|e| {
+                SourceError(format!(
+                    "bad filter {expr:?}: {e}; the filter is a BPF expression as in tcpdump, e.g. \"tcp port 80\""
+                ))
+            })?;
+        }
+        Ok(source)
+    }
+
+    fn open_file(path: &str) -> Result<Source, SourceError> {
+        let p = Path::new(path);
+        let meta = std::fs::metadata(p).map_err(|e| {
+            SourceError(format!("cannot read {path}: {e}; check the path and permissions"))
+        })?;
+        if meta.is_dir() {
+            return Err(SourceError(format!(
+                "{path} is a directory; give a pcap or pcapng file"
+            )));
+        }
+        let cap = Capture::from_file(p).map_err(|e| {
+            SourceError(format!(
+                "{path} is not a capture wsscope can read ({e}); give a pcap or pcapng file, e.g. from tcpdump -w"
+            ))
+        })?;
+        let linktype = cap.get_datalink().0;
+        Ok(Source {
+            inner: Inner::File(cap),
+            linktype,
+            file_size: Some(meta.len()),
+        })
+    }
+
+    fn open_live(iface: &str) -> Result<Source, SourceError> {
+        let devices = pcap::Device::list().unwrap_or_default();
+        if !devices.iter().any(|d| d.name == iface) {
+            let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
+            return Err(SourceError(format!(
+                "no interface named {iface:?}; interfaces: {} (see `wsscope interfaces`)",
+                if names.is_empty() {
+                    "none visible".to_string()
+                } else {
+                    names.join(", ")
+                }
+            )));
+        }
+        let inactive = Capture::from_device(iface)
+            .map_err(|e| live_error(iface, &e))?
+            .promisc(false)
+            .snaplen(LIVE_SNAPLEN)
+            .immediate_mode(true)
+            .timeout(LIVE_TIMEOUT_MS);
+        let cap = inactive.open().map_err(|e| live_error(iface, &e))?;
+        let linktype = cap.get_datalink().0;
+        Ok(Source {
+            inner: Inner::Live(cap),
+            linktype,
+            file_size: None,
+        })
+    }
+
+    /// The libpcap link type (DLT) of the packets.
+    pub fn linktype(&self) -> i32 {
+        self.linktype
+    }
+
+    /// True for a live capture.
+    pub fn is_live(&self) -> bool {
+        matches!(self.inner, Inner::Live(_))
+    }
+
+    /// Reads the next packet.
+    pub fn next_packet(&mut self) -> Next<'_> {
+        let res = match &mut self.inner {
+            Inner::File(c) => c.next_packet(),
+            Inner::Live(c) => c.next_packet(),
+        };
+        match res {
+            Ok(p) => Next::Packet(RawPacket {
+                ts: Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec),
+                data: p.data,
+                orig_len: p.header.len,
+            }),
+            Err(pcap::Error::NoMorePackets) => Next::End,
+            Err(pcap::Error::TimeoutExpired) => Next::Timeout,
+            Err(e) => Next::Damaged(e.to_string()),
+        }
+    }
+
+    /// Packets the kernel dropped (live capture), as libpcap counts them.
+    pub fn dropped(&mut self) -> u64 {
+        match &mut self.inner {
+            Inner::Live(c) => c
+                .stats()
+                .map(|s| u64::from(s.dropped) + u64::from(s.if_dropped))
+                .unwrap_or(0),
+            Inner::File(_) => 0,
+        }
+    }
+}
+
+fn live_error(iface: &str, e: &pcap::Error) -> SourceError {
+    let text = e.to_string();
+    let lower = text.to_lowercase();
+    if lower.contains("permission") || lower.contains("not permitted") {
+        SourceError(format!(
+            "cannot capture on {iface}: permission denied; run as root, or grant the capability once: sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v wsscope)\""
+        ))
+    } else {
+        SourceError(format!(
+            "cannot capture on {iface}: {text}; check the interface is up (`wsscope interfaces`)"
+        ))
+    }
+}
+
+/// The interfaces libpcap can capture on, with their addresses.
+pub fn interfaces() -> Result<Vec<(String, String)>, SourceError> {
+    let devices = pcap::Device::list().map_err(|e| {
+        SourceError(format!(
+            "cannot list interfaces: {e}; run as root or grant cap_net_raw"
+        ))
+    })?;
+    Ok(devices
+        .into_iter()
+        .map(|d| {
+            let mut info: Vec<String> = d.addresses.iter().map(|a| a.addr.to_string()).collect();
+            if let Some(desc) = d.desc {
+                info.insert(0, desc);
+            }
+            (d.name, info.join(", "))
+        })
+        .collect())
+}

@@ -1,0 +1,455 @@
+//! Per-connection statistics, built from the same events as every other view.
+//!
+//! Rows are released in connection order as soon as every connection numbered
+//! before them has ended, so memory holds only the connections still open (and
+//! finished ones waiting for an older, longer one).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::analysis::{Event, EventKind, HandshakeStep, Sink, TeardownHow};
+use crate::types::{Direction, Timestamp};
+
+/// A count per direction.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct PerDir {
+    /// Client to server.
+    pub c2s: u64,
+    /// Server to client.
+    pub s2c: u64,
+}
+
+impl PerDir {
+    fn add(&mut self, dir: Option<Direction>, n: u64) {
+        match dir {
+            Some(Direction::S2C) => self.s2c += n,
+            _ => self.c2s += n,
+        }
+    }
+
+    /// Both directions.
+    pub fn total(&self) -> u64 {
+        self.c2s + self.s2c
+    }
+}
+
+/// The opening handshake's outcome.
+#[derive(Clone, Debug, Serialize)]
+pub struct UpgradeStats {
+    /// Status of the response (0 when none came).
+    pub status: u16,
+    /// The Accept matched the key.
+    pub accept_ok: bool,
+    /// The upgrade succeeded (extension).
+    pub ok: bool,
+}
+
+/// Bytes of the connection.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Bytes {
+    /// TCP payload bytes, both directions (everything above TCP).
+    pub wire: u64,
+    /// Application payload: WebSocket frame payloads, or HTTP bodies (wire minus heads).
+    pub payload: u64,
+}
+
+/// The close exchange.
+#[derive(Clone, Debug, Serialize)]
+pub struct CloseStats {
+    /// Who sent the first close frame (null for an abnormal end).
+    pub initiator: Option<Direction>,
+    /// The code (1006 for an abnormal end).
+    pub code: Option<u16>,
+    /// Both closes seen before the TCP end.
+    pub clean: bool,
+}
+
+/// One connection's summary: the `stats --json` object.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConnStats {
+    /// Connection number.
+    pub conn: u64,
+    /// `ip:port` of the client.
+    pub client: String,
+    /// `ip:port` of the server.
+    pub server: String,
+    /// SYN to ACK.
+    pub handshake_rtt_ms: Option<f64>,
+    /// The WebSocket upgrade, when one was asked for.
+    pub upgrade: Option<UpgradeStats>,
+    /// WebSocket frames per direction.
+    pub frames: PerDir,
+    /// WebSocket messages.
+    pub messages: u64,
+    /// Bytes.
+    pub bytes: Bytes,
+    /// The close exchange, for WebSocket connections.
+    pub close: Option<CloseStats>,
+    /// `fin`, `rst` or `none`.
+    pub teardown: &'static str,
+    /// Number of violations.
+    pub violations: u64,
+    /// `websocket`, `http-polling`, `http-long-polling`, `http-streaming`, `http` or `tcp`.
+    pub kind: &'static str,
+    /// The capture began after the SYN (extension).
+    pub mid_stream: bool,
+    /// Pings sent (extension).
+    pub pings: u64,
+    /// Pongs sent (extension).
+    pub pongs: u64,
+    /// Median ping→pong round trip (extension).
+    pub ping_rtt_ms: Option<f64>,
+    /// HTTP requests (extension).
+    pub requests: u64,
+    /// Median request→response latency (extension).
+    pub http_latency_ms: Option<f64>,
+    /// Bytes missing from the capture (extension).
+    pub gap_bytes: u64,
+    /// First to last event (extension).
+    pub duration_ms: f64,
+}
+
+impl ConnStats {
+    fn new(conn: u64) -> ConnStats {
+        ConnStats {
+            conn,
+            client: String::new(),
+            server: String::new(),
+            handshake_rtt_ms: None,
+            upgrade: None,
+            frames: PerDir::default(),
+            messages: 0,
+            bytes: Bytes::default(),
+            close: None,
+            teardown: "none",
+            violations: 0,
+            kind: "tcp",
+            mid_stream: false,
+            pings: 0,
+            pongs: 0,
+            ping_rtt_ms: None,
+            requests: 0,
+            http_latency_ms: None,
+            gap_bytes: 0,
+            duration_ms: 0.0,
+        }
+    }
+}
+
+/// Work state of one open connection.
+struct Open {
+    row: ConnStats,
+    first: Timestamp,
+    last: Timestamp,
+    ws: bool,
+    event_stream: bool,
+    head_bytes: u64,
+    request_times: VecDeque<Timestamp>,
+    latencies: Vec<f64>,
+    ping_rtts: Vec<f64>,
+    targets: HashMap<String, u32>,
+}
+
+/// Requests remembered for latency while their responses are awaited.
+const MAX_PENDING_REQUESTS: usize = 256;
+/// Latency samples kept per connection (for the median).
+const MAX_SAMPLES: usize = 4096;
+
+/// Builds [`ConnStats`] rows from events; a [`Sink`] itself.
+#[derive(Default)]
+pub struct StatsBuilder {
+    open: HashMap<u64, Open>,
+    done: BTreeMap<u64, ConnStats>,
+    next: u64,
+}
+
+impl StatsBuilder {
+    /// An empty builder.
+    pub fn new() -> StatsBuilder {
+        StatsBuilder::default()
+    }
+
+    fn open(&mut self, conn: u64, ts: Timestamp) -> &mut Open {
+        self.open.entry(conn).or_insert_with(|| Open {
+            row: ConnStats::new(conn),
+            first: ts,
+            last: ts,
+            ws: false,
+            event_stream: false,
+            head_bytes: 0,
+            request_times: VecDeque::new(),
+            latencies: Vec::new(),
+            ping_rtts: Vec::new(),
+            targets: HashMap::new(),
+        })
+    }
+
+    /// Rows ready to print, in connection order: every connection before them has ended.
+    pub fn ready(&mut self) -> Vec<ConnStats> {
+        let mut out = Vec::new();
+        while let Some(row) = self.done.remove(&self.next) {
+            out.push(row);
+            self.next += 1;
+        }
+        out
+    }
+
+    /// The end of the input: every row, in connection order.
+    pub fn finish(&mut self) -> Vec<ConnStats> {
+        let open: Vec<u64> = self.open.keys().copied().collect();
+        for conn in open {
+            self.conn_closed(conn);
+        }
+        let rows = std::mem::take(&mut self.done).into_values().collect();
+        self.next = u64::MAX;
+        rows
+    }
+}
+
+impl Sink for StatsBuilder {
+    fn event(&mut self, e: Event) {
+        let o = self.open(e.conn, e.ts);
+        o.last = e.ts;
+        let row = &mut o.row;
+        match e.kind {
+            EventKind::ConnOpen {
+                client,
+                server,
+                mid_stream,
+            } => {
+                row.client = client;
+                row.server = server;
+                row.mid_stream = mid_stream;
+            }
+            EventKind::TcpHandshake {
+                step: HandshakeStep::Ack,
+                rtt_ms,
+                ..
+            } => {
+                if row.handshake_rtt_ms.is_none() {
+                    row.handshake_rtt_ms = rtt_ms;
+                }
+            }
+            EventKind::TcpHandshake { .. } => {}
+            EventKind::HttpRequest {
+                method,
+                target,
+                version,
+                headers,
+            } => {
+                row.requests += 1;
+                o.head_bytes += head_len(&[&method, &target, &version], &headers);
+                if o.request_times.len() < MAX_PENDING_REQUESTS {
+                    o.request_times.push_back(e.ts);
+                }
+                if o.targets.len() < 64 || o.targets.contains_key(&target) {
+                    *o.targets.entry(format!("{method} {target}")).or_insert(0) += 1;
+                }
+            }
+            EventKind::HttpResponse {
+                status,
+                reason,
+                version,
+                headers,
+            } => {
+                o.head_bytes += head_len(&[&version, "000", &reason], &headers);
+                if headers.iter().any(|(n, v)| {
+                    n.eq_ignore_ascii_case("content-type")
+                        && v.to_ascii_lowercase().starts_with("text/event-stream")
+                }) {
+                    o.event_stream = true;
+                }
+                if status >= 200 || status == 101 {
+                    if let Some(t) = o.request_times.pop_front() {
+                        if o.latencies.len() < MAX_SAMPLES {
+                            o.latencies.push(e.ts.millis_since(t));
+                        }
+                    }
+                }
+            }
+            EventKind::WsHandshake {
+                status,
+                accept_ok,
+                ok,
+                ..
+            } => {
+                row.upgrade = Some(UpgradeStats {
+                    status,
+                    accept_ok,
+                    ok,
+                });
+                o.ws |= ok;
+            }
+            EventKind::WsFrame {
+                opcode, len, rtt_ms, ..
+            } => {
+                o.ws = true;
+                row.frames.add(e.dir, 1);
+                row.bytes.payload += len;
+                match opcode {
+                    9 => row.pings += 1,
+                    10 => row.pongs += 1,
+                    _ => {}
+                }
+                if let Some(rtt) = rtt_ms {
+                    if o.ping_rtts.len() < MAX_SAMPLES {
+                        o.ping_rtts.push(rtt);
+                    }
+                }
+            }
+            EventKind::WsMessage { .. } => row.messages += 1,
+            EventKind::WsClose {
+                initiator,
+                code,
+                clean,
+                ..
+            } => {
+                row.close = Some(CloseStats {
+                    initiator,
+                    code,
+                    clean,
+                });
+            }
+            EventKind::TcpTeardown { how, .. } => {
+                row.teardown = match (how, row.teardown) {
+                    (TeardownHow::Rst, _) => "rst",
+                    (TeardownHow::Fin, "rst") => "rst",
+                    (TeardownHow::Fin, _) => "fin",
+                };
+            }
+            EventKind::Violation { .. } => row.violations += 1,
+            EventKind::Gap { bytes } => row.gap_bytes += bytes,
+        }
+    }
+
+    fn tcp_bytes(&mut self, conn: u64, _dir: Direction, n: u64) {
+        if let Some(o) = self.open.get_mut(&conn) {
+            o.row.bytes.wire += n;
+        }
+    }
+
+    fn conn_closed(&mut self, conn: u64) {
+        let Some(mut o) = self.open.remove(&conn) else {
+            return;
+        };
+        o.row.duration_ms = o.last.millis_since(o.first);
+        o.row.ping_rtt_ms = median(&mut o.ping_rtts);
+        o.row.http_latency_ms = median(&mut o.latencies);
+        if !o.ws {
+            o.row.bytes.payload = o.row.bytes.wire.saturating_sub(o.head_bytes);
+        }
+        o.row.kind = classify(&o);
+        self.done.insert(conn, o.row);
+    }
+}
+
+/// Approximate size of an HTTP head from its parts: the start line, each
+/// `name: value` line and the blank line.
+fn head_len(start: &[&str], headers: &[(String, String)]) -> u64 {
+    let line: usize = start.iter().map(|s| s.len()).sum::<usize>() + start.len() - 1 + 2;
+    let hs: usize = headers.iter().map(|(n, v)| n.len() + 2 + v.len() + 2).sum();
+    (line + hs + 2) as u64
+}
+
+/// How the connection was used: see `stats --compare`.
+fn classify(o: &Open) -> &'static str {
+    if o.ws {
+        return "websocket";
+    }
+    if o.row.requests == 0 {
+        return "tcp";
+    }
+    if o.event_stream {
+        return "http-streaming";
+    }
+    let slow = o.latencies.iter().filter(|l| **l >= LONG_POLL_MS).count();
+    if o.latencies.len() >= 2 && slow * 2 >= o.latencies.len() {
+        return "http-long-polling";
+    }
+    let repeated = o.targets.values().copied().max().unwrap_or(0);
+    if repeated >= 3 {
+        return "http-polling";
+    }
+    "http"
+}
+
+/// A response held this long counts as a long poll.
+const LONG_POLL_MS: f64 = 1000.0;
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    Some(v[v.len() / 2])
+}
+
+/// The text table's header line.
+pub fn table_header() -> String {
+    format!(
+        "{:<5} {:<23} {:<23} {:<17} {:>8} {:<8} {:>13} {:>6} {:>10} {:>10} {:>5} {:<12} {:<8} {:>4}",
+        "conn",
+        "client",
+        "server",
+        "kind",
+        "rtt ms",
+        "upgrade",
+        "frames c→s/s→c",
+        "msgs",
+        "wire B",
+        "payload B",
+        "pings",
+        "close",
+        "teardown",
+        "viol"
+    )
+}
+
+/// One row of the text table.
+pub fn table_row(r: &ConnStats) -> String {
+    let mut s = String::new();
+    let rtt = r
+        .handshake_rtt_ms
+        .map(|v| format!("{v:.3}"))
+        .unwrap_or_else(|| "-".into());
+    let upgrade = match &r.upgrade {
+        Some(u) if u.ok => format!("{} ✓", u.status),
+        Some(u) if u.status == 0 => "none ✗".to_string(),
+        Some(u) => format!("{} ✗", u.status),
+        None => "-".into(),
+    };
+    let close = match &r.close {
+        Some(c) => format!(
+            "{}{}{}",
+            c.code.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
+            match c.initiator {
+                Some(Direction::C2S) => " by c",
+                Some(Direction::S2C) => " by s",
+                None => "",
+            },
+            if c.clean { "" } else { " !" }
+        ),
+        None => "-".into(),
+    };
+    let _ = write!(
+        s,
+        "{:<5} {:<23} {:<23} {:<17} {:>8} {:<8} {:>13} {:>6} {:>10} {:>10} {:>5} {:<12} {:<8} {:>4}",
+        r.conn,
+        r.client,
+        r.server,
+        r.kind,
+        rtt,
+        upgrade,
+        format!("{}/{}", r.frames.c2s, r.frames.s2c),
+        r.messages,
+        r.bytes.wire,
+        r.bytes.payload,
+        r.pings,
+        close,
+        r.teardown,
+        r.violations
+    );
+    s
+}

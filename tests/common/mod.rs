@@ -1,0 +1,57 @@
+//! Helpers shared by the integration tests: running the binary, finding captures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The wsscope binary built for these tests.
+pub fn wsscope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wsscope"))
+}
+
+/// Runs wsscope with `args`, returning its output.
+pub fn run(args: &[&str]) -> Output {
+    wsscope().args(args).output().expect("run wsscope")
+}
+
+/// The project's own captures.
+pub fn own_captures() -> Vec<PathBuf> {
+    captures_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("captures"))
+}
+
+/// `../shared/captures`: real captures from other software, with tshark's view beside them.
+pub fn shared_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures")
+}
+
+/// The captures in `dir`, sorted by name.
+pub fn captures_in(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    let n = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    n.ends_with(".pcap") || n.ends_with(".pcapng")
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+/// `print --json` of a capture, parsed.
+pub fn events(path: &Path) -> Vec<serde_json::Value> {
+    let out = run(&["print", "--json", "-r", path.to_str().expect("utf-8 path")]);
+    assert!(
+        out.status.success(),
+        "wsscope print --json -r {} failed: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8 output")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
+        .collect()
+}

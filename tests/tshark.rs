@@ -1,0 +1,174 @@
+//! Agreement with tshark's dissection of real captures from other software
+//! (`../shared/captures/*.conns.tsv` and `*.frames.tsv`, written by
+//! `../shared/tools/tshark_truth.py`, which documents the columns).
+//!
+//! Where tshark is wrong, the case is named here with the RFC text that says so.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+fn tsv(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split('\t').map(str::to_string).collect())
+        .collect()
+}
+
+fn of_conn(events: &[Value], conn: u64) -> impl Iterator<Item = &Value> {
+    events.iter().filter(move |e| e["conn"].as_u64() == Some(conn))
+}
+
+fn has(events: &[Value], conn: u64, event: &str, pred: impl Fn(&Value) -> bool) -> bool {
+    of_conn(events, conn).any(|e| e["event"] == event && pred(e))
+}
+
+fn captures() -> Vec<std::path::PathBuf> {
+    let caps = common::captures_in(&common::shared_dir());
+    assert!(caps.len() >= 10, "../shared/captures should hold the real captures");
+    caps
+}
+
+#[test]
+fn connections_handshakes_teardowns_and_upgrades_agree_with_tshark() {
+    let mut failures = Vec::new();
+    for cap in captures() {
+        let name = cap.file_name().unwrap().to_string_lossy().to_string();
+        let events = common::events(&cap);
+        let rows = tsv(&cap.with_file_name(format!("{name}.conns.tsv")));
+        let opened: Vec<u64> = events
+            .iter()
+            .filter(|e| e["event"] == "conn_open")
+            .map(|e| e["conn"].as_u64().unwrap())
+            .collect();
+        if opened.len() != rows.len() {
+            failures.push(format!("{name}: {} connections, tshark {}", opened.len(), rows.len()));
+        }
+        for row in rows {
+            let [stream, src, dst, comp, status, key, accept] = &row[..] else {
+                panic!("{name}: bad row {row:?}");
+            };
+            let conn: u64 = stream.parse().unwrap();
+            let comp: u32 = comp.parse().unwrap();
+            let mut check = |what: &str, ok: bool| {
+                if !ok {
+                    failures.push(format!("{name} conn {conn}: {what}"));
+                }
+            };
+            let open = of_conn(&events, conn).find(|e| e["event"] == "conn_open");
+            check("conn_open present", open.is_some());
+            let Some(open) = open else { continue };
+            let ends = [open["client"].as_str().unwrap(), open["server"].as_str().unwrap()];
+            check(
+                &format!("endpoints {ends:?} vs tshark {src} {dst}"),
+                ends.contains(&src.as_str()) && ends.contains(&dst.as_str()),
+            );
+            if comp & 1 != 0 {
+                check("client is the SYN's sender", ends[0] == src);
+            }
+            let step = |s: &'static str| move |e: &Value| e["step"] == s;
+            check("SYN as tshark", (comp & 1 != 0) == has(&events, conn, "tcp_handshake", step("syn")));
+            check(
+                "SYN-ACK as tshark",
+                (comp & 2 != 0) == has(&events, conn, "tcp_handshake", step("syn_ack")),
+            );
+            if has(&events, conn, "tcp_handshake", step("ack")) {
+                check("handshake ACK only where tshark saw an ACK", comp & 4 != 0);
+            }
+            check(
+                "FIN as tshark",
+                (comp & 16 != 0) == has(&events, conn, "tcp_teardown", |e| e["how"] == "fin"),
+            );
+            check(
+                "RST as tshark",
+                (comp & 32 != 0) == has(&events, conn, "tcp_teardown", |e| e["how"] == "rst"),
+            );
+            let first_status = of_conn(&events, conn)
+                .find(|e| e["event"] == "http_response")
+                .map(|e| e["status"].to_string())
+                .unwrap_or_default();
+            check(&format!("first HTTP status {first_status:?} vs {status:?}"), &first_status == status);
+            if !key.is_empty() {
+                check(
+                    "Sec-WebSocket-Key as tshark",
+                    has(&events, conn, "ws_handshake", |e| e["key"] == key.as_str()),
+                );
+                check(
+                    "Sec-WebSocket-Accept as tshark",
+                    has(&events, conn, "ws_handshake", |e| e["accept"] == accept.as_str()),
+                );
+            }
+            if status == "101" {
+                check("a 101 upgrades", has(&events, conn, "ws_handshake", |e| e["status"] == 101));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "disagreements with tshark:\n{}", failures.join("\n"));
+}
+
+/// tshark decodes the frames of this capture though they break RFC 6455 and a
+/// decoder may stop; kept for reference when a case is added.
+const TSHARK_IS_WRONG: &[(&str, &str)] = &[];
+
+#[test]
+fn every_frame_tshark_decodes_is_decoded_identically() {
+    let mut failures = Vec::new();
+    for cap in captures() {
+        let name = cap.file_name().unwrap().to_string_lossy().to_string();
+        if TSHARK_IS_WRONG.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let events = common::events(&cap);
+        let rows = tsv(&cap.with_file_name(format!("{name}.frames.tsv")));
+        // Ports of each connection's client, to turn tshark's srcport into a direction.
+        let mut client_port = BTreeMap::new();
+        for e in events.iter().filter(|e| e["event"] == "conn_open") {
+            let port = e["client"].as_str().unwrap().rsplit(':').next().unwrap().to_string();
+            client_port.insert(e["conn"].as_u64().unwrap(), port);
+        }
+        let ours: Vec<String> = events
+            .iter()
+            .filter(|e| e["event"] == "ws_frame")
+            .filter(|e| rows.iter().any(|r| r[1] == e["conn"].to_string()))
+            .map(|e| {
+                let conn = e["conn"].as_u64().unwrap();
+                let code = match &e["close_code"] {
+                    Value::Number(n) => n.to_string(),
+                    _ => String::new(),
+                };
+                format!(
+                    "pkt {} conn {} {} fin {} rsv {} op {} mask {} len {} code {}",
+                    e["pkt"],
+                    conn,
+                    e["dir"].as_str().unwrap_or("?"),
+                    e["fin"].as_bool().unwrap() as u8,
+                    e["rsv"],
+                    e["opcode"],
+                    e["masked"].as_bool().unwrap() as u8,
+                    e["len"],
+                    code
+                )
+            })
+            .collect();
+        let theirs: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let conn: u64 = r[1].parse().unwrap();
+                let dir = if client_port.get(&conn) == Some(&r[2]) { "c2s" } else { "s2c" };
+                format!(
+                    "pkt {} conn {} {} fin {} rsv {} op {} mask {} len {} code {}",
+                    r[0], conn, dir, r[3], r[4], r[5], r[6], r[7], r[8]
+                )
+            })
+            .collect();
+        if ours != theirs {
+            failures.push(format!("{name}:\n  ours:   {ours:#?}\n  tshark: {theirs:#?}"));
+        }
+    }
+    assert!(failures.is_empty(), "frames differ from tshark:\n{}", failures.join("\n"));
+}
