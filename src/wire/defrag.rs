@@ -150,8 +150,11 @@ impl FragTable {
             None => {
                 if self.groups.len() >= self.limits.max_fragment_groups {
                     // The oldest is the likeliest to be dead.
-                    if let Some((oldest, _)) =
-                        self.groups.iter().enumerate().min_by_key(|(_, g)| g.first_ts)
+                    if let Some((oldest, _)) = self
+                        .groups
+                        .iter()
+                        .enumerate()
+                        .min_by_key(|(_, g)| g.first_ts)
                     {
                         self.drop_group(oldest);
                         evicted = true;
@@ -174,7 +177,9 @@ impl FragTable {
         let verdict = self.add_piece(index, off, more, bytes, end, max);
         if let Err(why) = verdict {
             self.drop_group(index);
-            return Insert::Dropped(format!("{fam} fragment (id {id:#x}): {why}; datagram dropped"));
+            return Insert::Dropped(format!(
+                "{fam} fragment (id {id:#x}): {why}; datagram dropped"
+            ));
         }
         if self.is_complete(index) {
             self.assemble(index, out);
@@ -213,7 +218,9 @@ impl FragTable {
         if !more {
             match group.total {
                 Some(t) if t != end32 => {
-                    return Err(format!("two last fragments disagree on the length ({t} and {end})"));
+                    return Err(format!(
+                        "two last fragments disagree on the length ({t} and {end})"
+                    ));
                 }
                 _ => group.total = Some(end32),
             }
@@ -275,7 +282,8 @@ impl FragTable {
         // Later pieces first, so that earlier arrivals overwrite them.
         for p in group.pieces.iter().rev() {
             let (at, off, len) = (p.at as usize, p.off as usize, p.len as usize);
-            if let (Some(dst), Some(src)) = (out.get_mut(off..off + len), group.data.get(at..at + len))
+            if let (Some(dst), Some(src)) =
+                (out.get_mut(off..off + len), group.data.get(at..at + len))
             {
                 dst.copy_from_slice(src);
             }

@@ -5,9 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use etherparse::err::ip::LaxHeaderSliceError;
-use etherparse::{
-    IpNumber, Ipv6ExtensionSlice, LaxIpSlice, LaxIpv4Slice, LaxIpv6Slice, TcpSlice,
-};
+use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxIpSlice, LaxIpv4Slice, LaxIpv6Slice, TcpSlice};
 
 use super::defrag::{FragKey, Insert};
 use super::{be16, Decoded, TcpFlags, TcpSegment, Walk, WireProblemKind};
@@ -124,7 +122,10 @@ impl<'a> Walk<'a> {
     fn ipv6(
         &mut self,
         v6: LaxIpv6Slice<'a>,
-        ext_err: Option<(etherparse::err::ipv6_exts::HeaderSliceError, etherparse::err::Layer)>,
+        ext_err: Option<(
+            etherparse::err::ipv6_exts::HeaderSliceError,
+            etherparse::err::Layer,
+        )>,
         data: &'a [u8],
         off: usize,
     ) -> Decoded<'a> {

@@ -93,12 +93,7 @@ impl<'a> Walk<'a> {
     /// An Ethernet II frame starting at `data[0]` (`off` into the packet).
     pub(super) fn ethernet(&mut self, data: &'a [u8], off: usize) -> Decoded<'a> {
         let Some(et) = be16(data, field::ETH_TYPE) else {
-            return self.cut(
-                "Ethernet header",
-                off,
-                field::ETH_HEADER_LEN,
-                data.len(),
-            );
+            return self.cut("Ethernet header", off, field::ETH_HEADER_LEN, data.len());
         };
         let rest = data.get(field::ETH_HEADER_LEN..).unwrap_or_default();
         self.by_ethertype(et, rest, off + field::ETH_HEADER_LEN)
