@@ -15,6 +15,9 @@ use super::{WireLimits, WireStats};
 
 /// The most a datagram can carry without IPv6 jumbograms.
 const DATAGRAM_MAX: usize = 65535;
+/// Most fragments kept for one datagram: 1500-byte MTUs need 45, and the
+/// bound keeps a flood of tiny fragments from making each insert slow.
+const MAX_PIECES: usize = 2048;
 
 /// What identifies one datagram's fragments (RFC 791 §3.2 / RFC 8200 §4.5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,6 +241,13 @@ impl FragTable {
             .any(|p| p.off == off && p.len as usize == bytes.len())
         {
             return Ok(());
+        }
+        // An empty fragment adds no bytes (a last one did set the total).
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if group.pieces.len() >= MAX_PIECES {
+            return Err(format!("more than {MAX_PIECES} fragments"));
         }
         if group.data.len() + bytes.len() > max {
             return Err(format!("more than {max} fragment bytes held"));

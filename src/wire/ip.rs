@@ -244,7 +244,7 @@ impl<'a> Walk<'a> {
                 } else {
                     (key.proto, datagram)
                 };
-                let off = datagram.len() - bytes.len();
+                let off = datagram.len().saturating_sub(bytes.len());
                 self.transport(IpPayload {
                     proto,
                     src: key.src,

@@ -1003,3 +1003,48 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn tiny_fragment_floods_are_cut_off() {
+    let (_, datagram) = big_segment();
+    let mut d = Decoder::default();
+    let mut dropped = 0;
+    // 8-byte fragments of a datagram larger than the piece bound allows.
+    let big: Vec<u8> = datagram.iter().cycle().take(24_000).copied().collect();
+    for i in 0..(big.len() / 8 - 1) {
+        let f = &fragments(3, &big, &[(i * 8, i * 8 + 8)])[0];
+        match d.decode(dlt::EN10MB, f, Timestamp(0)) {
+            Decoded::FragmentHeld => {}
+            Decoded::Problem(p) => {
+                assert_eq!(p.kind, WireProblemKind::FragmentsDropped);
+                assert!(p.message.contains("fragments"), "{}", p.message);
+                dropped += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(dropped >= 1);
+    assert!(d.fragment_groups_pending() <= 1);
+}
+
+#[test]
+fn empty_last_fragment_sets_the_end() {
+    // 20-byte TCP header + 3004 bytes = 3024, a multiple of 8.
+    let payload: Vec<u8> = (0..3004u32).map(|i| (i % 253) as u8).collect();
+    let datagram = tcp(&payload);
+    let n = datagram.len();
+    assert_eq!(n % 8, 0);
+    let frames = vec![
+        eth(0x0800, &ipv4_full(6, &[], (5, 0, true), &datagram[..1480])),
+        eth(
+            0x0800,
+            &ipv4_full(6, &[], (5, 1480, true), &datagram[1480..]),
+        ),
+        // No bytes, MF=0, right at the end: says where the datagram ends.
+        eth(0x0800, &ipv4_full(6, &[], (5, n as u16, false), &[])),
+    ];
+    let mut d = Decoder::default();
+    let out = feed(&mut d, &frames, 0);
+    assert_eq!(&out[..2], &[Decoded::FragmentHeld, Decoded::FragmentHeld]);
+    expect_seg(&out[2], sock4(C4, 51000), sock4(S4, 80), &payload);
+}
