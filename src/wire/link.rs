@@ -65,6 +65,7 @@ impl<'a> Walk<'a> {
                 self.ip(data, 0)
             }
             dlt::NULL | dlt::LOOP => self.loopback(data, linktype),
+            dlt::PPP | dlt::PPP_SERIAL => self.ppp(data, 0),
             dlt::LINUX_SLL => self.cooked(
                 data,
                 field::SLL_HEADER_LEN,
@@ -83,7 +84,7 @@ impl<'a> Walk<'a> {
                 WireProblemKind::UnsupportedLinkType(other),
                 format!(
                     "unsupported link type {other} (DLT number); supported: \
-                     0 NULL, 1 EN10MB, 12/14/101 RAW, 108 LOOP, 113 LINUX_SLL, \
+                     0 NULL, 1 EN10MB, 9/50 PPP, 12/14/101 RAW, 108 LOOP, 113 LINUX_SLL, \
                      228 IPV4, 229 IPV6, 276 LINUX_SLL2"
                 ),
             ),

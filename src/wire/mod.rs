@@ -31,6 +31,10 @@ pub mod dlt {
     pub const NULL: i32 = 0;
     /// Ethernet (and 802.3 / VLAN-tagged frames).
     pub const EN10MB: i32 = 1;
+    /// PPP: optional address/control bytes, then the PPP protocol.
+    pub const PPP: i32 = 9;
+    /// PPP in HDLC-like framing (RFC 1662), read as [`PPP`].
+    pub const PPP_SERIAL: i32 = 50;
     /// Raw IP (the IP version nibble decides), DLT_RAW on most systems.
     pub const RAW: i32 = 12;
     /// Raw IP, DLT_RAW as numbered on OpenBSD.

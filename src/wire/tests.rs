@@ -196,6 +196,9 @@ fn every_link_type_gives_the_segment() {
         ("sll ipv4",             dlt::LINUX_SLL, cat(&[&sll(0x0800), &v4]), false),
         ("sll ipv6",             dlt::LINUX_SLL, cat(&[&sll(0x86DD), &v6]), true),
         ("sll vlan ipv4",        dlt::LINUX_SLL, cat(&[&sll(0x8100), &[0, 7, 8, 0], &v4]), false),
+        ("ppp",                  dlt::PPP, cat(&[&[0xFF, 0x03, 0x00, 0x21], &v4]), false),
+        ("ppp serial ipv6",      dlt::PPP_SERIAL, cat(&[&[0xFF, 0x03, 0x00, 0x57], &v6]), true),
+        ("ppp compressed",       dlt::PPP, cat(&[&[0x21], &v4]), false),
         ("sll2 ipv4",            dlt::LINUX_SLL2, cat(&[&sll2(0x0800), &v4]), false),
         ("sll2 ipv6",            dlt::LINUX_SLL2, cat(&[&sll2(0x86DD), &v6]), true),
     ];
@@ -888,8 +891,10 @@ fn ndpi_websocket_inside_gtp_u_inside_qinq() {
 
 // ------------------------------------------------------------ never panics
 
-const LINK_TYPES: [i32; 11] = [
+const LINK_TYPES: [i32; 13] = [
     dlt::NULL,
+    dlt::PPP,
+    dlt::PPP_SERIAL,
     dlt::EN10MB,
     dlt::RAW,
     dlt::RAW_OPENBSD,
