@@ -3,7 +3,7 @@
 
   live.py OUT_DIR [NAME ...]      (no NAME: all of them)
 
-For each capture: start `tcpdump -i lo -w FILE -U 'tcp port N'`, wait until it says it is
+For each capture: start `tcpdump -i lo -w FILE -U --immediate-mode 'tcp port N'`, wait until it says it is
 listening, run the peers, wait a moment for the last segments, stop tcpdump with SIGINT.
 Needs: tcpdump, python3 with `websockets`, node with `ws` on NODE_PATH, chromium.
 """
@@ -34,7 +34,7 @@ CAPTURES = {
 
 def capture(out, port, cmd):
     tmp = out + ".part"
-    td = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "-w", tmp, f"tcp port {port}"],
+    td = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-B", "65536", "-w", tmp, f"tcp port {port}"],
                           stderr=subprocess.PIPE, text=True)
     # tcpdump prints "listening on lo ..." once the filter is attached
     line = td.stderr.readline()
@@ -43,11 +43,16 @@ def capture(out, port, cmd):
         raise RuntimeError(f"tcpdump did not start: {line}")
     time.sleep(0.3)
     rc = subprocess.run(cmd, timeout=120).returncode
+    # without --immediate-mode the last packets sit in the kernel ring until a block
+    # timeout and are lost at SIGINT; with it, half a second is plenty
     time.sleep(0.5)
     td.send_signal(signal.SIGINT)
     err = td.communicate(timeout=10)[1]
     os.replace(tmp, out)
-    summary = " ".join(l for l in err.splitlines() if "captured" in l)
+    summary = "; ".join(l for l in err.splitlines() if "captured" in l or "dropped" in l)
+    if "\n0 packets dropped by kernel" not in "\n" + err:
+        # a burst (the 1 MiB message) overran the ring: the capture would have a hole
+        raise RuntimeError(f"kernel dropped packets: {summary}")
     print(f"{os.path.basename(out)}: peers rc={rc}; {summary}; {os.path.getsize(out)} bytes")
     return rc
 
@@ -58,10 +63,13 @@ def main():
     failed = 0
     for name in names:
         port, cmd = CAPTURES[name]
-        try:
-            failed += capture(os.path.join(out_dir, name), port, cmd) != 0
-        except Exception as e:  # keep going: one broken peer should not cost the others
-            print(f"{name}: FAILED {e}", file=sys.stderr)
+        for attempt in range(3):
+            try:
+                failed += capture(os.path.join(out_dir, name), port, cmd) != 0
+                break
+            except Exception as e:  # retry, then keep going: one broken peer should not cost the others
+                print(f"{name}: attempt {attempt + 1} FAILED {e}", file=sys.stderr)
+        else:
             failed += 1
     sys.exit(1 if failed else 0)
 
