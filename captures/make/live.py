@@ -29,15 +29,20 @@ CAPTURES = {
     "http-short-polling.pcap": (19108, PEERS + ["poll", "19108"]),
     "http-long-polling.pcap": (19109, PEERS + ["longpoll", "19109"]),
     "http-sse.pcap": (19110, PEERS + ["sse", "19110"]),
+    # the same node scenario seen through `-i any`: link type LINUX_SLL2 (276)
+    "node-ws-any-sll2.pcap": (19111, NODE + ["19111"], "any"),
 }
 
 
-def capture(out, port, cmd):
+def capture(out, port, cmd, iface="lo"):
     tmp = out + ".part"
-    td = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-B", "65536", "-w", tmp, f"tcp port {port}"],
+    td = subprocess.Popen(["tcpdump", "-i", iface, "-n", "-U", "--immediate-mode", "-B", "65536", "-w", tmp, f"tcp port {port}"],
                           stderr=subprocess.PIPE, text=True)
-    # tcpdump prints "listening on lo ..." once the filter is attached
+    # tcpdump prints "listening on lo ..." once the filter is attached (on `-i any` after
+    # a line naming the link type)
     line = td.stderr.readline()
+    if "data link type" in line:
+        line = td.stderr.readline()
     if "listening" not in line:
         td.kill()
         raise RuntimeError(f"tcpdump did not start: {line}")
@@ -62,10 +67,10 @@ def main():
     names = sys.argv[2:] or list(CAPTURES)
     failed = 0
     for name in names:
-        port, cmd = CAPTURES[name]
+        port, cmd, *iface = CAPTURES[name]
         for attempt in range(3):
             try:
-                failed += capture(os.path.join(out_dir, name), port, cmd) != 0
+                failed += capture(os.path.join(out_dir, name), port, cmd, *iface) != 0
                 break
             except Exception as e:  # retry, then keep going: one broken peer should not cost the others
                 print(f"{name}: attempt {attempt + 1} FAILED {e}", file=sys.stderr)

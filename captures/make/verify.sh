@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.." || exit 1
 for f in "$@"; do
   echo "== $f ($(capinfos -c -M "$f" 2>/dev/null | awk -F': *' '/Number of packets/{print $2}') packets)"
   # the mid-stream capture has no Upgrade for tshark to follow: tell it the port is WebSocket
-  case "$f" in *midstream*) da="tcp.port==8080,websocket" ;; *) da="tcp.port==19101-19110,http" ;; esac
-  tshark -r "$f" -d "$da" -o tcp.check_checksum:TRUE -o tcp.reassemble_out_of_order:TRUE \
+  case "$f" in *midstream*) da="tcp.port==8080,websocket" ;; *) da="tcp.port==19101-19111,http" ;; esac
+  tshark -r "$f" -d "$da" -o tcp.reassemble_out_of_order:TRUE \
     -Y 'websocket || http.response.code || http.request || tcp.analysis.flags || tcp.flags.reset==1' \
     -T fields -E occurrence=f -e frame.number -e tcp.stream -e tcp.srcport \
     -e http.request.method -e http.response.code -e websocket.fin -e websocket.rsv -e websocket.opcode \
