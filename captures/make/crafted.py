@@ -291,7 +291,8 @@ def basic_conn(seed, cport=50000, v6=False, **kw):
 
 # ------------------------------------------------------------------ scenarios
 def s_basic():
-    return [basic_conn(1)], {}
+    # seed 2 like the link-layer variants: their TCP payloads are byte-identical to this file
+    return [basic_conn(2)], {}
 
 
 def s_link(link, v6=False):
@@ -301,7 +302,7 @@ def s_link(link, v6=False):
 
 
 def s_snaplen():
-    return [basic_conn(3)], {"snaplen": 96}
+    return [basic_conn(2)], {"snaplen": 96}
 
 
 def s_out_of_order():
@@ -338,11 +339,14 @@ def s_retransmission():
     conn.segs.append(Seg(False, s.flags, s.seq, s.ack, s.data, 200_000))
     conn.add(True, ACK, delay_us=200)
     conn.send(True, cframe(conn, 1, b"hello server"), delay_us=3000)
-    # the middle segment of the big frame is retransmitted after a duplicate ACK
+    # the middle segment of the big frame is lost after the capture point (we see it once):
+    # the client acknowledges only up to it (an ACK and a duplicate), the server retransmits
+    # it (fast retransmit), then the client acknowledges everything
     segs = conn.send(False, frame(1, BIG_TEXT), delay_us=700, ack=False)
-    conn.add(True, ACK, delay_us=200)
     m = segs[1]
-    conn.segs.append(Seg(False, m.flags, m.seq, m.ack, m.data, 30_000))
+    for d in (200, 60):
+        conn.segs.append(Seg(True, ACK, conn.nxt(True), m.seq, b"", d))
+    conn.segs.append(Seg(False, m.flags, m.seq, m.ack, m.data, 25_000))
     conn.add(True, ACK, delay_us=200)
     # a client frame retransmitted in full (spurious retransmission: the ACK was just slow)
     c = conn.send(True, cframe(conn, 1, b"are you there?"), delay_us=4000, ack=False)[0]
