@@ -268,7 +268,7 @@ BIG_TEXT = ("".join(f"line {i:04d}: the quick brown fox jumps over the lazy dog\
 
 def standard_conversation(conn, big=True):
     """The body every link-layer/IP variant shares: small text both ways, binary with a
-    16-bit length, ping/pong, a 3.5 KB server text split over three TCP segments."""
+    16-bit length, ping/pong, a 3.3 KB server text split over three TCP segments."""
     conn.send(True, cframe(conn, 1, b"hello server"), delay_us=3000)
     conn.send(False, frame(1, b"hello client"), delay_us=700)
     conn.send(True, cframe(conn, 2, bytes(range(16))), delay_us=4000)
@@ -310,7 +310,7 @@ def s_out_of_order():
     conn = Conn(rng, 50010)
     open_ws(conn)
     conn.send(True, cframe(conn, 1, b"send me the big one"), delay_us=3000)
-    # the server's 3.5 KB text frame travels as segments 1,2,3 but is captured as 1,3,2
+    # the server's 3.3 KB text frame travels as segments 1,2,3 but is captured as 1,3,2
     segs = conn.send(False, frame(1, BIG_TEXT), delay_us=700, ack=False)
     i = conn.segs.index(segs[1])
     conn.segs[i], conn.segs[i + 1] = conn.segs[i + 1], conn.segs[i]
@@ -392,7 +392,7 @@ def s_gap():
     conn = Conn(rng, 50013)
     open_ws(conn)
     conn.send(True, cframe(conn, 1, b"hello server"), delay_us=3000)
-    # the middle of the three segments of a 3.5 KB frame is never captured; the client's
+    # the middle of the three segments of a 3.3 KB frame is never captured; the client's
     # ACK covers it (the host got it, the capture did not)
     segs = conn.send(False, frame(1, BIG_TEXT), delay_us=700, ack=False)
     conn.segs.remove(segs[1])
@@ -410,9 +410,9 @@ def s_gap():
 
 
 def s_seq_wrap():
-    # client ISN 300 bytes below 2^32: wraps inside the Upgrade request; server ISN 1000
-    # bytes below: wraps inside the big frame
-    conn = basic_conn(14, cport=50014, cisn=0xFFFFFFFF - 300, sisn=0xFFFFFFFF - 1000)
+    # client ISN 100 below 2^32: its sequence numbers wrap inside the Upgrade request; server
+    # ISN 1000 below: they wrap inside the 3.3 KB frame
+    conn = basic_conn(14, cport=50014, cisn=0xFFFFFFFF - 100, sisn=0xFFFFFFFF - 1000)
     return [conn], {}
 
 
