@@ -29,7 +29,7 @@ check() {
   tmp=$(mktemp -d)
   python3 make/crafted.py "$tmp" >/dev/null
   bad=0
-  for f in "$tmp"/*.pcap; do
+  for f in "$tmp"/*.pcap "$tmp"/*.pcapng; do
     cmp -s "$f" "$here/$(basename "$f")" || { echo "differs: $(basename "$f")"; bad=1; }
   done
   rm -rf "$tmp"

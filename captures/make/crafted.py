@@ -213,6 +213,49 @@ def pcap_bytes(conns, link="ethernet", snaplen=262144, gap_between_us=50_000):
     return b"".join(out)
 
 
+def pcapng_bytes(conns, link="ethernet"):
+    """The same packets as pcap_bytes, as pcapng: SHB, one IDB (microsecond resolution by
+    default), one EPB per packet, little-endian."""
+    linktype, enc = LINKS[link]
+
+    def block(btype, body):
+        body += b"\0" * (-len(body) % 4)
+        n = 12 + len(body)
+        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+
+    def opt(code, val):
+        return struct.pack("<HH", code, len(val)) + val + b"\0" * (-len(val) % 4)
+
+    shb = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
+                + opt(4, b"wsscope captures/make/crafted.py") + opt(0, b""))
+    idb = block(1, struct.pack("<HHI", linktype, 0, 262144) + opt(2, b"eth0") + opt(0, b""))
+    out = [shb, idb]
+    t = T0_US
+    ip_id = 0x1000
+    for i, conn in enumerate(conns):
+        if i:
+            t += 50_000
+        for seg in conn.segs:
+            t += seg.delay_us
+            ip_id = (ip_id + 1) & 0xFFFF
+            pkt = enc(seg.c2s, ip_packet(conn, seg, ip_id), conn.v6)
+            out.append(block(6, struct.pack("<IIIII", 0, t >> 32, t & 0xFFFFFFFF, len(pkt), len(pkt)) + pkt))
+    return b"".join(out)
+
+
+def pcap_be_ns_bytes(conns, link="ethernet"):
+    """The same packets as pcap_bytes, as a big-endian nanosecond-resolution pcap
+    (magic a1 b2 3c 4d as written by a big-endian host)."""
+    le = pcap_bytes(conns, link)
+    out = [struct.pack(">IHHiIII", 0xA1B23C4D, 2, 4, 0, 0, 262144, LINKS[link][0])]
+    off = 24
+    while off < len(le):
+        sec, usec, incl, orig = struct.unpack_from("<IIII", le, off)
+        out.append(struct.pack(">IIII", sec, usec * 1000 + 123, incl, orig) + le[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return b"".join(out)
+
+
 # ------------------------------------------------------------------ the WebSocket script
 def upgrade_request(rng, path=b"/chat", version=b"13", connection=b"Upgrade", extra=b""):
     key = base64.b64encode(rng.randbytes(16))
@@ -406,6 +449,44 @@ def s_gap():
     conn.send(True, cframe(conn, 1, b"but this one was"), delay_us=2000)
     conn.send(False, frame(1, b"ack"), delay_us=700)
     close_ws(conn)
+    return [conn], {}
+
+
+def s_coalesced_split():
+    rng = random.Random(16)
+    conn = Conn(rng, 50016)
+    conn.handshake()
+    req, key = upgrade_request(rng)
+    # the Upgrade request itself split in two segments in the middle of a header line
+    conn.send(True, req[:40], delay_us=500, ack=False)
+    conn.send(True, req[40:], delay_us=100)
+    # the 101 response and the server's first two frames (text + ping) in one segment
+    conn.send(False, upgrade_response(key) + frame(1, b"welcome") + frame(9, b"hi?"), delay_us=800)
+    conn.send(True, cframe(conn, 10, b"hi?"), delay_us=300)
+    # three client frames in one segment, the last one continued in the next segment
+    f1, f2 = cframe(conn, 1, b"one"), cframe(conn, 1, b"two")
+    f3 = cframe(conn, 2, bytes(range(200)))
+    conn.send(True, f1 + f2 + f3[:50], delay_us=3000, ack=False)
+    conn.send(True, f3[50:], delay_us=100)
+    # a server frame whose header is split after its first byte, then one split inside the
+    # 16-bit length; a client frame split inside its masking key
+    g = frame(1, b"split after the first header byte")
+    conn.send(False, g[:1], delay_us=3000, ack=False)
+    conn.send(False, g[1:], delay_us=100)
+    h = frame(2, bytes(300))
+    conn.send(False, h[:3], delay_us=3000, ack=False)
+    conn.send(False, h[3:], delay_us=100)
+    k = cframe(conn, 1, b"split inside the masking key")
+    conn.send(True, k[:4], delay_us=3000, ack=False)
+    conn.send(True, k[4:], delay_us=100)
+    # a fragmented message whose three frames share one segment, and the close in the same
+    # segment as the last data frame
+    conn.send(True, cframe(conn, 1, b"a", fin=False) + cframe(conn, 0, b"b", fin=False) + cframe(conn, 0, b"c"),
+              delay_us=3000)
+    p = close_payload(1000, b"bye")
+    conn.send(False, frame(1, b"last words") + frame(8, p), delay_us=3000)
+    conn.send(True, cframe(conn, 8, p), delay_us=400)
+    conn.teardown(first_c2s=False)
     return [conn], {}
 
 
@@ -650,6 +731,7 @@ SCENARIOS = {
     "crafted-tcp-retransmission.pcap": s_retransmission,
     "crafted-tcp-overlap.pcap": s_overlap,
     "crafted-tcp-gap.pcap": s_gap,
+    "crafted-tcp-coalesced-split.pcap": s_coalesced_split,
     "crafted-tcp-seq-wrap.pcap": s_seq_wrap,
     "crafted-midstream.pcap": s_midstream,
     "crafted-linktype-sll2.pcap": s_link("sll2"),
@@ -700,6 +782,13 @@ def main():
         if name == "crafted-basic.pcap":
             basic = data
         print(f"{name}: {sum(len(c.segs) for c in conns)} packets, {len(data)} bytes")
+    # crafted-basic in the other file formats a capture library must read
+    others = {"crafted-basic.pcapng": pcapng_bytes([basic_conn(2)]),
+              "crafted-basic-bigendian-nsec.pcap": pcap_be_ns_bytes([basic_conn(2)])}
+    for name, data in others.items():
+        with open(os.path.join(out_dir, name), "wb") as f:
+            f.write(data)
+        print(f"{name}: {len(data)} bytes")
     for name, data in damaged(basic).items():
         with open(os.path.join(out_dir, name), "wb") as f:
             f.write(data)
