@@ -204,6 +204,8 @@ async def browser(port):
                 pass
             proc.wait(10)
             page_srv.shutdown()
+            import shutil
+            shutil.rmtree(profile, ignore_errors=True)
 
 
 # ---------------------------------------------------------------- HTTP polling family

@@ -3,7 +3,7 @@
 # FIN, RSV, opcode, MASK, length, close code, text; comma-joined when a packet ends several frames) plus tshark's expert notes on it.
 # Usage: captures/make/verify.sh [FILE ...]   (default: every pcap in captures/)
 cd "$(dirname "$0")/.." || exit 1
-[ $# -eq 0 ] && set -- *.pcap
+[ $# -eq 0 ] && set -- *.pcap *.pcapng
 for f in "$@"; do
   echo "== $f ($(capinfos -c -M "$f" 2>/dev/null | awk -F': *' '/Number of packets/{print $2}') packets)"
   # the mid-stream capture has no Upgrade for tshark to follow: tell it the port is WebSocket
