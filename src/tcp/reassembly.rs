@@ -522,10 +522,7 @@ mod tests {
         assert_eq!(r.holes(), vec![(1, 2), (5, 2)]);
         assert_eq!(r.overflows(), 0);
         // 6 held bytes > 5: the first hole goes, "de" is released; 4 held remain.
-        assert_eq!(
-            push(&mut r, &mut s, 10, "kl"),
-            vec![Out::G(2), d("de")]
-        );
+        assert_eq!(push(&mut r, &mut s, 10, "kl"), vec![Out::G(2), d("de")]);
         assert_eq!(r.overflows(), 1);
         assert_eq!(r.held_bytes(), 4);
         assert_eq!(r.holes(), vec![(5, 2), (9, 1)]);
@@ -539,7 +536,10 @@ mod tests {
         let mut r = Reassembler::new(3);
         let mut s = Sink::default();
         r.set_next(SeqNum(0));
-        assert_eq!(push(&mut r, &mut s, 2, "cdefg"), vec![Out::G(2), d("cdefg")]);
+        assert_eq!(
+            push(&mut r, &mut s, 2, "cdefg"),
+            vec![Out::G(2), d("cdefg")]
+        );
         assert_eq!(r.held_bytes(), 0);
     }
 
