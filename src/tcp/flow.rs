@@ -331,7 +331,16 @@ impl FlowTable {
                     }
                     self.open(key, pkt, ts, seg, out)
                 } else {
-                    self.follow(key, ts, seg, out)
+                    // The common path: one lookup, nothing allocated.
+                    self.lru.remove(&f.tick);
+                    f.tick = self.tick;
+                    self.lru.insert(self.tick, key);
+                    let conn = f.conn;
+                    let max = self.cfg.max_buffered_per_direction;
+                    if let Some(reason) = f.on_segment(ts, seg, max, out) {
+                        self.end(key, reason, out);
+                    }
+                    conn
                 }
             }
             Some(Slot::Ended(e)) => {
@@ -396,35 +405,23 @@ impl FlowTable {
             rx: [Reassembler::new(max), Reassembler::new(max)],
             warned_overflow: [false; 2],
         };
-        self.map.insert(key, Slot::Live(Box::new(flow)));
+        let mut flow = Box::new(flow);
+        let ended = flow.on_segment(ts, seg, max, out);
+        self.map.insert(key, Slot::Live(flow));
         self.lru.insert(self.tick, key);
-        self.follow(key, ts, seg, out)
-    }
-
-    /// Feed a segment to the open connection at `key`.
-    fn follow(
-        &mut self,
-        key: Key,
-        ts: Timestamp,
-        seg: &SegmentInfo<'_>,
-        out: &mut impl FnMut(TcpEvent<'_>),
-    ) -> u64 {
-        let Some(Slot::Live(flow)) = self.map.get_mut(&key) else {
-            return u64::MAX;
-        };
-        self.lru.remove(&flow.tick);
-        flow.tick = self.tick;
-        self.lru.insert(self.tick, key);
-        let conn = flow.conn;
-        let ended = flow.on_segment(ts, seg, self.cfg.max_buffered_per_direction, out);
         if let Some(reason) = ended {
-            if let Some(Slot::Live(flow)) = self.map.remove(&key) {
-                self.lru.remove(&flow.tick);
-                let e = flow.close(reason, out);
-                self.remember_ended(key, e);
-            }
+            self.end(key, reason, out);
         }
         conn
+    }
+
+    /// Drop an open connection that has ended by FIN or RST, remembering it.
+    fn end(&mut self, key: Key, reason: CloseReason, out: &mut impl FnMut(TcpEvent<'_>)) {
+        if let Some(Slot::Live(flow)) = self.map.remove(&key) {
+            self.lru.remove(&flow.tick);
+            let e = flow.close(reason, out);
+            self.remember_ended(key, e);
+        }
     }
 
     fn remember_ended(&mut self, key: Key, e: Ended) {
