@@ -256,12 +256,22 @@ enum Slot {
 /// All TCP connections of a capture.
 ///
 /// Connections are numbered from 0 in the order of their first packet, like
-/// tshark's `tcp.stream`: a 4-tuple stays one connection until a pure SYN
-/// arrives whose sequence number differs from the one recorded for that
-/// direction (a retransmitted SYN keeps the number). Memory is bounded: at
-/// most `max_flows` open connections (the least recently used is evicted) and
-/// as many ended ones remembered, each direction holding at most
-/// `max_buffered_per_direction` out-of-order bytes.
+/// tshark's `tcp.stream` (4.0): a 4-tuple stays one connection until a pure SYN
+/// arrives whose sequence number differs from the base recorded for that
+/// direction (a retransmitted SYN keeps the number). The base is the first
+/// SYN's seq, else the first segment's seq - 1, else the peer's first ACK - 1.
+/// Whether FINs or a RST were seen does not matter to tshark, so a new SYN on
+/// a connection still open ends it ([`CloseReason::PortReused`]).
+///
+/// A connection that ended by FIN or RST is remembered (its number and bases)
+/// so that its late packets are not taken for a new one; they produce no
+/// events ([`late_packets`](Self::late_packets) counts them). One that ended
+/// by idle expiry or eviction is forgotten: its next packet opens a new,
+/// mid-stream connection.
+///
+/// Memory is bounded: at most `max_flows` open connections (the least recently
+/// used is evicted) and as many ended ones remembered, each direction holding
+/// at most `max_buffered_per_direction` out-of-order bytes.
 #[derive(Debug)]
 pub struct FlowTable {
     cfg: TcpConfig,

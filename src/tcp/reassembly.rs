@@ -162,10 +162,18 @@ impl Reassembler {
     /// End of stream (FIN, RST, end of capture): any hole before held data becomes a Gap, held data delivered.
     pub fn flush(&mut self, out: &mut impl FnMut(Chunk<'_>)) {
         while let Some(&k) = self.held.keys().next() {
+            self.skip_to(k, out);
+        }
+    }
+
+    /// Give up on the bytes before stream offset `k` (a hole), then hand out
+    /// what is held from there.
+    fn skip_to(&mut self, k: u64, out: &mut impl FnMut(Chunk<'_>)) {
+        if k > self.next {
             out(Chunk::Gap(k - self.next));
             self.next = k;
-            self.drain_held(out);
         }
+        self.drain_held(out);
     }
 
     /// [`flush`](Self::flush), then report as a gap any bytes missing before
@@ -222,7 +230,7 @@ impl Reassembler {
                 break;
             }
             let (k, piece) = entry.remove_entry();
-            self.held_bytes -= piece.data_len();
+            self.held_bytes = self.held_bytes.saturating_sub(piece.data_len());
             let end = k + piece.len();
             if end <= self.next {
                 continue;
@@ -288,9 +296,7 @@ impl Reassembler {
                 break;
             };
             self.overflows += 1;
-            out(Chunk::Gap(k - self.next));
-            self.next = k;
-            self.drain_held(out);
+            self.skip_to(k, out);
         }
     }
 
