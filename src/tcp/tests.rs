@@ -1008,10 +1008,10 @@ proptest! {
             bounds[d].push(i.index(streams[d].len() + 1));
         }
         let mut segs: Vec<(usize, usize, usize)> = Vec::new();
-        for d in 0..2 {
-            bounds[d].sort_unstable();
-            bounds[d].dedup();
-            segs.extend(bounds[d].windows(2).map(|w| (d, w[0], w[1])));
+        for (d, b) in bounds.iter_mut().enumerate() {
+            b.sort_unstable();
+            b.dedup();
+            segs.extend(b.windows(2).map(|w| (d, w[0], w[1])));
         }
         if !segs.is_empty() {
             for i in &dups {
