@@ -1,0 +1,539 @@
+//! The flow table: which connection a segment belongs to, who is the client,
+//! and each connection's handshake, data and teardown.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+
+use super::reassembly::{Chunk, Reassembler};
+use super::seq::SeqNum;
+use super::{CloseReason, SegmentInfo, TcpConfig, TcpEvent};
+use crate::analysis::{HandshakeStep, TeardownHow, TeardownStep};
+use crate::types::{Direction, Timestamp};
+
+/// A 4-tuple with its two ends in a fixed order, so both directions find it.
+type Key = (SocketAddr, SocketAddr);
+
+fn key_of(a: SocketAddr, b: SocketAddr) -> Key {
+    if a <= b {
+        (a, b)
+    } else {
+        (b, a)
+    }
+}
+
+/// Ports that mark a server when the capture missed the SYN.
+const SERVER_PORTS: &[u16] = &[
+    1080, 1883, 2375, 3000, 3001, 4000, 4200, 4443, 5000, 5001, 5173, 5432, 5672, 6379, 8000, 8008,
+    8080, 8081, 8088, 8443, 8765, 8888, 9000, 9001, 9090, 9443,
+];
+
+fn is_server_port(p: u16) -> bool {
+    p < 1024 || SERVER_PORTS.contains(&p)
+}
+
+/// Who is the client of a connection whose first packet (`src` to `dst`) is not a SYN.
+fn guess_client(src: SocketAddr, dst: SocketAddr) -> (SocketAddr, SocketAddr) {
+    let (sp, dp) = (src.port(), dst.port());
+    let (ws, wd) = (is_server_port(sp), is_server_port(dp));
+    if ws != wd {
+        return if ws { (dst, src) } else { (src, dst) };
+    }
+    let (es, ed) = (sp >= 32768, dp >= 32768);
+    if es != ed {
+        return if es { (src, dst) } else { (dst, src) };
+    }
+    (src, dst)
+}
+
+/// tshark starts a new `tcp.stream` on a pure SYN whose sequence number differs
+/// from the base it has recorded for that direction (tshark 4.0, checked
+/// against it on crafted captures: FIN or RST make no difference).
+fn starts_new(base: &[Option<SeqNum>; 2], d: usize, seg: &SegmentInfo<'_>) -> bool {
+    seg.syn && !seg.ack_flag && matches!(base[d], Some(b) if b != SeqNum(seg.seq))
+}
+
+/// How tshark learns a direction's base sequence number: from its first
+/// segment (the seq of a SYN, seq - 1 otherwise), or from the first ACK the
+/// other side sends (ack - 1), whichever comes first.
+fn note_bases(base: &mut [Option<SeqNum>; 2], d: usize, seg: &SegmentInfo<'_>) {
+    let seq = SeqNum(seg.seq);
+    if base[d].is_none() {
+        base[d] = Some(if seg.syn { seq } else { seq + u32::MAX });
+    }
+    if seg.ack_flag && base[1 - d].is_none() {
+        base[1 - d] = Some(SeqNum(seg.ack) + u32::MAX);
+    }
+}
+
+fn chunk_event(conn: u64, dir: Direction, c: Chunk<'_>) -> TcpEvent<'_> {
+    match c {
+        Chunk::Data(bytes) => TcpEvent::Data { conn, dir, bytes },
+        Chunk::Gap(bytes) => TcpEvent::Gap { conn, dir, bytes },
+    }
+}
+
+const DIRS: [Direction; 2] = [Direction::C2S, Direction::S2C];
+
+/// One open connection.
+#[derive(Debug)]
+struct Flow {
+    conn: u64,
+    client: SocketAddr,
+    last_seen: Timestamp,
+    /// Position in the LRU order.
+    tick: u64,
+    /// tshark's base sequence numbers, for numbering only.
+    base: [Option<SeqNum>; 2],
+    isn: [Option<SeqNum>; 2],
+    syn_sent: [bool; 2],
+    synack_sent: [bool; 2],
+    first_syn: Option<Timestamp>,
+    handshake_acked: bool,
+    /// Sequence number of each side's FIN (just past its last byte).
+    fin_seq: [Option<SeqNum>; 2],
+    fin_acked: [bool; 2],
+    rx: [Reassembler; 2],
+    warned_overflow: [bool; 2],
+}
+
+impl Flow {
+    fn dir_of(&self, src: SocketAddr) -> Direction {
+        if src == self.client {
+            Direction::C2S
+        } else {
+            Direction::S2C
+        }
+    }
+
+    /// Follow one segment; `Some` when the connection has ended with it.
+    fn on_segment(
+        &mut self,
+        ts: Timestamp,
+        seg: &SegmentInfo<'_>,
+        max_buffered: usize,
+        out: &mut impl FnMut(TcpEvent<'_>),
+    ) -> Option<CloseReason> {
+        let conn = self.conn;
+        let dir = self.dir_of(seg.src);
+        let (d, p) = (dir.index(), dir.reverse().index());
+        let seq = SeqNum(seg.seq);
+        self.last_seen = ts;
+        note_bases(&mut self.base, d, seg);
+
+        if seg.rst {
+            out(TcpEvent::Teardown {
+                conn,
+                dir,
+                how: TeardownHow::Rst,
+                step: None,
+            });
+            return Some(CloseReason::Rst);
+        }
+
+        if seg.syn {
+            let (step, sent) = if seg.ack_flag {
+                (HandshakeStep::SynAck, &mut self.synack_sent[d])
+            } else {
+                (HandshakeStep::Syn, &mut self.syn_sent[d])
+            };
+            let retransmission = *sent && self.isn[d] == Some(seq);
+            *sent = true;
+            if step == HandshakeStep::Syn && dir == Direction::C2S && self.first_syn.is_none() {
+                self.first_syn = Some(ts);
+            }
+            self.isn[d] = Some(seq);
+            self.rx[d].set_next(seq + 1);
+            out(TcpEvent::Handshake {
+                conn,
+                dir,
+                step,
+                rtt_ms: None,
+                retransmission,
+            });
+        } else if seg.ack_flag
+            && dir == Direction::C2S
+            && !self.handshake_acked
+            && self.synack_sent[p]
+            && self.isn[p].map(|i| i + 1) == Some(SeqNum(seg.ack))
+        {
+            self.handshake_acked = true;
+            out(TcpEvent::Handshake {
+                conn,
+                dir,
+                step: HandshakeStep::Ack,
+                rtt_ms: self.first_syn.map(|t| ts.millis_since(t)),
+                retransmission: false,
+            });
+        }
+
+        if seg.ack_flag && !self.fin_acked[p] {
+            if let Some(fin) = self.fin_seq[p] {
+                if SeqNum(seg.ack) - (fin + 1) >= 0 {
+                    self.fin_acked[p] = true;
+                    out(TcpEvent::Teardown {
+                        conn,
+                        dir,
+                        how: TeardownHow::Fin,
+                        step: Some(TeardownStep::Ack),
+                    });
+                }
+            }
+        }
+
+        // Data on a SYN starts after the SYN's own sequence number.
+        let data_seq = if seg.syn { seq + 1 } else { seq };
+        let wire_len = (seg.wire_payload_len as usize).max(seg.payload.len());
+        if wire_len > 0 {
+            let missing = (wire_len - seg.payload.len()) as u64;
+            let rx = &mut self.rx[d];
+            let before = rx.overflows();
+            rx.push_truncated(data_seq, seg.payload, missing, &mut |c| {
+                out(chunk_event(conn, dir, c))
+            });
+            if rx.overflows() > before && !self.warned_overflow[d] {
+                self.warned_overflow[d] = true;
+                out(TcpEvent::Warning {
+                    conn,
+                    message: format!(
+                        "{dir}: more than {max_buffered} bytes arrived ahead of a missing \
+                         segment; the hole was declared a gap"
+                    ),
+                });
+            }
+        }
+
+        if seg.fin && self.fin_seq[d].is_none() {
+            self.fin_seq[d] = Some(data_seq + wire_len as u32);
+            out(TcpEvent::Teardown {
+                conn,
+                dir,
+                how: TeardownHow::Fin,
+                step: Some(TeardownStep::Fin),
+            });
+        }
+
+        (self.fin_acked[0] && self.fin_acked[1]).then_some(CloseReason::Fin)
+    }
+
+    /// Hand out what each direction still holds, then `Closed`.
+    fn close(mut self, reason: CloseReason, out: &mut impl FnMut(TcpEvent<'_>)) -> Ended {
+        let conn = self.conn;
+        for dir in DIRS {
+            let d = dir.index();
+            let mut emit = |c: Chunk<'_>| out(chunk_event(conn, dir, c));
+            match self.fin_seq[d] {
+                Some(end) => self.rx[d].flush_to(end, &mut emit),
+                None => self.rx[d].flush(&mut emit),
+            }
+        }
+        out(TcpEvent::Closed { conn, reason });
+        Ended {
+            conn,
+            client: self.client,
+            base: self.base,
+            last_seen: self.last_seen,
+        }
+    }
+}
+
+/// What is kept of a connection that ended by FIN or RST, so that its late
+/// packets are not taken for a new connection (tshark keeps them in the same
+/// stream).
+#[derive(Debug)]
+struct Ended {
+    conn: u64,
+    client: SocketAddr,
+    base: [Option<SeqNum>; 2],
+    last_seen: Timestamp,
+}
+
+#[derive(Debug)]
+enum Slot {
+    Live(Box<Flow>),
+    Ended(Ended),
+}
+
+/// All TCP connections of a capture.
+///
+/// Connections are numbered from 0 in the order of their first packet, like
+/// tshark's `tcp.stream` (4.0): a 4-tuple stays one connection until a pure SYN
+/// arrives whose sequence number differs from the base recorded for that
+/// direction (a retransmitted SYN keeps the number). The base is the first
+/// SYN's seq, else the first segment's seq - 1, else the peer's first ACK - 1.
+/// Whether FINs or a RST were seen does not matter to tshark, so a new SYN on
+/// a connection still open ends it ([`CloseReason::PortReused`]).
+///
+/// A connection that ended by FIN or RST is remembered (its number and bases)
+/// so that its late packets are not taken for a new one; they produce no
+/// events ([`late_packets`](Self::late_packets) counts them). One that ended
+/// by idle expiry or eviction is forgotten: its next packet opens a new,
+/// mid-stream connection.
+///
+/// Memory is bounded: at most `max_flows` open connections (the least recently
+/// used is evicted) and as many ended ones remembered, each direction holding
+/// at most `max_buffered_per_direction` out-of-order bytes.
+#[derive(Debug)]
+pub struct FlowTable {
+    cfg: TcpConfig,
+    map: HashMap<Key, Slot>,
+    /// Open connections by last use.
+    lru: BTreeMap<u64, Key>,
+    tick: u64,
+    next_conn: u64,
+    /// Ended connections, oldest first, to bound how many are remembered.
+    ended: VecDeque<(Key, u64)>,
+    late_packets: u64,
+}
+
+impl FlowTable {
+    /// An empty table.
+    pub fn new(cfg: TcpConfig) -> Self {
+        FlowTable {
+            cfg,
+            map: HashMap::new(),
+            lru: BTreeMap::new(),
+            tick: 0,
+            next_conn: 0,
+            ended: VecDeque::new(),
+            late_packets: 0,
+        }
+    }
+
+    /// Open connections.
+    pub fn open_flows(&self) -> usize {
+        self.lru.len()
+    }
+
+    /// Connections numbered so far.
+    pub fn conns_seen(&self) -> u64 {
+        self.next_conn
+    }
+
+    /// Packets that belonged to a connection already closed (after its RST or
+    /// final ACK); they are counted, not followed.
+    pub fn late_packets(&self) -> u64 {
+        self.late_packets
+    }
+
+    /// Follow one segment (packet number `pkt`, captured at `ts`); returns the
+    /// number of the connection it belongs to.
+    pub fn segment(
+        &mut self,
+        pkt: u64,
+        ts: Timestamp,
+        seg: &SegmentInfo<'_>,
+        out: &mut impl FnMut(TcpEvent<'_>),
+    ) -> u64 {
+        let key = key_of(seg.src, seg.dst);
+        self.tick += 1;
+        match self.map.get_mut(&key) {
+            Some(Slot::Live(f)) => {
+                let d = f.dir_of(seg.src).index();
+                if starts_new(&f.base, d, seg) {
+                    if let Some(Slot::Live(old)) = self.map.remove(&key) {
+                        self.lru.remove(&old.tick);
+                        let reason = if old.fin_seq.iter().all(Option::is_some) {
+                            CloseReason::Fin
+                        } else {
+                            CloseReason::PortReused
+                        };
+                        old.close(reason, out);
+                    }
+                    self.open(key, pkt, ts, seg, out)
+                } else {
+                    // The common path: one lookup, nothing allocated.
+                    self.lru.remove(&f.tick);
+                    f.tick = self.tick;
+                    self.lru.insert(self.tick, key);
+                    let conn = f.conn;
+                    let max = self.cfg.max_buffered_per_direction;
+                    if let Some(reason) = f.on_segment(ts, seg, max, out) {
+                        self.end(key, reason, out);
+                    }
+                    conn
+                }
+            }
+            Some(Slot::Ended(e)) => {
+                let d = if seg.src == e.client { 0 } else { 1 };
+                if starts_new(&e.base, d, seg) {
+                    self.open(key, pkt, ts, seg, out)
+                } else {
+                    note_bases(&mut e.base, d, seg);
+                    e.last_seen = ts;
+                    self.late_packets += 1;
+                    e.conn
+                }
+            }
+            None => self.open(key, pkt, ts, seg, out),
+        }
+    }
+
+    /// Start a new connection with this segment.
+    fn open(
+        &mut self,
+        key: Key,
+        pkt: u64,
+        ts: Timestamp,
+        seg: &SegmentInfo<'_>,
+        out: &mut impl FnMut(TcpEvent<'_>),
+    ) -> u64 {
+        while self.lru.len() >= self.cfg.max_flows.max(1) {
+            if !self.evict_lru(pkt, out) {
+                break;
+            }
+        }
+        let conn = self.next_conn;
+        self.next_conn += 1;
+        let (client, server, mid_stream) = if seg.syn && !seg.ack_flag {
+            (seg.src, seg.dst, false)
+        } else if seg.syn {
+            (seg.dst, seg.src, true)
+        } else {
+            let (c, s) = guess_client(seg.src, seg.dst);
+            (c, s, true)
+        };
+        out(TcpEvent::Open {
+            conn,
+            client,
+            server,
+            mid_stream,
+        });
+        let max = self.cfg.max_buffered_per_direction;
+        let flow = Flow {
+            conn,
+            client,
+            last_seen: ts,
+            tick: self.tick,
+            base: [None; 2],
+            isn: [None; 2],
+            syn_sent: [false; 2],
+            synack_sent: [false; 2],
+            first_syn: None,
+            handshake_acked: false,
+            fin_seq: [None; 2],
+            fin_acked: [false; 2],
+            rx: [Reassembler::new(max), Reassembler::new(max)],
+            warned_overflow: [false; 2],
+        };
+        let mut flow = Box::new(flow);
+        let ended = flow.on_segment(ts, seg, max, out);
+        self.map.insert(key, Slot::Live(flow));
+        self.lru.insert(self.tick, key);
+        if let Some(reason) = ended {
+            self.end(key, reason, out);
+        }
+        conn
+    }
+
+    /// Drop an open connection that has ended by FIN or RST, remembering it.
+    fn end(&mut self, key: Key, reason: CloseReason, out: &mut impl FnMut(TcpEvent<'_>)) {
+        if let Some(Slot::Live(flow)) = self.map.remove(&key) {
+            self.lru.remove(&flow.tick);
+            let e = flow.close(reason, out);
+            self.remember_ended(key, e);
+        }
+    }
+
+    fn remember_ended(&mut self, key: Key, e: Ended) {
+        self.ended.push_back((key, e.conn));
+        self.map.insert(key, Slot::Ended(e));
+        while self.ended.len() > self.cfg.max_flows.max(1) {
+            let Some((k, conn)) = self.ended.pop_front() else {
+                break;
+            };
+            if matches!(self.map.get(&k), Some(Slot::Ended(e)) if e.conn == conn) {
+                self.map.remove(&k);
+            }
+        }
+    }
+
+    /// Evict the least recently used open connection; false if there is none.
+    fn evict_lru(&mut self, pkt: u64, out: &mut impl FnMut(TcpEvent<'_>)) -> bool {
+        let Some((_, key)) = self.lru.pop_first() else {
+            return false;
+        };
+        if let Some(Slot::Live(flow)) = self.map.remove(&key) {
+            out(TcpEvent::Warning {
+                conn: flow.conn,
+                message: format!(
+                    "flow table full ({} open connections) at packet {pkt}: the least recently \
+                     used connection is no longer followed",
+                    self.cfg.max_flows
+                ),
+            });
+            flow.close(CloseReason::Evicted, out);
+        }
+        true
+    }
+
+    /// Live mode: end connections idle for longer than the timeout (emits Closed for each).
+    pub fn expire(&mut self, now: Timestamp, out: &mut impl FnMut(TcpEvent<'_>)) {
+        let limit = self.cfg.idle_timeout_us;
+        let idle = |t: Timestamp| now.0.saturating_sub(t.0) > limit;
+        let mut stale: Vec<(u64, Key)> = self
+            .map
+            .iter()
+            .filter_map(|(k, s)| match s {
+                Slot::Live(f) if idle(f.last_seen) => Some((f.conn, *k)),
+                _ => None,
+            })
+            .collect();
+        stale.sort_unstable();
+        for (_, key) in stale {
+            if let Some(Slot::Live(flow)) = self.map.remove(&key) {
+                self.lru.remove(&flow.tick);
+                flow.close(CloseReason::Idle, out);
+            }
+        }
+        self.map
+            .retain(|_, s| !matches!(s, Slot::Ended(e) if idle(e.last_seen)));
+    }
+
+    /// End of capture: flush every open flow (gaps, held data) and emit Closed for each, in conn order.
+    pub fn finish(&mut self, out: &mut impl FnMut(TcpEvent<'_>)) {
+        let mut flows: Vec<Box<Flow>> = self
+            .map
+            .drain()
+            .filter_map(|(_, s)| match s {
+                Slot::Live(f) => Some(f),
+                Slot::Ended(_) => None,
+            })
+            .collect();
+        flows.sort_unstable_by_key(|f| f.conn);
+        for flow in flows {
+            flow.close(CloseReason::EndOfCapture, out);
+        }
+        self.lru.clear();
+        self.ended.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn client_guess_without_a_syn() {
+        let table = [
+            ("10.0.0.1:51000", "10.0.0.2:80", "10.0.0.1:51000"),
+            ("10.0.0.2:80", "10.0.0.1:51000", "10.0.0.1:51000"),
+            ("10.0.0.2:8080", "10.0.0.1:3333", "10.0.0.1:3333"),
+            ("10.0.0.1:59720", "10.0.0.2:9696", "10.0.0.1:59720"),
+            ("10.0.0.2:9696", "10.0.0.1:59720", "10.0.0.1:59720"),
+            // Nothing to go by: the sender of the first packet.
+            ("10.0.0.1:40000", "10.0.0.2:50000", "10.0.0.1:40000"),
+            ("10.0.0.1:2000", "10.0.0.2:3333", "10.0.0.1:2000"),
+            // Both well known, neither ephemeral.
+            ("10.0.0.1:443", "10.0.0.2:80", "10.0.0.1:443"),
+        ];
+        for (src, dst, client) in table {
+            let (c, s) = guess_client(sa(src), sa(dst));
+            assert_eq!(c, sa(client), "{src} -> {dst}");
+            assert_ne!(c, s);
+        }
+    }
+}
