@@ -779,3 +779,7 @@ fn response_framing(resp: &ResponseHead, method: Option<&str>) -> FramingResult 
         )),
     }
 }
+
+#[cfg(test)]
+#[path = "parse_tests.rs"]
+mod tests;
