@@ -39,7 +39,11 @@ fn drive(p: &mut HttpParser, chunks: &[&[u8]], end: bool) -> Vec<String> {
 }
 
 fn whole(role: Role, bytes: &[u8], end: bool) -> Vec<String> {
-    drive(&mut HttpParser::new(role, DEFAULT_MAX_HEAD_BYTES), &[bytes], end)
+    drive(
+        &mut HttpParser::new(role, DEFAULT_MAX_HEAD_BYTES),
+        &[bytes],
+        end,
+    )
 }
 
 fn items_of(role: Role, bytes: &[u8]) -> Vec<HttpItem> {
@@ -177,16 +181,23 @@ fn stops_after_an_upgrade_request_and_resumes() {
 
 #[test]
 fn upgrade_request_with_a_body_skips_it_after_resume() {
-    let stream = b"POST /ws HTTP/1.1\r\nUpgrade: h2c\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n";
+    let stream =
+        b"POST /ws HTTP/1.1\r\nUpgrade: h2c\r\nContent-Length: 3\r\n\r\nabcGET / HTTP/1.1\r\n\r\n";
     assert_eq!(
         whole(Role::Request, stream, false),
-        ["REQ POST /ws HTTP/1.1", "STOP", "BODY 3", "REQ GET / HTTP/1.1"]
+        [
+            "REQ POST /ws HTTP/1.1",
+            "STOP",
+            "BODY 3",
+            "REQ GET / HTTP/1.1"
+        ]
     );
 }
 
 #[test]
 fn stops_after_101_leaving_the_websocket_bytes() {
-    let head = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    let head =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
     let mut stream = head.to_vec();
     stream.extend_from_slice(&[0x89, 0x00, 0x81, 0x02, b'h', b'i']);
     // Whatever the split, the parser stops exactly at the end of the head.
@@ -234,29 +245,86 @@ fn too_many_headers_is_a_violation() {
         head.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
     }
     head.extend_from_slice(b"\r\n");
-    assert_eq!(whole(Role::Request, &head, false), ["VIOL http_too_many_headers"]);
+    assert_eq!(
+        whole(Role::Request, &head, false),
+        ["VIOL http_too_many_headers"]
+    );
 }
 
 #[test]
 fn malformed_heads() {
     let table: &[(&str, Role, &[u8], &[&str])] = &[
-        ("tls is not http", Role::Request, b"\x16\x03\x01\x02\x00\x01\x00", &["VIOL http_malformed"]),
-        ("bad header name", Role::Request, b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n", &["VIOL http_malformed"]),
-        ("http/2 preface", Role::Request, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", &["VIOL http_malformed"]),
-        ("bad status", Role::Response, b"HTTP/1.1 2x0 OK\r\n\r\n", &["VIOL http_malformed"]),
-        ("bad content-length", Role::Request, b"POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n", &["VIOL http_malformed"]),
-        ("differing content-lengths", Role::Request, b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", &["VIOL http_malformed"]),
-        ("request te not chunked", Role::Request, b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nxx", &["VIOL http_malformed"]),
-        ("bad chunk size", Role::Request, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", &["REQ POST / HTTP/1.1", "VIOL http_bad_chunk"]),
-        ("chunk longer than its size", Role::Request, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n", &["REQ POST / HTTP/1.1", "VIOL http_bad_chunk"]),
-        ("chunk size overflow", Role::Request, b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n", &["REQ POST / HTTP/1.1", "VIOL http_bad_chunk"]),
+        (
+            "tls is not http",
+            Role::Request,
+            b"\x16\x03\x01\x02\x00\x01\x00",
+            &["VIOL http_malformed"],
+        ),
+        (
+            "bad header name",
+            Role::Request,
+            b"GET / HTTP/1.1\r\nBad Name: x\r\n\r\n",
+            &["VIOL http_malformed"],
+        ),
+        (
+            "http/2 preface",
+            Role::Request,
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            &["VIOL http_malformed"],
+        ),
+        (
+            "bad status",
+            Role::Response,
+            b"HTTP/1.1 2x0 OK\r\n\r\n",
+            &["VIOL http_malformed"],
+        ),
+        (
+            "bad content-length",
+            Role::Request,
+            b"POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n",
+            &["VIOL http_malformed"],
+        ),
+        (
+            "differing content-lengths",
+            Role::Request,
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            &["VIOL http_malformed"],
+        ),
+        (
+            "request te not chunked",
+            Role::Request,
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nxx",
+            &["VIOL http_malformed"],
+        ),
+        (
+            "bad chunk size",
+            Role::Request,
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            &["REQ POST / HTTP/1.1", "VIOL http_bad_chunk"],
+        ),
+        (
+            "chunk longer than its size",
+            Role::Request,
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n",
+            &["REQ POST / HTTP/1.1", "VIOL http_bad_chunk"],
+        ),
+        (
+            "chunk size overflow",
+            Role::Request,
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000000\r\n",
+            &["REQ POST / HTTP/1.1", "VIOL http_bad_chunk"],
+        ),
     ];
     for (name, role, bytes, want) in table {
         let got = whole(*role, bytes, false);
         assert_eq!(got, *want, "{name}");
         // Also byte by byte.
         let chunks: Vec<&[u8]> = bytes.chunks(1).collect();
-        let got = drive(&mut HttpParser::new(*role, DEFAULT_MAX_HEAD_BYTES), &chunks, false);
+        let got = drive(
+            &mut HttpParser::new(*role, DEFAULT_MAX_HEAD_BYTES),
+            &chunks,
+            false,
+        );
         assert_eq!(got, *want, "{name}, byte by byte");
     }
 }
@@ -266,24 +334,56 @@ fn te_and_cl_together_is_flagged_and_chunked_wins() {
     let stream = b"POST / HTTP/1.1\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n";
     assert_eq!(
         whole(Role::Request, stream, false),
-        ["REQ POST / HTTP/1.1", "VIOL http_conflicting_length", "BODY 1"]
+        [
+            "REQ POST / HTTP/1.1",
+            "VIOL http_conflicting_length",
+            "BODY 1"
+        ]
     );
 }
 
 #[test]
 fn repeated_identical_content_length_is_fine() {
     let stream = b"POST / HTTP/1.1\r\nContent-Length: 2, 2\r\nContent-Length: 2\r\n\r\nab";
-    assert_eq!(whole(Role::Request, stream, false), ["REQ POST / HTTP/1.1", "BODY 2"]);
+    assert_eq!(
+        whole(Role::Request, stream, false),
+        ["REQ POST / HTTP/1.1", "BODY 2"]
+    );
 }
 
 #[test]
 fn end_inside_a_message() {
     let table: &[(&str, Role, &[u8], &[&str])] = &[
-        ("inside a head", Role::Request, b"GET / HTTP/1.1\r\nHo", &["VIOL http_incomplete_message"]),
-        ("inside a body", Role::Request, b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nab", &["REQ POST / HTTP/1.1", "VIOL http_incomplete_message"]),
-        ("inside chunks", Role::Response, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", &["RESP 200 HTTP/1.1", "VIOL http_incomplete_message"]),
-        ("until close", Role::Response, b"HTTP/1.0 200 OK\r\n\r\nabc", &["RESP 200 HTTP/1.0", "BODY 3"]),
-        ("between messages", Role::Request, b"GET / HTTP/1.1\r\n\r\n\r\n", &["REQ GET / HTTP/1.1"]),
+        (
+            "inside a head",
+            Role::Request,
+            b"GET / HTTP/1.1\r\nHo",
+            &["VIOL http_incomplete_message"],
+        ),
+        (
+            "inside a body",
+            Role::Request,
+            b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nab",
+            &["REQ POST / HTTP/1.1", "VIOL http_incomplete_message"],
+        ),
+        (
+            "inside chunks",
+            Role::Response,
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+            &["RESP 200 HTTP/1.1", "VIOL http_incomplete_message"],
+        ),
+        (
+            "until close",
+            Role::Response,
+            b"HTTP/1.0 200 OK\r\n\r\nabc",
+            &["RESP 200 HTTP/1.0", "BODY 3"],
+        ),
+        (
+            "between messages",
+            Role::Request,
+            b"GET / HTTP/1.1\r\n\r\n\r\n",
+            &["REQ GET / HTTP/1.1"],
+        ),
     ];
     for (name, role, bytes, want) in table {
         assert_eq!(whole(*role, bytes, true), *want, "{name}");
@@ -301,14 +401,18 @@ fn gap_resynchronises_at_the_next_start_line() {
     p.gap();
     assert_eq!(p.state(), ParserState::Resync);
     // The rest of the lost body, with a line that mentions GET but does not start with it.
-    p.feed(b"dy GET /no HTTP/1.1\r\nGE", &mut |i| items.push(summary(&i)));
+    p.feed(b"dy GET /no HTTP/1.1\r\nGE", &mut |i| {
+        items.push(summary(&i))
+    });
     p.feed(b"T /b HTTP/1.1\r\n\r\n", &mut |i| items.push(summary(&i)));
     assert_eq!(items, ["REQ POST /a HTTP/1.1", "REQ GET /b HTTP/1.1"]);
 
     // Right after a gap, the first byte counts as a line start.
     let mut p = HttpParser::new(Role::Response, DEFAULT_MAX_HEAD_BYTES);
     let mut items = Vec::new();
-    p.feed(b"HTTP/1.1 200 OK\r\nContent-", &mut |i| items.push(summary(&i)));
+    p.feed(b"HTTP/1.1 200 OK\r\nContent-", &mut |i| {
+        items.push(summary(&i))
+    });
     p.gap();
     p.feed(
         b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
@@ -319,7 +423,9 @@ fn gap_resynchronises_at_the_next_start_line() {
     // A body read until the end goes on across a gap.
     let mut p = HttpParser::new(Role::Response, DEFAULT_MAX_HEAD_BYTES);
     let mut items = Vec::new();
-    p.feed(b"HTTP/1.0 200 OK\r\n\r\nab", &mut |i| items.push(summary(&i)));
+    p.feed(b"HTTP/1.0 200 OK\r\n\r\nab", &mut |i| {
+        items.push(summary(&i))
+    });
     p.gap();
     p.feed(b"HTTP/1.1 200 OK\r\n\r\n", &mut |i| items.push(summary(&i)));
     p.end(&mut |i| items.push(summary(&i)));
@@ -345,7 +451,10 @@ fn bodies_are_not_buffered() {
     );
     let block = vec![b'x'; 1 << 20];
     for _ in 0..1024 {
-        assert_eq!(p.feed(&block, &mut |i| items.push(summary(&i))), block.len());
+        assert_eq!(
+            p.feed(&block, &mut |i| items.push(summary(&i))),
+            block.len()
+        );
     }
     assert!(p.head.capacity() <= 1024);
     assert_eq!(items, ["RESP 200 HTTP/1.1", "BODY 1073741824"]);
@@ -369,10 +478,7 @@ fn body_strategy() -> impl Strategy<Value = Body> {
         Just(Body::None),
         bytes.clone().prop_map(Body::Len),
         (
-            proptest::collection::vec(
-                proptest::collection::vec(any::<u8>(), 1..20),
-                0..4
-            ),
+            proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..20), 0..4),
             any::<bool>()
         )
             .prop_map(|(c, t)| Body::Chunked(c, t)),
@@ -433,14 +539,16 @@ fn exchange_strategy() -> impl Strategy<Value = Exchange> {
         prop_oneof![Just(200u16), Just(204), Just(304), Just(404), Just(426)],
         body_strategy(),
     )
-        .prop_map(|(method, upgrade, req_body, interim, status, resp_body)| Exchange {
-            method,
-            upgrade,
-            req_body,
-            interim,
-            status,
-            resp_body,
-        })
+        .prop_map(
+            |(method, upgrade, req_body, interim, status, resp_body)| Exchange {
+                method,
+                upgrade,
+                req_body,
+                interim,
+                status,
+                resp_body,
+            },
+        )
 }
 
 /// Both streams of a keep-alive connection (pipelined: all requests first), with the items

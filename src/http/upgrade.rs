@@ -12,6 +12,7 @@
 
 use super::accept::trim_ows;
 use super::{accept_for, key_is_valid, RequestHead, ResponseHead};
+
 use crate::types::Violation;
 
 /// One requirement of the handshake, passed or not: the checklist taught by `--explain`
@@ -59,7 +60,8 @@ pub struct Upgrade {
     pub key: Option<String>,
     /// The response's `Sec-WebSocket-Accept` (trimmed), if any.
     pub accept: Option<String>,
-    /// The Accept the key calls for; None without a valid key.
+    /// The Accept the key calls for, computed from the key as sent (valid or not); None
+    /// without a key.
     pub expected_accept: Option<String>,
     /// The response's Accept equals `expected_accept`.
     pub accept_ok: bool,
@@ -521,7 +523,9 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
     let key = req
         .header("sec-websocket-key")
         .map(|k| trim_ows(k).to_string());
-    let expected_accept = key.as_deref().filter(|k| key_is_valid(k)).map(accept_for);
+    // Computed from the key as sent, valid or not, as servers do: an invalid key is the
+    // request's violation (`upgrade_bad_key`), not a reason to distrust a matching Accept.
+    let expected_accept = key.as_deref().filter(|k| !k.is_empty()).map(accept_for);
     let accepts: Vec<&str> = resp.headers_all("sec-websocket-accept").collect();
     let accept = accepts.first().map(|a| trim_ows(a).to_string());
     let accept_ok = accept.is_some() && accept == expected_accept;
@@ -737,10 +741,14 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
     if !up.ok {
         up.reason = Some(match l.violations.first() {
             Some(v) => v.message.clone(),
-            None => "The request has no valid Sec-WebSocket-Key, so the Sec-WebSocket-Accept cannot be checked.".to_string(),
+            None => "The request has no Sec-WebSocket-Key, so the Sec-WebSocket-Accept cannot be checked.".to_string(),
         });
     }
     up.checks = l.checks;
     up.violations = l.violations;
     up
 }
+
+#[cfg(test)]
+#[path = "upgrade_tests.rs"]
+mod tests;
