@@ -720,7 +720,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         .collect();
     if !protocols.is_empty() {
         let chosen = protocols.join(", ");
-        let offered = protocols.len() == 1 && up.offered_subprotocols.iter().any(|o| *o == chosen);
+        let offered = protocols.len() == 1 && up.offered_subprotocols.contains(&chosen);
         l.check(
             "accepted subprotocol was offered",
             R_41,

@@ -515,13 +515,15 @@ fn refused_upgrades_are_not_violations() {
     assert_eq!(up.server_versions, ["13", "8", "7"]);
 }
 
+type Params = Vec<(String, Option<String>)>;
+
 #[test]
 fn extension_lists() {
     let exts = parse_extensions([
         "permessage-deflate; client_max_window_bits; server_max_window_bits=\"10\", x-webkit-deflate-frame",
         " , foo; p=\"a,b;c\\\"d\" ;q",
     ]);
-    let got: Vec<(&str, &str, Vec<(String, Option<String>)>)> = exts
+    let got: Vec<(&str, &str, Params)> = exts
         .iter()
         .map(|e| (e.raw.as_str(), e.name.as_str(), e.params.clone()))
         .collect();
@@ -744,6 +746,16 @@ fn captures_accepts_match_tshark() {
     assert!(seen >= 14, "only {seen} handshakes found");
 }
 
+/// (file, request violations, response violations, ok, subprotocol, deflate)
+type CaptureCase = (
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+    bool,
+    Option<&'static str>,
+    Option<DeflateParams>,
+);
+
 #[test]
 fn capture_handshakes() {
     if std::fs::metadata(CAPTURES).is_err() {
@@ -751,14 +763,7 @@ fn capture_handshakes() {
         return;
     }
     // (file, request violations, response violations, ok, subprotocol, deflate)
-    let table: &[(
-        &str,
-        &[&str],
-        &[&str],
-        bool,
-        Option<&str>,
-        Option<DeflateParams>,
-    )] = &[
+    let table: &[CaptureCase] = &[
         (
             "ndn-tools__ipv6-websocket-segmented.pcap",
             &[],
