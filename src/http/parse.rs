@@ -110,6 +110,14 @@ enum Framing {
     UntilClose,
 }
 
+/// The method of a request, as far as the framing of its response cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Answering {
+    Head,
+    Connect,
+    Other,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
     Head,
@@ -156,7 +164,8 @@ pub struct HttpParser {
     /// The start of the current line while resynchronising.
     resync_line: Vec<u8>,
     resync_skip: bool,
-    pending_methods: VecDeque<String>,
+    /// Only what framing needs of each method is kept, so the queue stays small.
+    pending_methods: VecDeque<Answering>,
 }
 
 const REQUEST_STARTS: &[&[u8]] = &[
@@ -261,7 +270,11 @@ impl HttpParser {
     /// Without one, a response is framed as an answer to `GET`.
     pub fn expect_response_to(&mut self, method: &str) {
         if self.pending_methods.len() < MAX_PENDING_METHODS {
-            self.pending_methods.push_back(method.to_string());
+            self.pending_methods.push_back(match method {
+                "HEAD" => Answering::Head,
+                "CONNECT" => Answering::Connect,
+                _ => Answering::Other,
+            });
         }
     }
 
@@ -301,6 +314,8 @@ impl HttpParser {
 
     fn reset_head(&mut self) {
         self.head.clear();
+        // One huge head should not pin its buffer for the life of the connection.
+        self.head.shrink_to(4096);
         self.scan = 0;
         self.first_line_checked = false;
     }
@@ -358,27 +373,21 @@ impl HttpParser {
             if end > self.max_head {
                 break;
             }
-            match self.parse_head(end) {
+            match self.parse_head(end, true) {
                 Parsed::Partial => self.scan = end,
                 Parsed::Error(v) => {
                     self.fail(v, out);
                     return data.len();
                 }
-                Parsed::Request(req, framing, extra) => {
-                    let consumed = i + (end - prev);
-                    self.reset_head();
+                Parsed::Request(req, framing) => {
                     let stop = req.wants_upgrade();
                     out(HttpItem::Request(req));
-                    self.after_head(framing, extra, stop, out);
-                    return consumed;
+                    return self.after_head(framing, stop, i + end.saturating_sub(prev), data, out);
                 }
-                Parsed::Response(resp, framing, extra) => {
-                    let consumed = i + (end - prev);
-                    self.reset_head();
+                Parsed::Response(resp, framing) => {
                     let stop = resp.status == 101;
                     out(HttpItem::Response(resp));
-                    self.after_head(framing, extra, stop, out);
-                    return consumed;
+                    return self.after_head(framing, stop, i + end.saturating_sub(prev), data, out);
                 }
             }
         }
@@ -401,7 +410,7 @@ impl HttpParser {
         let newline = new.contains(&b'\n');
         if prev == 0 || (newline && !self.first_line_checked) {
             self.first_line_checked |= newline;
-            if let Parsed::Error(v) = self.parse_head(self.head.len()) {
+            if let Parsed::Error(v) = self.parse_head(self.head.len(), false) {
                 self.fail(v, out);
                 return data.len();
             }
@@ -409,13 +418,24 @@ impl HttpParser {
         i + take
     }
 
+    /// After a head was emitted: enters its body (or stops); returns the bytes of `data`
+    /// consumed, `consumed` unless the body cannot be delimited.
     fn after_head(
         &mut self,
-        framing: Framing,
-        extra: Option<Violation>,
+        framing: FramingResult,
         stop: bool,
+        consumed: usize,
+        data: &[u8],
         out: &mut impl FnMut(HttpItem),
-    ) {
+    ) -> usize {
+        self.reset_head();
+        let (framing, extra) = match framing {
+            Ok(f) => f,
+            Err(v) => {
+                self.fail(v, out);
+                return data.len();
+            }
+        };
         if let Some(v) = extra {
             out(HttpItem::Violation(v));
         }
@@ -427,10 +447,12 @@ impl HttpParser {
                 self.finish_body(out);
             }
         }
+        consumed
     }
 
-    /// Parses `self.head[..end]`.
-    fn parse_head(&mut self, end: usize) -> Parsed {
+    /// Parses `self.head[..end]`; only when `commit` does a final response take its
+    /// request's method off the queue (an early check of a partial head must not).
+    fn parse_head(&mut self, end: usize, commit: bool) -> Parsed {
         let buf = self.head.get(..end).unwrap_or(&self.head);
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut config = httparse::ParserConfig::default();
@@ -450,10 +472,8 @@ impl HttpParser {
                             version: version_string(req.version),
                             headers: owned_headers(req.headers),
                         };
-                        match request_framing(&head) {
-                            Ok((framing, extra)) => Parsed::Request(head, framing, extra),
-                            Err(v) => Parsed::Error(v),
-                        }
+                        let framing = request_framing(&head);
+                        Parsed::Request(head, framing)
                     }
                     Ok(httparse::Status::Partial) => Parsed::Partial,
                     Err(e) => Parsed::Error(parse_error(e, "request")),
@@ -470,15 +490,13 @@ impl HttpParser {
                             headers: owned_headers(resp.headers),
                         };
                         // Interim (1xx) responses do not answer the request: the final one does.
-                        let method = if head.status >= 200 {
-                            self.pending_methods.pop_front()
-                        } else {
-                            None
+                        let method = match (head.status >= 200, commit) {
+                            (true, true) => self.pending_methods.pop_front(),
+                            (true, false) => self.pending_methods.front().copied(),
+                            (false, _) => None,
                         };
-                        match response_framing(&head, method.as_deref()) {
-                            Ok((framing, extra)) => Parsed::Response(head, framing, extra),
-                            Err(v) => Parsed::Error(v),
-                        }
+                        let framing = response_framing(&head, method.unwrap_or(Answering::Other));
+                        Parsed::Response(head, framing)
                     }
                     Ok(httparse::Status::Partial) => Parsed::Partial,
                     Err(e) => Parsed::Error(parse_error(e, "response")),
@@ -609,8 +627,8 @@ impl HttpParser {
 enum Parsed {
     Partial,
     Error(Violation),
-    Request(RequestHead, Framing, Option<Violation>),
-    Response(ResponseHead, Framing, Option<Violation>),
+    Request(RequestHead, FramingResult),
+    Response(ResponseHead, FramingResult),
 }
 
 /// The end (exclusive) of the first empty line at or after `from`: `\n\r\n` or `\n\n`.
@@ -756,12 +774,11 @@ fn request_framing(req: &RequestHead) -> FramingResult {
     }
 }
 
-fn response_framing(resp: &ResponseHead, method: Option<&str>) -> FramingResult {
-    let method = method.unwrap_or("GET");
-    if resp.status < 200 || resp.status == 204 || resp.status == 304 || method == "HEAD" {
+fn response_framing(resp: &ResponseHead, method: Answering) -> FramingResult {
+    if resp.status < 200 || resp.status == 204 || resp.status == 304 || method == Answering::Head {
         return Ok((Framing::None, None));
     }
-    if method == "CONNECT" && resp.status < 300 {
+    if method == Answering::Connect && resp.status < 300 {
         return Ok((Framing::UntilClose, None));
     }
     match chunked_last(&resp.headers) {

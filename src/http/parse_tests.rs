@@ -282,19 +282,19 @@ fn malformed_heads() {
             "bad content-length",
             Role::Request,
             b"POST / HTTP/1.1\r\nContent-Length: 5x\r\n\r\n",
-            &["VIOL http_malformed"],
+            &["REQ POST / HTTP/1.1", "VIOL http_malformed"],
         ),
         (
             "differing content-lengths",
             Role::Request,
             b"POST / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
-            &["VIOL http_malformed"],
+            &["REQ POST / HTTP/1.1", "VIOL http_malformed"],
         ),
         (
             "request te not chunked",
             Role::Request,
             b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\nxx",
-            &["VIOL http_malformed"],
+            &["REQ POST / HTTP/1.1", "VIOL http_malformed"],
         ),
         (
             "bad chunk size",
