@@ -64,8 +64,18 @@ pub struct ClosePayload {
 /// Decodes a close frame payload (at most the bytes kept for a control frame).
 pub fn parse_close_payload(p: &[u8]) -> ClosePayload {
     match p {
-        [] => ClosePayload { code: None, reason: String::new(), one_byte: false, invalid_utf8_at: None },
-        [_] => ClosePayload { code: None, reason: String::new(), one_byte: true, invalid_utf8_at: None },
+        [] => ClosePayload {
+            code: None,
+            reason: String::new(),
+            one_byte: false,
+            invalid_utf8_at: None,
+        },
+        [_] => ClosePayload {
+            code: None,
+            reason: String::new(),
+            one_byte: true,
+            invalid_utf8_at: None,
+        },
         [a, b, rest @ ..] => {
             let invalid_utf8_at = std::str::from_utf8(rest).err().map(|e| e.valid_up_to());
             ClosePayload {
@@ -116,7 +126,10 @@ mod tests {
         assert_eq!(parse_close_payload(&[]).code, None);
         assert!(parse_close_payload(&[3]).one_byte);
         let p = parse_close_payload(&[0x03, 0xe8, b'b', b'y', b'e']);
-        assert_eq!((p.code, p.reason.as_str(), p.invalid_utf8_at), (Some(1000), "bye", None));
+        assert_eq!(
+            (p.code, p.reason.as_str(), p.invalid_utf8_at),
+            (Some(1000), "bye", None)
+        );
         let p = parse_close_payload(&[0x03, 0xe8, b'o', b'k', 0xff]);
         assert_eq!(p.invalid_utf8_at, Some(2));
     }

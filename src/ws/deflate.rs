@@ -44,7 +44,10 @@ pub struct Inflater {
 
 impl std::fmt::Debug for Inflater {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Inflater").field("total_in", &self.d.total_in()).field("ended", &self.ended).finish()
+        f.debug_struct("Inflater")
+            .field("total_in", &self.d.total_in())
+            .field("ended", &self.ended)
+            .finish()
     }
 }
 
@@ -55,10 +58,20 @@ impl Default for Inflater {
 }
 
 impl Inflater {
-    /// A fresh inflater with a 32 KiB window: a larger window than the sender's
-    /// (`max_window_bits` < 15) decodes the same data, so one size serves all.
+    /// A fresh inflater with a 32 KiB window.
     pub fn new() -> Self {
-        Inflater { d: Decompress::new(false), out: vec![0; OUT_CHUNK], ended: false }
+        Self::with_window_bits(15)
+    }
+
+    /// A fresh inflater whose window is the sender's `max_window_bits`,  (zlib keeps no more
+    /// history than that). A reference to before the start of the stream is an
+    /// error. 8 (allowed by RFC 7692) is read as 9, the least zlib accepts.
+    pub fn with_window_bits(bits: u8) -> Self {
+        Inflater {
+            d: Decompress::new_with_window_bits(false, bits.clamp(9, 15)),
+            out: vec![0; OUT_CHUNK],
+            ended: false,
+        }
     }
 
     /// Forgets the window (no context takeover, or after an error).
@@ -74,7 +87,11 @@ impl Inflater {
 
     /// Inflates the next compressed bytes of a message, giving the output to `sink`
     /// (which returns false to stop).
-    pub fn push(&mut self, mut input: &[u8], sink: &mut dyn FnMut(&[u8]) -> bool) -> Result<(), InflateStop> {
+    pub fn push(
+        &mut self,
+        mut input: &[u8],
+        sink: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), InflateStop> {
         loop {
             if self.ended {
                 return Ok(());
@@ -131,27 +148,43 @@ mod tests {
     #[test]
     fn rfc7692_7_2_3_examples() {
         let table: &[(&str, &[&[u8]], &[&[u8]])] = &[
-            ("7.2.3.1 one block", &[&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]], &[b"Hello"]),
+            (
+                "7.2.3.1 one block",
+                &[&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]],
+                &[b"Hello"],
+            ),
             (
                 "7.2.3.2 shared window",
-                &[&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00], &[0xf2, 0x00, 0x11, 0x00, 0x00]],
+                &[
+                    &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+                    &[0xf2, 0x00, 0x11, 0x00, 0x00],
+                ],
                 &[b"Hello", b"Hello"],
             ),
             (
                 "7.2.3.3 no compression",
-                &[&[0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00]],
+                &[&[
+                    0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+                ]],
                 &[b"Hello"],
             ),
-            ("7.2.3.4 bfinal", &[&[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]], &[b"Hello"]),
+            (
+                "7.2.3.4 bfinal",
+                &[&[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]],
+                &[b"Hello"],
+            ),
             (
                 "7.2.3.5 two blocks",
-                &[&[0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00]],
+                &[&[
+                    0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+                ]],
                 &[b"Hello"],
             ),
         ];
         for (name, input, want) in table {
             let got = inflate_msgs(&mut Inflater::new(), input);
-            let want: Vec<Result<Vec<u8>, InflateStop>> = want.iter().map(|w| Ok(w.to_vec())).collect();
+            let want: Vec<Result<Vec<u8>, InflateStop>> =
+                want.iter().map(|w| Ok(w.to_vec())).collect();
             assert_eq!(got, want, "{name}");
         }
     }
@@ -167,13 +200,27 @@ mod tests {
     }
 
     #[test]
+    fn small_window_inflates_what_fits() {
+        let mut out = Vec::new();
+        let r = Inflater::with_window_bits(8).push(
+            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+            &mut |b| {
+                out.extend_from_slice(b);
+                true
+            },
+        );
+        assert_eq!((r, out.as_slice()), (Ok(()), &b"Hello"[..]));
+    }
+
+    #[test]
     fn garbage_is_corrupt_and_sink_can_refuse() {
         let r = inflate_msgs(&mut Inflater::new(), &[&[0xff, 0xff, 0xff, 0xff]]);
         assert!(matches!(r[0], Err(InflateStop::Corrupt(_))));
         // 1 MiB of zeros compresses to about 1 KiB.
         let mut c = flate2::Compress::new(flate2::Compression::best(), false);
         let mut comp = vec![0u8; 64 * 1024];
-        c.compress(&vec![0u8; 1 << 20], &mut comp, flate2::FlushCompress::Sync).unwrap();
+        c.compress(&vec![0u8; 1 << 20], &mut comp, flate2::FlushCompress::Sync)
+            .unwrap();
         comp.truncate(c.total_out() as usize);
         let mut got = 0usize;
         let r = Inflater::new().push(&comp, &mut |b| {

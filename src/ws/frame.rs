@@ -221,7 +221,13 @@ pub fn encode_header(fin: bool, rsv: u8, opcode: u8, mask: Option<[u8; 4]>, len:
 }
 
 /// A whole frame, masked if `mask` is given (for tests and tools).
-pub fn encode_frame(fin: bool, rsv: u8, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+pub fn encode_frame(
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    mask: Option<[u8; 4]>,
+    payload: &[u8],
+) -> Vec<u8> {
     let mut out = encode_header(fin, rsv, opcode, mask, payload.len() as u64);
     let start = out.len();
     out.extend_from_slice(payload);
@@ -270,14 +276,19 @@ mod tests {
 
     #[test]
     fn rfc6455_5_7_masked_hello() {
-        let bytes = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let bytes = [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
         let h = done(&bytes);
         assert_eq!(h.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
         assert_eq!((h.len, h.header_len), (5, 6));
         let mut p = bytes[6..].to_vec();
         unmask(&mut p, [0x37, 0xfa, 0x21, 0x3d], 0);
         assert_eq!(p, b"Hello");
-        assert_eq!(encode_frame(true, 0, 1, Some([0x37, 0xfa, 0x21, 0x3d]), b"Hello"), bytes);
+        assert_eq!(
+            encode_frame(true, 0, 1, Some([0x37, 0xfa, 0x21, 0x3d]), b"Hello"),
+            bytes
+        );
     }
 
     #[test]
@@ -285,9 +296,18 @@ mod tests {
         let h = done(&[0x82, 0x7e, 0x01, 0x00]);
         assert_eq!((h.len, h.header_len, h.non_minimal_length), (256, 4, false));
         let h = done(&[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]);
-        assert_eq!((h.len, h.header_len, h.non_minimal_length), (65536, 10, false));
-        assert_eq!(encode_header(true, 0, 2, None, 256), [0x82, 0x7e, 0x01, 0x00]);
-        assert_eq!(encode_header(true, 0, 2, None, 65536), [0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]);
+        assert_eq!(
+            (h.len, h.header_len, h.non_minimal_length),
+            (65536, 10, false)
+        );
+        assert_eq!(
+            encode_header(true, 0, 2, None, 256),
+            [0x82, 0x7e, 0x01, 0x00]
+        );
+        assert_eq!(
+            encode_header(true, 0, 2, None, 65536),
+            [0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ impl Utf8Checker {
         let mut base = start;
         // Finish the sequence carried over from the previous chunk, one byte at a time.
         while self.pending_len > 0 {
-            let Some((&b, rest)) = data.split_first() else { return };
+            let Some((&b, rest)) = data.split_first() else {
+                return;
+            };
             self.pending[self.pending_len] = b;
             self.pending_len += 1;
             data = rest;
@@ -88,7 +90,10 @@ pub struct Preview {
 impl Preview {
     /// Keeps at most `limit` bytes.
     pub fn new(limit: usize) -> Self {
-        Preview { bytes: Vec::new(), limit }
+        Preview {
+            bytes: Vec::new(),
+            limit,
+        }
     }
 
     /// True while more bytes would be kept.
@@ -165,7 +170,17 @@ mod tests {
             ("overlong", b"a\xc0\xafb", Some(1)),
             ("surrogate", b"xy\xed\xa0\x80", Some(2)),
             ("bad continuation", b"\xe2\x28\xa1", Some(0)),
-            ("after emoji", "🎉".as_bytes().iter().chain(b"\x80").copied().collect::<Vec<_>>().leak(), Some(4)),
+            (
+                "after emoji",
+                "🎉"
+                    .as_bytes()
+                    .iter()
+                    .chain(b"\x80")
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .leak(),
+                Some(4),
+            ),
         ];
         for (name, data, want) in table {
             assert_eq!(check_split(data), *want, "{name}");

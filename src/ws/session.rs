@@ -8,7 +8,10 @@ use std::collections::VecDeque;
 
 use super::close::{close_code_class, close_code_meaning, parse_close_payload, CloseCodeClass};
 use super::deflate::{DeflateParams, InflateStop, Inflater};
-use super::frame::{header_len_from_prefix, parse_header, unmask, FrameHeader, HeaderParse, Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN};
+use super::frame::{
+    header_len_from_prefix, parse_header, unmask, FrameHeader, HeaderParse, Opcode,
+    MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+};
 use super::message::{Preview, Utf8Checker};
 use super::sniff::plausible;
 use super::violations::{self as rule, Rule};
@@ -101,7 +104,11 @@ fn median(v: &[f64]) -> Option<f64> {
     let mut s = v.to_vec();
     s.sort_by(|a, b| a.total_cmp(b));
     let n = s.len();
-    Some(if n % 2 == 1 { s[n / 2] } else { (s[n / 2 - 1] + s[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    })
 }
 
 /// What the payload of the frame being read is for.
@@ -225,7 +232,11 @@ fn dir_of(i: usize) -> Direction {
 }
 
 fn violation(r: Rule, message: String) -> EventKind {
-    EventKind::Violation { code: r.code, message, rfc: r.rfc }
+    EventKind::Violation {
+        code: r.code,
+        message,
+        rfc: r.rfc,
+    }
 }
 
 fn kind_name(k: MessageKind) -> &'static str {
@@ -258,7 +269,10 @@ impl WsSession {
     /// Whether permessage-deflate was negotiated is unknown: RSV1 is accepted, inflation
     /// is tried with a fresh window, and a failure is said plainly.
     pub fn new_mid_stream(cfg: &WsConfig) -> Self {
-        let hunting = || Sync::Hunting { skipped: 0, why: "the capture began after the handshake" };
+        let hunting = || Sync::Hunting {
+            skipped: 0,
+            why: "the capture began after the handshake",
+        };
         WsSession {
             mid_stream: true,
             mid_note_done: false,
@@ -283,7 +297,13 @@ impl WsSession {
     }
 
     /// Stream bytes from one direction; `ts` = capture time of the packet that carried them.
-    pub fn feed(&mut self, dir: Direction, data: &[u8], ts: Timestamp, out: &mut impl FnMut(Option<Direction>, EventKind)) {
+    pub fn feed(
+        &mut self,
+        dir: Direction,
+        data: &[u8],
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, EventKind),
+    ) {
         self.feed_dyn(dir, data, ts, out);
     }
 
@@ -304,7 +324,11 @@ impl WsSession {
                 Sync::Skip(n) => {
                     let take = n.min(data.len() as u64);
                     data = &data[take as usize..];
-                    self.dirs[i].sync = if take == n { Sync::Synced } else { Sync::Skip(n - take) };
+                    self.dirs[i].sync = if take == n {
+                        Sync::Synced
+                    } else {
+                        Sync::Skip(n - take)
+                    };
                     continue;
                 }
                 Sync::Hunting { .. } => {
@@ -353,13 +377,29 @@ impl WsSession {
 
     /// Hunts for a plausible frame header in `data` (after what is already held).
     /// Returns what is left to decode normally once one is found.
-    fn hunt<'a>(&mut self, dir: Direction, data: &'a [u8], ts: Timestamp, out: &mut Out<'_>) -> &'a [u8] {
+    fn hunt<'a>(
+        &mut self,
+        dir: Direction,
+        data: &'a [u8],
+        ts: Timestamp,
+        out: &mut Out<'_>,
+    ) -> &'a [u8] {
         let i = dir.index();
         let d = &mut self.dirs[i];
-        let Sync::Hunting { mut skipped, why } = d.sync else { return data };
-        let expect = d.last_masked.or(if self.mid_stream { Some(dir == Direction::C2S) } else { None });
+        let Sync::Hunting { mut skipped, why } = d.sync else {
+            return data;
+        };
+        let expect = d.last_masked.or(if self.mid_stream {
+            Some(dir == Direction::C2S)
+        } else {
+            None
+        });
         // Only what fits in the hunt buffer is taken now; the rest comes back through feed.
-        let room = self.cfg.max_hunt_bytes.max(2 * MAX_HEADER_LEN).saturating_sub(d.hunt.len());
+        let room = self
+            .cfg
+            .max_hunt_bytes
+            .max(2 * MAX_HEADER_LEN)
+            .saturating_sub(d.hunt.len());
         let take = room.min(data.len());
         d.hunt.extend_from_slice(&data[..take]);
         let rest = &data[take..];
@@ -439,18 +479,47 @@ impl WsSession {
             _ => {}
         }
         if h.non_minimal_length {
-            self.emit(out, d, rule::NON_MINIMAL_LENGTH, format!("A {dir} {op} frame encodes its length {} with more bytes than needed.", h.len));
+            self.emit(
+                out,
+                d,
+                rule::NON_MINIMAL_LENGTH,
+                format!(
+                    "A {dir} {op} frame encodes its length {} with more bytes than needed.",
+                    h.len
+                ),
+            );
         }
         if h.length_top_bit {
-            self.emit(out, d, rule::LENGTH_TOP_BIT_SET, format!("A {dir} {op} frame has a 64-bit length with the most significant bit set."));
+            self.emit(
+                out,
+                d,
+                rule::LENGTH_TOP_BIT_SET,
+                format!(
+                    "A {dir} {op} frame has a 64-bit length with the most significant bit set."
+                ),
+            );
         }
         if let Opcode::Reserved(v) = op {
-            self.emit(out, d, rule::RESERVED_OPCODE, format!("A {dir} frame uses the reserved opcode 0x{v:x}."));
+            self.emit(
+                out,
+                d,
+                rule::RESERVED_OPCODE,
+                format!("A {dir} frame uses the reserved opcode 0x{v:x}."),
+            );
         }
         let allowed_rsv = if self.deflate_active() { 4 } else { 0 };
         if h.rsv & !allowed_rsv != 0 {
-            let what = if allowed_rsv == 0 { "no extension was negotiated" } else { "only permessage-deflate (RSV1) was negotiated" };
-            self.emit(out, d, rule::RSV_WITHOUT_EXTENSION, format!("A {dir} {op} frame sets RSV bits {:03b} but {what}.", h.rsv));
+            let what = if allowed_rsv == 0 {
+                "no extension was negotiated"
+            } else {
+                "only permessage-deflate (RSV1) was negotiated"
+            };
+            self.emit(
+                out,
+                d,
+                rule::RSV_WITHOUT_EXTENSION,
+                format!("A {dir} {op} frame sets RSV bits {:03b} but {what}.", h.rsv),
+            );
         } else if h.rsv1() && op.is_control() {
             self.emit(out, d, rule::RSV1_ON_CONTROL, format!("A {dir} {op} frame sets RSV1, which permessage-deflate allows only on the first frame of a data message."));
         } else if h.rsv1() && op == Opcode::Continuation {
@@ -461,17 +530,33 @@ impl WsSession {
                 self.emit(out, d, rule::CONTROL_FRAME_TOO_LONG, format!("A {dir} {op} frame carries {} payload bytes; control frames carry at most 125.", h.len));
             }
             if !h.fin {
-                self.emit(out, d, rule::CONTROL_FRAME_FRAGMENTED, format!("A {dir} {op} frame has FIN clear; control frames must not be fragmented."));
+                self.emit(
+                    out,
+                    d,
+                    rule::CONTROL_FRAME_FRAGMENTED,
+                    format!(
+                        "A {dir} {op} frame has FIN clear; control frames must not be fragmented."
+                    ),
+                );
             }
         }
         if self.dirs[i].close_sent.is_some() && !self.dirs[i].after_close_reported {
             self.dirs[i].after_close_reported = true;
-            self.emit(out, d, rule::FRAME_AFTER_CLOSE, format!("The {dir} side sent a {op} frame after its own close frame."));
+            self.emit(
+                out,
+                d,
+                rule::FRAME_AFTER_CLOSE,
+                format!("The {dir} side sent a {op} frame after its own close frame."),
+            );
         }
 
         let role = match op {
             Opcode::Text | Opcode::Binary => {
-                let kind = if op == Opcode::Text { MessageKind::Text } else { MessageKind::Binary };
+                let kind = if op == Opcode::Text {
+                    MessageKind::Text
+                } else {
+                    MessageKind::Binary
+                };
                 if let Some(old) = self.dirs[i].msg.take() {
                     self.stats.lost_messages += 1;
                     let msg = format!(
@@ -529,7 +614,14 @@ impl WsSession {
                 }
             }
         }
-        self.dirs[i].frame = Some(FrameState { h, pos: 0, role, hex: Vec::new(), control: Vec::new(), damaged: false });
+        self.dirs[i].frame = Some(FrameState {
+            h,
+            pos: 0,
+            role,
+            hex: Vec::new(),
+            control: Vec::new(),
+            damaged: false,
+        });
         if h.len == 0 {
             self.end_frame(dir, ts, out);
         }
@@ -537,10 +629,10 @@ impl WsSession {
 
     fn prepare_inflater(&mut self, dir: Direction, out: &mut Out<'_>) {
         let i = dir.index();
-        let no_takeover = match (self.deflate, dir) {
-            (Some(p), Direction::C2S) => p.client_no_context_takeover,
-            (Some(p), Direction::S2C) => p.server_no_context_takeover,
-            (None, _) => false,
+        let (no_takeover, bits) = match (self.deflate, dir) {
+            (Some(p), Direction::C2S) => (p.client_no_context_takeover, p.client_max_window_bits),
+            (Some(p), Direction::S2C) => (p.server_no_context_takeover, p.server_max_window_bits),
+            (None, _) => (false, None),
         };
         if self.mid_stream && !self.dirs[i].deflate_note {
             self.dirs[i].deflate_note = true;
@@ -555,7 +647,7 @@ impl WsSession {
         let d = &mut self.dirs[i];
         match d.inflater.as_mut() {
             None => {
-                d.inflater = Some(Inflater::new());
+                d.inflater = Some(Inflater::with_window_bits(bits.unwrap_or(15)));
                 d.window_unknown = mid;
             }
             Some(inf) => {
@@ -571,9 +663,17 @@ impl WsSession {
     }
 
     /// Streams payload bytes of the current frame; returns the bytes after the frame.
-    fn payload<'a>(&mut self, dir: Direction, data: &'a [u8], ts: Timestamp, out: &mut Out<'_>) -> &'a [u8] {
+    fn payload<'a>(
+        &mut self,
+        dir: Direction,
+        data: &'a [u8],
+        ts: Timestamp,
+        out: &mut Out<'_>,
+    ) -> &'a [u8] {
         let i = dir.index();
-        let Some(f) = self.dirs[i].frame.as_ref() else { return data };
+        let Some(f) = self.dirs[i].frame.as_ref() else {
+            return data;
+        };
         let remaining = f.h.len - f.pos;
         let take = remaining.min(data.len() as u64) as usize;
         let (chunk, rest) = data.split_at(take);
@@ -583,7 +683,10 @@ impl WsSession {
             self.payload_piece(dir, piece, out);
             done += piece.len();
         }
-        let finished = self.dirs[i].frame.as_ref().is_some_and(|f| f.pos == f.h.len);
+        let finished = self.dirs[i]
+            .frame
+            .as_ref()
+            .is_some_and(|f| f.pos == f.h.len);
         if finished {
             self.end_frame(dir, ts, out);
         }
@@ -593,7 +696,15 @@ impl WsSession {
     fn payload_piece(&mut self, dir: Direction, piece: &[u8], out: &mut Out<'_>) {
         let i = dir.index();
         let cfg = &self.cfg;
-        let DirState { frame, msg, scratch, inflater, context_lost, window_unknown, .. } = &mut self.dirs[i];
+        let DirState {
+            frame,
+            msg,
+            scratch,
+            inflater,
+            context_lost,
+            window_unknown,
+            ..
+        } = &mut self.dirs[i];
         let Some(f) = frame.as_mut() else { return };
         let offset = f.pos;
         f.pos += piece.len() as u64;
@@ -601,9 +712,15 @@ impl WsSession {
         // checked or a message inflated, otherwise only what the previews still want.
         let mut want = FRAME_HEX_BYTES.saturating_sub(f.hex.len());
         if f.role == Role::Control {
-            want = want.max(MAX_CONTROL_PAYLOAD as usize - f.control.len().min(MAX_CONTROL_PAYLOAD as usize));
+            want = want.max(
+                MAX_CONTROL_PAYLOAD as usize - f.control.len().min(MAX_CONTROL_PAYLOAD as usize),
+            );
         }
-        let data_msg = if f.role == Role::Data { msg.as_mut().filter(|m| !m.damaged) } else { None };
+        let data_msg = if f.role == Role::Data {
+            msg.as_mut().filter(|m| !m.damaged)
+        } else {
+            None
+        };
         if let Some(m) = data_msg.as_ref() {
             if m.inflating || (!m.compressed && m.utf8.is_some() && !m.utf8_reported) {
                 want = piece.len();
@@ -661,7 +778,9 @@ impl WsSession {
 
     fn end_frame(&mut self, dir: Direction, ts: Timestamp, out: &mut Out<'_>) {
         let i = dir.index();
-        let Some(f) = self.dirs[i].frame.take() else { return };
+        let Some(f) = self.dirs[i].frame.take() else {
+            return;
+        };
         let h = f.h;
         let mut close_code = None;
         let mut close_reason = None;
@@ -707,10 +826,17 @@ impl WsSession {
             if let Some(mut m) = self.dirs[i].msg.take() {
                 let mut events: Vec<(Rule, String)> = Vec::new();
                 if m.compressed && m.inflating && !m.damaged {
-                    let DirState { inflater, context_lost, window_unknown, .. } = &mut self.dirs[i];
+                    let DirState {
+                        inflater,
+                        context_lost,
+                        window_unknown,
+                        ..
+                    } = &mut self.dirs[i];
                     if let Some(inf) = inflater.as_mut() {
                         let r = inflate_into(inf, &mut m, &[], &self.cfg, true);
-                        if let Some(ev) = inflate_outcome(r, &mut m, dir, context_lost, *window_unknown) {
+                        if let Some(ev) =
+                            inflate_outcome(r, &mut m, dir, context_lost, *window_unknown)
+                        {
                             events.push(ev);
                         }
                     }
@@ -771,7 +897,13 @@ impl WsSession {
     }
 
     /// Records a close frame; true when it completes the exchange (the echo).
-    fn on_close(&mut self, dir: Direction, ts: Timestamp, code: Option<u16>, reason: String) -> bool {
+    fn on_close(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        code: Option<u16>,
+        reason: String,
+    ) -> bool {
         let i = dir.index();
         if self.dirs[i].close_sent.is_none() {
             self.dirs[i].close_sent = Some(ts);
@@ -779,12 +911,20 @@ impl WsSession {
         match &self.first_close {
             None => {
                 self.first_close = Some(FirstClose { dir, ts });
-                self.stats.close = Some(CloseSummary { initiator: Some(dir), code, reason, ..CloseSummary::default() });
+                self.stats.close = Some(CloseSummary {
+                    initiator: Some(dir),
+                    code,
+                    reason,
+                    ..CloseSummary::default()
+                });
                 false
             }
             Some(first) if first.dir != dir && !self.close_emitted => {
                 let echo_ms = ts.millis_since(first.ts);
-                let fin_ms = self.tcp_end.filter(|t| *t >= first.ts).map(|t| t.millis_since(first.ts));
+                let fin_ms = self
+                    .tcp_end
+                    .filter(|t| *t >= first.ts)
+                    .map(|t| t.millis_since(first.ts));
                 if let Some(c) = self.stats.close.as_mut() {
                     c.echoed = true;
                     c.clean = self.tcp_end.is_none();
@@ -833,7 +973,13 @@ impl WsSession {
         d.pings.push_back((payload, ts));
     }
 
-    fn on_pong(&mut self, dir: Direction, ts: Timestamp, payload: &[u8], out: &mut Out<'_>) -> Option<f64> {
+    fn on_pong(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        payload: &[u8],
+        out: &mut Out<'_>,
+    ) -> Option<f64> {
         self.stats.pongs[dir.index()] += 1;
         let pings = &mut self.dirs[dir.reverse().index()].pings;
         // The most recent matching ping: RFC 6455 5.5.3 lets a pong answer only the latest
@@ -863,7 +1009,13 @@ impl WsSession {
     /// `bytes` missing from `dir`'s stream: lose what must be lost and resume at the
     /// next frame boundary that can be proven (skipping exactly to the end of a frame
     /// whose length is known), or else hunt for a plausible header and say so.
-    pub fn gap(&mut self, dir: Direction, bytes: u64, ts: Timestamp, out: &mut impl FnMut(Option<Direction>, EventKind)) {
+    pub fn gap(
+        &mut self,
+        dir: Direction,
+        bytes: u64,
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, EventKind),
+    ) {
         self.gap_dyn(dir, bytes, ts, out);
     }
 
@@ -879,7 +1031,10 @@ impl WsSession {
                 let d = &mut self.dirs[i];
                 let held = d.hunt.len() as u64;
                 d.hunt.clear();
-                d.sync = Sync::Hunting { skipped: skipped + held + bytes, why };
+                d.sync = Sync::Hunting {
+                    skipped: skipped + held + bytes,
+                    why,
+                };
                 return;
             }
             Sync::Skip(n) => {
@@ -904,7 +1059,11 @@ impl WsSession {
                 if let Some(f) = self.dirs[i].frame.as_mut() {
                     f.pos += bytes;
                 }
-                let lost = if lost_msg && f_role_is_data(&self.dirs[i]) { "; the message it belongs to is lost" } else { "" };
+                let lost = if lost_msg && f_role_is_data(&self.dirs[i]) {
+                    "; the message it belongs to is lost"
+                } else {
+                    ""
+                };
                 let msg = format!(
                     "{bytes} bytes of the {dir} stream were lost inside the payload of a {op} frame of {} bytes; its end is known, so decoding resumes exactly at the next frame{lost}.",
                     h.len
@@ -941,7 +1100,11 @@ impl WsSession {
                     d.hdr_len = 0;
                     self.lose_whole_frame(dir, &h);
                     if bytes <= left {
-                        self.dirs[i].sync = if bytes == left { Sync::Synced } else { Sync::Skip(left - bytes) };
+                        self.dirs[i].sync = if bytes == left {
+                            Sync::Synced
+                        } else {
+                            Sync::Skip(left - bytes)
+                        };
                         let msg = format!(
                             "{bytes} bytes of the {dir} stream were lost inside a {} frame whose header gave its length ({} bytes); the frame is lost and decoding resumes exactly at the next frame.",
                             h.opcode,
@@ -1013,7 +1176,10 @@ impl WsSession {
         d.frame = None;
         d.hdr_len = 0;
         d.hunt.clear();
-        d.sync = Sync::Hunting { skipped, why: "bytes were lost where no frame length was known" };
+        d.sync = Sync::Hunting {
+            skipped,
+            why: "bytes were lost where no frame length was known",
+        };
     }
 
     /// The TCP side `dir` sent FIN or RST at `ts` (for the close-to-FIN time).
@@ -1044,17 +1210,27 @@ impl WsSession {
         self.ended = true;
         for i in 0..2 {
             let dir = dir_of(i);
+            let mut in_last_frame = false;
             if let Some(f) = self.dirs[i].frame.take() {
-                let msg = format!("The {dir} stream ended {} bytes into the payload of a {} frame of {} bytes.", f.pos, f.h.opcode, f.h.len);
+                in_last_frame = f.role == Role::Data && f.h.fin;
+                let msg = format!(
+                    "The {dir} stream ended {} bytes into the payload of a {} frame of {} bytes.",
+                    f.pos, f.h.opcode, f.h.len
+                );
                 self.emit(out, Some(dir), rule::UNFINISHED_FRAME, msg);
             } else if self.dirs[i].hdr_len > 0 && matches!(self.dirs[i].sync, Sync::Synced) {
-                let msg = format!("The {dir} stream ended inside a frame header ({} bytes of it).", self.dirs[i].hdr_len);
+                let msg = format!(
+                    "The {dir} stream ended inside a frame header ({} bytes of it).",
+                    self.dirs[i].hdr_len
+                );
                 self.emit(out, Some(dir), rule::UNFINISHED_FRAME, msg);
             }
             if let Some(m) = self.dirs[i].msg.take() {
                 self.stats.lost_messages += 1;
-                let msg = format!("The connection ended inside a fragmented {dir} {} message ({} frames so far).", kind_name(m.kind), m.frames);
-                self.emit(out, Some(dir), rule::UNFINISHED_MESSAGE, msg);
+                if !in_last_frame {
+                    let msg = format!("The connection ended inside a fragmented {dir} {} message ({} frames so far).", kind_name(m.kind), m.frames);
+                    self.emit(out, Some(dir), rule::UNFINISHED_MESSAGE, msg);
+                }
             }
             let n = self.dirs[i].pings.len();
             if n > 0 {
@@ -1071,7 +1247,11 @@ impl WsSession {
             if self.tcp_end.is_some() {
                 self.emit(out, None, rule::ABNORMAL_CLOSURE, "The TCP connection ended without a close frame from either side (reported as 1006, which is never sent on the wire).".into());
             }
-            self.stats.close = Some(CloseSummary { initiator: None, code: Some(1006), ..CloseSummary::default() });
+            self.stats.close = Some(CloseSummary {
+                initiator: None,
+                code: Some(1006),
+                ..CloseSummary::default()
+            });
         }
         self.emit_close(_ts, out);
     }
@@ -1082,7 +1262,13 @@ fn f_role_is_data(d: &DirState) -> bool {
 }
 
 /// Inflates `input` into the message's preview, UTF-8 check and length, within the bounds.
-fn inflate_into(inf: &mut Inflater, m: &mut MsgState, input: &[u8], cfg: &WsConfig, last: bool) -> Result<(), (InflateStop, Option<Rule>)> {
+fn inflate_into(
+    inf: &mut Inflater,
+    m: &mut MsgState,
+    input: &[u8],
+    cfg: &WsConfig,
+    last: bool,
+) -> Result<(), (InflateStop, Option<Rule>)> {
     let mut refused = None;
     let comp = m.comp_seen.saturating_add(4);
     let mut sink = |b: &[u8]| {
@@ -1101,7 +1287,11 @@ fn inflate_into(inf: &mut Inflater, m: &mut MsgState, input: &[u8], cfg: &WsConf
         }
         true
     };
-    let r = if last { inf.finish(&mut sink) } else { inf.push(input, &mut sink) };
+    let r = if last {
+        inf.finish(&mut sink)
+    } else {
+        inf.push(input, &mut sink)
+    };
     r.map_err(|e| (e, refused))
 }
 
@@ -1139,7 +1329,11 @@ fn utf8_event(m: &mut MsgState, dir: Direction, last: bool) -> Option<(Rule, Str
         return None;
     }
     let u = m.utf8.as_mut()?;
-    let at = if last && (!m.compressed || m.inflating) { u.finish() } else { u.invalid_at() }?;
+    let at = if last && (!m.compressed || m.inflating) {
+        u.finish()
+    } else {
+        u.invalid_at()
+    }?;
     m.utf8_reported = true;
     let after = if m.compressed { " after inflation" } else { "" };
     Some((rule::INVALID_UTF8_TEXT, format!("A {dir} text message is not valid UTF-8{after}: the first invalid byte is at offset {at}.")))

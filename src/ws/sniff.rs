@@ -40,7 +40,13 @@ pub fn plausible(h: &FrameHeader, masked: Option<bool>) -> bool {
     let rsv_ok = h.rsv == 0 || (h.rsv == 4 && matches!(h.opcode, Opcode::Text | Opcode::Binary));
     let control_ok = !h.opcode.is_control() || (h.fin && h.len <= MAX_CONTROL_PAYLOAD);
     let mask_ok = masked.map_or(true, |m| m == h.mask.is_some());
-    op_ok && rsv_ok && control_ok && mask_ok && !h.non_minimal_length && !h.length_top_bit && h.len <= PLAUSIBLE_MAX_LEN
+    op_ok
+        && rsv_ok
+        && control_ok
+        && mask_ok
+        && !h.non_minimal_length
+        && !h.length_top_bit
+        && h.len <= PLAUSIBLE_MAX_LEN
 }
 
 /// Does `data` (the first bytes seen from one direction) look like a WebSocket frame stream?
@@ -87,7 +93,11 @@ pub fn sniff(data: &[u8]) -> Option<Sniffed> {
     } else {
         Confidence::Low
     };
-    Some(Sniffed { masked, frames, confidence })
+    Some(Sniffed {
+        masked,
+        frames,
+        confidence,
+    })
 }
 
 #[cfg(test)]
@@ -98,17 +108,38 @@ mod tests {
     #[test]
     fn sniff_table() {
         let k = Some([1, 2, 3, 4]);
-        let three: Vec<u8> = [encode_frame(true, 0, 1, k, b"a"), encode_frame(true, 0, 9, k, b""), encode_frame(true, 0, 2, k, b"xyz")].concat();
+        let three: Vec<u8> = [
+            encode_frame(true, 0, 1, k, b"a"),
+            encode_frame(true, 0, 9, k, b""),
+            encode_frame(true, 0, 2, k, b"xyz"),
+        ]
+        .concat();
         let table: &[(&str, Vec<u8>, Option<(bool, u32, Confidence)>)] = &[
             ("http request", b"GET / HTTP/1.1\r\n".to_vec(), None),
             ("http response", b"HTTP/1.1 101 Switching".to_vec(), None),
             ("tls", vec![0x16, 0x03, 0x01, 0x02, 0x00], None),
-            ("three masked", three.clone(), Some((true, 3, Confidence::High))),
-            ("one unmasked", encode_frame(true, 0, 1, None, b"Hello"), Some((false, 1, Confidence::Medium))),
-            ("partial", encode_frame(true, 0, 2, None, &[0; 300])[..100].to_vec(), Some((false, 0, Confidence::Low))),
+            (
+                "three masked",
+                three.clone(),
+                Some((true, 3, Confidence::High)),
+            ),
+            (
+                "one unmasked",
+                encode_frame(true, 0, 1, None, b"Hello"),
+                Some((false, 1, Confidence::Medium)),
+            ),
+            (
+                "partial",
+                encode_frame(true, 0, 2, None, &[0; 300])[..100].to_vec(),
+                Some((false, 0, Confidence::Low)),
+            ),
             (
                 "mask flips",
-                [encode_frame(true, 0, 1, None, b"a"), encode_frame(true, 0, 1, k, b"b")].concat(),
+                [
+                    encode_frame(true, 0, 1, None, b"a"),
+                    encode_frame(true, 0, 1, k, b"b"),
+                ]
+                .concat(),
                 Some((false, 1, Confidence::Low)),
             ),
             ("reserved opcode", vec![0x83, 0x00], None),

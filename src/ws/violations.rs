@@ -86,7 +86,10 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for r in super::ALL {
             assert!(seen.insert(r.code), "duplicate {}", r.code);
-            assert!(r.code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+            assert!(r
+                .code
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
             assert!(r.rfc.starts_with("RFC "));
         }
     }
