@@ -147,7 +147,8 @@ mod tests {
 
     #[test]
     fn rfc7692_7_2_3_examples() {
-        let table: &[(&str, &[&[u8]], &[&[u8]])] = &[
+        type Case<'a> = (&'a str, &'a [&'a [u8]], &'a [&'a [u8]]);
+        let table: &[Case] = &[
             (
                 "7.2.3.1 one block",
                 &[&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]],

@@ -1340,4 +1340,6 @@ fn utf8_event(m: &mut MsgState, dir: Direction, last: bool) -> Option<(Rule, Str
 }
 
 #[cfg(test)]
+mod captures;
+#[cfg(test)]
 mod tests;

@@ -114,7 +114,8 @@ mod tests {
             encode_frame(true, 0, 2, k, b"xyz"),
         ]
         .concat();
-        let table: &[(&str, Vec<u8>, Option<(bool, u32, Confidence)>)] = &[
+        type Case<'a> = (&'a str, Vec<u8>, Option<(bool, u32, Confidence)>);
+        let table: &[Case] = &[
             ("http request", b"GET / HTTP/1.1\r\n".to_vec(), None),
             ("http response", b"HTTP/1.1 101 Switching".to_vec(), None),
             ("tls", vec![0x16, 0x03, 0x01, 0x02, 0x00], None),

@@ -172,12 +172,13 @@ fn rfc6455_5_7_long_binary() {
 fn violation_table() {
     let m = KEY;
     let close = |code: u16, reason: &[u8]| [&code.to_be_bytes()[..], reason].concat();
-    let table: Vec<(
-        &str,
+    type Case<'a> = (
+        &'a str,
         Option<DeflateParams>,
         Vec<(Direction, Vec<u8>)>,
-        Vec<&str>,
-    )> = vec![
+        Vec<&'a str>,
+    );
+    let table: Vec<Case> = vec![
         (
             "clean",
             None,
