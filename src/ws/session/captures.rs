@@ -20,6 +20,8 @@ struct Conn {
     done_http: [bool; 2],
 }
 
+type Endpoint = (Vec<u8>, u16);
+
 type Row = (u64, u64, u16, u8, u8, u8, u8, u64, Option<u16>);
 
 fn endpoint(net: &etherparse::NetSlice<'_>, port: u16, src: bool) -> (Vec<u8>, u16) {
@@ -78,7 +80,7 @@ fn decode(path: &Path) -> Option<(Vec<Row>, Vec<&'static str>, Vec<String>)> {
     let mut cap = pcap::Capture::from_file(path).ok()?;
     let link = cap.get_datalink().0;
     let mut conns: Vec<Conn> = Vec::new();
-    let mut index: HashMap<((Vec<u8>, u16), (Vec<u8>, u16)), usize> = HashMap::new();
+    let mut index: HashMap<(Endpoint, Endpoint), usize> = HashMap::new();
     let mut rows = Vec::new();
     let mut codes = Vec::new();
     let mut msgs = Vec::new();
