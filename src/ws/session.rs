@@ -38,7 +38,8 @@ pub struct CloseSummary {
     pub reason: String,
     /// The peer answered with a close.
     pub echoed: bool,
-    /// Both closes were seen before the TCP end.
+    /// Both closes were seen before the TCP connection ended (both sides' FIN, or a RST
+    /// reported for both); a half-close by the initiator before the echo is still clean.
     pub clean: bool,
     /// First close to its echo.
     pub echo_ms: Option<f64>,
@@ -218,7 +219,10 @@ pub struct WsSession {
     dirs: [DirState; 2],
     first_close: Option<FirstClose>,
     close_emitted: bool,
+    /// The first FIN or RST of either side.
     tcp_end: Option<Timestamp>,
+    /// FIN or RST per side: the connection is over when both are set.
+    tcp_ends: [Option<Timestamp>; 2],
     ended: bool,
     stats: WsStats,
 }
@@ -258,6 +262,7 @@ impl WsSession {
             first_close: None,
             close_emitted: false,
             tcp_end: None,
+            tcp_ends: [None, None],
             ended: false,
             stats: WsStats::default(),
         }
@@ -540,7 +545,13 @@ impl WsSession {
                 );
             }
         }
-        if self.dirs[i].close_sent.is_some() && !self.dirs[i].after_close_reported {
+        // RFC 6455 5.5.1 forbids data frames (and so a second close) after a close; a ping
+        // or pong is not data, so it is not reported.
+        let after_close_counts = !matches!(op, Opcode::Ping | Opcode::Pong);
+        if after_close_counts
+            && self.dirs[i].close_sent.is_some()
+            && !self.dirs[i].after_close_reported
+        {
             self.dirs[i].after_close_reported = true;
             self.emit(
                 out,
@@ -887,6 +898,7 @@ impl WsSession {
                         wire_len: m.wire_len,
                         compressed: m.compressed,
                         preview: m.preview.render(m.kind == MessageKind::Text, m.len),
+                        compressed_len: m.compressed.then_some(m.compressed_len),
                     },
                 );
             }
@@ -927,7 +939,9 @@ impl WsSession {
                     .map(|t| t.millis_since(first.ts));
                 if let Some(c) = self.stats.close.as_mut() {
                     c.echoed = true;
-                    c.clean = self.tcp_end.is_none();
+                    // A half-close (the initiator's FIN before the echo) is still a clean
+                    // exchange; an echo seen only after both sides ended is not.
+                    c.clean = self.tcp_ends.iter().any(Option::is_none);
                     c.echo_ms = Some(echo_ms);
                     c.fin_ms = fin_ms;
                 }
@@ -1183,7 +1197,8 @@ impl WsSession {
     }
 
     /// The TCP side `dir` sent FIN or RST at `ts` (for the close-to-FIN time).
-    pub fn tcp_end(&mut self, _dir: Direction, ts: Timestamp) {
+    pub fn tcp_end(&mut self, dir: Direction, ts: Timestamp) {
+        self.tcp_ends[dir.index()].get_or_insert(ts);
         if self.tcp_end.is_some() {
             return;
         }
@@ -1210,6 +1225,14 @@ impl WsSession {
         self.ended = true;
         for i in 0..2 {
             let dir = dir_of(i);
+            if let Sync::Hunting { skipped, why } = self.dirs[i].sync {
+                let skipped = skipped + self.dirs[i].hunt.len() as u64;
+                if skipped > 0 {
+                    self.stats.skipped_bytes += skipped;
+                    let msg = format!("{why}: the {dir} stream ended after {skipped} more bytes without a plausible frame header.");
+                    self.emit(out, Some(dir), rule::GAP_RESYNC, msg);
+                }
+            }
             let mut in_last_frame = false;
             if let Some(f) = self.dirs[i].frame.take() {
                 in_last_frame = f.role == Role::Data && f.h.fin;

@@ -504,6 +504,56 @@ fn close_exchange_clean_and_timed() {
 }
 
 #[test]
+fn half_close_before_echo_is_clean() {
+    let mut s = WsSession::new(&WsConfig::default(), None);
+    let mut ev = Vec::new();
+    s.feed(
+        S,
+        &encode_frame(true, 0, 8, None, &[0x03, 0xe8]),
+        ts(0),
+        &mut |d, k| ev.push((d, k)),
+    );
+    s.tcp_end(S, ts(1));
+    s.feed(
+        C,
+        &encode_frame(true, 0, 8, KEY, &[0x03, 0xe8]),
+        ts(3),
+        &mut |d, k| ev.push((d, k)),
+    );
+    assert!(
+        matches!(ev.last(), Some((Some(S), EventKind::WsClose { clean: true, echoed: true, fin_ms: Some(f), .. })) if *f == 1.0)
+    );
+
+    let mut s = WsSession::new(&WsConfig::default(), None);
+    let mut ev = Vec::new();
+    s.feed(
+        S,
+        &encode_frame(true, 0, 8, None, &[0x03, 0xe8]),
+        ts(0),
+        &mut |d, k| ev.push((d, k)),
+    );
+    s.tcp_end(S, ts(1));
+    s.tcp_end(C, ts(2));
+    s.feed(
+        C,
+        &encode_frame(true, 0, 8, KEY, &[0x03, 0xe8]),
+        ts(3),
+        &mut |d, k| ev.push((d, k)),
+    );
+    assert!(matches!(
+        ev.last(),
+        Some((
+            Some(S),
+            EventKind::WsClose {
+                clean: false,
+                echoed: true,
+                ..
+            }
+        ))
+    ));
+}
+
+#[test]
 fn close_without_echo_and_abnormal_end() {
     let mut s = WsSession::new(&WsConfig::default(), None);
     let mut ev = Vec::new();
@@ -1000,5 +1050,46 @@ proptest! {
         prop_assert_eq!(got_previews, expected_previews);
         prop_assert!(!whole.iter().any(|l| l.contains("decompression_failed")));
         prop_assert_eq!(split_run(&stream, C, &cuts, Some(p)), whole);
+    }
+}
+
+#[test]
+fn stream_ending_while_hunting_says_so() {
+    let mut s = WsSession::new(&WsConfig::default(), None);
+    let mut ev = Vec::new();
+    s.gap(S, 100, ts(0), &mut |d, k| ev.push((d, k)));
+    // Reserved opcodes with RSV bits: nothing plausible.
+    s.feed(S, &[0x7f; 50], ts(1), &mut |d, k| ev.push((d, k)));
+    s.end(ts(2), &mut |d, k| ev.push((d, k)));
+    assert_eq!(violations(&ev), ["gap_resync"]);
+    assert_eq!(s.stats().skipped_bytes, 150);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Any bytes, cut anywhere, with gaps, in any mode: no panic, and the stats stay bounded.
+    #[test]
+    fn arbitrary_input_never_panics(
+        ops in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300), 0u64..50), 0..30),
+        mode in 0u8..3,
+    ) {
+        let cfg = WsConfig { max_hunt_bytes: 64, max_pending_pings: 4, ..WsConfig::default() };
+        let mut s = match mode {
+            0 => WsSession::new(&cfg, None),
+            1 => WsSession::new(&cfg, Some(DeflateParams { server_max_window_bits: Some(8), ..DeflateParams::default() })),
+            _ => WsSession::new_mid_stream(&cfg),
+        };
+        let mut n = 0usize;
+        for (i, (c2s, bytes, gap)) in ops.iter().enumerate() {
+            let d = if *c2s { C } else { S };
+            s.feed(d, bytes, ts(i as i64), &mut |_, _| n += 1);
+            if *gap % 7 == 0 {
+                s.gap(d, *gap, ts(i as i64), &mut |_, _| n += 1);
+            }
+        }
+        s.tcp_end(C, ts(1000));
+        s.end(ts(1001), &mut |_, _| n += 1);
+        prop_assert!(s.dirs.iter().all(|d| d.pings.len() <= 4 && d.hunt.len() <= 64 && d.hdr_len <= MAX_HEADER_LEN));
     }
 }
