@@ -400,11 +400,8 @@ impl WsSession {
             None
         });
         // Only what fits in the hunt buffer is taken now; the rest comes back through feed.
-        let room = self
-            .cfg
-            .max_hunt_bytes
-            .max(2 * MAX_HEADER_LEN)
-            .saturating_sub(d.hunt.len());
+        let cap = self.cfg.max_hunt_bytes.max(2 * MAX_HEADER_LEN);
+        let room = cap.saturating_sub(d.hunt.len());
         let take = room.min(data.len());
         d.hunt.extend_from_slice(&data[..take]);
         let rest = &data[take..];
@@ -421,18 +418,35 @@ impl WsSession {
                     if !plausible(&h, expect) {
                         continue;
                     }
-                    // Prefer a candidate whose successor, when visible, is plausible too.
+                    // A candidate is taken when the next header, right after its frame, is
+                    // plausible too, or when its frame ends exactly where the bytes do (segments
+                    // often end on frame boundaries). While the frame could still fit in the
+                    // buffer, wait for its end; a frame too long for the buffer is taken on trust.
                     let end = (at as u64).saturating_add(h.wire_len());
-                    let chained = match usize::try_from(end).ok().and_then(|e| buf.get(e..)) {
-                        Some(next) if !next.is_empty() => match parse_header(next) {
-                            HeaderParse::Done(h2) => plausible(&h2, Some(h.mask.is_some())),
-                            HeaderParse::NeedMore(_) => true,
+                    let full = buf.len() >= cap;
+                    let verdict = match usize::try_from(end).ok().and_then(|e| buf.get(e..)) {
+                        Some([]) => Some(true),
+                        Some(next) => match parse_header(next) {
+                            HeaderParse::Done(h2) => Some(plausible(&h2, Some(h.mask.is_some()))),
+                            HeaderParse::NeedMore(_) => None,
                         },
-                        _ => true,
+                        None if end - at as u64 > cap as u64 => Some(true),
+                        None => None,
                     };
-                    if chained {
-                        found = Some(at);
-                        break;
+                    match verdict {
+                        Some(true) => {
+                            found = Some(at);
+                            break;
+                        }
+                        Some(false) => {}
+                        None if full => {
+                            found = Some(at);
+                            break;
+                        }
+                        None => {
+                            wait_at = Some(at);
+                            break;
+                        }
                     }
                 }
             }

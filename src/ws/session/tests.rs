@@ -1093,3 +1093,102 @@ proptest! {
         prop_assert!(s.dirs.iter().all(|d| d.pings.len() <= 4 && d.hunt.len() <= 64 && d.hdr_len <= MAX_HEADER_LEN));
     }
 }
+
+fn split_run_mid(stream: &[u8], dir: Direction, cuts: &[usize]) -> Vec<String> {
+    let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (stream.len() + 1)).collect();
+    cuts.sort_unstable();
+    let mut s = WsSession::new_mid_stream(&WsConfig::default());
+    let mut ev = Vec::new();
+    let mut prev = 0;
+    for c in cuts.into_iter().chain([stream.len()]) {
+        s.feed(dir, &stream[prev..c], ts(0), &mut |d, k| ev.push((d, k)));
+        prev = c;
+    }
+    s.end(ts(1), &mut |d, k| ev.push((d, k)));
+    json(&ev)
+}
+
+#[test]
+fn mid_stream_large_frame_split_over_segments() {
+    // The capture starts 5 bytes into a 100 KiB frame; the next frames must be found.
+    let big = encode_frame(true, 0, 2, KEY, &[0x11; 100_000]);
+    let after = [
+        encode_frame(true, 0, 1, KEY, b"first"),
+        encode_frame(true, 0, 9, KEY, b"hb"),
+        encode_frame(true, 0, 1, KEY, b"second"),
+    ]
+    .concat();
+    let stream = [&big[5..], &after[..]].concat();
+    let mut s = WsSession::new_mid_stream(&WsConfig::default());
+    let mut ev = Vec::new();
+    for chunk in stream.chunks(1448) {
+        s.feed(C, chunk, ts(0), &mut |d, k| ev.push((d, k)));
+    }
+    assert_eq!(
+        messages(&ev)
+            .iter()
+            .map(|m| m.5.as_str())
+            .collect::<Vec<_>>(),
+        ["first", "second"],
+        "{:#?}",
+        json(&ev)
+    );
+    assert_eq!(s.stats().skipped_bytes, big.len() as u64 - 5);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mid_stream_from_a_frame_boundary_decodes_like_the_handshake_case(cuts in proptest::collection::vec(0usize..80_000, 0..12)) {
+        let stream = sample_stream(true);
+        let whole = split_run_mid(&stream, C, &[]);
+        prop_assert_eq!(split_run_mid(&stream, C, &cuts), whole.clone());
+        let frames_mid: Vec<_> = whole.iter().filter(|l| l.contains("ws_frame")).count().to_string().into_bytes();
+        let frames_ok: Vec<_> = split_run(&stream, C, &[], None).iter().filter(|l| l.contains("ws_frame")).count().to_string().into_bytes();
+        prop_assert_eq!(frames_mid, frames_ok);
+    }
+}
+
+/// `cargo test --release --lib ws::session::tests::throughput -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, not a check: run in release"]
+fn throughput() {
+    for (name, frame) in [
+        (
+            "masked text 16 KiB",
+            encode_frame(true, 0, 1, KEY, &[b'a'; 16 << 10]),
+        ),
+        (
+            "unmasked binary 64 KiB",
+            encode_frame(true, 0, 2, None, &[7; 64 << 10]),
+        ),
+        (
+            "masked binary 1 MiB",
+            encode_frame(true, 0, 2, KEY, &[7; 1 << 20]),
+        ),
+        (
+            "masked text 100 B",
+            encode_frame(true, 0, 1, KEY, &[b'a'; 100]),
+        ),
+    ] {
+        let dir = if name.starts_with("masked") { C } else { S };
+        let stream: Vec<u8> = frame
+            .iter()
+            .copied()
+            .cycle()
+            .take(frame.len() * (64 << 20) / frame.len().max(1))
+            .collect();
+        let mut s = WsSession::new(&WsConfig::default(), None);
+        let start = std::time::Instant::now();
+        let mut n = 0u64;
+        for chunk in stream.chunks(64 << 10) {
+            s.feed(dir, chunk, ts(0), &mut |_, _| n += 1);
+        }
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {:.2} GB/s, {n} events",
+            stream.len() as f64 / secs / 1e9
+        );
+    }
+}
