@@ -129,7 +129,7 @@ impl Preview {
             }
             text::preview_text(b, usize::MAX)
         } else {
-            text::hex(&self.bytes)
+            super::frame::hex(&self.bytes)
         };
         if cut {
             s.push('…');

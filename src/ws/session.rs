@@ -9,11 +9,11 @@ use std::collections::VecDeque;
 use super::close::{close_code_class, close_code_meaning, parse_close_payload, CloseCodeClass};
 use super::deflate::{DeflateParams, InflateStop, Inflater};
 use super::frame::{
-    header_len_from_prefix, parse_header, unmask, FrameHeader, HeaderParse, Opcode,
-    MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+    header_len_from_prefix, hex as frame_hex, parse_header, unmask, FrameHeader, HeaderParse,
+    Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
 use super::message::{Preview, Utf8Checker};
-use super::sniff::plausible;
+use super::sniff::{plausible, Confidence};
 use super::violations::{self as rule, Rule};
 use super::WsConfig;
 use crate::analysis::{EventKind, MessageKind};
@@ -28,7 +28,7 @@ const SCRATCH: usize = 64 * 1024;
 type Out<'a> = dyn FnMut(Option<Direction>, EventKind) + 'a;
 
 /// The close exchange as the stats see it.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct CloseSummary {
     /// Who sent the first close; `None` for an abnormal end.
     pub initiator: Option<Direction>,
@@ -47,8 +47,8 @@ pub struct CloseSummary {
     pub fin_ms: Option<f64>,
 }
 
-/// Per-connection counters; arrays are indexed by [`Direction::index`].
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Per-connection counters; arrays are indexed by [`Direction::index`] (`[c2s, s2c]`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct WsStats {
     /// Frames per direction.
     pub frames: [u64; 2],
@@ -216,6 +216,7 @@ pub struct WsSession {
     deflate: Option<DeflateParams>,
     mid_stream: bool,
     mid_note_done: bool,
+    confidence: Option<Confidence>,
     dirs: [DirState; 2],
     first_close: Option<FirstClose>,
     close_emitted: bool,
@@ -258,6 +259,7 @@ impl WsSession {
             deflate,
             mid_stream: false,
             mid_note_done: true,
+            confidence: None,
             dirs: [DirState::new(Sync::Synced), DirState::new(Sync::Synced)],
             first_close: None,
             close_emitted: false,
@@ -284,6 +286,18 @@ impl WsSession {
             dirs: [DirState::new(hunting()), DirState::new(hunting())],
             ..WsSession::new(cfg, None)
         }
+    }
+
+    /// How sure the mid-stream recognition ([`crate::ws::sniff`]) was, for the note
+    /// emitted with the first bytes.
+    pub fn with_confidence(mut self, confidence: Confidence) -> Self {
+        self.confidence = Some(confidence);
+        self
+    }
+
+    /// True when decoding without the handshake.
+    pub fn is_mid_stream(&self) -> bool {
+        self.mid_stream
     }
 
     /// Stats for the connection.
@@ -315,12 +329,14 @@ impl WsSession {
     fn feed_dyn(&mut self, dir: Direction, mut data: &[u8], ts: Timestamp, out: &mut Out<'_>) {
         if !self.mid_note_done && !data.is_empty() {
             self.mid_note_done = true;
-            self.emit(
-                out,
-                None,
-                rule::MID_STREAM,
-                "The capture began after the WebSocket handshake: frames are recognised from their structure and permessage-deflate parameters are unknown.".into(),
-            );
+            let sure = match self.confidence {
+                Some(Confidence::High) => " (high confidence: several consistent frames)",
+                Some(Confidence::Medium) => " (medium confidence: one or two frames)",
+                Some(Confidence::Low) => " (low confidence: a single plausible header)",
+                None => "",
+            };
+            let msg = format!("The capture began after the WebSocket handshake: frames are recognised from their structure{sure}, and whether permessage-deflate was negotiated, and with which window, is unknown.");
+            self.emit(out, None, rule::MID_STREAM, msg);
         }
         let i = dir.index();
         while !data.is_empty() {
@@ -885,12 +901,12 @@ impl WsSession {
                 opcode: h.opcode.value(),
                 opname: h.opcode.name(),
                 masked: h.mask.is_some(),
-                mask_key: h.mask.map(|k| text::hex(&k)),
+                mask_key: h.mask.map(|k| frame_hex(&k)),
                 len: h.len,
                 header_len: h.header_len,
                 close_code,
                 close_reason,
-                payload_hex: text::hex(&f.hex),
+                payload_hex: frame_hex(&f.hex),
                 rtt_ms,
                 mid_stream: self.mid_stream,
             },
