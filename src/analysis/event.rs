@@ -191,6 +191,9 @@ pub enum EventKind {
         compressed: bool,
         /// First bytes, text made safe, binary as hex.
         preview: String,
+        /// permessage-deflate messages: payload bytes before inflation, headers excluded (extension).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        compressed_len: Option<u64>,
     },
     /// The close exchange as a whole.
     WsClose {

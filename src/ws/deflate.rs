@@ -1,0 +1,234 @@
+//! permessage-deflate (RFC 7692): negotiated parameters and a streaming inflater.
+//!
+//! The inflater never holds a message: output is handed to a sink in chunks of
+//! at most [`OUT_CHUNK`] bytes, and the sink may stop it (size and ratio bounds).
+
+use flate2::{Decompress, FlushDecompress, Status};
+
+/// The permessage-deflate parameters the server accepted (RFC 7692 7.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeflateParams {
+    /// The server resets its compression context for every message.
+    pub server_no_context_takeover: bool,
+    /// The client resets its compression context for every message.
+    pub client_no_context_takeover: bool,
+    /// The server's LZ77 window, 8..=15 bits.
+    pub server_max_window_bits: Option<u8>,
+    /// The client's LZ77 window, 8..=15 bits.
+    pub client_max_window_bits: Option<u8>,
+}
+
+/// Output is produced in pieces of this size.
+pub const OUT_CHUNK: usize = 16 * 1024;
+
+/// The tail a sender removes from every message and the receiver restores (RFC 7692 7.2.2).
+pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
+
+/// Why inflation stopped early.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum InflateStop {
+    /// The data is not valid DEFLATE.
+    Corrupt(String),
+    /// The sink refused more output (a bound was reached).
+    Refused,
+}
+
+/// A raw-DEFLATE inflater whose window survives across messages (context takeover).
+pub struct Inflater {
+    d: Decompress,
+    out: Vec<u8>,
+    /// The sender ended its DEFLATE stream with a BFINAL block (RFC 7692 7.2.3.4):
+    /// bytes after it are not part of the stream and the next message starts afresh.
+    ended: bool,
+}
+
+impl std::fmt::Debug for Inflater {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inflater")
+            .field("total_in", &self.d.total_in())
+            .field("ended", &self.ended)
+            .finish()
+    }
+}
+
+impl Default for Inflater {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Inflater {
+    /// A fresh inflater with a 32 KiB window.
+    pub fn new() -> Self {
+        Self::with_window_bits(15)
+    }
+
+    /// A fresh inflater whose window is the sender's `max_window_bits`,  (zlib keeps no more
+    /// history than that). A reference to before the start of the stream is an
+    /// error. 8 (allowed by RFC 7692) is read as 9, the least zlib accepts.
+    pub fn with_window_bits(bits: u8) -> Self {
+        Inflater {
+            d: Decompress::new_with_window_bits(false, bits.clamp(9, 15)),
+            out: vec![0; OUT_CHUNK],
+            ended: false,
+        }
+    }
+
+    /// Forgets the window (no context takeover, or after an error).
+    pub fn reset(&mut self) {
+        self.d.reset(false);
+        self.ended = false;
+    }
+
+    /// True when the last stream ended with BFINAL, so the next message needs a reset.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Inflates the next compressed bytes of a message, giving the output to `sink`
+    /// (which returns false to stop).
+    pub fn push(
+        &mut self,
+        mut input: &[u8],
+        sink: &mut dyn FnMut(&[u8]) -> bool,
+    ) -> Result<(), InflateStop> {
+        loop {
+            if self.ended {
+                return Ok(());
+            }
+            let (in0, out0) = (self.d.total_in(), self.d.total_out());
+            let status = self
+                .d
+                .decompress(input, &mut self.out, FlushDecompress::None)
+                .map_err(|e| InflateStop::Corrupt(e.to_string()))?;
+            let used = (self.d.total_in() - in0) as usize;
+            let made = (self.d.total_out() - out0) as usize;
+            input = input.get(used..).unwrap_or_default();
+            if made > 0 && !sink(&self.out[..made]) {
+                return Err(InflateStop::Refused);
+            }
+            if status == Status::StreamEnd {
+                self.ended = true;
+                return Ok(());
+            }
+            if made < self.out.len() && (input.is_empty() || (used == 0 && made == 0)) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The message is complete: restores the `00 00 ff ff` tail and flushes.
+    pub fn finish(&mut self, sink: &mut dyn FnMut(&[u8]) -> bool) -> Result<(), InflateStop> {
+        self.push(&TAIL, sink)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inflate_msgs(inf: &mut Inflater, msgs: &[&[u8]]) -> Vec<Result<Vec<u8>, InflateStop>> {
+        msgs.iter()
+            .map(|m| {
+                if inf.ended() {
+                    inf.reset();
+                }
+                let mut out = Vec::new();
+                let mut sink = |b: &[u8]| {
+                    out.extend_from_slice(b);
+                    true
+                };
+                inf.push(m, &mut sink)?;
+                inf.finish(&mut sink)?;
+                Ok(out)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rfc7692_7_2_3_examples() {
+        type Case<'a> = (&'a str, &'a [&'a [u8]], &'a [&'a [u8]]);
+        let table: &[Case] = &[
+            (
+                "7.2.3.1 one block",
+                &[&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]],
+                &[b"Hello"],
+            ),
+            (
+                "7.2.3.2 shared window",
+                &[
+                    &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+                    &[0xf2, 0x00, 0x11, 0x00, 0x00],
+                ],
+                &[b"Hello", b"Hello"],
+            ),
+            (
+                "7.2.3.3 no compression",
+                &[&[
+                    0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00,
+                ]],
+                &[b"Hello"],
+            ),
+            (
+                "7.2.3.4 bfinal",
+                &[&[0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00]],
+                &[b"Hello"],
+            ),
+            (
+                "7.2.3.5 two blocks",
+                &[&[
+                    0xf2, 0x48, 0x05, 0x00, 0x00, 0x00, 0xff, 0xff, 0xca, 0xc9, 0xc9, 0x07, 0x00,
+                ]],
+                &[b"Hello"],
+            ),
+        ];
+        for (name, input, want) in table {
+            let got = inflate_msgs(&mut Inflater::new(), input);
+            let want: Vec<Result<Vec<u8>, InflateStop>> =
+                want.iter().map(|w| Ok(w.to_vec())).collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn reset_loses_the_window() {
+        let mut inf = Inflater::new();
+        let r = inflate_msgs(&mut inf, &[&[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]]);
+        assert_eq!(r[0].as_deref(), Ok(&b"Hello"[..]));
+        inf.reset();
+        let r = inflate_msgs(&mut inf, &[&[0xf2, 0x00, 0x11, 0x00, 0x00]]);
+        assert!(matches!(r[0], Err(InflateStop::Corrupt(_))), "{r:?}");
+    }
+
+    #[test]
+    fn small_window_inflates_what_fits() {
+        let mut out = Vec::new();
+        let r = Inflater::with_window_bits(8).push(
+            &[0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00],
+            &mut |b| {
+                out.extend_from_slice(b);
+                true
+            },
+        );
+        assert_eq!((r, out.as_slice()), (Ok(()), &b"Hello"[..]));
+    }
+
+    #[test]
+    fn garbage_is_corrupt_and_sink_can_refuse() {
+        let r = inflate_msgs(&mut Inflater::new(), &[&[0xff, 0xff, 0xff, 0xff]]);
+        assert!(matches!(r[0], Err(InflateStop::Corrupt(_))));
+        // 1 MiB of zeros compresses to about 1 KiB.
+        let mut c = flate2::Compress::new(flate2::Compression::best(), false);
+        let mut comp = vec![0u8; 64 * 1024];
+        c.compress(&vec![0u8; 1 << 20], &mut comp, flate2::FlushCompress::Sync)
+            .unwrap();
+        comp.truncate(c.total_out() as usize);
+        let mut got = 0usize;
+        let r = Inflater::new().push(&comp, &mut |b| {
+            got += b.len();
+            got < 100_000
+        });
+        assert_eq!(r, Err(InflateStop::Refused));
+        assert!(got < 100_000 + OUT_CHUNK);
+    }
+}
