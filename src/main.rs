@@ -43,7 +43,12 @@ enum Command {
 #[derive(Args, Clone)]
 struct InputArgs {
     /// Read packets from a pcap or pcapng file.
-    #[arg(short = 'r', value_name = "FILE", conflicts_with = "iface", required_unless_present = "iface")]
+    #[arg(
+        short = 'r',
+        value_name = "FILE",
+        conflicts_with = "iface",
+        required_unless_present = "iface"
+    )]
     read: Option<String>,
     /// Capture live on an interface (`lo`, `any`, `eth0`, ...).
     #[arg(short = 'i', value_name = "IFACE")]
@@ -79,8 +84,8 @@ impl InputArgs {
         let mut cfg = Config::default();
         cfg.tcp.max_buffered_per_direction = self.max_flow_buffer;
         cfg.tcp.max_flows = self.max_flows.max(1);
-        cfg.tcp.idle_timeout_us = i64::try_from(self.idle_timeout.saturating_mul(1_000_000))
-            .unwrap_or(i64::MAX);
+        cfg.tcp.idle_timeout_us =
+            i64::try_from(self.idle_timeout.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
         cfg
     }
 }
@@ -195,7 +200,11 @@ fn accept(a: &AcceptArgs) -> ExitCode {
                 let _ = writeln!(out, "expected        {} ✓ matches", expect.trim());
             }
         } else {
-            let _ = writeln!(out, "expected        {} ✗ differs", wsscope::text::safe(expect));
+            let _ = writeln!(
+                out,
+                "expected        {} ✗ differs",
+                wsscope::text::safe(expect)
+            );
             let _ = writeln!(out, "computed        {}", steps.accept);
             return ExitCode::from(1);
         }

@@ -8,7 +8,10 @@ use common::run;
 fn accept_prints_the_rfc_example() {
     let out = run(&["accept", "dGhlIHNhbXBsZSBub25jZQ=="]);
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\n");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\n"
+    );
 }
 
 #[test]
@@ -16,16 +19,32 @@ fn accept_explain_shows_every_step() {
     let out = run(&["accept", "dGhlIHNhbXBsZSBub25jZQ==", "--explain"]);
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11"), "{text}");
-    assert!(text.contains("b37a4f2cc0624f1690f64606cf385945b2bec4ea"), "{text}");
+    assert!(
+        text.contains("dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11"),
+        "{text}"
+    );
+    assert!(
+        text.contains("b37a4f2cc0624f1690f64606cf385945b2bec4ea"),
+        "{text}"
+    );
     assert!(text.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{text}");
 }
 
 #[test]
 fn accept_expect_match_and_mismatch() {
-    let ok = run(&["accept", "dGhlIHNhbXBsZSBub25jZQ==", "--expect", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="]);
+    let ok = run(&[
+        "accept",
+        "dGhlIHNhbXBsZSBub25jZQ==",
+        "--expect",
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+    ]);
     assert_eq!(ok.status.code(), Some(0));
-    let bad = run(&["accept", "dGhlIHNhbXBsZSBub25jZQ==", "--expect", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="]);
+    let bad = run(&[
+        "accept",
+        "dGhlIHNhbXBsZSBub25jZQ==",
+        "--expect",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    ]);
     assert_eq!(bad.status.code(), Some(1));
     let text = String::from_utf8_lossy(&bad.stdout);
     assert!(text.contains("AAAAAAAAAAAAAAAAAAAAAAAAAAA="), "{text}");
@@ -34,10 +53,19 @@ fn accept_expect_match_and_mismatch() {
 
 #[test]
 fn accept_rejects_a_key_that_is_not_16_bytes() {
-    for key in ["abc", "dGhlIHNhbXBsZSBub25jZQ", "dGhlIHNhbXBsZSBub25jZWVl", "!!!!!!!!!!!!!!!!!!!!!!=="] {
+    for key in [
+        "abc",
+        "dGhlIHNhbXBsZSBub25jZQ",
+        "dGhlIHNhbXBsZSBub25jZWVl",
+        "!!!!!!!!!!!!!!!!!!!!!!==",
+    ] {
         let out = run(&["accept", key]);
         assert_eq!(out.status.code(), Some(2), "key {key:?}");
-        assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1, "one line for {key:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr).lines().count(),
+            1,
+            "one line for {key:?}"
+        );
     }
 }
 
@@ -64,7 +92,10 @@ fn unusable_inputs_exit_1_with_one_line() {
 #[test]
 fn usage_errors_exit_2() {
     assert_eq!(run(&["print"]).status.code(), Some(2));
-    assert_eq!(run(&["print", "-r", "a", "-i", "lo"]).status.code(), Some(2));
+    assert_eq!(
+        run(&["print", "-r", "a", "-i", "lo"]).status.code(),
+        Some(2)
+    );
     assert_eq!(run(&["frobnicate", "--x"]).status.code(), Some(2));
 }
 

@@ -8,7 +8,13 @@ use std::path::Path;
 
 fn timeline(path: &Path) -> String {
     let out = common::run(&["print", "-r", path.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}: {}", path.display(), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let mut text = String::from_utf8(out.stdout).expect("utf-8");
     let warnings = String::from_utf8_lossy(&out.stderr);
     if !warnings.is_empty() {
@@ -57,10 +63,25 @@ fn json_events_follow_the_contract() {
                 "http_request" => &["method", "target", "version", "headers"],
                 "http_response" => &["status", "reason", "version", "headers"],
                 "ws_handshake" => &[
-                    "key", "accept", "expected_accept", "accept_ok", "version", "extensions",
-                    "subprotocol", "ok",
+                    "key",
+                    "accept",
+                    "expected_accept",
+                    "accept_ok",
+                    "version",
+                    "extensions",
+                    "subprotocol",
+                    "ok",
                 ],
-                "ws_frame" => &["fin", "rsv", "opcode", "opname", "masked", "mask_key", "len", "header_len"],
+                "ws_frame" => &[
+                    "fin",
+                    "rsv",
+                    "opcode",
+                    "opname",
+                    "masked",
+                    "mask_key",
+                    "len",
+                    "header_len",
+                ],
                 "ws_message" => &["kind", "frames", "len", "wire_len", "compressed", "preview"],
                 "ws_close" => &["initiator", "code", "reason", "echoed", "clean"],
                 "tcp_teardown" => &["how"],
@@ -72,7 +93,10 @@ fn json_events_follow_the_contract() {
                 assert!(e.get(*f).is_some(), "{ctx}: missing {f}");
             }
             if e["event"] == "ws_frame" && e["opcode"] == 8 {
-                assert!(e.get("close_code").is_some() && e.get("close_reason").is_some(), "{ctx}");
+                assert!(
+                    e.get("close_code").is_some() && e.get("close_reason").is_some(),
+                    "{ctx}"
+                );
             }
             if e["event"] == "tcp_handshake" && e["step"] == "ack" {
                 assert!(e["rtt_ms"].is_f64(), "{ctx}");

@@ -33,12 +33,18 @@ fn start_capture(port: u16, extra: &[&str]) -> Option<Child> {
     let mut line = String::new();
     err.read_line(&mut line).expect("read stderr");
     if line.contains("permission denied") {
-        assert!(line.contains("setcap cap_net_raw,cap_net_admin=eip"), "{line}");
+        assert!(
+            line.contains("setcap cap_net_raw,cap_net_admin=eip"),
+            "{line}"
+        );
         assert_eq!(child.wait().unwrap().code(), Some(1));
         eprintln!("live capture not permitted here; checked the error instead: {line}");
         return None;
     }
-    assert!(line.contains("capturing on lo"), "unexpected first line: {line}");
+    assert!(
+        line.contains("capturing on lo"),
+        "unexpected first line: {line}"
+    );
     std::thread::spawn(move || {
         let mut rest = String::new();
         let _ = err.read_to_string(&mut rest);
@@ -49,13 +55,26 @@ fn start_capture(port: u16, extra: &[&str]) -> Option<Child> {
 fn stop_capture(mut child: Child) -> Vec<Value> {
     let pid = child.id().to_string();
     let started = Instant::now();
-    std::process::Command::new("kill").args(["-INT", &pid]).status().expect("kill -INT");
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .expect("kill -INT");
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "wsscope exited with {status:?}");
-    assert!(started.elapsed() < Duration::from_secs(5), "Ctrl-C took too long");
-    out.lines().map(|l| serde_json::from_str(l).expect("NDJSON")).collect()
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "Ctrl-C took too long"
+    );
+    out.lines()
+        .map(|l| serde_json::from_str(l).expect("NDJSON"))
+        .collect()
 }
 
 async fn talk(port: u16) {
@@ -65,18 +84,28 @@ async fn talk(port: u16) {
         let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
         while let Some(Ok(msg)) = ws.next().await {
             match msg {
-                Message::Text(t) => ws.send(Message::Text(format!("echo: {t}").into())).await.unwrap(),
+                Message::Text(t) => ws
+                    .send(Message::Text(format!("echo: {t}").into()))
+                    .await
+                    .unwrap(),
                 Message::Binary(b) => ws.send(Message::Binary(b)).await.unwrap(),
                 Message::Close(_) => break,
                 _ => {}
             }
         }
     });
-    let (mut ws, resp) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/chat")).await.unwrap();
+    let (mut ws, resp) = tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/chat"))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 101);
     ws.send(Message::Text("hello".into())).await.unwrap();
-    assert_eq!(ws.next().await.unwrap().unwrap(), Message::Text("echo: hello".into()));
-    ws.send(Message::Binary(vec![7u8; 300].into())).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::Text("echo: hello".into())
+    );
+    ws.send(Message::Binary(vec![7u8; 300].into()))
+        .await
+        .unwrap();
     ws.next().await.unwrap().unwrap();
     ws.send(Message::Ping(b"hb".to_vec().into())).await.unwrap();
     // The pong is answered automatically; read until it shows.
@@ -85,7 +114,12 @@ async fn talk(port: u16) {
             break;
         }
     }
-    ws.close(Some(CloseFrame { code: CloseCode::Normal, reason: "bye".into() })).await.unwrap();
+    ws.close(Some(CloseFrame {
+        code: CloseCode::Normal,
+        reason: "bye".into(),
+    }))
+    .await
+    .unwrap();
     while let Some(Ok(_)) = ws.next().await {}
     server.await.unwrap();
 }
@@ -93,17 +127,28 @@ async fn talk(port: u16) {
 #[test]
 fn live_capture_on_loopback_sees_a_real_websocket() {
     let port = 20000 + (std::process::id() % 20000) as u16;
-    let Some(child) = start_capture(port, &[]) else { return };
+    let Some(child) = start_capture(port, &[]) else {
+        return;
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(talk(port));
     // Let the last packets reach the capture.
     std::thread::sleep(Duration::from_millis(500));
     let events = stop_capture(child);
-    let kinds: Vec<&str> = events.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
     let find = |pred: &dyn Fn(&Value) -> bool| events.iter().find(|e| pred(e));
-    assert!(find(&|e| e["event"] == "conn_open" && e["mid_stream"] == false).is_some(), "{kinds:?}");
+    assert!(
+        find(&|e| e["event"] == "conn_open" && e["mid_stream"] == false).is_some(),
+        "{kinds:?}"
+    );
     for step in ["syn", "syn_ack", "ack"] {
-        assert!(find(&|e| e["event"] == "tcp_handshake" && e["step"] == step).is_some(), "{step}: {kinds:?}");
+        assert!(
+            find(&|e| e["event"] == "tcp_handshake" && e["step"] == step).is_some(),
+            "{step}: {kinds:?}"
+        );
     }
     let req = find(&|e| e["event"] == "http_request").expect("request");
     assert_eq!(req["method"], "GET");
@@ -121,7 +166,10 @@ fn live_capture_on_loopback_sees_a_real_websocket() {
     assert_eq!(texts[0]["preview"], "hello");
     assert_eq!(texts[1]["dir"], "s2c");
     assert_eq!(texts[1]["preview"], "echo: hello");
-    let bins: Vec<&Value> = events.iter().filter(|e| e["event"] == "ws_message" && e["kind"] == "binary").collect();
+    let bins: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "ws_message" && e["kind"] == "binary")
+        .collect();
     assert_eq!(bins.len(), 2);
     assert_eq!(bins[0]["len"], 300);
     // Client frames masked, server frames not.
@@ -136,14 +184,19 @@ fn live_capture_on_loopback_sees_a_real_websocket() {
     assert_eq!(close["reason"], "bye");
     assert_eq!(close["echoed"], true);
     assert_eq!(close["clean"], true);
-    assert!(find(&|e| e["event"] == "tcp_teardown" && e["how"] == "fin").is_some(), "{kinds:?}");
+    assert!(
+        find(&|e| e["event"] == "tcp_teardown" && e["how"] == "fin").is_some(),
+        "{kinds:?}"
+    );
     assert!(!kinds.contains(&"violation"), "{events:#?}");
 }
 
 #[test]
 fn live_capture_stops_after_count() {
     let port = 20000 + ((std::process::id() + 7919) % 20000) as u16;
-    let Some(mut child) = start_capture(port, &["-c", "3"]) else { return };
+    let Some(mut child) = start_capture(port, &["-c", "3"]) else {
+        return;
+    };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(talk(port));
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -152,8 +205,25 @@ fn live_capture_stops_after_count() {
         std::thread::sleep(Duration::from_millis(50));
     }
     let mut out = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    let events: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert!(events.iter().all(|e| e["pkt"].as_u64().unwrap() <= 3), "{events:#?}");
-    assert_eq!(events.iter().filter(|e| e["event"] == "tcp_handshake").count(), 3);
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events.iter().all(|e| e["pkt"].as_u64().unwrap() <= 3),
+        "{events:#?}"
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "tcp_handshake")
+            .count(),
+        3
+    );
 }

@@ -8,9 +8,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
-use crate::analysis::{Event, EventKind, HandshakeStep, TeardownStep};
+use crate::analysis::{Event, EventKind, TeardownStep};
 use crate::http::{self, HttpItem, HttpParser, RequestHead, Role};
-use crate::tcp::{FlowTable, SegmentInfo, TcpConfig, TcpEvent};
+use crate::tcp::{CloseReason, FlowTable, SegmentInfo, TcpConfig, TcpEvent};
 use crate::text::safe;
 use crate::types::{Direction, Timestamp, Violation};
 use crate::wire::{self, Decoded, WireLimits};
@@ -116,8 +116,8 @@ impl Analyzer {
     /// A new analyzer with the given limits.
     pub fn new(cfg: Config) -> Analyzer {
         Analyzer {
-            wire: wire::Decoder::new(cfg.wire.clone()),
-            flows: FlowTable::new(cfg.tcp.clone()),
+            wire: wire::Decoder::new(cfg.wire),
+            flows: FlowTable::new(cfg.tcp),
             conns: Conns {
                 cfg,
                 map: HashMap::new(),
@@ -154,8 +154,9 @@ impl Analyzer {
                     payload: seg.payload,
                     wire_payload_len: seg.wire_payload_len,
                 };
-                self.flows
-                    .segment(here.pkt, ts, &info, &mut |ev| conns.tcp_event(here, ev, sink));
+                self.flows.segment(here.pkt, ts, &info, &mut |ev| {
+                    conns.tcp_event(here, ev, sink)
+                });
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {}
             Decoded::Problem(p) => conns.warn(sink, p.message),
@@ -223,14 +224,11 @@ impl Conns {
             }
             TcpEvent::Handshake {
                 conn,
+                dir,
                 step,
                 rtt_ms,
                 retransmission,
             } => {
-                let dir = match step {
-                    HandshakeStep::SynAck => Direction::S2C,
-                    HandshakeStep::Syn | HandshakeStep::Ack => Direction::C2S,
-                };
                 let dir = self.settle(here, conn, dir, sink);
                 emit(
                     sink,
@@ -288,10 +286,11 @@ impl Conns {
                     EventKind::TcpTeardown { how, step },
                 );
             }
-            TcpEvent::Closed { conn, .. } => {
+            TcpEvent::Closed { conn, reason } => {
                 self.settle(here, conn, Direction::C2S, sink);
                 if let Some(c) = self.map.remove(&conn) {
-                    self.end_conn(here, conn, c, sink);
+                    let ended = matches!(reason, CloseReason::Fin | CloseReason::Rst);
+                    self.end_conn(here, conn, c, ended, sink);
                 }
                 sink.conn_closed(conn);
             }
@@ -333,13 +332,24 @@ impl Conns {
         }
     }
 
-    fn data(&mut self, here: Here, conn: u64, tcp_dir: Direction, bytes: &[u8], sink: &mut impl Sink) {
+    fn data(
+        &mut self,
+        here: Here,
+        conn: u64,
+        tcp_dir: Direction,
+        bytes: &[u8],
+        sink: &mut impl Sink,
+    ) {
         let Some(c) = self.map.get_mut(&conn) else {
             return;
         };
         if matches!(c.mode, Mode::Unknown) {
             // The first payload decides what the connection carries and, mid-stream, who the client is.
-            let dir = if c.swapped { tcp_dir.reverse() } else { tcp_dir };
+            let dir = if c.swapped {
+                tcp_dir.reverse()
+            } else {
+                tcp_dir
+            };
             let (mode, client_is_sender) = classify(&self.cfg.ws, bytes);
             if c.pending_open.is_some() {
                 if let Some(sender_is_client) = client_is_sender {
@@ -353,7 +363,7 @@ impl Conns {
         let Some(c) = self.map.get_mut(&conn) else {
             return;
         };
-        let mut switch: Option<Box<WsSession>> = None;
+        let mut switch: Option<Mode> = None;
         let mut leftover: Vec<(Direction, Vec<u8>)> = Vec::new();
         match &mut c.mode {
             Mode::Unknown | Mode::Opaque => {}
@@ -375,16 +385,20 @@ impl Conns {
                 );
             }
         }
-        if let Some(mut ws) = switch {
-            let mut out = WsOut::new(sink, here, conn);
-            for (d, b) in leftover {
-                ws.feed(d, &b, here.ts, &mut |d, k| out.push(d, k));
+        if let Some(mut mode) = switch {
+            if let Mode::WebSocket(ws) = &mut mode {
+                let mut out = WsOut::new(sink, here, conn);
+                for (d, b) in leftover {
+                    ws.feed(d, &b, here.ts, &mut |d, k| out.push(d, k));
+                }
             }
-            c.mode = Mode::WebSocket(ws);
+            c.mode = mode;
         }
     }
 
-    fn end_conn(&mut self, here: Here, conn: u64, c: Conn, sink: &mut impl Sink) {
+    /// The connection's last word. `ended`: the TCP connection really ended (FIN or
+    /// RST), as opposed to the capture stopping while it was open.
+    fn end_conn(&mut self, here: Here, conn: u64, c: Conn, ended: bool, sink: &mut impl Sink) {
         match c.mode {
             Mode::WebSocket(mut ws) => {
                 let mut out = WsOut::new(sink, here, conn);
@@ -392,8 +406,10 @@ impl Conns {
             }
             Mode::Http(mut h) => {
                 let mut items = Vec::new();
-                h.requests.end(&mut |i| items.push((Direction::C2S, i)));
-                h.responses.end(&mut |i| items.push((Direction::S2C, i)));
+                if ended {
+                    h.requests.end(&mut |i| items.push((Direction::C2S, i)));
+                    h.responses.end(&mut |i| items.push((Direction::S2C, i)));
+                }
                 for (dir, item) in items {
                     if let HttpItem::Violation(v) = item {
                         emit_violation(sink, here, conn, Some(dir), v);
@@ -414,6 +430,14 @@ impl Conns {
     }
 }
 
+/// What a 101 switches a connection to.
+enum Switch {
+    /// WebSocket, with permessage-deflate when it was accepted.
+    WebSocket(Option<ws::DeflateParams>),
+    /// Another protocol (e.g. h2c): not decoded.
+    Other,
+}
+
 /// Decides from a connection's first payload what it carries. Returns the mode and,
 /// when the bytes show it, whether their sender is the client.
 fn classify(cfg: &WsConfig, bytes: &[u8]) -> (Mode, Option<bool>) {
@@ -432,7 +456,8 @@ fn classify(cfg: &WsConfig, bytes: &[u8]) -> (Mode, Option<bool>) {
     } else if bytes.starts_with(b"HTTP/") {
         (http(), Some(false))
     } else if let Some(s) = ws::sniff(bytes) {
-        (Mode::WebSocket(Box::new(WsSession::new_mid_stream(cfg))), Some(s.masked))
+        let session = WsSession::new_mid_stream(cfg).with_confidence(s.confidence);
+        (Mode::WebSocket(Box::new(session)), Some(s.masked))
     } else {
         (Mode::Opaque, None)
     }
@@ -441,7 +466,14 @@ fn classify(cfg: &WsConfig, bytes: &[u8]) -> (Mode, Option<bool>) {
 /// An HTTP request line starts with a method token and a space.
 fn looks_like_request(bytes: &[u8]) -> bool {
     const METHODS: [&[u8]; 9] = [
-        b"GET ", b"POST ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ",
+        b"GET ",
+        b"POST ",
+        b"PUT ",
+        b"HEAD ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"CONNECT ",
         b"TRACE ",
     ];
     METHODS.iter().any(|m| bytes.starts_with(m))
@@ -456,7 +488,7 @@ fn http_data(
     bytes: &[u8],
     h: &mut HttpState,
     sink: &mut impl Sink,
-    switch: &mut Option<Box<WsSession>>,
+    switch: &mut Option<Mode>,
     leftover: &mut Vec<(Direction, Vec<u8>)>,
 ) {
     match dir {
@@ -479,25 +511,32 @@ fn http_data(
                             continue; // 100 Continue and friends: the final answer is still to come
                         }
                         let req = h.outstanding.pop_front();
-                        let is_upgrade_answer = h.awaiting_upgrade && h.outstanding.is_empty();
-                        if resp.status == 101 || is_upgrade_answer {
-                            let outcome = match &req {
-                                Some(req) => Some(http::check_upgrade(req, &resp)),
-                                None => None,
-                            };
-                            if let Some(up) = &outcome {
-                                for v in &up.violations {
-                                    emit_violation(sink, here, conn, Some(dir), v.clone());
-                                }
-                                emit(sink, here, conn, Some(dir), handshake_event(up));
+                        let answers_upgrade = h.awaiting_upgrade && h.outstanding.is_empty();
+                        if !answers_upgrade && resp.status != 101 {
+                            continue;
+                        }
+                        let ws_request = req.as_ref().filter(|r| r.is_upgrade_request());
+                        if let Some(req) = ws_request {
+                            let up = http::check_upgrade(req, &resp);
+                            for v in &up.violations {
+                                emit_violation(sink, here, conn, Some(dir), v.clone());
                             }
+                            emit(sink, here, conn, Some(dir), handshake_event(&up));
                             if resp.status == 101 {
-                                let deflate = outcome.as_ref().and_then(|u| u.deflate.clone());
-                                upgraded = Some(deflate.map(ws_deflate));
-                            } else {
-                                h.awaiting_upgrade = false;
-                                h.requests.resume();
+                                upgraded = Some(Switch::WebSocket(up.deflate.map(ws_deflate)));
                             }
+                        } else if resp.status == 101 {
+                            // A 101 whose request was not seen (mid-stream) is taken at its
+                            // word; one to another protocol (h2c) is not decoded.
+                            upgraded = Some(if resp.has_token("upgrade", "websocket") {
+                                Switch::WebSocket(None)
+                            } else {
+                                Switch::Other
+                            });
+                        }
+                        if resp.status != 101 {
+                            h.awaiting_upgrade = false;
+                            h.requests.resume();
                         }
                     }
                     HttpItem::Violation(v) => emit_violation(sink, here, conn, Some(dir), v),
@@ -505,7 +544,8 @@ fn http_data(
                 }
             }
             match upgraded {
-                Some(deflate) => {
+                Some(Switch::Other) => *switch = Some(Mode::Opaque),
+                Some(Switch::WebSocket(deflate)) => {
                     let session = WsSession::new(&cfg.ws, deflate);
                     if !h.held.is_empty() {
                         emit_violation(
@@ -527,7 +567,7 @@ fn http_data(
                     if used < bytes.len() {
                         leftover.insert(0, (Direction::S2C, bytes[used..].to_vec()));
                     }
-                    *switch = Some(Box::new(session));
+                    *switch = Some(Mode::WebSocket(Box::new(session)));
                 }
                 None => {
                     if !h.awaiting_upgrade && !h.held.is_empty() {
@@ -555,7 +595,6 @@ fn feed_requests(here: Here, conn: u64, bytes: &[u8], h: &mut HttpState, sink: &
                         for v in http::check_request(&req) {
                             emit_violation(sink, here, conn, Some(Direction::C2S), v);
                         }
-                        h.awaiting_upgrade = true;
                     }
                     if h.outstanding.len() == MAX_OUTSTANDING_REQUESTS {
                         h.outstanding.pop_front();
@@ -567,6 +606,9 @@ fn feed_requests(here: Here, conn: u64, bytes: &[u8], h: &mut HttpState, sink: &
             }
         }
         rest = rest.get(used..).unwrap_or_default();
+        // The parser stops after any request asking for an Upgrade: what the client
+        // sends next is WebSocket (or another protocol) if the answer is 101.
+        h.awaiting_upgrade = h.requests.is_stopped();
         if h.awaiting_upgrade {
             hold(h, rest);
             return;
@@ -605,7 +647,9 @@ fn unanswered_upgrade(req: Option<&RequestHead>) -> EventKind {
         accept: None,
         expected_accept: expected,
         accept_ok: false,
-        version: req.and_then(|r| r.header("sec-websocket-version")).map(safe),
+        version: req
+            .and_then(|r| r.header("sec-websocket-version"))
+            .map(safe),
         extensions: Vec::new(),
         subprotocol: None,
         ok: false,
@@ -670,7 +714,13 @@ fn emit(sink: &mut impl Sink, here: Here, conn: u64, dir: Option<Direction>, kin
     });
 }
 
-fn emit_violation(sink: &mut impl Sink, here: Here, conn: u64, dir: Option<Direction>, v: Violation) {
+fn emit_violation(
+    sink: &mut impl Sink,
+    here: Here,
+    conn: u64,
+    dir: Option<Direction>,
+    v: Violation,
+) {
     emit(sink, here, conn, dir, v.into());
 }
 

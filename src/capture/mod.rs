@@ -34,8 +34,6 @@ pub struct RawPacket<'a> {
     pub ts: Timestamp,
     /// The bytes captured (at most the snap length).
     pub data: &'a [u8],
-    /// The packet's length on the wire.
-    pub orig_len: u32,
 }
 
 /// What reading the next packet gave.
@@ -72,8 +70,6 @@ enum Inner {
 pub struct Source {
     inner: Inner,
     linktype: i32,
-    /// Size of the file, for progress bars.
-    pub file_size: Option<u64>,
 }
 
 /// Live capture's read timeout: how often a quiet interface hands control back.
@@ -105,7 +101,9 @@ impl Source {
     fn open_file(path: &str) -> Result<Source, SourceError> {
         let p = Path::new(path);
         let meta = std::fs::metadata(p).map_err(|e| {
-            SourceError(format!("cannot read {path}: {e}; check the path and permissions"))
+            SourceError(format!(
+                "cannot read {path}: {e}; check the path and permissions"
+            ))
         })?;
         if meta.is_dir() {
             return Err(SourceError(format!(
@@ -121,7 +119,6 @@ impl Source {
         Ok(Source {
             inner: Inner::File(cap),
             linktype,
-            file_size: Some(meta.len()),
         })
     }
 
@@ -149,7 +146,6 @@ impl Source {
         Ok(Source {
             inner: Inner::Live(cap),
             linktype,
-            file_size: None,
         })
     }
 
@@ -173,7 +169,6 @@ impl Source {
             Ok(p) => Next::Packet(RawPacket {
                 ts: Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec),
                 data: p.data,
-                orig_len: p.header.len,
             }),
             Err(pcap::Error::NoMorePackets) => Next::End,
             Err(pcap::Error::TimeoutExpired) => Next::Timeout,

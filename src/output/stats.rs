@@ -283,7 +283,10 @@ impl Sink for StatsBuilder {
                 o.ws |= ok;
             }
             EventKind::WsFrame {
-                opcode, len, rtt_ms, ..
+                opcode,
+                len,
+                rtt_ms,
+                ..
             } => {
                 o.ws = true;
                 row.frames.add(e.dir, 1);
@@ -423,7 +426,9 @@ pub fn table_row(r: &ConnStats) -> String {
     let close = match &r.close {
         Some(c) => format!(
             "{}{}{}",
-            c.code.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
+            c.code
+                .map(|c| c.to_string())
+                .unwrap_or_else(|| "none".into()),
             match c.initiator {
                 Some(Direction::C2S) => " by c",
                 Some(Direction::S2C) => " by s",

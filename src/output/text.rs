@@ -142,7 +142,11 @@ impl TextTimeline {
                     out.push_str(" not upgraded ✗");
                 }
                 if accept.is_some() {
-                    out.push_str(if *accept_ok { ", Accept ✓" } else { ", Accept ✗" });
+                    out.push_str(if *accept_ok {
+                        ", Accept ✓"
+                    } else {
+                        ", Accept ✗"
+                    });
                 }
                 if let Some(p) = subprotocol {
                     let _ = write!(out, ", subprotocol {p}");
@@ -197,6 +201,7 @@ impl TextTimeline {
                 wire_len,
                 compressed,
                 preview,
+                ..
             } => {
                 let kind = match kind {
                     crate::analysis::MessageKind::Text => "text",

@@ -1297,9 +1297,11 @@ impl WsSession {
             return;
         }
         if self.first_close.is_none() {
-            if self.tcp_end.is_some() {
-                self.emit(out, None, rule::ABNORMAL_CLOSURE, "The TCP connection ended without a close frame from either side (reported as 1006, which is never sent on the wire).".into());
+            if self.tcp_end.is_none() {
+                // The capture stopped while the connection was open: nothing was closed.
+                return;
             }
+            self.emit(out, None, rule::ABNORMAL_CLOSURE, "The TCP connection ended without a close frame from either side (reported as 1006, which is never sent on the wire).".into());
             self.stats.close = Some(CloseSummary {
                 initiator: None,
                 code: Some(1006),

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Whole-process benchmark of `wsscope stats` against tshark and a raw libpcap read,
+# on the reference workload (../shared/tools/gen_ws_pcap.py).
+#
+#   bench/run.sh [SIZE_MB] [MIX]        e.g. bench/run.sh 200 chat
+#
+# Prints wall time and peak memory (from /usr/bin/time -v) of each command, the
+# median of RUNS runs (default 5), and the ratios. Needs python3, tshark for the
+# comparison (apt-get install -y tshark time), and a release build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MB=${1:-200}
+MIX=${2:-chat}
+RUNS=${RUNS:-5}
+WORK=${WORK:-/tmp/wsscope-bench}
+mkdir -p "$WORK"
+CAP="$WORK/ws-${MB}mb-${MIX}.pcap"
+if [ ! -f "$CAP" ]; then
+  python3 ../shared/tools/gen_ws_pcap.py --out "$CAP" --target-mb "$MB" --concurrent 200 --mix "$MIX" 2>"$CAP.facts.json"
+fi
+cargo build --release --quiet --bin wsscope --example pcap_read
+BIN=target/release/wsscope
+READ=target/release/examples/pcap_read
+
+measure() { # name cmd...: prints "name median_wall_s max_rss_kib"
+  local name=$1; shift
+  local walls=() rss=0
+  for _ in $(seq "$RUNS"); do
+    local out
+    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
+    walls+=("${out% *}")
+    local r=${out#* }
+    [ "$r" -gt "$rss" ] && rss=$r
+  done
+  local med
+  med=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "$name $med $rss"
+}
+
+echo "workload: $CAP ($(du -m "$CAP" | cut -f1) MiB), $RUNS runs each, median wall time"
+r_read=$(measure pcap_read "$READ" "$CAP")
+r_stats=$(measure wsscope_stats "$BIN" stats -r "$CAP")
+r_json=$(measure wsscope_print_json "$BIN" print --json -r "$CAP")
+printf '%-22s %10s %12s\n' command wall_s peak_MiB
+for r in "$r_read" "$r_stats" "$r_json"; do
+  set -- $r; printf '%-22s %10s %12s\n' "$1" "$2" "$(( $3 / 1024 ))"
+done
+if command -v tshark >/dev/null; then
+  r_tshark=$(RUNS=1 measure tshark_websocket tshark -r "$CAP" -Y websocket -T fields -e tcp.stream -e websocket.opcode)
+  set -- $r_tshark; printf '%-22s %10s %12s\n' "$1" "$2" "$(( $3 / 1024 ))"
+  t_tshark=$2
+  set -- $r_stats
+  awk -v a="$t_tshark" -v b="$2" 'BEGIN {printf "stats is %.1fx faster than tshark\n", a / b}'
+fi
+set -- $r_read; t_read=$2
+set -- $r_stats
+awk -v a="$2" -v b="$t_read" 'BEGIN {printf "stats takes %.2fx the time of a raw libpcap read\n", a / b}'
