@@ -52,8 +52,8 @@ const MAX_HELD_BYTES: usize = 1 << 20;
 const MAX_HTTP_HEAD: usize = 64 * 1024;
 /// Requests remembered while their responses are awaited (pipelining).
 const MAX_OUTSTANDING_REQUESTS: usize = 256;
-/// How many times the same warning text is repeated before it is counted silently.
-const MAX_REPEATS_PER_WARNING: u32 = 1;
+/// Distinct warnings shown; the rest are counted.
+const MAX_WARNINGS: usize = 100;
 
 /// What a connection's bytes turned out to be.
 enum Mode {
@@ -103,6 +103,8 @@ struct Conns {
     cfg: Config,
     map: HashMap<u64, Conn>,
     warned: HashMap<String, u32>,
+    suppressed: u64,
+    snaplen_warned: bool,
 }
 
 /// The packet being processed: its number and time, stamped on every event it completes.
@@ -122,6 +124,8 @@ impl Analyzer {
                 cfg,
                 map: HashMap::new(),
                 warned: HashMap::new(),
+                suppressed: 0,
+                snaplen_warned: false,
             },
             packets: 0,
         }
@@ -142,6 +146,15 @@ impl Analyzer {
         let conns = &mut self.conns;
         match self.wire.decode(linktype, data, ts) {
             Decoded::Tcp(seg) => {
+                if seg.payload.len() < seg.wire_payload_len as usize && !conns.snaplen_warned {
+                    conns.snaplen_warned = true;
+                    sink.warning(format!(
+                        "packet {} keeps {} of its {} TCP payload bytes: the capture's snap length cut it; the missing bytes are reported as gaps (capture with tcpdump -s 0 to keep whole packets)",
+                        here.pkt,
+                        seg.payload.len(),
+                        seg.wire_payload_len
+                    ));
+                }
                 let info = SegmentInfo {
                     src: seg.src,
                     dst: seg.dst,
@@ -182,16 +195,29 @@ impl Analyzer {
         };
         let conns = &mut self.conns;
         self.flows.finish(&mut |ev| conns.tcp_event(here, ev, sink));
+        if conns.suppressed > 0 {
+            sink.warning(format!(
+                "{} more warnings of other kinds were not shown",
+                conns.suppressed
+            ));
+        }
     }
 }
 
 impl Conns {
+    /// Passes a warning on, once per distinct text; past [`MAX_WARNINGS`] distinct
+    /// texts, the rest are only counted (reported by `finish`).
     fn warn(&mut self, sink: &mut impl Sink, message: String) {
-        let n = self.warned.entry(message.clone()).or_insert(0);
-        *n += 1;
-        if *n <= MAX_REPEATS_PER_WARNING {
-            sink.warning(message);
+        if let Some(n) = self.warned.get_mut(&message) {
+            *n += 1;
+            return;
         }
+        if self.warned.len() >= MAX_WARNINGS {
+            self.suppressed += 1;
+            return;
+        }
+        self.warned.insert(message.clone(), 1);
+        sink.warning(message);
     }
 
     fn tcp_event(&mut self, here: Here, ev: TcpEvent<'_>, sink: &mut impl Sink) {
