@@ -1,3 +1,6 @@
 //! The `wsscope` command line.
 
+#[allow(dead_code)]
+mod tui;
+
 fn main() {}
