@@ -362,9 +362,7 @@ impl App {
             self.tl_items = match self.conn() {
                 Some(c) => {
                     let row_matches = f.is_empty()
-                        || connections::row_text(c, &self.theme)
-                            .to_lowercase()
-                            .contains(&f);
+                        || connections::filter_text(c).to_lowercase().contains(&f);
                     timeline::build(&self.store, c, if row_matches { None } else { Some(&f) })
                 }
                 None => Vec::new(),
@@ -378,7 +376,7 @@ impl App {
         let Some(c) = self.store.conns.get(pos) else {
             return false;
         };
-        connections::row_text(c, &self.theme).to_lowercase().contains(f)
+        connections::filter_text(c).to_lowercase().contains(f)
             || self
                 .store
                 .revealed_of(c)
@@ -406,7 +404,7 @@ impl App {
 
     fn sync_selection(&mut self) {
         if self.follow {
-            self.sel_event = self.selectable().last().map(|(_, it)| it.ev);
+            self.sel_event = self.newest();
             return;
         }
         if self.selected_item().is_some() {
@@ -421,6 +419,17 @@ impl App {
             .last()
             .or_else(|| self.selectable().next())
             .map(|(_, it)| it.ev);
+    }
+
+    /// The newest event of the timeline (its violations stay in view just
+    /// below it), which a following view selects.
+    fn newest(&self) -> Option<usize> {
+        self.tl_items
+            .iter()
+            .rev()
+            .find(|it| it.kind == ItemKind::Event)
+            .or_else(|| self.tl_items.iter().rev().find(|it| it.selectable()))
+            .map(|it| it.ev)
     }
 
     fn select_conn(&mut self, id: Option<u64>) {
@@ -586,7 +595,7 @@ impl App {
             .unwrap_or(sel.len() - 1);
         let next = cur.saturating_add_signed(delta).min(sel.len() - 1);
         self.sel_event = sel.get(next).copied();
-        self.follow = next + 1 == sel.len();
+        self.follow = self.sel_event == self.newest() && next + 1 >= sel.len().saturating_sub(2);
         self.detail_scroll = 0;
     }
 
@@ -796,7 +805,7 @@ impl App {
 
     fn select_event(&mut self, ev: usize) {
         self.sel_event = Some(ev);
-        self.follow = self.selectable().last().map(|(_, it)| it.ev) == Some(ev);
+        self.follow = self.newest() == Some(ev);
         self.detail_scroll = 0;
     }
 

@@ -53,7 +53,13 @@ pub fn phase_word(c: &Conn) -> &'static str {
     }
 }
 
-/// The row as plain text (what the filter searches).
+/// What the filter matches a connection by (besides its events): its
+/// number and addresses.
+pub fn filter_text(c: &Conn) -> String {
+    format!("#{} {} → {}", c.id, clean(&c.client), clean(&c.server))
+}
+
+/// The row as plain text.
 pub fn row_text(c: &Conn, theme: &Theme) -> String {
     let badges: Vec<String> = badges(c, theme).into_iter().map(|(b, _)| b).collect();
     format!(

@@ -219,6 +219,31 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
     );
     o.text(format!("t={} · {}", clock(rel), utc(ev.ts.0)));
     o.styled(label(ev), super::timeline::style_of(ev, theme));
+    // Violations that follow this event belong to it.
+    if !matches!(ev.kind, EventKind::Violation { .. }) {
+        if let Some(c) = conn {
+            let pos = c.events.partition_point(|&i| i <= idx);
+            let mut first = true;
+            for v in c
+                .events
+                .get(pos..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|&&i| i < store.revealed)
+                .filter_map(|&i| store.events.get(i))
+                .take_while(|e| matches!(e.kind, EventKind::Violation { .. }))
+            {
+                if first {
+                    o.heading("Violations of this event");
+                    first = false;
+                }
+                if let EventKind::Violation { code, message, rfc } = &v.kind {
+                    o.styled(format!(" ⚠ {code} ({rfc})"), theme.bad);
+                    o.text(format!("   {message}"));
+                }
+            }
+        }
+    }
     let conn_events: Vec<&Event> = conn
         .map(|c| {
             store
@@ -350,7 +375,11 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
             o.text(format!(
                 " MASK={} {}",
                 u8::from(*masked),
-                if *masked { "(client to server)" } else { "(server to client)" }
+                if *masked {
+                    "payload XORed with the key (clients must mask, servers must not)"
+                } else {
+                    "payload sent as is"
+                }
             ));
             let enc = match header.get(1).map(|b| b & 0x7f) {
                 Some(126) => "16-bit extended length",
@@ -511,31 +540,6 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
                 " {bytes} bytes of this direction's stream were not captured (lost or dropped)"
             ));
             o.text(" decoding resumes at the next frame boundary it can find");
-        }
-    }
-    // Violations that follow this event belong to it.
-    if !matches!(ev.kind, EventKind::Violation { .. }) {
-        if let Some(c) = conn {
-            let pos = c.events.partition_point(|&i| i <= idx);
-            let mut first = true;
-            for v in c
-                .events
-                .get(pos..)
-                .unwrap_or(&[])
-                .iter()
-                .take_while(|&&i| i < store.revealed)
-                .filter_map(|&i| store.events.get(i))
-                .take_while(|e| matches!(e.kind, EventKind::Violation { .. }))
-            {
-                if first {
-                    o.heading("Violations");
-                    first = false;
-                }
-                if let EventKind::Violation { code, message, rfc } = &v.kind {
-                    o.styled(format!(" ⚠ {code} ({rfc})"), theme.bad);
-                    o.text(format!("   {message}"));
-                }
-            }
         }
     }
     o.lines

@@ -171,7 +171,7 @@ fn a_violation_is_revealed_with_its_frame() {
     assert!(s.contains("RFC 6455 5.1"), "{s}");
     // And the violation line can be selected for its own detail.
     press(&mut app, KeyCode::Down);
-    assert_eq!(kind_of(&app, app.selected_event()), "ws_frame");
+    assert_eq!(kind_of(&app, app.selected_event()), "violation");
     press(&mut app, KeyCode::Right);
     assert_eq!(kind_of(&app, app.selected_event()), "ws_message");
     press(&mut app, KeyCode::Up);
@@ -310,7 +310,7 @@ fn filter_narrows_connections_and_events() {
     // A filter on an address keeps that connection whole.
     press(&mut app, KeyCode::Char('/'));
     keys(&mut app, &[KeyCode::Backspace; 4]);
-    typed(&mut app, ":80 ");
+    typed(&mut app, ":50000");
     press(&mut app, KeyCode::Enter);
     assert_eq!(app.selected_conn(), Some(0));
     assert!(app.timeline_items().len() > 8);

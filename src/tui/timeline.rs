@@ -539,10 +539,10 @@ fn pad(s: &str, w: usize) -> String {
 
 /// `─ label ─────▶` in exactly `span` columns.
 fn arrow_c2s(label: &str, span: usize) -> String {
-    if span < 3 {
-        return "▶".repeat(span.min(1));
-    }
     let l = fit(label, span.saturating_sub(4));
+    if l.is_empty() {
+        return format!("{}{}", "─".repeat(span.saturating_sub(1)), "▶".repeat(span.min(1)));
+    }
     let body = format!("─ {l} ");
     let fill = span.saturating_sub(width(&body) + 1);
     format!("{body}{}▶", "─".repeat(fill))
@@ -550,10 +550,10 @@ fn arrow_c2s(label: &str, span: usize) -> String {
 
 /// `◀───── label ─` in exactly `span` columns.
 fn arrow_s2c(label: &str, span: usize) -> String {
-    if span < 3 {
-        return "◀".repeat(span.min(1));
-    }
     let l = fit(label, span.saturating_sub(4));
+    if l.is_empty() {
+        return format!("{}{}", "◀".repeat(span.min(1)), "─".repeat(span.saturating_sub(1)));
+    }
     let body = format!(" {l} ─");
     let fill = span.saturating_sub(width(&body) + 1);
     format!("◀{}{body}", "─".repeat(fill))
@@ -579,7 +579,7 @@ mod tests {
             assert_eq!(width(&arrow_s2c("101 Switching Protocols", span)), span, "{span}");
         }
         assert_eq!(arrow_c2s("SYN", 12), "─ SYN ─────▶");
-        assert_eq!(arrow_s2c("SYN-ACK", 14), "◀──── SYN-ACK ─");
+        assert_eq!(arrow_s2c("SYN-ACK", 14), "◀─── SYN-ACK ─");
     }
 
     #[test]
