@@ -167,7 +167,11 @@ impl App {
     pub fn should_quit(&self) -> bool {
         self.quit
     }
+}
 
+/// Read-only views of the state, for tests and for the lead's wiring.
+#[cfg_attr(not(test), allow(dead_code))]
+impl App {
     /// The events and connections.
     pub fn store(&self) -> &Store {
         &self.store
@@ -213,7 +217,9 @@ impl App {
         self.refresh();
         &self.tl_items
     }
+}
 
+impl App {
     /// Handles one input.
     pub fn update(&mut self, msg: Msg) {
         match msg {
@@ -361,8 +367,8 @@ impl App {
         if self.tl_key.as_ref() != Some(&tl_key) {
             self.tl_items = match self.conn() {
                 Some(c) => {
-                    let row_matches = f.is_empty()
-                        || connections::filter_text(c).to_lowercase().contains(&f);
+                    let row_matches =
+                        f.is_empty() || connections::filter_text(c).to_lowercase().contains(&f);
                     timeline::build(&self.store, c, if row_matches { None } else { Some(&f) })
                 }
                 None => Vec::new(),
@@ -386,7 +392,10 @@ impl App {
     }
 
     fn selectable(&self) -> impl Iterator<Item = (usize, &Item)> {
-        self.tl_items.iter().enumerate().filter(|(_, it)| it.selectable())
+        self.tl_items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.selectable())
     }
 
     /// Index into the timeline's items of the selection.
@@ -576,7 +585,8 @@ impl App {
             Focus::Timeline => self.move_event(delta),
             Focus::Detail => {
                 self.detail_scroll = if delta < 0 {
-                    self.detail_scroll.saturating_sub(delta.unsigned_abs() as u16)
+                    self.detail_scroll
+                        .saturating_sub(delta.unsigned_abs() as u16)
                 } else {
                     self.detail_scroll.saturating_add(delta as u16)
                 }
@@ -883,7 +893,11 @@ impl App {
                 }
             }
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
-                let d: isize = if m.kind == MouseEventKind::ScrollUp { -1 } else { 1 };
+                let d: isize = if m.kind == MouseEventKind::ScrollUp {
+                    -1
+                } else {
+                    1
+                };
                 let saved = self.focus;
                 self.focus = over;
                 self.move_sel(if over == Focus::Detail { 3 * d } else { d });
@@ -905,7 +919,7 @@ impl App {
         let packets = if self.packets > 0 {
             self.packets
         } else {
-            self.store.events.iter().map(|e| e.pkt).max().unwrap_or(0)
+            self.store.max_pkt
         };
         status::Info {
             source: self.opts.source_label.clone(),
@@ -1018,7 +1032,9 @@ impl App {
             (c, t, d)
         } else {
             let cap = if body.height >= 36 { 10 } else { 6 };
-            let want = (self.conn_rows.len() as u16).saturating_add(2).clamp(3, cap);
+            let want = (self.conn_rows.len() as u16)
+                .saturating_add(2)
+                .clamp(3, cap);
             let [c, rest] =
                 Layout::vertical([Constraint::Length(want), Constraint::Fill(1)]).areas(body);
             let [t, d] = if rest.width >= 100 {
@@ -1047,7 +1063,13 @@ impl App {
             total: self.store.conns.len(),
         };
         if !conns_area.is_empty() {
-            connections::render(f, conns_area, &conn_view, &mut self.conn_scroll, &self.theme);
+            connections::render(
+                f,
+                conns_area,
+                &conn_view,
+                &mut self.conn_scroll,
+                &self.theme,
+            );
         }
         let conn = self.sel_conn.and_then(|id| self.store.conn(id));
         let hint = match conn {

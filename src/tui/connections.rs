@@ -60,6 +60,7 @@ pub fn filter_text(c: &Conn) -> String {
 }
 
 /// The row as plain text.
+#[cfg(test)]
 pub fn row_text(c: &Conn, theme: &Theme) -> String {
     let badges: Vec<String> = badges(c, theme).into_iter().map(|(b, _)| b).collect();
     format!(
@@ -73,12 +74,7 @@ pub fn row_text(c: &Conn, theme: &Theme) -> String {
 }
 
 fn row<'a>(c: &Conn, w: usize, theme: &Theme) -> Line<'a> {
-    let head = format!(
-        "{:>3} {} → {} ",
-        c.id,
-        clean(&c.client),
-        clean(&c.server)
-    );
+    let head = format!("{:>3} {} → {} ", c.id, clean(&c.client), clean(&c.server));
     let mut spans = vec![Span::raw(head)];
     let phase_style = if c.stats.phase.is_none() {
         theme.dim

@@ -16,7 +16,9 @@ use super::fmt::{clean, clock, unhex};
 use super::store::{Conn, Store};
 use super::theme::Theme;
 use super::timeline::label;
-use super::upgrade::{accept_steps, checklist, close_code_meaning, close_code_forbidden_on_wire, Handshake};
+use super::upgrade::{
+    accept_steps, checklist, close_code_forbidden_on_wire, close_code_meaning, Handshake,
+};
 
 /// The header bytes of a frame as they were on the wire, rebuilt from the
 /// decoded fields. The length encoding follows `header_len` (a sender may
@@ -146,7 +148,13 @@ pub fn hex_dump(bytes: &[u8], per_line: usize) -> Vec<String> {
             let width = per_line * 3 + (per_line - 1) / 8;
             let ascii: String = chunk
                 .iter()
-                .map(|&b| if (0x20..0x7f).contains(&b) { b as char } else { '.' })
+                .map(|&b| {
+                    if (0x20..0x7f).contains(&b) {
+                        b as char
+                    } else {
+                        '.'
+                    }
+                })
                 .collect();
             format!("{:04x}  {hex:<width$} {ascii}", i * per_line)
         })
@@ -187,7 +195,8 @@ impl Out<'_> {
     }
     fn heading(&mut self, s: &str) {
         self.lines.push(Line::raw(""));
-        self.lines.push(Line::styled(s.to_string(), self.theme.phase));
+        self.lines
+            .push(Line::styled(s.to_string(), self.theme.phase));
     }
     fn check(&mut self, ok: Option<bool>, text: String) {
         let style = match ok {
@@ -203,7 +212,13 @@ impl Out<'_> {
 }
 
 /// The lines of the detail panel for event `idx` of `conn`.
-pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+pub fn lines(
+    store: &Store,
+    conn: Option<&Conn>,
+    idx: usize,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let mut o = Out {
         lines: Vec::new(),
         theme,
@@ -211,10 +226,18 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
     let Some(ev) = store.events.get(idx) else {
         return o.lines;
     };
-    let rel = store.origin().map(|origin| ev.ts.0.saturating_sub(origin)).unwrap_or(0);
+    let rel = store
+        .origin()
+        .map(|origin| ev.ts.0.saturating_sub(origin))
+        .unwrap_or(0);
     let dir = ev.dir.map(|d| format!(" · {d}")).unwrap_or_default();
     o.styled(
-        format!("{} · conn #{} · pkt {}{dir}", ev.kind.name(), ev.conn, ev.pkt),
+        format!(
+            "{} · conn #{} · pkt {}{dir}",
+            ev.kind.name(),
+            ev.conn,
+            ev.pkt
+        ),
         theme.title,
     );
     o.text(format!("t={} · {}", clock(rel), utc(ev.ts.0)));
@@ -276,9 +299,15 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
                 HandshakeStep::SynAck => (" ", "▶", " "),
                 HandshakeStep::Ack => (" ", " ", "▶"),
             };
-            o.text(format!(" {a} 1. SYN      client picks its initial sequence number"));
-            o.text(format!(" {b} 2. SYN-ACK  server acknowledges it and picks its own"));
-            o.text(format!(" {c} 3. ACK      client acknowledges: the connection is open"));
+            o.text(format!(
+                " {a} 1. SYN      client picks its initial sequence number"
+            ));
+            o.text(format!(
+                " {b} 2. SYN-ACK  server acknowledges it and picks its own"
+            ));
+            o.text(format!(
+                " {c} 3. ACK      client acknowledges: the connection is open"
+            ));
             if let Some(rtt) = rtt_ms {
                 o.text(format!(" Handshake round trip (SYN to ACK): {rtt:.3} ms"));
             }
@@ -365,11 +394,19 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
             for l in diagram {
                 o.text(format!(" {l}"));
             }
-            let fin_word = if *fin { "final fragment" } else { "more fragments follow" };
+            let fin_word = if *fin {
+                "final fragment"
+            } else {
+                "more fragments follow"
+            };
             o.text(format!(" FIN={} {fin_word}", u8::from(*fin)));
             o.text(format!(
                 " RSV1-3={rsv:03b}{}",
-                if rsv & 4 != 0 { " (RSV1: compressed, RFC 7692)" } else { "" }
+                if rsv & 4 != 0 {
+                    " (RSV1: compressed, RFC 7692)"
+                } else {
+                    ""
+                }
             ));
             o.text(format!(" opcode=0x{opcode:x} {opname}"));
             o.text(format!(
@@ -386,7 +423,9 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
                 Some(127) => "64-bit extended length",
                 _ => "7-bit length",
             };
-            o.text(format!(" payload length={len} ({enc}), header {header_len} bytes"));
+            o.text(format!(
+                " payload length={len} ({enc}), header {header_len} bytes"
+            ));
             if let Some(k) = mask_key {
                 o.text(format!(" masking key={k}"));
             }
@@ -404,7 +443,12 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
                     .map(|(i, b)| b ^ k.get(i % 4).copied().unwrap_or(0))
                     .collect();
                 let keys: Vec<u8> = (0..n).map(|i| k.get(i % 4).copied().unwrap_or(0)).collect();
-                let row = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(" ");
+                let row = |b: &[u8]| {
+                    b.iter()
+                        .map(|x| format!("{x:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
                 o.text(format!("  wire  {}", row(&wire)));
                 o.text(format!("  key   {}", row(&keys)));
                 o.text(format!("  data  {}", row(shown)));
@@ -420,7 +464,10 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
                     Some(Some(c)) => {
                         o.text(format!(" close code {c}: {}", close_code_meaning(*c)));
                         if close_code_forbidden_on_wire(*c) {
-                            o.styled(" this code must not appear in a close frame (§7.4)", theme.bad);
+                            o.styled(
+                                " this code must not appear in a close frame (§7.4)",
+                                theme.bad,
+                            );
                         }
                     }
                     _ => o.text(" no close code (an empty close stands for 1005)"),
@@ -465,7 +512,9 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
         } => {
             o.heading("Message (RFC 6455 §5.4, §6.2)");
             o.text(format!(" kind {kind:?}, {frames} frame(s)"));
-            o.text(format!(" {len} bytes of data, {wire_len} bytes on the wire"));
+            o.text(format!(
+                " {len} bytes of data, {wire_len} bytes on the wire"
+            ));
             if *compressed {
                 o.text(" compressed with permessage-deflate (RFC 7692)");
             }
@@ -483,7 +532,9 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
             o.heading("Closing handshake (RFC 6455 §7)");
             o.text(format!(
                 " initiated by {}",
-                initiator.map(|d| d.as_str()).unwrap_or("nobody (no close frame)")
+                initiator
+                    .map(|d| d.as_str())
+                    .unwrap_or("nobody (no close frame)")
             ));
             match code {
                 Some(c) => o.text(format!(" code {c}: {}", close_code_meaning(*c))),
@@ -492,8 +543,14 @@ pub fn lines(store: &Store, conn: Option<&Conn>, idx: usize, width: u16, theme: 
             if !reason.is_empty() {
                 o.text(format!(" reason \"{reason}\""));
             }
-            o.check(Some(*echoed), "the other side answered with its own close".into());
-            o.check(Some(*was_clean), "both closes seen before the TCP end".into());
+            o.check(
+                Some(*echoed),
+                "the other side answered with its own close".into(),
+            );
+            o.check(
+                Some(*was_clean),
+                "both closes seen before the TCP end".into(),
+            );
             if let Some(ms) = echo_ms {
                 o.text(format!(" close to echo: {ms:.3} ms"));
             }
@@ -577,7 +634,10 @@ fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
                 let ok = a.trim() == s.accept;
                 o.check(Some(ok), format!("received      {a}"));
             }
-            None => o.check(Some(false), "received      (no Sec-WebSocket-Accept)".into()),
+            None => o.check(
+                Some(false),
+                "received      (no Sec-WebSocket-Accept)".into(),
+            ),
         }
     }
 }
@@ -596,7 +656,11 @@ pub fn render(
 ) {
     let block = Block::bordered()
         .title(Span::styled(" Detail ", theme.title))
-        .border_style(if focused { theme.border_focus } else { theme.border });
+        .border_style(if focused {
+            theme.border_focus
+        } else {
+            theme.border
+        });
     let inner = block.inner(area);
     let content = match selected {
         Some(i) => lines(store, conn, i, inner.width, theme),
@@ -607,7 +671,10 @@ pub fn render(
     };
     let max = content.len().saturating_sub(inner.height as usize);
     *scroll = (*scroll).min(u16::try_from(max).unwrap_or(u16::MAX));
-    f.render_widget(Paragraph::new(content).block(block).scroll((*scroll, 0)), area);
+    f.render_widget(
+        Paragraph::new(content).block(block).scroll((*scroll, 0)),
+        area,
+    );
 }
 
 #[cfg(test)]
@@ -618,12 +685,31 @@ mod tests {
     fn rfc_6455_5_7_headers_are_rebuilt_exactly() {
         // (name, fin, rsv, opcode, key, len, header_len, wire bytes)
         let key = Some([0x37, 0xfa, 0x21, 0x3d]);
-        let cases: &[(&str, bool, u8, u8, Option<[u8; 4]>, u64, u8, &[u8])] = &[
+        type Case<'a> = (&'a str, bool, u8, u8, Option<[u8; 4]>, u64, u8, &'a [u8]);
+        let cases: &[Case] = &[
             ("unmasked text", true, 0, 1, None, 5, 2, &[0x81, 0x05]),
-            ("masked text", true, 0, 1, key, 5, 6, &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d]),
+            (
+                "masked text",
+                true,
+                0,
+                1,
+                key,
+                5,
+                6,
+                &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d],
+            ),
             ("first fragment", false, 0, 1, None, 3, 2, &[0x01, 0x03]),
             ("unmasked ping", true, 0, 9, None, 5, 2, &[0x89, 0x05]),
-            ("256 bytes binary", true, 0, 2, None, 256, 4, &[0x82, 0x7e, 0x01, 0x00]),
+            (
+                "256 bytes binary",
+                true,
+                0,
+                2,
+                None,
+                256,
+                4,
+                &[0x82, 0x7e, 0x01, 0x00],
+            ),
             (
                 "64 KiB binary",
                 true,
@@ -634,19 +720,44 @@ mod tests {
                 10,
                 &[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0],
             ),
-            ("non-minimal 16-bit length", true, 0, 1, None, 5, 4, &[0x81, 0x7e, 0x00, 0x05]),
+            (
+                "non-minimal 16-bit length",
+                true,
+                0,
+                1,
+                None,
+                5,
+                4,
+                &[0x81, 0x7e, 0x00, 0x05],
+            ),
             ("rsv1 compressed", true, 4, 1, None, 7, 2, &[0xc1, 0x07]),
-            ("bad header_len falls back", true, 0, 1, None, 5, 9, &[0x81, 0x05]),
+            (
+                "bad header_len falls back",
+                true,
+                0,
+                1,
+                None,
+                5,
+                9,
+                &[0x81, 0x05],
+            ),
         ];
         for (name, fin, rsv, op, key, len, hl, wire) in cases {
-            assert_eq!(&frame_header_bytes(*fin, *rsv, *op, *key, *len, *hl), wire, "{name}");
+            assert_eq!(
+                &frame_header_bytes(*fin, *rsv, *op, *key, *len, *hl),
+                wire,
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn bit_diagram_shows_the_real_bits() {
         let d = bit_diagram(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d]);
-        assert!(d.contains(&"|1|0|0|0|0 0 0 1|1|0 0 0 0 1 0 1|".to_string()), "{d:#?}");
+        assert!(
+            d.contains(&"|1|0|0|0|0 0 0 1|1|0 0 0 0 1 0 1|".to_string()),
+            "{d:#?}"
+        );
         assert!(d.contains(&"|0 0 1 1 0 1 1 1 1 1 1 1 1 0 1 0|".to_string()));
         assert!(d.contains(&"|0 0 1 0 0 0 0 1 0 0 1 1 1 1 0 1|".to_string()));
         let d = bit_diagram(&[0x82, 0x7e, 0x01, 0x00]);

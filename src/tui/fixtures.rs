@@ -31,7 +31,9 @@ fn hs(step: HandshakeStep, rtt_ms: Option<f64>) -> EventKind {
 }
 
 fn headers(h: &[(&str, &str)]) -> Vec<(String, String)> {
-    h.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()
+    h.iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
 }
 
 /// A frame event; `payload` is the unmasked payload (its first 32 bytes go
@@ -208,14 +210,24 @@ pub fn session() -> Vec<Event> {
             Some(C2S),
             frame(1, true, Some("37fa213d"), 5, b"Hello", None, None),
         ),
-        ws(11, 300.0, Some(C2S), message(MessageKind::Text, 5, 11, "Hello")),
+        ws(
+            11,
+            300.0,
+            Some(C2S),
+            message(MessageKind::Text, 5, 11, "Hello"),
+        ),
         ws(
             12,
             330.0,
             Some(S2C),
             frame(1, true, None, 10, b"Hello back", None, None),
         ),
-        ws(12, 330.0, Some(S2C), message(MessageKind::Text, 10, 12, "Hello back")),
+        ws(
+            12,
+            330.0,
+            Some(S2C),
+            message(MessageKind::Text, 10, 12, "Hello back"),
+        ),
         ws(
             13,
             500.0,
@@ -226,9 +238,19 @@ pub fn session() -> Vec<Event> {
             13,
             500.0,
             Some(C2S),
-            message(MessageKind::Binary, 256, 264, "000102030405060708090a0b0c0d0e0f"),
+            message(
+                MessageKind::Binary,
+                256,
+                264,
+                "000102030405060708090a0b0c0d0e0f",
+            ),
         ),
-        ws(14, 1000.0, Some(S2C), frame(9, true, None, 4, b"ping", None, None)),
+        ws(
+            14,
+            1000.0,
+            Some(S2C),
+            frame(9, true, None, 4, b"ping", None, None),
+        ),
         ws(
             15,
             1015.0,
@@ -251,7 +273,12 @@ pub fn session() -> Vec<Event> {
                 rfc: "RFC 6455 5.1",
             },
         ),
-        ws(16, 1200.0, Some(S2C), message(MessageKind::Text, 3, 9, "bad")),
+        ws(
+            16,
+            1200.0,
+            Some(S2C),
+            message(MessageKind::Text, 3, 9, "bad"),
+        ),
         ws(
             17,
             2000.0,
@@ -286,10 +313,30 @@ pub fn session() -> Vec<Event> {
                 fin_ms: Some(50.0),
             },
         ),
-        ws(19, 2050.0, Some(S2C), teardown(TeardownHow::Fin, Some(TeardownStep::Fin))),
-        ws(20, 2060.0, Some(C2S), teardown(TeardownHow::Fin, Some(TeardownStep::Ack))),
-        ws(21, 2070.0, Some(C2S), teardown(TeardownHow::Fin, Some(TeardownStep::Fin))),
-        ws(22, 2080.0, Some(S2C), teardown(TeardownHow::Fin, Some(TeardownStep::Ack))),
+        ws(
+            19,
+            2050.0,
+            Some(S2C),
+            teardown(TeardownHow::Fin, Some(TeardownStep::Fin)),
+        ),
+        ws(
+            20,
+            2060.0,
+            Some(C2S),
+            teardown(TeardownHow::Fin, Some(TeardownStep::Ack)),
+        ),
+        ws(
+            21,
+            2070.0,
+            Some(C2S),
+            teardown(TeardownHow::Fin, Some(TeardownStep::Fin)),
+        ),
+        ws(
+            22,
+            2080.0,
+            Some(S2C),
+            teardown(TeardownHow::Fin, Some(TeardownStep::Ack)),
+        ),
         http(23, 2500.0, Some(C2S), teardown(TeardownHow::Rst, None)),
     ]
 }

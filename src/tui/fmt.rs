@@ -101,26 +101,16 @@ pub fn clock(micros: i64) -> String {
     }
 }
 
-/// A byte count: `512 B`, `1.5 KiB`, `3.2 MiB`.
-pub fn bytes(n: u64) -> String {
-    if n < 1024 {
-        format!("{n} B")
-    } else if n < 1024 * 1024 {
-        format!("{:.1} KiB", n as f64 / 1024.0)
-    } else if n < 1024 * 1024 * 1024 {
-        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
-    } else {
-        format!("{:.1} GiB", n as f64 / (1024.0 * 1024.0 * 1024.0))
-    }
-}
-
 /// Bytes from lower-case or upper-case hex, stopping at the first bad pair.
 pub fn unhex(s: &str) -> Vec<u8> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len() / 2);
     for pair in b.chunks_exact(2) {
         let v = |c: u8| (c as char).to_digit(16);
-        match (pair.first().copied().and_then(v), pair.get(1).copied().and_then(v)) {
+        match (
+            pair.first().copied().and_then(v),
+            pair.get(1).copied().and_then(v),
+        ) {
             (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
             _ => break,
         }

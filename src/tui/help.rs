@@ -10,7 +10,10 @@ use super::theme::Theme;
 
 /// Every key binding: (keys, what it does).
 pub const KEYS: &[(&str, &str)] = &[
-    ("space", "play / pause (live: pause the view; capture goes on)"),
+    (
+        "space",
+        "play / pause (live: pause the view; capture goes on)",
+    ),
     ("→ n", "step: next event of this connection"),
     ("← p", "step back (replay) / previous event (live)"),
     ("Tab", "next phase"),
@@ -19,9 +22,15 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Home End", "start / end (live: oldest / follow newest)"),
     ("↑↓ k j", "move the selection in the focused panel"),
     ("PgUp PgDn", "move a page"),
-    ("Enter", "focus the next panel (connections → timeline → detail)"),
+    (
+        "Enter",
+        "focus the next panel (connections → timeline → detail)",
+    ),
     ("Esc", "back: close help, clear the filter, previous panel"),
-    ("/", "filter connections and events by text (Enter keeps, Esc clears)"),
+    (
+        "/",
+        "filter connections and events by text (Enter keeps, Esc clears)",
+    ),
     ("mouse", "click selects, wheel scrolls"),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
@@ -29,7 +38,11 @@ pub const KEYS: &[(&str, &str)] = &[
 
 /// Draws the overlay centred in `area`.
 pub fn render(f: &mut Frame, area: Rect, theme: &Theme) {
-    let key_w = KEYS.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let key_w = KEYS
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut lines: Vec<Line> = KEYS
         .iter()
         .map(|(k, what)| {

@@ -86,11 +86,15 @@ pub fn spans(i: &Info, theme: &Theme) -> Vec<(String, Style)> {
             out.push((format!("{r:.0} pkt/s"), Style::new()));
             out.push(sep());
         }
-        let drop_style = if i.dropped > 0 { theme.warn } else { Style::new() };
-        out.push((format!("dropped {}", i.dropped), drop_style));
+        let drop_style = if i.dropped > 0 {
+            theme.warn
+        } else {
+            Style::new()
+        };
+        out.push((format!("{} dropped", i.dropped), drop_style));
         out.push(sep());
         match i.paused_new {
-            Some(n) => out.push((format!("⏸ paused, {n} new"), theme.warn)),
+            Some(n) => out.push((format!("⏸ paused +{n}"), theme.warn)),
             None if i.done => out.push(("capture stopped".into(), theme.warn)),
             None => out.push(("▶ following".into(), Style::new())),
         }
@@ -107,7 +111,7 @@ pub fn spans(i: &Info, theme: &Theme) -> Vec<(String, Style)> {
         ));
         if let Some(p) = i.progress {
             out.push(sep());
-            out.push((format!("indexing {}", progress_bar(p, 10)), Style::new()));
+            out.push((format!("indexing {}", progress_bar(p, 6)), Style::new()));
         } else if !i.done {
             out.push(sep());
             out.push(("indexing…".into(), Style::new()));
@@ -115,7 +119,10 @@ pub fn spans(i: &Info, theme: &Theme) -> Vec<(String, Style)> {
     }
     if i.overflow > 0 {
         out.push(sep());
-        out.push((format!("{} events not kept (store full)", i.overflow), theme.warn));
+        out.push((
+            format!("{} events not kept (store full)", i.overflow),
+            theme.warn,
+        ));
     }
     out
 }
@@ -123,11 +130,14 @@ pub fn spans(i: &Info, theme: &Theme) -> Vec<(String, Style)> {
 /// Draws the bar on one line, `? help` on the right.
 pub fn render(f: &mut Frame, area: Rect, i: &Info, theme: &Theme) {
     let w = area.width as usize;
-    let help = " ? help ";
+    let parts = spans(i, theme);
+    let needed: usize = parts.iter().map(|(t, _)| width(t)).sum();
+    // The hint gives way to the facts on a narrow terminal.
+    let help = if needed + 8 <= w { " ? help " } else { "" };
     let mut used = 0;
     let mut line: Vec<Span> = Vec::new();
     let room = w.saturating_sub(width(help));
-    for (text, style) in spans(i, theme) {
+    for (text, style) in parts {
         let left = room.saturating_sub(used);
         if left == 0 {
             break;
@@ -137,9 +147,7 @@ pub fn render(f: &mut Frame, area: Rect, i: &Info, theme: &Theme) {
         line.push(Span::styled(t, style));
     }
     line.push(Span::raw(" ".repeat(room.saturating_sub(used))));
-    if w >= width(help) {
-        line.push(Span::raw(help));
-    }
+    line.push(Span::raw(help));
     f.render_widget(Paragraph::new(Line::from(line)).style(theme.status), area);
 }
 

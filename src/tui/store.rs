@@ -5,8 +5,7 @@
 
 use std::collections::HashMap;
 
-use wsscope::analysis::{Event, EventKind, HandshakeStep, TeardownHow, TeardownStep};
-use wsscope::types::Direction;
+use wsscope::analysis::{Event, EventKind, TeardownHow, TeardownStep};
 
 /// At most this many events are kept (about a few hundred MB); later events
 /// are counted in [`Store::overflow`] but not stored, so a live capture left
@@ -135,19 +134,13 @@ impl ConnStats {
                 match opcode {
                     9 => self.pings += 1,
                     10 => self.pongs += 1,
-                    8 => {
-                        if self.close_code.is_none() {
-                            self.close_code = close_code.flatten();
-                        }
-                    }
+                    8 => self.close_code = self.close_code.or(close_code.flatten()),
                     _ => {}
                 }
             }
             EventKind::WsMessage { .. } => self.messages += 1,
             EventKind::WsClose { code, .. } => {
-                if code.is_some() {
-                    self.close_code = *code;
-                }
+                self.close_code = code.or(self.close_code);
             }
             EventKind::Violation { .. } => self.violations += 1,
             EventKind::Gap { .. } => self.gaps += 1,
@@ -161,10 +154,6 @@ impl ConnStats {
                 }
                 _ => {}
             },
-            EventKind::TcpHandshake {
-                step: HandshakeStep::Syn,
-                ..
-            } => {}
             _ => {}
         }
         if self.rst || self.fins_acked == [true, true] {
@@ -208,6 +197,8 @@ pub struct Store {
     pub overflow: u64,
     /// Bumped on every change, so views can cache what they derive.
     pub generation: u64,
+    /// The highest packet number seen in an event.
+    pub max_pkt: u64,
 }
 
 impl Store {
@@ -219,6 +210,7 @@ impl Store {
                 continue;
             }
             let idx = self.events.len();
+            self.max_pkt = self.max_pkt.max(ev.pkt);
             let pos = match self.by_id.get(&ev.conn) {
                 Some(&p) => p,
                 None => self.add_conn(ev.conn, ev.pkt),
@@ -344,14 +336,5 @@ impl Store {
     /// The capture time of the first event, in microseconds.
     pub fn origin(&self) -> Option<i64> {
         self.events.first().map(|e| e.ts.0)
-    }
-
-    /// Events for which `dir` is set, per direction (for tests and badges).
-    pub fn count_dir(&self, conn: &Conn, dir: Direction) -> usize {
-        conn.events
-            .iter()
-            .filter_map(|&i| self.events.get(i))
-            .filter(|e| e.dir == Some(dir))
-            .count()
     }
 }

@@ -3,9 +3,7 @@
 
 use std::time::Duration;
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
@@ -19,7 +17,11 @@ use super::{Feed, ViewOptions};
 
 fn opts(live: bool) -> ViewOptions {
     ViewOptions {
-        source_label: if live { "eth0".into() } else { "chat.pcap".into() },
+        source_label: if live {
+            "eth0".into()
+        } else {
+            "chat.pcap".into()
+        },
         live,
         speed: 1.0,
         no_color: false,
@@ -128,8 +130,13 @@ fn long_silences_are_shortened() {
     app.update(Msg::Tick(Duration::ZERO));
     app.update(Msg::Tick(Duration::from_millis(1300)));
     let before = app.store().revealed;
-    app.update(Msg::Tick(Duration::from_millis(1300 + super::app::MAX_IDLE_US as u64 / 1000 + 50)));
-    assert!(app.store().revealed > before, "the silence did not stall the replay");
+    app.update(Msg::Tick(Duration::from_millis(
+        1300 + super::app::MAX_IDLE_US as u64 / 1000 + 50,
+    )));
+    assert!(
+        app.store().revealed > before,
+        "the silence did not stall the replay"
+    );
 }
 
 #[test]
@@ -143,8 +150,14 @@ fn teacher_walks_one_connection_one_arrow_at_a_time() {
     press(&mut app, KeyCode::Char('n'));
     assert_eq!(kind_of(&app, app.selected_event()), "tcp_handshake");
     let items = app.timeline_items().to_vec();
-    assert_eq!(items[0].kind, ItemKind::Header(super::store::Phase::TcpHandshake));
-    assert_eq!(items.iter().filter(|i| i.kind == ItemKind::Event).count(), 2);
+    assert_eq!(
+        items[0].kind,
+        ItemKind::Header(super::store::Phase::TcpHandshake)
+    );
+    assert_eq!(
+        items.iter().filter(|i| i.kind == ItemKind::Event).count(),
+        2
+    );
     insta::assert_snapshot!("step_syn_80x24", screen(&mut app, 80, 24));
     // Back one arrow: the SYN disappears again.
     press(&mut app, KeyCode::Left);
@@ -161,7 +174,17 @@ fn teacher_walks_one_connection_one_arrow_at_a_time() {
 fn a_violation_is_revealed_with_its_frame() {
     let mut app = replay();
     press(&mut app, KeyCode::Home);
-    step_until(&mut app, |k| matches!(k, EventKind::WsFrame { masked: true, opcode: 1, len: 3, .. }));
+    step_until(&mut app, |k| {
+        matches!(
+            k,
+            EventKind::WsFrame {
+                masked: true,
+                opcode: 1,
+                len: 3,
+                ..
+            }
+        )
+    });
     let items = app.timeline_items().to_vec();
     let last_two: Vec<_> = items.iter().rev().skip(1).take(2).map(|i| i.kind).collect();
     assert_eq!(last_two, vec![ItemKind::Violation, ItemKind::Event]);
@@ -190,14 +213,23 @@ fn tab_jumps_phase_by_phase() {
     }
     assert_eq!(
         seen,
-        ["conn_open", "http_request", "ws_frame", "ws_frame", "tcp_teardown"]
+        [
+            "conn_open",
+            "http_request",
+            "ws_frame",
+            "ws_frame",
+            "tcp_teardown"
+        ]
     );
     // The fourth stop is the first close frame: the Closing phase.
     press(&mut app, KeyCode::BackTab);
     assert_eq!(kind_of(&app, app.selected_event()), "ws_frame");
     press(&mut app, KeyCode::BackTab);
     let sel = app.selected_event().unwrap();
-    assert!(matches!(app.store().events[sel].kind, EventKind::WsFrame { opcode: 1, .. }));
+    assert!(matches!(
+        app.store().events[sel].kind,
+        EventKind::WsFrame { opcode: 1, .. }
+    ));
     press(&mut app, KeyCode::End);
     assert_eq!(app.store().revealed, app.store().events.len());
     // With everything shown, Tab moves the selection between headers.
@@ -241,7 +273,16 @@ fn handshake_detail_has_the_checklist_and_the_accept_steps() {
 fn frame_detail_has_the_bits_the_xor_and_the_hex() {
     let mut app = replay();
     press(&mut app, KeyCode::Home);
-    step_until(&mut app, |k| matches!(k, EventKind::WsFrame { opcode: 1, masked: true, .. }));
+    step_until(&mut app, |k| {
+        matches!(
+            k,
+            EventKind::WsFrame {
+                opcode: 1,
+                masked: true,
+                ..
+            }
+        )
+    });
     press(&mut app, KeyCode::Char('z'));
     let s = screen(&mut app, 80, 40);
     for want in [
@@ -435,7 +476,9 @@ fn live_follows_the_newest_and_pausing_loses_nothing() {
     // Moving up stops following; End follows again.
     press(&mut app, KeyCode::Up);
     let held = app.selected_event();
-    app.update(Msg::Feed(Feed::Warning("snaplen 96 cuts frames short".into())));
+    app.update(Msg::Feed(Feed::Warning(
+        "snaplen 96 cuts frames short".into(),
+    )));
     assert_eq!(app.selected_event(), held);
     press(&mut app, KeyCode::End);
     assert_eq!(kind_of(&app, app.selected_event()), "tcp_teardown");
@@ -465,7 +508,10 @@ fn indexing_shows_progress_before_any_event() {
 fn wire_text_cannot_reach_the_terminal_raw() {
     let mut events = session();
     for e in &mut events {
-        if let EventKind::HttpRequest { target, headers, .. } = &mut e.kind {
+        if let EventKind::HttpRequest {
+            target, headers, ..
+        } = &mut e.kind
+        {
             // Not made safe upstream, on purpose: the TUI must still escape it.
             target.push_str("\x1b[2J\u{202e}");
             headers.push(("X-Evil".into(), "\x07\x1b]0;pwned\x07".into()));
@@ -486,7 +532,10 @@ fn wire_text_cannot_reach_the_terminal_raw() {
     let buf = t.backend().buffer();
     for cell in buf.content() {
         assert!(
-            !cell.symbol().chars().any(|c| c.is_control() || c == '\u{202e}'),
+            !cell
+                .symbol()
+                .chars()
+                .any(|c| c.is_control() || c == '\u{202e}'),
             "raw control character on screen"
         );
     }
@@ -514,7 +563,12 @@ fn no_color_uses_no_colours() {
     press(&mut app, KeyCode::End);
     let mut t = terminal(120, 40);
     t.draw(|f| app.render(f)).expect("draw");
-    assert!(t.backend().buffer().content().iter().any(|c| c.fg == Color::Cyan));
+    assert!(t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .any(|c| c.fg == Color::Cyan));
 }
 
 #[test]
@@ -536,7 +590,14 @@ fn badges_follow_the_replay() {
     let c = app.store().conn(1).unwrap();
     let s = &c.stats;
     assert_eq!(
-        (s.upgrade, s.frames, s.messages, s.pings, s.close_code, s.violations),
+        (
+            s.upgrade,
+            s.frames,
+            s.messages,
+            s.pings,
+            s.close_code,
+            s.violations
+        ),
         (Some(true), 8, 4, 1, Some(1000), 1)
     );
     assert_eq!(s.phase, Some(super::store::Phase::Closed));

@@ -10,8 +10,6 @@ use ratatui::style::{Color, Modifier, Style};
 /// The styles the panels draw with.
 #[derive(Clone, Debug)]
 pub struct Theme {
-    /// No colours at all.
-    pub no_color: bool,
     /// Panel borders.
     pub border: Style,
     /// The border of the panel that has the keyboard.
@@ -53,7 +51,6 @@ impl Theme {
             }
         };
         Theme {
-            no_color,
             border: Style::new(),
             border_focus: fg(Color::Cyan).add_modifier(Modifier::BOLD),
             title: Style::new().add_modifier(Modifier::BOLD),

@@ -60,7 +60,9 @@ pub fn build(store: &Store, conn: &Conn, filter: Option<&str>) -> Vec<Item> {
     let mut pending_header: Option<Item> = None;
     let mut parent_shown = false;
     for &i in revealed {
-        let Some(ev) = store.events.get(i) else { continue };
+        let Some(ev) = store.events.get(i) else {
+            continue;
+        };
         let matches = |ev: &Event| filter.map_or(true, |f| label(ev).to_lowercase().contains(f));
         match phase_of(ev, phase) {
             None => {
@@ -111,7 +113,8 @@ fn frame_preview(opcode: u8, payload_hex: &str, len: u64) -> String {
         return String::new();
     }
     let cut = (bytes.len() as u64) < len;
-    let textual = matches!(opcode, 1 | 9 | 10) || (opcode == 0 && std::str::from_utf8(&bytes).is_ok());
+    let textual =
+        matches!(opcode, 1 | 9 | 10) || (opcode == 0 && std::str::from_utf8(&bytes).is_ok());
     if textual && std::str::from_utf8(&bytes).is_ok() || opcode == 1 {
         let mut s = wsscope::text::preview_text(&bytes, 24);
         if cut && !s.ends_with('…') {
@@ -217,7 +220,11 @@ pub fn label(ev: &Event) -> String {
             rtt_ms,
             ..
         } => {
-            let mut s = format!("{opname} FIN={} MASK={} len={len}", u8::from(*fin), u8::from(*masked));
+            let mut s = format!(
+                "{opname} FIN={} MASK={} len={len}",
+                u8::from(*fin),
+                u8::from(*masked)
+            );
             if *rsv != 0 {
                 s.push_str(&format!(" RSV={rsv:03b}"));
             }
@@ -297,7 +304,10 @@ pub fn label(ev: &Event) -> String {
         },
         EventKind::Violation { code, message, rfc } => format!("⚠ {code}: {message} ({rfc})"),
         EventKind::Gap { bytes } => {
-            format!("⚠ gap: {bytes} B missing from the {} stream", dir_word(ev.dir))
+            format!(
+                "⚠ gap: {bytes} B missing from the {} stream",
+                dir_word(ev.dir)
+            )
         }
     };
     clean(&s)
@@ -437,7 +447,10 @@ fn gutter(store: &Store, conn: Option<&Conn>, ev: usize, g: Geometry) -> String 
         let pos = c.events.partition_point(|&i| i < ev);
         pos.checked_sub(1).and_then(|p| c.events.get(p))
     });
-    let text = match (store.events.get(ev), prev.and_then(|&p| store.events.get(p))) {
+    let text = match (
+        store.events.get(ev),
+        prev.and_then(|&p| store.events.get(p)),
+    ) {
         (Some(e), Some(p)) => delta(e.ts.0.saturating_sub(p.ts.0)),
         (Some(e), None) => match store.origin() {
             Some(o) => format!("@{}", super::fmt::clock(e.ts.0.saturating_sub(o))),
@@ -541,7 +554,11 @@ fn pad(s: &str, w: usize) -> String {
 fn arrow_c2s(label: &str, span: usize) -> String {
     let l = fit(label, span.saturating_sub(4));
     if l.is_empty() {
-        return format!("{}{}", "─".repeat(span.saturating_sub(1)), "▶".repeat(span.min(1)));
+        return format!(
+            "{}{}",
+            "─".repeat(span.saturating_sub(1)),
+            "▶".repeat(span.min(1))
+        );
     }
     let body = format!("─ {l} ");
     let fill = span.saturating_sub(width(&body) + 1);
@@ -552,7 +569,11 @@ fn arrow_c2s(label: &str, span: usize) -> String {
 fn arrow_s2c(label: &str, span: usize) -> String {
     let l = fit(label, span.saturating_sub(4));
     if l.is_empty() {
-        return format!("{}{}", "◀".repeat(span.min(1)), "─".repeat(span.saturating_sub(1)));
+        return format!(
+            "{}{}",
+            "◀".repeat(span.min(1)),
+            "─".repeat(span.saturating_sub(1))
+        );
     }
     let body = format!(" {l} ─");
     let fill = span.saturating_sub(width(&body) + 1);
@@ -575,8 +596,16 @@ mod tests {
     #[test]
     fn arrows_fill_their_span_exactly() {
         for span in [3usize, 4, 10, 40] {
-            assert_eq!(width(&arrow_c2s("GET /chat HTTP/1.1", span)), span, "{span}");
-            assert_eq!(width(&arrow_s2c("101 Switching Protocols", span)), span, "{span}");
+            assert_eq!(
+                width(&arrow_c2s("GET /chat HTTP/1.1", span)),
+                span,
+                "{span}"
+            );
+            assert_eq!(
+                width(&arrow_s2c("101 Switching Protocols", span)),
+                span,
+                "{span}"
+            );
         }
         assert_eq!(arrow_c2s("SYN", 12), "─ SYN ─────▶");
         assert_eq!(arrow_s2c("SYN-ACK", 14), "◀─── SYN-ACK ─");
@@ -587,7 +616,10 @@ mod tests {
         assert_eq!(frame_preview(1, "48656c6c6f", 5), " \"Hello\"");
         assert_eq!(frame_preview(1, "48656c6c6f", 500), " \"Hello…\"");
         assert_eq!(frame_preview(2, "0102", 2), " 0x0102");
-        assert_eq!(frame_preview(2, "000102030405060708", 9), " 0x0001020304050607…");
+        assert_eq!(
+            frame_preview(2, "000102030405060708", 9),
+            " 0x0001020304050607…"
+        );
         assert_eq!(frame_preview(1, "1b5b326a", 4), " \"\\x1b[2j\"");
         assert_eq!(frame_preview(9, "", 0), "");
     }

@@ -85,7 +85,12 @@ pub fn checklist(h: &Handshake) -> Vec<Check> {
             headers,
             ..
         }) => {
-            push("method is GET", "§4.1 (2)", Some(method == "GET"), method.clone());
+            push(
+                "method is GET",
+                "§4.1 (2)",
+                Some(method == "GET"),
+                method.clone(),
+            );
             push(
                 "HTTP/1.1 or later",
                 "§4.1 (2)",
@@ -93,7 +98,12 @@ pub fn checklist(h: &Handshake) -> Vec<Check> {
                 version.clone(),
             );
             let host = header(headers, "host");
-            push("Host header", "§4.1 (4)", Some(host.is_some()), host.unwrap_or("missing").into());
+            push(
+                "Host header",
+                "§4.1 (4)",
+                Some(host.is_some()),
+                host.unwrap_or("missing").into(),
+            );
             push(
                 "Upgrade: websocket",
                 "§4.1 (5)",
@@ -127,7 +137,12 @@ pub fn checklist(h: &Handshake) -> Vec<Check> {
         Some(EventKind::HttpResponse {
             status, headers, ..
         }) => {
-            push("status 101", "§4.2.2 (5.1)", Some(*status == 101), status.to_string());
+            push(
+                "status 101",
+                "§4.2.2 (5.1)",
+                Some(*status == 101),
+                status.to_string(),
+            );
             push(
                 "response Upgrade: websocket",
                 "§4.2.2 (5.2)",
