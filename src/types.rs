@@ -84,9 +84,7 @@ impl Serialize for Timestamp {
         // Rounded to whole microseconds so that the float prints with at most six decimals.
         let secs = self.0.div_euclid(1_000_000);
         let micros = self.0.rem_euclid(1_000_000);
-        let v: f64 = format!("{secs}.{micros:06}")
-            .parse()
-            .unwrap_or(self.as_secs_f64());
+        let v: f64 = format!("{secs}.{micros:06}").parse().unwrap_or(self.as_secs_f64());
         s.serialize_f64(v)
     }
 }
