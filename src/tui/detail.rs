@@ -604,6 +604,17 @@ pub fn lines(
 
 fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
     let h = Handshake::find(events.iter().copied());
+    let asked = h.request.is_some_and(|r| match &r.kind {
+        EventKind::HttpRequest { headers, .. } => headers.iter().any(|(n, _)| {
+            n.eq_ignore_ascii_case("upgrade") || n.to_ascii_lowercase().starts_with("sec-websocket")
+        }),
+        _ => false,
+    });
+    if !asked && h.outcome.is_none() {
+        o.heading("Plain HTTP");
+        o.text(" The request does not ask for an Upgrade: no WebSocket here.");
+        return;
+    }
     o.heading("Upgrade checklist (RFC 6455 §4.1, §4.2.2)");
     for c in checklist(&h) {
         o.check(c.ok, format!("{:<38} {} [{}]", c.label, c.seen, c.rfc));

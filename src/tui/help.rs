@@ -14,12 +14,15 @@ pub const KEYS: &[(&str, &str)] = &[
         "space",
         "play / pause (live: pause the view; capture goes on)",
     ),
-    ("→ n", "step: next event of this connection"),
-    ("← p", "step back (replay) / previous event (live)"),
+    (
+        "→ n l",
+        "step: next event of this connection (live: next event)",
+    ),
+    ("← p h", "step back (live: previous event)"),
     ("Tab", "next phase"),
     ("Shift-Tab", "previous phase"),
     ("+ -", "replay speed ×2 / ÷2"),
-    ("Home End", "start / end (live: oldest / follow newest)"),
+    ("Home End g G", "start / end (live: oldest / follow newest)"),
     ("↑↓ k j", "move the selection in the focused panel"),
     ("PgUp PgDn", "move a page"),
     (

@@ -94,6 +94,10 @@ pub fn run(rx: Receiver<Feed>, mut opts: ViewOptions) -> std::io::Result<()> {
     }
     let mut connected = true;
     loop {
+        if terminal::panicked() {
+            // The hook has restored the terminal and printed the message.
+            return Err(std::io::Error::other("a thread panicked; the view stopped"));
+        }
         if connected {
             let drain_start = Instant::now();
             for _ in 0..MAX_FEEDS_PER_FRAME {

@@ -2,6 +2,7 @@
 //! and a panic hook that puts the terminal back before the message prints.
 
 use std::io::{self, Stdout};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::Duration;
 
@@ -25,6 +26,16 @@ pub struct Tui {
 }
 
 static PANIC_HOOK: Once = Once::new();
+/// The interface owns the terminal (the panic hook restores it only then).
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Some thread panicked while the interface was up: the loop stops.
+static PANICKED: AtomicBool = AtomicBool::new(false);
+
+/// True once any thread has panicked while the interface was up; the
+/// terminal is already restored then, so the loop must stop drawing.
+pub fn panicked() -> bool {
+    PANICKED.load(Ordering::SeqCst)
+}
 
 impl Tui {
     /// Raw mode, alternate screen, mouse capture, hidden cursor; installs the
@@ -32,6 +43,7 @@ impl Tui {
     pub fn enter() -> io::Result<Tui> {
         install_panic_hook();
         enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
         let mut stdout = io::stdout();
         if let Err(e) = execute!(stdout, EnterAlternateScreen, EnableMouseCapture) {
             restore();
@@ -66,6 +78,7 @@ impl Tui {
     /// Restores the terminal and reports whether that worked.
     pub fn leave(mut self) -> io::Result<()> {
         self.restored = true;
+        ACTIVE.store(false, Ordering::SeqCst);
         let _ = self.terminal.show_cursor();
         disable_raw_mode()?;
         execute!(
@@ -87,6 +100,7 @@ impl Drop for Tui {
 
 /// Best-effort restore, safe to call more than once.
 pub fn restore() {
+    ACTIVE.store(false, Ordering::SeqCst);
     let _ = disable_raw_mode();
     let _ = execute!(
         io::stdout(),
@@ -100,7 +114,12 @@ fn install_panic_hook() {
     PANIC_HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore();
+            // Only while the interface is up: a panic elsewhere in a
+            // `print` run must not write escape sequences to stdout.
+            if ACTIVE.load(Ordering::SeqCst) {
+                PANICKED.store(true, Ordering::SeqCst);
+                restore();
+            }
             previous(info);
         }));
     });

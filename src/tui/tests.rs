@@ -647,3 +647,22 @@ fn events_of_unknown_connections_and_odd_order_do_not_panic() {
     sorted.sort();
     assert_eq!(pkts, sorted);
 }
+
+#[test]
+fn plain_http_gets_no_upgrade_checklist() {
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.selected_conn(), Some(0));
+    press(&mut app, KeyCode::Enter);
+    for _ in 0..10 {
+        if kind_of(&app, app.selected_event()) == "http_request" {
+            break;
+        }
+        press(&mut app, KeyCode::Up);
+    }
+    let s = screen(&mut app, 160, 50);
+    assert!(s.contains("does not ask for an Upgrade"), "{s}");
+    assert!(!s.contains("Upgrade checklist"), "{s}");
+}

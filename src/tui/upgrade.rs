@@ -264,6 +264,85 @@ mod tests {
         }
     }
 
+    fn find<'a>(events: &'a [Event], conn: u64) -> Handshake<'a> {
+        Handshake::find(events.iter().filter(|e| e.conn == conn))
+    }
+
+    fn verdicts(checks: &[Check]) -> Vec<(&'static str, Option<bool>)> {
+        checks.iter().map(|c| (c.label, c.ok)).collect()
+    }
+
+    #[test]
+    fn checklist_of_a_good_upgrade_is_all_ticks() {
+        let events = crate::tui::fixtures::session();
+        let checks = checklist(&find(&events, 1));
+        assert_eq!(checks.len(), 11);
+        assert!(checks.iter().all(|c| c.ok == Some(true)), "{checks:#?}");
+    }
+
+    #[test]
+    fn checklist_names_each_broken_requirement() {
+        let mut events = crate::tui::fixtures::session();
+        for e in events.iter_mut().filter(|e| e.conn == 1) {
+            match &mut e.kind {
+                EventKind::HttpRequest {
+                    method, headers, ..
+                } => {
+                    *method = "POST".into();
+                    headers.retain(|(n, _)| n != "Connection");
+                    for (n, v) in headers.iter_mut() {
+                        if n == "Sec-WebSocket-Version" {
+                            *v = "8".into();
+                        }
+                        if n == "Sec-WebSocket-Key" {
+                            *v = "c2hvcnQ=".into();
+                        }
+                    }
+                }
+                EventKind::HttpResponse { headers, .. } => {
+                    for (n, v) in headers.iter_mut() {
+                        if n == "Sec-WebSocket-Accept" {
+                            *v = "AAAAAAAAAAAAAAAAAAAAAAAAAAA=".into();
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        let bad: Vec<_> = verdicts(&checklist(&find(&events, 1)))
+            .into_iter()
+            .filter(|(_, ok)| *ok != Some(true))
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(
+            bad,
+            [
+                "method is GET",
+                "Connection: Upgrade",
+                "Sec-WebSocket-Key: base64 of 16 bytes",
+                "Sec-WebSocket-Version: 13",
+                "Sec-WebSocket-Accept matches the key",
+            ]
+        );
+    }
+
+    #[test]
+    fn checklist_without_a_response_is_unknown_not_failed() {
+        let events: Vec<Event> = crate::tui::fixtures::session()
+            .into_iter()
+            .filter(|e| !matches!(e.kind, EventKind::HttpResponse { .. }))
+            .collect();
+        let checks = checklist(&find(&events, 1));
+        let last = checks.last().map(|c| (c.label, c.ok));
+        assert_eq!(last, Some(("an HTTP response", None)));
+        assert!(checks.iter().take(7).all(|c| c.ok == Some(true)));
+        let none: Vec<Event> = Vec::new();
+        assert_eq!(
+            verdicts(&checklist(&find(&none, 1))),
+            [("an HTTP request", None), ("an HTTP response", None)]
+        );
+    }
+
     #[test]
     fn close_code_table() {
         for (code, starts, forbidden) in [
