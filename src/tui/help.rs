@@ -30,10 +30,8 @@ pub const KEYS: &[(&str, &str)] = &[
         "focus the next panel (connections → timeline → detail)",
     ),
     ("Esc", "back: close help, clear the filter, previous panel"),
-    (
-        "/",
-        "filter connections and events by text (Enter keeps, Esc clears)",
-    ),
+    ("z", "zoom the detail panel to the whole screen"),
+    ("/", "filter connections and events by text (Esc clears)"),
     ("mouse", "click selects, wheel scrolls"),
     ("?", "this help"),
     ("q Ctrl-C", "quit"),
