@@ -1022,7 +1022,7 @@ impl App {
     fn render_panels(&mut self, f: &mut Frame, body: Rect) {
         let (conns_area, tl_area, detail_area) = if self.zoom {
             (Rect::default(), Rect::default(), body)
-        } else if body.width >= 160 {
+        } else if body.width >= 200 {
             let [c, t, d] = Layout::horizontal([
                 Constraint::Length(44),
                 Constraint::Fill(1),

@@ -532,9 +532,11 @@ pub fn lines(
             o.heading("Closing handshake (RFC 6455 §7)");
             o.text(format!(
                 " initiated by {}",
-                initiator
-                    .map(|d| d.as_str())
-                    .unwrap_or("nobody (no close frame)")
+                match initiator {
+                    Some(wsscope::types::Direction::C2S) => "the client (c2s)",
+                    Some(wsscope::types::Direction::S2C) => "the server (s2c)",
+                    None => "nobody (no close frame)",
+                }
             ));
             match code {
                 Some(c) => o.text(format!(" code {c}: {}", close_code_meaning(*c))),

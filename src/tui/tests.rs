@@ -311,6 +311,11 @@ fn close_detail_explains_the_code() {
     step_until(&mut app, |k| matches!(k, EventKind::WsClose { .. }));
     let s = screen(&mut app, 160, 50);
     assert!(s.contains("code 1000: Normal Closure"), "{s}");
+    let wide = screen(&mut app, 220, 50);
+    assert!(wide
+        .lines()
+        .next()
+        .is_some_and(|l| l.contains("Timeline #1")));
     insta::assert_snapshot!("close_160x50", s);
 }
 
