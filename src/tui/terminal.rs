@@ -61,7 +61,8 @@ impl Tui {
             restored: false,
         };
         tui.terminal.hide_cursor()?;
-        tui.terminal.clear()?;
+        // The alternate screen starts blank; `Terminal::clear` would ask the
+        // terminal for the cursor position, which some never answer.
         Ok(tui)
     }
 
