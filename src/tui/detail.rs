@@ -7,7 +7,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 use wsscope::analysis::{Event, EventKind, HandshakeStep, TeardownHow, TeardownStep};
@@ -682,10 +682,17 @@ pub fn render(
             theme.dim,
         )],
     };
-    let max = content.len().saturating_sub(inner.height as usize);
+    // Long lines wrap (a close code's meaning, a long header); count the
+    // wrapped rows so the scroll stops at the end.
+    let w = usize::from(inner.width.max(1));
+    let rows: usize = content.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    let max = rows.saturating_sub(inner.height as usize);
     *scroll = (*scroll).min(u16::try_from(max).unwrap_or(u16::MAX));
     f.render_widget(
-        Paragraph::new(content).block(block).scroll((*scroll, 0)),
+        Paragraph::new(content)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((*scroll, 0)),
         area,
     );
 }

@@ -671,3 +671,32 @@ fn plain_http_gets_no_upgrade_checklist() {
     assert!(s.contains("does not ask for an Upgrade"), "{s}");
     assert!(!s.contains("Upgrade checklist"), "{s}");
 }
+
+#[test]
+fn a_large_capture_stays_responsive() {
+    // 40 000 connections' worth of events would be slow to build here; one
+    // long connection of 100 000 frames is the hard case for the timeline.
+    let mut events = session();
+    events.truncate(17);
+    for n in 0..100_000u64 {
+        let mut e = events[13].clone();
+        e.pkt = 100 + n;
+        e.ts.0 += 1000 * n as i64;
+        events.push(e);
+    }
+    let mut app = App::new(opts(false));
+    let t0 = std::time::Instant::now();
+    app.update(Msg::Feed(Feed::Events(events)));
+    press(&mut app, KeyCode::End);
+    let _ = screen(&mut app, 120, 40);
+    press(&mut app, KeyCode::Left);
+    let _ = screen(&mut app, 120, 40);
+    for _ in 0..20 {
+        press(&mut app, KeyCode::Up);
+        app.update(Msg::Tick(Duration::from_millis(50)));
+        let _ = screen(&mut app, 120, 40);
+    }
+    // Generous: a debug build on a shared machine.
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+    eprintln!("large capture: {:?}", t0.elapsed());
+}
