@@ -700,3 +700,45 @@ fn a_large_capture_stays_responsive() {
     assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
     eprintln!("large capture: {:?}", t0.elapsed());
 }
+
+#[test]
+fn selection_is_reversed_and_arrows_are_coloured_by_direction() {
+    use ratatui::style::Modifier;
+    let mut app = replay();
+    keys(
+        &mut app,
+        &[
+            KeyCode::Home,
+            KeyCode::Right,
+            KeyCode::Right,
+            KeyCode::Right,
+        ],
+    );
+    let mut t = terminal(80, 24);
+    t.draw(|f| app.render(f)).expect("draw");
+    let buf = t.backend().buffer().clone();
+    let text = t.backend().to_string();
+    let row_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .expect("row on screen") as u16
+    };
+    let cell_at = |y: u16, needle: &str| {
+        let line: String = (0..80).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        let col = line.find(needle).expect("needle");
+        // Columns are characters here (every symbol is one column wide).
+        let x = line[..col].chars().count() as u16;
+        buf[(x, y)].clone()
+    };
+    let syn = cell_at(row_of("─ SYN ─"), "SYN");
+    assert_eq!(syn.fg, Color::Cyan);
+    assert!(!syn.modifier.contains(Modifier::REVERSED));
+    let syn_ack = cell_at(row_of("SYN-ACK ─"), "SYN-ACK");
+    assert_eq!(syn_ack.fg, Color::Magenta);
+    assert!(
+        syn_ack.modifier.contains(Modifier::REVERSED),
+        "the selection"
+    );
+    let header = cell_at(row_of("── TCP handshake"), "TCP");
+    assert!(header.modifier.contains(Modifier::BOLD));
+}

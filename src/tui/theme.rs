@@ -1,9 +1,11 @@
 //! Colours that survive a projector, and a plain variant for `NO_COLOR`.
 //!
-//! Only the eight basic ANSI colours at full strength on the terminal's own
-//! background: dim greys and dark blues wash out on a projector. Every role
-//! also carries a modifier (bold, reverse, underline), so with `NO_COLOR`
-//! nothing that matters is told by colour alone.
+//! Only basic ANSI colours, on the terminal's own background, and only those
+//! that read on both a dark and a light (projector) background: no yellow
+//! (lost on white), no blue (lost on black), no dim greys. Headers and
+//! selection use bold, underline and reverse, and every meaning is also in
+//! the text (arrows point, ✓/✗/⚠ are characters), so with `NO_COLOR`
+//! nothing is told by colour alone.
 
 use ratatui::style::{Color, Modifier, Style};
 
@@ -55,16 +57,16 @@ impl Theme {
             border_focus: fg(Color::Cyan).add_modifier(Modifier::BOLD),
             title: Style::new().add_modifier(Modifier::BOLD),
             selected: Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
-            phase: fg(Color::Magenta).add_modifier(Modifier::BOLD),
-            c2s: fg(Color::Cyan),
-            s2c: fg(Color::Yellow),
+            phase: Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+            c2s: fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            s2c: fg(Color::Magenta).add_modifier(Modifier::BOLD),
             note: fg(Color::Green),
             dim: Style::new(),
             ok: fg(Color::Green).add_modifier(Modifier::BOLD),
             bad: fg(Color::Red).add_modifier(Modifier::BOLD),
-            warn: fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            warn: fg(Color::Red),
             status: Style::new().add_modifier(Modifier::REVERSED),
-            key: fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            key: Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
         }
     }
 }
