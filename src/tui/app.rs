@@ -112,6 +112,7 @@ pub struct App {
     conn_key: Option<(u64, String)>,
     tl_items: Vec<Item>,
     tl_key: Option<(Option<u64>, u64, String)>,
+    tl_builder: timeline::Builder,
 }
 
 impl App {
@@ -160,6 +161,7 @@ impl App {
             conn_key: None,
             tl_items: Vec::new(),
             tl_key: None,
+            tl_builder: timeline::Builder::default(),
         }
     }
 
@@ -325,9 +327,19 @@ impl App {
         self.sel_conn.and_then(|id| self.store.conn(id))
     }
 
+    /// Brings the derived views (the filtered connection rows, the
+    /// timeline's lines, the selection) up to date. Cheap when nothing
+    /// changed, and incremental as a timeline grows, because it runs after
+    /// every message.
     fn refresh(&mut self) {
         let f = self.filter.to_lowercase();
-        let key = (self.store.generation, f.clone());
+        // Unfiltered rows only change when connections are added.
+        let stamp = if f.is_empty() {
+            self.store.conns.len() as u64
+        } else {
+            self.store.generation
+        };
+        let key = (stamp, f.clone());
         if self.conn_key.as_ref() != Some(&key) {
             self.conn_rows = (0..self.store.conns.len())
                 .filter(|&p| f.is_empty() || self.conn_matches(p, &f))
@@ -346,14 +358,9 @@ impl App {
                 self.select_conn(auto);
             }
         }
-        let visible = |app: &App, id: u64| {
-            app.store
-                .conn_pos(id)
-                .is_some_and(|p| app.conn_rows.contains(&p))
-        };
-        let hidden = match self.sel_conn {
+        let hidden = match self.sel_conn.and_then(|id| self.store.conn_pos(id)) {
             None => true,
-            Some(id) => !visible(self, id),
+            Some(p) => !f.is_empty() && !self.conn_rows.contains(&p),
         };
         if hidden {
             let first = self
@@ -363,17 +370,29 @@ impl App {
                 .map(|c| c.id);
             self.select_conn(first);
         }
-        let tl_key = (self.sel_conn, self.store.generation, f.clone());
+        let tl_key = (self.sel_conn, self.store.rewinds, f.clone());
         if self.tl_key.as_ref() != Some(&tl_key) {
-            self.tl_items = match self.conn() {
-                Some(c) => {
-                    let row_matches =
-                        f.is_empty() || connections::filter_text(c).to_lowercase().contains(&f);
-                    timeline::build(&self.store, c, if row_matches { None } else { Some(&f) })
-                }
-                None => Vec::new(),
-            };
+            self.tl_items.clear();
+            self.tl_builder = timeline::Builder::default();
             self.tl_key = Some(tl_key);
+        }
+        if let Some(pos) = self.sel_conn.and_then(|id| self.store.conn_pos(id)) {
+            if let Some(c) = self.store.conns.get(pos) {
+                let row_matches =
+                    f.is_empty() || connections::filter_text(c).to_lowercase().contains(&f);
+                let filter = if row_matches { None } else { Some(f.as_str()) };
+                if !self
+                    .tl_builder
+                    .update(&mut self.tl_items, &self.store, c, filter)
+                {
+                    self.tl_items.clear();
+                    self.tl_builder = timeline::Builder::default();
+                    self.tl_builder
+                        .update(&mut self.tl_items, &self.store, c, filter);
+                }
+            }
+        } else {
+            self.tl_items.clear();
         }
         self.sync_selection();
     }

@@ -73,10 +73,9 @@ pub struct ViewOptions {
 
 /// How long the loop waits for a key before drawing again.
 const INPUT_TIMEOUT: Duration = Duration::from_millis(50);
-/// At most this many feed messages are taken per frame, so a fast producer
-/// cannot starve the keyboard.
-const MAX_FEEDS_PER_FRAME: usize = 256;
-/// Nor may draining the feed take longer than this per frame.
+/// Draining the feed stops after this long, so a fast producer (a large file
+/// being indexed) cannot starve the keyboard or the screen; what is left is
+/// taken on the next turn, without waiting for input.
 const MAX_DRAIN_TIME: Duration = Duration::from_millis(30);
 
 /// Runs the interface until the user quits: sets up the terminal, then loops
@@ -98,9 +97,10 @@ pub fn run(rx: Receiver<Feed>, mut opts: ViewOptions) -> std::io::Result<()> {
             // The hook has restored the terminal and printed the message.
             return Err(std::io::Error::other("a thread panicked; the view stopped"));
         }
+        let mut pending = false;
         if connected {
             let drain_start = Instant::now();
-            for _ in 0..MAX_FEEDS_PER_FRAME {
+            loop {
                 match rx.try_recv() {
                     Ok(feed) => app.update(Msg::Feed(feed)),
                     Err(TryRecvError::Empty) => break,
@@ -111,6 +111,7 @@ pub fn run(rx: Receiver<Feed>, mut opts: ViewOptions) -> std::io::Result<()> {
                     }
                 }
                 if drain_start.elapsed() > MAX_DRAIN_TIME {
+                    pending = true;
                     break;
                 }
             }
@@ -120,7 +121,12 @@ pub fn run(rx: Receiver<Feed>, mut opts: ViewOptions) -> std::io::Result<()> {
         if app.should_quit() {
             break;
         }
-        for msg in terminal::read_input(INPUT_TIMEOUT)? {
+        let wait = if pending {
+            Duration::ZERO
+        } else {
+            INPUT_TIMEOUT
+        };
+        for msg in terminal::read_input(wait)? {
             app.update(msg);
         }
         if app.should_quit() {

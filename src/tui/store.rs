@@ -199,6 +199,9 @@ pub struct Store {
     pub generation: u64,
     /// The highest packet number seen in an event.
     pub max_pkt: u64,
+    /// Bumped each time the revealed prefix shrinks (a replay stepped
+    /// back), so views built incrementally know to start over.
+    pub rewinds: u64,
 }
 
 impl Store {
@@ -291,6 +294,7 @@ impl Store {
             return;
         }
         if n < self.revealed {
+            self.rewinds += 1;
             for c in &mut self.conns {
                 c.stats = ConnStats::default();
             }

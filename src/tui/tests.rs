@@ -742,3 +742,48 @@ fn selection_is_reversed_and_arrows_are_coloured_by_direction() {
     let header = cell_at(row_of("── TCP handshake"), "TCP");
     assert!(header.modifier.contains(Modifier::BOLD));
 }
+
+#[test]
+fn the_growing_timeline_equals_a_fresh_build() {
+    let fresh = |app: &mut App| {
+        let id = app.selected_conn().expect("a connection");
+        let store = app.store();
+        let conn = store.conn(id).expect("known");
+        super::timeline::build(store, conn, None)
+    };
+    // Live, one event per message.
+    let mut app = App::new(opts(true));
+    for e in session() {
+        app.update(Msg::Feed(Feed::Events(vec![e])));
+        let want = fresh(&mut app);
+        assert_eq!(app.timeline_items(), want.as_slice());
+    }
+    // Replay, stepping both ways and jumping by phase.
+    let mut app = replay();
+    let script = [
+        KeyCode::Home,
+        KeyCode::Right,
+        KeyCode::Right,
+        KeyCode::Tab,
+        KeyCode::Left,
+        KeyCode::Tab,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Right,
+        KeyCode::End,
+        KeyCode::Left,
+        KeyCode::Left,
+        KeyCode::Home,
+        KeyCode::Char(' '),
+    ];
+    for k in script {
+        press(&mut app, k);
+        let want = fresh(&mut app);
+        assert_eq!(app.timeline_items(), want.as_slice(), "after {k:?}");
+    }
+    for ms in (0..3000).step_by(70) {
+        app.update(Msg::Tick(Duration::from_millis(ms)));
+        let want = fresh(&mut app);
+        assert_eq!(app.timeline_items(), want.as_slice(), "at {ms} ms");
+    }
+}

@@ -50,24 +50,30 @@ impl Item {
     }
 }
 
-/// The lines of `conn`'s timeline over the revealed events. With a filter,
-/// only events (or violations) whose label contains it, case-insensitively,
-/// and the headers above them; `filter` is already lower-case.
-pub fn build(store: &Store, conn: &Conn, filter: Option<&str>) -> Vec<Item> {
-    let revealed = store.revealed_of(conn);
-    let mut items = Vec::with_capacity(revealed.len() + 8);
-    let mut phase: Option<Phase> = None;
-    let mut pending_header: Option<Item> = None;
-    let mut parent_shown = false;
-    for &i in revealed {
+/// Builds a connection's timeline lines event by event, so that a growing
+/// timeline (live, or a replay playing) is extended rather than rebuilt.
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    phase: Option<Phase>,
+    pending_header: Option<Item>,
+    parent_shown: bool,
+    /// How many of the connection's events have been taken.
+    pub taken: usize,
+}
+
+impl Builder {
+    /// Takes event `i`. With a filter (already lower-case), only events (or
+    /// violations) whose label contains it, and the headers above them.
+    pub fn push(&mut self, items: &mut Vec<Item>, store: &Store, i: usize, filter: Option<&str>) {
+        self.taken += 1;
         let Some(ev) = store.events.get(i) else {
-            continue;
+            return;
         };
         let matches = |ev: &Event| filter.map_or(true, |f| label(ev).to_lowercase().contains(f));
-        match phase_of(ev, phase) {
+        match phase_of(ev, self.phase) {
             None => {
-                if parent_shown || matches(ev) {
-                    if let Some(h) = pending_header.take() {
+                if self.parent_shown || matches(ev) {
+                    if let Some(h) = self.pending_header.take() {
                         items.push(h);
                     }
                     items.push(Item {
@@ -77,16 +83,16 @@ pub fn build(store: &Store, conn: &Conn, filter: Option<&str>) -> Vec<Item> {
                 }
             }
             Some(p) => {
-                if phase != Some(p) {
-                    pending_header = Some(Item {
+                if self.phase != Some(p) {
+                    self.pending_header = Some(Item {
                         kind: ItemKind::Header(p),
                         ev: i,
                     });
-                    phase = Some(p);
+                    self.phase = Some(p);
                 }
-                parent_shown = matches(ev);
-                if parent_shown {
-                    if let Some(h) = pending_header.take() {
+                self.parent_shown = matches(ev);
+                if self.parent_shown {
+                    if let Some(h) = self.pending_header.take() {
                         items.push(h);
                     }
                     items.push(Item {
@@ -97,13 +103,46 @@ pub fn build(store: &Store, conn: &Conn, filter: Option<&str>) -> Vec<Item> {
             }
         }
     }
-    let hidden = conn.events.len().saturating_sub(revealed.len());
-    if hidden > 0 {
-        items.push(Item {
-            kind: ItemKind::More(hidden),
-            ev: conn.events.last().copied().unwrap_or(0),
-        });
+
+    /// Brings `items` up to date with `conn`'s revealed events: takes the
+    /// ones not taken yet and puts the "more events" line at the end.
+    /// Returns false (and does nothing) when the revealed events shrank:
+    /// the caller starts over with a new builder.
+    pub fn update(
+        &mut self,
+        items: &mut Vec<Item>,
+        store: &Store,
+        conn: &Conn,
+        filter: Option<&str>,
+    ) -> bool {
+        let revealed = store.revealed_of(conn);
+        if revealed.len() < self.taken {
+            return false;
+        }
+        if items
+            .last()
+            .is_some_and(|it| matches!(it.kind, ItemKind::More(_)))
+        {
+            items.pop();
+        }
+        for &i in revealed.get(self.taken..).unwrap_or(&[]) {
+            self.push(items, store, i, filter);
+        }
+        let hidden = conn.events.len().saturating_sub(revealed.len());
+        if hidden > 0 {
+            items.push(Item {
+                kind: ItemKind::More(hidden),
+                ev: conn.events.last().copied().unwrap_or(0),
+            });
+        }
+        true
     }
+}
+
+/// The lines of `conn`'s timeline over the revealed events (see [`Builder`]).
+pub fn build(store: &Store, conn: &Conn, filter: Option<&str>) -> Vec<Item> {
+    let mut items = Vec::new();
+    Builder::default().update(&mut items, store, conn, filter);
     items
 }
 
