@@ -91,6 +91,7 @@ pub struct App {
     speed: f64,
     pos: Option<i64>,
     live_paused: bool,
+    at_end: bool,
     rate: Option<f64>,
     rate_sample: Option<(Duration, u64)>,
     sel_conn: Option<u64>,
@@ -140,6 +141,7 @@ impl App {
             now: None,
             pos: None,
             live_paused: false,
+            at_end: false,
             rate: None,
             rate_sample: None,
             sel_conn: None,
@@ -247,7 +249,10 @@ impl App {
                     if self.pos.is_none() {
                         self.pos = self.store.origin();
                     }
-                    if self.playing {
+                    if self.at_end {
+                        self.store.reveal_to(usize::MAX);
+                        self.pos = self.store.events.last().map(|e| e.ts.0).or(self.pos);
+                    } else if self.playing {
                         self.reveal_by_time();
                     }
                 }
@@ -573,6 +578,7 @@ impl App {
             self.home();
         }
         self.playing = !self.playing;
+        self.at_end = false;
         if self.pos.is_none() {
             self.pos = self.store.origin();
         }
@@ -647,6 +653,7 @@ impl App {
                 }
             }
         }
+        self.at_end = false;
         self.store.reveal_to(end);
         self.playing = false;
         self.pos = self
@@ -662,6 +669,7 @@ impl App {
 
     /// Hides event `i` and everything after it, pauses.
     fn rewind_to(&mut self, i: usize) {
+        self.at_end = false;
         self.store.reveal_to(i);
         self.playing = false;
         self.pos = match i.checked_sub(1).and_then(|p| self.store.events.get(p)) {
@@ -852,6 +860,8 @@ impl App {
 
     fn end(&mut self) {
         if self.replaying() {
+            // Stays at the end while the file is still being read.
+            self.at_end = true;
             self.store.reveal_to(usize::MAX);
             self.playing = false;
             self.pos = self.store.events.last().map(|e| e.ts.0).or(self.pos);

@@ -511,7 +511,11 @@ pub fn lines(
             preview,
         } => {
             o.heading("Message (RFC 6455 §5.4, §6.2)");
-            o.text(format!(" kind {kind:?}, {frames} frame(s)"));
+            let kind = match kind {
+                wsscope::analysis::MessageKind::Text => "text",
+                wsscope::analysis::MessageKind::Binary => "binary",
+            };
+            o.text(format!(" {kind}, {frames} frame(s)"));
             o.text(format!(
                 " {len} bytes of data, {wire_len} bytes on the wire"
             ));

@@ -787,3 +787,24 @@ fn the_growing_timeline_equals_a_fresh_build() {
         assert_eq!(app.timeline_items(), want.as_slice(), "at {ms} ms");
     }
 }
+
+#[test]
+fn end_sticks_while_the_file_is_still_being_read() {
+    let all = session();
+    let (first, rest) = all.split_at(10);
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Events(first.to_vec())));
+    app.update(Msg::Tick(Duration::ZERO));
+    press(&mut app, KeyCode::End);
+    assert_eq!(app.store().revealed, 10);
+    app.update(Msg::Feed(Feed::Events(rest.to_vec())));
+    assert_eq!(app.store().revealed, all.len());
+    // Without End, a paused replay shows nothing new.
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Events(first.to_vec())));
+    press(&mut app, KeyCode::Char(' '));
+    assert!(!app.playing());
+    let before = app.store().revealed;
+    app.update(Msg::Feed(Feed::Events(rest.to_vec())));
+    assert_eq!(app.store().revealed, before);
+}
