@@ -2,12 +2,13 @@
 //! the analyzer and a view together. No decoding happens here.
 
 mod capture;
+mod tui;
 
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wsscope::analysis::{Analyzer, Config, Event, Sink};
@@ -29,6 +30,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The terminal timeline: replay a capture phase by phase, or watch live.
+    View(ViewArgs),
     /// The timeline as text lines (or NDJSON with --json) on stdout.
     Print(PrintArgs),
     /// One summary per connection.
@@ -111,6 +114,18 @@ enum Format {
 }
 
 #[derive(Args)]
+struct ViewArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Replay speed: 1 is the recorded pace, 2 twice as fast.
+    #[arg(long, default_value_t = 1.0)]
+    speed: f64,
+    /// No colours (also with the NO_COLOR environment variable).
+    #[arg(long)]
+    no_color: bool,
+}
+
+#[derive(Args)]
 struct StatsArgs {
     #[command(flatten)]
     input: InputArgs,
@@ -134,6 +149,7 @@ struct AcceptArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::View(a)) => view(&a.input, a.speed, a.no_color),
         Some(Command::Print(a)) => {
             let json = a.json || a.format == Format::Json;
             run_input(&a.input, if json { Mode::Json } else { Mode::Text })
@@ -149,7 +165,7 @@ fn main() -> ExitCode {
         Some(Command::Accept(a)) => return accept(&a),
         Some(Command::Interfaces) => list_interfaces(),
         None => match cli.file {
-            Some(file) => run_input(
+            Some(file) => view(
                 &InputArgs {
                     read: Some(file),
                     iface: None,
@@ -159,7 +175,8 @@ fn main() -> ExitCode {
                     max_flows: Config::default().tcp.max_flows,
                     idle_timeout: 300,
                 },
-                Mode::Text,
+                1.0,
+                false,
             ),
             None => {
                 eprintln!("wsscope: give a capture file or a command; try `wsscope --help`");
@@ -301,6 +318,134 @@ fn now() -> Timestamp {
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
     Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
+/// Collects a batch of events for the TUI.
+#[derive(Default)]
+struct Batch {
+    events: Vec<Event>,
+    warnings: Vec<String>,
+}
+
+impl Sink for Batch {
+    fn event(&mut self, e: Event) {
+        self.events.push(e);
+    }
+
+    fn warning(&mut self, message: String) {
+        self.warnings.push(message);
+    }
+}
+
+/// How often the producer hands the TUI what it has.
+const FEED_INTERVAL: Duration = Duration::from_millis(30);
+
+fn view(input: &InputArgs, speed: f64, no_color: bool) -> Result<(), SourceError> {
+    let spec = input.spec();
+    // Opened here so that a bad input is one line and status 1, before the screen changes.
+    let source = Source::open(&spec, input.filter.as_deref())?;
+    let total_bytes = match &spec {
+        SourceSpec::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+        SourceSpec::Live(_) => None,
+    };
+    let (tx, rx) = mpsc::channel();
+    let opts = tui::ViewOptions {
+        source_label: spec.to_string(),
+        live: source.is_live(),
+        speed: if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        },
+        no_color,
+    };
+    let cfg = input.config();
+    let count = input.count;
+    let producer = std::thread::spawn(move || produce(source, cfg, count, total_bytes, &tx));
+    let result = tui::run(rx, opts);
+    // The receiver is gone: the producer stops at its next send.
+    let _ = producer.join();
+    result.map_err(|e| SourceError(format!("the terminal failed: {e}")))
+}
+
+/// The TUI's producer thread: capture and analysis, never blocking the UI.
+fn produce(
+    mut source: Source,
+    cfg: Config,
+    count: Option<u64>,
+    total_bytes: Option<u64>,
+    tx: &mpsc::Sender<tui::Feed>,
+) {
+    let live = source.is_live();
+    let linktype = source.linktype();
+    let mut analyzer = Analyzer::new(cfg);
+    let mut batch = Batch::default();
+    let (mut packets, mut bytes_read) = (0u64, 0u64);
+    let mut last_ts = Timestamp::default();
+    let mut last_send = Instant::now();
+    let mut last_expire = now();
+    let flush = |batch: &mut Batch, packets: u64, bytes_read: u64, source: &mut Source| -> bool {
+        let mut ok = true;
+        for w in batch.warnings.drain(..) {
+            ok &= tx.send(tui::Feed::Warning(w)).is_ok();
+        }
+        if !batch.events.is_empty() {
+            ok &= tx
+                .send(tui::Feed::Events(std::mem::take(&mut batch.events)))
+                .is_ok();
+        }
+        ok &= tx
+            .send(tui::Feed::Progress {
+                packets,
+                bytes_read,
+                total_bytes,
+            })
+            .is_ok();
+        if source.is_live() {
+            ok &= tx.send(tui::Feed::Dropped(source.dropped())).is_ok();
+        }
+        ok
+    };
+    loop {
+        match source.next_packet() {
+            Next::Packet(p) => {
+                packets += 1;
+                // A record header (16 bytes) and the bytes, as in a pcap file.
+                bytes_read += 16 + p.data.len() as u64;
+                last_ts = p.ts;
+                analyzer.packet(linktype, p.ts, p.data, &mut batch);
+                if count.is_some_and(|c| packets >= c) {
+                    break;
+                }
+            }
+            Next::Timeout => {}
+            Next::End => break,
+            Next::Damaged(why) if live => {
+                let _ = tx.send(tui::Feed::Error(format!("the capture stopped: {why}")));
+                break;
+            }
+            Next::Damaged(why) => {
+                batch.warnings.push(format!(
+                    "the capture is damaged after packet {packets} ({why}); everything before it is shown"
+                ));
+                break;
+            }
+        }
+        if live && now().0 - last_expire.0 > 1_000_000 {
+            last_expire = now();
+            analyzer.expire(last_expire, &mut batch);
+        }
+        if last_send.elapsed() >= FEED_INTERVAL {
+            last_send = Instant::now();
+            if !flush(&mut batch, packets, bytes_read, &mut source) {
+                return; // the UI has quit
+            }
+        }
+    }
+    analyzer.finish(if live { now() } else { last_ts }, &mut batch);
+    if flush(&mut batch, packets, bytes_read, &mut source) {
+        let _ = tx.send(tui::Feed::Done);
+    }
 }
 
 fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {

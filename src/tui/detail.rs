@@ -1,0 +1,815 @@
+//! The detail panel: everything about the selected event, explained.
+//!
+//! For the upgrade: the requirement checklist and the Accept derivation step
+//! by step. For a frame: an RFC-style bit diagram of its header with the real
+//! bit values, the masking XOR, the payload and a hex dump. For a close: what
+//! the code means. For a violation: the rule and its RFC section.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::Frame;
+
+use wsscope::analysis::{Event, EventKind, HandshakeStep, TeardownHow, TeardownStep};
+
+use super::fmt::{clean, clock, unhex};
+use super::store::{Conn, Store};
+use super::theme::Theme;
+use super::timeline::label;
+use super::upgrade::{
+    accept_steps, checklist, close_code_forbidden_on_wire, close_code_meaning, Handshake,
+};
+
+/// The header bytes of a frame as they were on the wire, rebuilt from the
+/// decoded fields. The length encoding follows `header_len` (a sender may
+/// use a longer encoding than needed); an inconsistent `header_len` falls
+/// back to the shortest encoding.
+pub fn frame_header_bytes(
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    mask_key: Option<[u8; 4]>,
+    len: u64,
+    header_len: u8,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(14);
+    out.push((u8::from(fin) << 7) | ((rsv & 7) << 4) | (opcode & 0x0f));
+    let mask_bit = if mask_key.is_some() { 0x80 } else { 0 };
+    let ext = (header_len as usize).saturating_sub(2 + if mask_key.is_some() { 4 } else { 0 });
+    let ext = match ext {
+        0 if len <= 125 => 0,
+        2 if len <= 0xffff => 2,
+        8 => 8,
+        _ if len <= 125 => 0,
+        _ if len <= 0xffff => 2,
+        _ => 8,
+    };
+    match ext {
+        0 => out.push(mask_bit | (len as u8 & 0x7f)),
+        2 => {
+            out.push(mask_bit | 126);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(mask_bit | 127);
+            out.extend_from_slice(&len.to_be_bytes());
+        }
+    }
+    if let Some(k) = mask_key {
+        out.extend_from_slice(&k);
+    }
+    out
+}
+
+/// The 4 bytes of a mask key given as 8 hex digits.
+pub fn parse_mask_key(s: &str) -> Option<[u8; 4]> {
+    let b = unhex(s);
+    b.get(..4).and_then(|k| k.try_into().ok())
+}
+
+fn bits(byte: u8, from: u8, to: u8) -> String {
+    (from..to)
+        .map(|i| if byte & (0x80 >> i) != 0 { "1" } else { "0" })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn bits16(b: &[u8]) -> String {
+    let hi = b.first().copied().unwrap_or(0);
+    let lo = b.get(1).copied().unwrap_or(0);
+    format!("|{} {}|", bits(hi, 0, 8), bits(lo, 0, 8))
+}
+
+/// The RFC 6455 §5.2 header diagram, 16 bits a row, with the real bits.
+pub fn bit_diagram(header: &[u8]) -> Vec<String> {
+    let b0 = header.first().copied().unwrap_or(0);
+    let b1 = header.get(1).copied().unwrap_or(0);
+    let rule = "+-+-+-+-+-------+-+-------------+".to_string();
+    let mut out = vec![
+        " 0                   1".to_string(),
+        " 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5".to_string(),
+        rule.clone(),
+        "|F|R|R|R| opcode|M| Payload len |".to_string(),
+        "|I|S|S|S|  (4)  |A|     (7)     |".to_string(),
+        "|N|V|V|V|       |S|             |".to_string(),
+        "| |1|2|3|       |K|             |".to_string(),
+        format!(
+            "|{}|{}|{}|{}|{}|{}|{}|",
+            bits(b0, 0, 1),
+            bits(b0, 1, 2),
+            bits(b0, 2, 3),
+            bits(b0, 3, 4),
+            bits(b0, 4, 8),
+            bits(b1, 0, 1),
+            bits(b1, 1, 8)
+        ),
+        rule,
+    ];
+    let len7 = b1 & 0x7f;
+    let ext = match len7 {
+        126 => 2,
+        127 => 8,
+        _ => 0,
+    };
+    let thin = "+-------------------------------+".to_string();
+    let rest = header.get(2..).unwrap_or(&[]);
+    if ext > 0 {
+        out.push(format!("|  Extended payload length ({:>2}) |", ext * 8));
+        for chunk in rest.get(..ext).unwrap_or(&[]).chunks(2) {
+            out.push(bits16(chunk));
+        }
+        out.push(thin.clone());
+    }
+    if b1 & 0x80 != 0 {
+        let key = rest.get(ext..ext + 4).unwrap_or(&[]);
+        out.push("|   Masking-key (bytes 1 and 2) |".into());
+        out.push(bits16(key.get(..2).unwrap_or(&[])));
+        out.push("|   Masking-key (bytes 3 and 4) |".into());
+        out.push(bits16(key.get(2..4).unwrap_or(&[])));
+        out.push(thin);
+    }
+    out
+}
+
+/// A hex dump: offset, `per_line` bytes in hex, and the printable ASCII.
+pub fn hex_dump(bytes: &[u8], per_line: usize) -> Vec<String> {
+    let per_line = per_line.max(1);
+    bytes
+        .chunks(per_line)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut hex = String::new();
+            for (j, b) in chunk.iter().enumerate() {
+                if j > 0 && j % 8 == 0 {
+                    hex.push(' ');
+                }
+                hex.push_str(&format!("{b:02x} "));
+            }
+            let width = per_line * 3 + (per_line - 1) / 8;
+            let ascii: String = chunk
+                .iter()
+                .map(|&b| {
+                    if (0x20..0x7f).contains(&b) {
+                        b as char
+                    } else {
+                        '.'
+                    }
+                })
+                .collect();
+            format!("{:04x}  {hex:<width$} {ascii}", i * per_line)
+        })
+        .collect()
+}
+
+fn utc(ts: i64) -> String {
+    let secs = ts.div_euclid(1_000_000);
+    let us = ts.rem_euclid(1_000_000);
+    let day = secs.rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}.{us:06} UTC",
+        day / 3600,
+        (day / 60) % 60,
+        day % 60
+    )
+}
+
+fn tick(ok: Option<bool>) -> &'static str {
+    match ok {
+        Some(true) => "✓",
+        Some(false) => "✗",
+        None => "?",
+    }
+}
+
+struct Out<'t> {
+    lines: Vec<Line<'static>>,
+    theme: &'t Theme,
+}
+
+impl Out<'_> {
+    fn text(&mut self, s: impl AsRef<str>) {
+        self.lines.push(Line::raw(clean(s.as_ref())));
+    }
+    fn styled(&mut self, s: impl AsRef<str>, style: ratatui::style::Style) {
+        self.lines.push(Line::styled(clean(s.as_ref()), style));
+    }
+    fn heading(&mut self, s: &str) {
+        self.lines.push(Line::raw(""));
+        self.lines
+            .push(Line::styled(s.to_string(), self.theme.phase));
+    }
+    fn check(&mut self, ok: Option<bool>, text: String) {
+        let style = match ok {
+            Some(true) => self.theme.ok,
+            Some(false) => self.theme.bad,
+            None => self.theme.warn,
+        };
+        self.lines.push(Line::from(vec![
+            Span::styled(format!(" {} ", tick(ok)), style),
+            Span::raw(clean(&text)),
+        ]));
+    }
+}
+
+/// The lines of the detail panel for event `idx` of `conn`.
+pub fn lines(
+    store: &Store,
+    conn: Option<&Conn>,
+    idx: usize,
+    width: u16,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let mut o = Out {
+        lines: Vec::new(),
+        theme,
+    };
+    let Some(ev) = store.events.get(idx) else {
+        return o.lines;
+    };
+    let rel = store
+        .origin()
+        .map(|origin| ev.ts.0.saturating_sub(origin))
+        .unwrap_or(0);
+    let dir = ev.dir.map(|d| format!(" · {d}")).unwrap_or_default();
+    o.styled(
+        format!(
+            "{} · conn #{} · pkt {}{dir}",
+            ev.kind.name(),
+            ev.conn,
+            ev.pkt
+        ),
+        theme.title,
+    );
+    o.text(format!("t={} · {}", clock(rel), utc(ev.ts.0)));
+    o.styled(label(ev), super::timeline::style_of(ev, theme));
+    // Violations that follow this event belong to it.
+    if !matches!(ev.kind, EventKind::Violation { .. }) {
+        if let Some(c) = conn {
+            let pos = c.events.partition_point(|&i| i <= idx);
+            let mut first = true;
+            for v in c
+                .events
+                .get(pos..)
+                .unwrap_or(&[])
+                .iter()
+                .take_while(|&&i| i < store.revealed)
+                .filter_map(|&i| store.events.get(i))
+                .take_while(|e| matches!(e.kind, EventKind::Violation { .. }))
+            {
+                if first {
+                    o.heading("Violations of this event");
+                    first = false;
+                }
+                if let EventKind::Violation { code, message, rfc } = &v.kind {
+                    o.styled(format!(" ⚠ {code} ({rfc})"), theme.bad);
+                    o.text(format!("   {message}"));
+                }
+            }
+        }
+    }
+    let conn_events: Vec<&Event> = conn
+        .map(|c| {
+            store
+                .revealed_of(c)
+                .iter()
+                .filter_map(|&i| store.events.get(i))
+                .collect()
+        })
+        .unwrap_or_default();
+    match &ev.kind {
+        EventKind::ConnOpen {
+            client,
+            server,
+            mid_stream,
+        } => {
+            o.heading("Connection");
+            o.text(format!(" client  {client}"));
+            o.text(format!(" server  {server}"));
+            if *mid_stream {
+                o.styled(
+                    " The capture began after the SYN: the handshake is not in it.",
+                    theme.warn,
+                );
+            }
+        }
+        EventKind::TcpHandshake { step, rtt_ms, .. } => {
+            o.heading("TCP three-way handshake (RFC 9293 §3.5)");
+            let (a, b, c) = match step {
+                HandshakeStep::Syn => ("▶", " ", " "),
+                HandshakeStep::SynAck => (" ", "▶", " "),
+                HandshakeStep::Ack => (" ", " ", "▶"),
+            };
+            o.text(format!(
+                " {a} 1. SYN      client picks its initial sequence number"
+            ));
+            o.text(format!(
+                " {b} 2. SYN-ACK  server acknowledges it and picks its own"
+            ));
+            o.text(format!(
+                " {c} 3. ACK      client acknowledges: the connection is open"
+            ));
+            if let Some(rtt) = rtt_ms {
+                o.text(format!(" Handshake round trip (SYN to ACK): {rtt:.3} ms"));
+            }
+        }
+        EventKind::HttpRequest {
+            method,
+            target,
+            version,
+            headers,
+        } => {
+            o.heading("Request head");
+            o.text(format!(" {method} {target} {version}"));
+            for (n, v) in headers {
+                o.text(format!(" {n}: {v}"));
+            }
+            upgrade_sections(&mut o, &conn_events, false);
+        }
+        EventKind::HttpResponse {
+            status,
+            reason,
+            version,
+            headers,
+        } => {
+            o.heading("Response head");
+            o.text(format!(" {version} {status} {reason}"));
+            for (n, v) in headers {
+                o.text(format!(" {n}: {v}"));
+            }
+            upgrade_sections(&mut o, &conn_events, true);
+        }
+        EventKind::WsHandshake {
+            ok,
+            reason,
+            extensions,
+            subprotocol,
+            offered_extensions,
+            offered_subprotocols,
+            ..
+        } => {
+            o.heading("Upgrade outcome");
+            if *ok {
+                o.styled(" ✓ the connection is now a WebSocket", theme.ok);
+            } else {
+                o.styled(
+                    format!(" ✗ {}", reason.as_deref().unwrap_or("the upgrade failed")),
+                    theme.bad,
+                );
+            }
+            o.text(format!(
+                " extensions: offered [{}], accepted [{}]",
+                offered_extensions.join("; "),
+                extensions.join("; ")
+            ));
+            o.text(format!(
+                " subprotocol: offered [{}], accepted {}",
+                offered_subprotocols.join(", "),
+                subprotocol.as_deref().unwrap_or("none")
+            ));
+            upgrade_sections(&mut o, &conn_events, true);
+        }
+        EventKind::WsFrame {
+            fin,
+            rsv,
+            opcode,
+            opname,
+            masked,
+            mask_key,
+            len,
+            header_len,
+            close_code,
+            close_reason,
+            payload_hex,
+            rtt_ms,
+            mid_stream,
+        } => {
+            let key = if *masked {
+                mask_key.as_deref().and_then(parse_mask_key)
+            } else {
+                None
+            };
+            let header = frame_header_bytes(*fin, *rsv, *opcode, key, *len, *header_len);
+            o.heading("Frame header (RFC 6455 §5.2)");
+            let diagram = bit_diagram(&header);
+            for l in diagram {
+                o.text(format!(" {l}"));
+            }
+            let fin_word = if *fin {
+                "final fragment"
+            } else {
+                "more fragments follow"
+            };
+            o.text(format!(" FIN={} {fin_word}", u8::from(*fin)));
+            o.text(format!(
+                " RSV1-3={rsv:03b}{}",
+                if rsv & 4 != 0 {
+                    " (RSV1: compressed, RFC 7692)"
+                } else {
+                    ""
+                }
+            ));
+            o.text(format!(" opcode=0x{opcode:x} {opname}"));
+            o.text(format!(
+                " MASK={} {}",
+                u8::from(*masked),
+                if *masked {
+                    "payload XORed with the key (clients must mask, servers must not)"
+                } else {
+                    "payload sent as is"
+                }
+            ));
+            let enc = match header.get(1).map(|b| b & 0x7f) {
+                Some(126) => "16-bit extended length",
+                Some(127) => "64-bit extended length",
+                _ => "7-bit length",
+            };
+            o.text(format!(
+                " payload length={len} ({enc}), header {header_len} bytes"
+            ));
+            if let Some(k) = mask_key {
+                o.text(format!(" masking key={k}"));
+            }
+            if *mid_stream {
+                o.styled(" decoded without seeing the handshake", theme.warn);
+            }
+            let payload = unhex(payload_hex);
+            if let Some(k) = key.filter(|_| !payload.is_empty()) {
+                o.heading("Masking (§5.3): wire byte = data byte XOR key[i mod 4]");
+                let n = payload.len().min(if width >= 60 { 12 } else { 8 });
+                let shown = payload.get(..n).unwrap_or(&[]);
+                let wire: Vec<u8> = shown
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| b ^ k.get(i % 4).copied().unwrap_or(0))
+                    .collect();
+                let keys: Vec<u8> = (0..n).map(|i| k.get(i % 4).copied().unwrap_or(0)).collect();
+                let row = |b: &[u8]| {
+                    b.iter()
+                        .map(|x| format!("{x:02x}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                o.text(format!("  wire  {}", row(&wire)));
+                o.text(format!("  key   {}", row(&keys)));
+                o.text(format!("  data  {}", row(shown)));
+            }
+            let payload_note = format!(
+                "Payload ({} of {len} bytes{})",
+                payload.len(),
+                if *masked { ", unmasked" } else { "" }
+            );
+            o.heading(&payload_note);
+            if *opcode == 8 {
+                match close_code {
+                    Some(Some(c)) => {
+                        o.text(format!(" close code {c}: {}", close_code_meaning(*c)));
+                        if close_code_forbidden_on_wire(*c) {
+                            o.styled(
+                                " this code must not appear in a close frame (§7.4)",
+                                theme.bad,
+                            );
+                        }
+                    }
+                    _ => o.text(" no close code (an empty close stands for 1005)"),
+                }
+                if let Some(r) = close_reason {
+                    o.text(format!(" reason \"{r}\""));
+                }
+            } else if payload.is_empty() {
+                o.text(" (empty)");
+            } else if let Ok(s) = std::str::from_utf8(&payload) {
+                if *opcode != 2 {
+                    o.text(format!(" text \"{}\"", wsscope::text::safe(s)));
+                } else {
+                    o.text(format!(" hex {}", wsscope::text::hex(&payload)));
+                }
+            } else {
+                o.text(format!(" hex {}", wsscope::text::hex(&payload)));
+            }
+            if let Some(rtt) = rtt_ms {
+                o.text(format!(" pong round trip from its ping: {rtt:.3} ms"));
+            }
+            o.heading("Hex dump (header + first payload bytes as on the wire)");
+            let mut wire = header.clone();
+            wire.extend(
+                payload
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| b ^ key.and_then(|k| k.get(i % 4).copied()).unwrap_or(0)),
+            );
+            let per_line = if width >= 76 { 16 } else { 8 };
+            for l in hex_dump(&wire, per_line) {
+                o.text(format!(" {l}"));
+            }
+        }
+        EventKind::WsMessage {
+            kind,
+            frames,
+            len,
+            wire_len,
+            compressed,
+            preview,
+            ..
+        } => {
+            o.heading("Message (RFC 6455 §5.4, §6.2)");
+            let kind = match kind {
+                wsscope::analysis::MessageKind::Text => "text",
+                wsscope::analysis::MessageKind::Binary => "binary",
+            };
+            o.text(format!(" {kind}, {frames} frame(s)"));
+            o.text(format!(
+                " {len} bytes of data, {wire_len} bytes on the wire"
+            ));
+            if *compressed {
+                o.text(" compressed with permessage-deflate (RFC 7692)");
+            }
+            o.text(format!(" preview: {preview}"));
+        }
+        EventKind::WsClose {
+            initiator,
+            code,
+            reason,
+            echoed,
+            clean: was_clean,
+            echo_ms,
+            fin_ms,
+        } => {
+            o.heading("Closing handshake (RFC 6455 §7)");
+            o.text(format!(
+                " initiated by {}",
+                match initiator {
+                    Some(wsscope::types::Direction::C2S) => "the client (c2s)",
+                    Some(wsscope::types::Direction::S2C) => "the server (s2c)",
+                    None => "nobody (no close frame)",
+                }
+            ));
+            match code {
+                Some(c) => o.text(format!(" code {c}: {}", close_code_meaning(*c))),
+                None => o.text(" no code"),
+            }
+            if !reason.is_empty() {
+                o.text(format!(" reason \"{reason}\""));
+            }
+            o.check(
+                Some(*echoed),
+                "the other side answered with its own close".into(),
+            );
+            o.check(
+                Some(*was_clean),
+                "both closes seen before the TCP end".into(),
+            );
+            if let Some(ms) = echo_ms {
+                o.text(format!(" close to echo: {ms:.3} ms"));
+            }
+            if let Some(ms) = fin_ms {
+                o.text(format!(" close to first FIN/RST: {ms:.3} ms"));
+            }
+        }
+        EventKind::TcpTeardown { how, step } => {
+            o.heading("TCP teardown (RFC 9293 §3.6)");
+            match (how, step) {
+                (TeardownHow::Rst, _) => {
+                    o.text(" RST: the connection is aborted at once; unsent data is lost")
+                }
+                (TeardownHow::Fin, Some(TeardownStep::Ack)) => {
+                    o.text(" ACK of a FIN: the peer has seen that this direction is finished")
+                }
+                (TeardownHow::Fin, _) => {
+                    o.text(" FIN: this side has nothing more to send (the other may still send)")
+                }
+            }
+        }
+        EventKind::Violation { code, message, rfc } => {
+            o.heading("Violation");
+            o.styled(format!(" {code}"), theme.bad);
+            o.text(format!(" {message}"));
+            o.text(format!(" rule: {rfc}"));
+            let parent = conn.and_then(|c| {
+                let pos = c.events.partition_point(|&i| i < idx);
+                c.events
+                    .get(..pos)
+                    .unwrap_or(&[])
+                    .iter()
+                    .rev()
+                    .filter_map(|&i| store.events.get(i))
+                    .find(|e| !matches!(e.kind, EventKind::Violation { .. }))
+            });
+            if let Some(p) = parent {
+                o.text(format!(" concerns pkt {}: {}", p.pkt, label(p)));
+            }
+        }
+        EventKind::Gap { bytes } => {
+            o.heading("Gap");
+            o.text(format!(
+                " {bytes} bytes of this direction's stream were not captured (lost or dropped)"
+            ));
+            o.text(" decoding resumes at the next frame boundary it can find");
+        }
+    }
+    o.lines
+}
+
+fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
+    let h = Handshake::find(events.iter().copied());
+    let asked = h.request.is_some_and(|r| match &r.kind {
+        EventKind::HttpRequest { headers, .. } => headers.iter().any(|(n, _)| {
+            n.eq_ignore_ascii_case("upgrade") || n.to_ascii_lowercase().starts_with("sec-websocket")
+        }),
+        _ => false,
+    });
+    if !asked && h.outcome.is_none() {
+        o.heading("Plain HTTP");
+        o.text(" The request does not ask for an Upgrade: no WebSocket here.");
+        return;
+    }
+    o.heading("Upgrade checklist (RFC 6455 §4.1, §4.2.2)");
+    for c in checklist(&h) {
+        o.check(c.ok, format!("{:<38} {} [{}]", c.label, c.seen, c.rfc));
+    }
+    let key = h.request.and_then(|r| match &r.kind {
+        EventKind::HttpRequest { headers, .. } => headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key"))
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    });
+    let accept = h.response.and_then(|r| match &r.kind {
+        EventKind::HttpResponse { headers, .. } => headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-accept"))
+            .map(|(_, v)| v.clone()),
+        _ => None,
+    });
+    if let (true, Some(key)) = (with_accept, key) {
+        let s = accept_steps(&key);
+        o.heading("Sec-WebSocket-Accept derivation (§4.2.2)");
+        o.text(format!(" 1 key          {}", s.key));
+        o.text(format!(" 2 key + GUID   {}", s.concatenated));
+        o.text(format!(" 3 SHA-1 (hex)  {}", s.sha1_hex));
+        o.text(format!(" 4 base64       {}", s.accept));
+        match accept {
+            Some(a) => {
+                let ok = a.trim() == s.accept;
+                o.check(Some(ok), format!("received      {a}"));
+            }
+            None => o.check(
+                Some(false),
+                "received      (no Sec-WebSocket-Accept)".into(),
+            ),
+        }
+    }
+}
+
+/// Draws the panel, scrolled by `scroll` lines (clamped to the content).
+#[allow(clippy::too_many_arguments)]
+pub fn render(
+    f: &mut Frame,
+    area: Rect,
+    store: &Store,
+    conn: Option<&Conn>,
+    selected: Option<usize>,
+    scroll: &mut u16,
+    focused: bool,
+    theme: &Theme,
+) {
+    let block = Block::bordered()
+        .title(Span::styled(" Detail ", theme.title))
+        .border_style(if focused {
+            theme.border_focus
+        } else {
+            theme.border
+        });
+    let inner = block.inner(area);
+    let content = match selected {
+        Some(i) => lines(store, conn, i, inner.width, theme),
+        None => vec![Line::styled(
+            "Select an event in the timeline (↑/↓, Enter).",
+            theme.dim,
+        )],
+    };
+    // Long lines wrap (a close code's meaning, a long header); count the
+    // wrapped rows so the scroll stops at the end.
+    let w = usize::from(inner.width.max(1));
+    let rows: usize = content.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
+    let max = rows.saturating_sub(inner.height as usize);
+    *scroll = (*scroll).min(u16::try_from(max).unwrap_or(u16::MAX));
+    f.render_widget(
+        Paragraph::new(content)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((*scroll, 0)),
+        area,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_6455_5_7_headers_are_rebuilt_exactly() {
+        // (name, fin, rsv, opcode, key, len, header_len, wire bytes)
+        let key = Some([0x37, 0xfa, 0x21, 0x3d]);
+        type Case<'a> = (&'a str, bool, u8, u8, Option<[u8; 4]>, u64, u8, &'a [u8]);
+        let cases: &[Case] = &[
+            ("unmasked text", true, 0, 1, None, 5, 2, &[0x81, 0x05]),
+            (
+                "masked text",
+                true,
+                0,
+                1,
+                key,
+                5,
+                6,
+                &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d],
+            ),
+            ("first fragment", false, 0, 1, None, 3, 2, &[0x01, 0x03]),
+            ("unmasked ping", true, 0, 9, None, 5, 2, &[0x89, 0x05]),
+            (
+                "256 bytes binary",
+                true,
+                0,
+                2,
+                None,
+                256,
+                4,
+                &[0x82, 0x7e, 0x01, 0x00],
+            ),
+            (
+                "64 KiB binary",
+                true,
+                0,
+                2,
+                None,
+                65536,
+                10,
+                &[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0],
+            ),
+            (
+                "non-minimal 16-bit length",
+                true,
+                0,
+                1,
+                None,
+                5,
+                4,
+                &[0x81, 0x7e, 0x00, 0x05],
+            ),
+            ("rsv1 compressed", true, 4, 1, None, 7, 2, &[0xc1, 0x07]),
+            (
+                "bad header_len falls back",
+                true,
+                0,
+                1,
+                None,
+                5,
+                9,
+                &[0x81, 0x05],
+            ),
+        ];
+        for (name, fin, rsv, op, key, len, hl, wire) in cases {
+            assert_eq!(
+                &frame_header_bytes(*fin, *rsv, *op, *key, *len, *hl),
+                wire,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn bit_diagram_shows_the_real_bits() {
+        let d = bit_diagram(&[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d]);
+        assert!(
+            d.contains(&"|1|0|0|0|0 0 0 1|1|0 0 0 0 1 0 1|".to_string()),
+            "{d:#?}"
+        );
+        assert!(d.contains(&"|0 0 1 1 0 1 1 1 1 1 1 1 1 0 1 0|".to_string()));
+        assert!(d.contains(&"|0 0 1 0 0 0 0 1 0 0 1 1 1 1 0 1|".to_string()));
+        let d = bit_diagram(&[0x82, 0x7e, 0x01, 0x00]);
+        assert!(d.contains(&"|0 0 0 0 0 0 0 1 0 0 0 0 0 0 0 0|".to_string()));
+        assert!(!d.iter().any(|l| l.contains("Masking-key")));
+        // Every row has the same width, so the diagram stays a box.
+        assert!(d.iter().skip(2).all(|l| l.chars().count() == 33), "{d:#?}");
+        // Short input does not panic.
+        assert!(!bit_diagram(&[0xff, 0xff]).is_empty());
+    }
+
+    #[test]
+    fn hex_dump_lines() {
+        let d = hex_dump(b"Hello, WebSocket world!", 16);
+        assert_eq!(d.len(), 2);
+        assert_eq!(
+            d[0],
+            "0000  48 65 6c 6c 6f 2c 20 57  65 62 53 6f 63 6b 65 74  Hello, WebSocket"
+        );
+        assert!(d[1].starts_with("0010  20 77 6f 72 6c 64 21"));
+        assert!(d[1].ends_with(" world!"));
+    }
+
+    #[test]
+    fn mask_keys() {
+        assert_eq!(parse_mask_key("37fa213d"), Some([0x37, 0xfa, 0x21, 0x3d]));
+        assert_eq!(parse_mask_key("37fa"), None);
+        assert_eq!(parse_mask_key("zz"), None);
+    }
+}

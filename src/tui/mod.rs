@@ -1,0 +1,137 @@
+//! The terminal interface: `wsscope view` and `wsscope FILE`.
+//!
+//! The TUI never touches libpcap. Everything it shows arrives through one
+//! [`Receiver<Feed>`] (events in capture order, progress, drop counts,
+//! warnings), and every side effect (keys, mouse, resize, the clock) enters
+//! [`App::update`] as a [`Msg`], so a whole session runs in tests against
+//! ratatui's `TestBackend` (the gitui/trippy habit).
+//!
+//! Layout of the module: [`app`] holds the state and the update function;
+//! [`store`] the events and connections; one file per panel
+//! ([`connections`], [`timeline`], [`detail`], [`status`], [`help`]);
+//! [`theme`] the colours (and `NO_COLOR`); [`terminal`] setup, restore and
+//! the panic hook; [`run`] the loop that ties them together.
+
+pub mod app;
+pub mod connections;
+pub mod detail;
+pub mod fmt;
+pub mod help;
+pub mod status;
+pub mod store;
+pub mod terminal;
+pub mod theme;
+pub mod timeline;
+pub mod upgrade;
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests;
+
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+pub use app::{App, Msg};
+
+/// What the producer (capture + analysis, on its own thread) sends the TUI.
+#[derive(Debug)]
+pub enum Feed {
+    /// Timeline events, in capture order.
+    Events(Vec<wsscope::analysis::Event>),
+    /// File indexing progress, or the live packet counters.
+    Progress {
+        /// Packets read so far.
+        packets: u64,
+        /// Bytes of the file read so far.
+        bytes_read: u64,
+        /// The file's size, when known (never for live captures).
+        total_bytes: Option<u64>,
+    },
+    /// libpcap's count of packets dropped by the kernel (live).
+    Dropped(u64),
+    /// Something worth telling the user that does not stop the capture.
+    Warning(String),
+    /// The file has been read to its end.
+    Done,
+    /// The source failed; what was received so far stays on screen.
+    Error(String),
+}
+
+/// How the view was asked for on the command line.
+#[derive(Clone, Debug)]
+pub struct ViewOptions {
+    /// The file name or the interface, for the status bar.
+    pub source_label: String,
+    /// A live capture (`-i`) rather than a replayed file.
+    pub live: bool,
+    /// Replay speed: 1.0 is the recorded pace.
+    pub speed: f64,
+    /// No colours, only bold/reverse/underline (`NO_COLOR` or a flag).
+    pub no_color: bool,
+}
+
+/// How long the loop waits for a key before drawing again.
+const INPUT_TIMEOUT: Duration = Duration::from_millis(50);
+/// Draining the feed stops after this long, so a fast producer (a large file
+/// being indexed) cannot starve the keyboard or the screen; what is left is
+/// taken on the next turn, without waiting for input.
+const MAX_DRAIN_TIME: Duration = Duration::from_millis(30);
+
+/// Runs the interface until the user quits: sets up the terminal, then loops
+/// (drain `rx` without blocking, advance the clock, draw, wait up to 50 ms for
+/// input). The terminal is restored on return, on error and on panic.
+pub fn run(rx: Receiver<Feed>, mut opts: ViewOptions) -> std::io::Result<()> {
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        opts.no_color = true;
+    }
+    let mut term = terminal::Tui::enter()?;
+    let start = Instant::now();
+    let mut app = App::new(opts);
+    if let Ok(size) = term.size() {
+        app.update(Msg::Resize(size.width, size.height));
+    }
+    let mut connected = true;
+    loop {
+        if terminal::panicked() {
+            // The hook has restored the terminal and printed the message.
+            return Err(std::io::Error::other("a thread panicked; the view stopped"));
+        }
+        let mut pending = false;
+        if connected {
+            let drain_start = Instant::now();
+            loop {
+                match rx.try_recv() {
+                    Ok(feed) => app.update(Msg::Feed(feed)),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        connected = false;
+                        app.update(Msg::Disconnected);
+                        break;
+                    }
+                }
+                if drain_start.elapsed() > MAX_DRAIN_TIME {
+                    pending = true;
+                    break;
+                }
+            }
+        }
+        app.update(Msg::Tick(start.elapsed()));
+        term.draw(|f| app.render(f))?;
+        if app.should_quit() {
+            break;
+        }
+        let wait = if pending {
+            Duration::ZERO
+        } else {
+            INPUT_TIMEOUT
+        };
+        for msg in terminal::read_input(wait)? {
+            app.update(msg);
+        }
+        if app.should_quit() {
+            break;
+        }
+    }
+    term.leave()
+}

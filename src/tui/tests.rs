@@ -1,0 +1,810 @@
+//! Whole-session tests: scripted feeds, keys, mouse and clock, rendered into
+//! ratatui's `TestBackend` and snapshotted with insta.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+
+use wsscope::analysis::EventKind;
+
+use super::app::{App, Focus, Msg};
+use super::fixtures::{self, session};
+use super::timeline::ItemKind;
+use super::{Feed, ViewOptions};
+
+fn opts(live: bool) -> ViewOptions {
+    ViewOptions {
+        source_label: if live {
+            "eth0".into()
+        } else {
+            "chat.pcap".into()
+        },
+        live,
+        speed: 1.0,
+        no_color: false,
+    }
+}
+
+/// A replay of the fixture, fully indexed, clock at zero.
+fn replay() -> App {
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Progress {
+        packets: 23,
+        bytes_read: 4096,
+        total_bytes: Some(4096),
+    }));
+    app.update(Msg::Feed(Feed::Events(session())));
+    app.update(Msg::Feed(Feed::Done));
+    app.update(Msg::Tick(Duration::ZERO));
+    app
+}
+
+fn press(app: &mut App, code: KeyCode) {
+    app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn keys(app: &mut App, codes: &[KeyCode]) {
+    for &c in codes {
+        press(app, c);
+    }
+}
+
+fn typed(app: &mut App, s: &str) {
+    for c in s.chars() {
+        press(app, KeyCode::Char(c));
+    }
+}
+
+fn terminal(w: u16, h: u16) -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(w, h)).expect("test backend")
+}
+
+fn screen(app: &mut App, w: u16, h: u16) -> String {
+    let mut t = terminal(w, h);
+    t.draw(|f| app.render(f)).expect("draw");
+    t.backend().to_string()
+}
+
+fn kind_of(app: &App, i: Option<usize>) -> &'static str {
+    i.and_then(|i| app.store().events.get(i))
+        .map(|e| e.kind.name())
+        .unwrap_or("none")
+}
+
+/// Steps forward until the selected event satisfies `want`.
+fn step_until(app: &mut App, want: impl Fn(&EventKind) -> bool) {
+    for _ in 0..64 {
+        press(app, KeyCode::Right);
+        let ev = app.selected_event().and_then(|i| app.store().events.get(i));
+        if ev.is_some_and(|e| want(&e.kind)) {
+            return;
+        }
+    }
+    panic!("never reached the wanted event");
+}
+
+#[test]
+fn opens_on_the_first_websocket_connection() {
+    let mut app = replay();
+    assert_eq!(app.selected_conn(), Some(1));
+    assert!(app.playing());
+    // At t=0 only the first packet of connection 0 is shown.
+    assert_eq!(app.store().revealed, 2);
+    let items = app.timeline_items().to_vec();
+    assert!(matches!(items.as_slice(), [it] if matches!(it.kind, ItemKind::More(n) if n > 20)));
+    insta::assert_snapshot!("open_120x40", screen(&mut app, 120, 40));
+}
+
+#[test]
+fn replay_reveals_at_the_recorded_pace_and_speed() {
+    let mut app = replay();
+    app.update(Msg::Tick(Duration::from_millis(130)));
+    // Events up to t=130 ms: both handshakes.
+    assert_eq!(app.store().revealed, 8);
+    press(&mut app, KeyCode::Char('+'));
+    assert_eq!(app.speed(), 2.0);
+    // 50 ms more at 2x = 100 ms of capture: up to t=230 ms (the 101 and the outcome).
+    app.update(Msg::Tick(Duration::from_millis(180)));
+    assert_eq!(kind_of(&app, app.selected_event()), "ws_handshake");
+    press(&mut app, KeyCode::Char('-'));
+    press(&mut app, KeyCode::Char('-'));
+    assert_eq!(app.speed(), 0.5);
+    app.update(Msg::Tick(Duration::from_secs(20)));
+    assert_eq!(app.store().revealed, app.store().events.len());
+    assert!(!app.playing(), "stops at the end of a finished file");
+    insta::assert_snapshot!("played_120x40", screen(&mut app, 120, 40));
+}
+
+#[test]
+fn long_silences_are_shortened() {
+    let mut events = session();
+    // Move the close and teardown ten minutes later.
+    for e in events.iter_mut().filter(|e| e.pkt >= 17) {
+        e.ts.0 += 600_000_000;
+    }
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Events(events)));
+    app.update(Msg::Tick(Duration::ZERO));
+    app.update(Msg::Tick(Duration::from_millis(1300)));
+    let before = app.store().revealed;
+    app.update(Msg::Tick(Duration::from_millis(
+        1300 + super::app::MAX_IDLE_US as u64 / 1000 + 50,
+    )));
+    assert!(
+        app.store().revealed > before,
+        "the silence did not stall the replay"
+    );
+}
+
+#[test]
+fn teacher_walks_one_connection_one_arrow_at_a_time() {
+    let mut app = replay();
+    press(&mut app, KeyCode::Home);
+    assert!(!app.playing());
+    assert_eq!(app.store().revealed, 0);
+    press(&mut app, KeyCode::Right);
+    assert_eq!(kind_of(&app, app.selected_event()), "conn_open");
+    press(&mut app, KeyCode::Char('n'));
+    assert_eq!(kind_of(&app, app.selected_event()), "tcp_handshake");
+    let items = app.timeline_items().to_vec();
+    assert_eq!(
+        items[0].kind,
+        ItemKind::Header(super::store::Phase::TcpHandshake)
+    );
+    assert_eq!(
+        items.iter().filter(|i| i.kind == ItemKind::Event).count(),
+        2
+    );
+    insta::assert_snapshot!("step_syn_80x24", screen(&mut app, 80, 24));
+    // Back one arrow: the SYN disappears again.
+    press(&mut app, KeyCode::Left);
+    assert_eq!(kind_of(&app, app.selected_event()), "conn_open");
+    press(&mut app, KeyCode::Char('p'));
+    assert_eq!(app.selected_event(), None);
+    // Stepping never leaves the selected connection.
+    step_until(&mut app, |k| matches!(k, EventKind::WsHandshake { .. }));
+    assert_eq!(app.selected_conn(), Some(1));
+    assert_eq!(app.store().events[app.selected_event().unwrap()].conn, 1);
+}
+
+#[test]
+fn a_violation_is_revealed_with_its_frame() {
+    let mut app = replay();
+    press(&mut app, KeyCode::Home);
+    step_until(&mut app, |k| {
+        matches!(
+            k,
+            EventKind::WsFrame {
+                masked: true,
+                opcode: 1,
+                len: 3,
+                ..
+            }
+        )
+    });
+    let items = app.timeline_items().to_vec();
+    let last_two: Vec<_> = items.iter().rev().skip(1).take(2).map(|i| i.kind).collect();
+    assert_eq!(last_two, vec![ItemKind::Violation, ItemKind::Event]);
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("⚠ masked_server_frame"), "{s}");
+    // The frame's detail names the rule too.
+    assert!(s.contains("RFC 6455 5.1"), "{s}");
+    // And the violation line can be selected for its own detail.
+    press(&mut app, KeyCode::Down);
+    assert_eq!(kind_of(&app, app.selected_event()), "violation");
+    press(&mut app, KeyCode::Right);
+    assert_eq!(kind_of(&app, app.selected_event()), "ws_message");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(kind_of(&app, app.selected_event()), "violation");
+    insta::assert_snapshot!("violation_120x40", screen(&mut app, 120, 40));
+}
+
+#[test]
+fn tab_jumps_phase_by_phase() {
+    let mut app = replay();
+    press(&mut app, KeyCode::Home);
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        press(&mut app, KeyCode::Tab);
+        seen.push(kind_of(&app, app.selected_event()));
+    }
+    assert_eq!(
+        seen,
+        [
+            "conn_open",
+            "http_request",
+            "ws_frame",
+            "ws_frame",
+            "tcp_teardown"
+        ]
+    );
+    // The fourth stop is the first close frame: the Closing phase.
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(kind_of(&app, app.selected_event()), "ws_frame");
+    press(&mut app, KeyCode::BackTab);
+    let sel = app.selected_event().unwrap();
+    assert!(matches!(
+        app.store().events[sel].kind,
+        EventKind::WsFrame { opcode: 1, .. }
+    ));
+    press(&mut app, KeyCode::End);
+    assert_eq!(app.store().revealed, app.store().events.len());
+    // With everything shown, Tab moves the selection between headers.
+    keys(&mut app, &[KeyCode::Home]);
+    press(&mut app, KeyCode::End);
+    for _ in 0..30 {
+        press(&mut app, KeyCode::Up);
+    }
+    assert_eq!(kind_of(&app, app.selected_event()), "conn_open");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(kind_of(&app, app.selected_event()), "http_request");
+}
+
+#[test]
+fn handshake_detail_has_the_checklist_and_the_accept_steps() {
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    for _ in 0..40 {
+        if kind_of(&app, app.selected_event()) == "ws_handshake" {
+            break;
+        }
+        press(&mut app, KeyCode::Up);
+    }
+    assert_eq!(kind_of(&app, app.selected_event()), "ws_handshake");
+    press(&mut app, KeyCode::Char('z'));
+    let s = screen(&mut app, 120, 40);
+    for want in [
+        "✓ method is GET",
+        "✓ Sec-WebSocket-Version: 13",
+        "✓ status 101",
+        "2 key + GUID   dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+        "3 SHA-1 (hex)  b37a4f2cc0624f1690f64606cf385945b2bec4ea",
+        "4 base64       s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+    ] {
+        assert!(s.contains(want), "missing {want:?}\n{s}");
+    }
+    insta::assert_snapshot!("handshake_zoom_120x40", s);
+}
+
+#[test]
+fn frame_detail_has_the_bits_the_xor_and_the_hex() {
+    let mut app = replay();
+    press(&mut app, KeyCode::Home);
+    step_until(&mut app, |k| {
+        matches!(
+            k,
+            EventKind::WsFrame {
+                opcode: 1,
+                masked: true,
+                ..
+            }
+        )
+    });
+    press(&mut app, KeyCode::Char('z'));
+    let s = screen(&mut app, 80, 40);
+    for want in [
+        "|1|0|0|0|0 0 0 1|1|0 0 0 0 1 0 1|",
+        "wire  7f 9f 4d 51 58",
+        "key   37 fa 21 3d 37",
+        "data  48 65 6c 6c 6f",
+        "text \"Hello\"",
+        "0000  81 85 37 fa 21 3d 7f 9f  4d 51 58",
+    ] {
+        assert!(s.contains(want), "missing {want:?}\n{s}");
+    }
+    insta::assert_snapshot!("frame_zoom_80x40", s);
+    // At 80x24 the detail scrolls.
+    press(&mut app, KeyCode::Enter);
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.focus(), Focus::Detail);
+    keys(&mut app, &[KeyCode::Down; 12]);
+    insta::assert_snapshot!("frame_zoom_scrolled_80x24", screen(&mut app, 80, 24));
+}
+
+#[test]
+fn close_detail_explains_the_code() {
+    let mut app = replay();
+    press(&mut app, KeyCode::Home);
+    step_until(&mut app, |k| matches!(k, EventKind::WsClose { .. }));
+    let s = screen(&mut app, 160, 50);
+    assert!(s.contains("code 1000: Normal Closure"), "{s}");
+    let wide = screen(&mut app, 220, 50);
+    assert!(wide
+        .lines()
+        .next()
+        .is_some_and(|l| l.contains("Timeline #1")));
+    insta::assert_snapshot!("close_160x50", s);
+}
+
+#[test]
+fn help_lists_every_key() {
+    let mut app = replay();
+    press(&mut app, KeyCode::Char('?'));
+    assert!(app.help_open());
+    let s = screen(&mut app, 80, 24);
+    for (k, _) in super::help::KEYS {
+        assert!(s.contains(k), "help misses {k}");
+    }
+    insta::assert_snapshot!("help_80x24", s);
+    // Keys other than ?/Esc/q do nothing while help is open.
+    press(&mut app, KeyCode::Char('+'));
+    assert_eq!(app.speed(), 1.0);
+    press(&mut app, KeyCode::Esc);
+    assert!(!app.help_open());
+}
+
+#[test]
+fn filter_narrows_connections_and_events() {
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "ping");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.filter(), "ping");
+    assert_eq!(app.selected_conn(), Some(1));
+    let items = app.timeline_items().to_vec();
+    let shown: Vec<_> = items
+        .iter()
+        .filter(|i| i.kind == ItemKind::Event)
+        .map(|i| app.store().events[i.ev].kind.name())
+        .collect();
+    assert_eq!(shown, ["ws_frame", "ws_frame"]);
+    insta::assert_snapshot!("filter_ping_120x40", screen(&mut app, 120, 40));
+    // A filter on an address keeps that connection whole.
+    press(&mut app, KeyCode::Char('/'));
+    keys(&mut app, &[KeyCode::Backspace; 4]);
+    typed(&mut app, ":50000");
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.selected_conn(), Some(0));
+    assert!(app.timeline_items().len() > 8);
+    // Esc in the filter prompt clears it.
+    press(&mut app, KeyCode::Char('/'));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.filter(), "");
+    // Nothing matching: empty, no panic.
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "no such thing");
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("Connections (0 of 2)"), "{s}");
+}
+
+#[test]
+fn connection_list_moves_and_mouse_selects() {
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    let _ = screen(&mut app, 120, 40);
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.focus(), Focus::Connections);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.selected_conn(), Some(0));
+    press(&mut app, KeyCode::Char('j'));
+    assert_eq!(app.selected_conn(), Some(1));
+    // Click the first row of the list (border at y=0, rows from y=1).
+    let click = |x, y| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: x,
+            row: y,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    app.update(click(10, 1));
+    assert_eq!(app.selected_conn(), Some(0));
+    let _ = screen(&mut app, 120, 40);
+    app.update(click(10, 2));
+    assert_eq!(app.selected_conn(), Some(1));
+    // Click the third line of the timeline body (after the column header).
+    let s = screen(&mut app, 120, 40);
+    let tl_top = s.lines().position(|l| l.contains("Timeline #1")).unwrap() as u16;
+    app.update(click(20, tl_top + 1 + 1 + 2));
+    assert_eq!(app.focus(), Focus::Timeline);
+    assert_eq!(kind_of(&app, app.selected_event()), "tcp_handshake");
+    // The wheel moves the selection.
+    app.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 20,
+        row: tl_top + 3,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(kind_of(&app, app.selected_event()), "tcp_handshake");
+    app.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 20,
+        row: tl_top + 3,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(kind_of(&app, app.selected_event()), "tcp_handshake");
+    app.update(Msg::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollDown,
+        column: 20,
+        row: tl_top + 3,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(kind_of(&app, app.selected_event()), "http_request");
+}
+
+#[test]
+fn resizes_from_80x24_to_120x40_and_below() {
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    let small = screen(&mut app, 80, 24);
+    assert_eq!(small.lines().count(), 24);
+    insta::assert_snapshot!("end_80x24", small);
+    app.update(Msg::Resize(120, 40));
+    insta::assert_snapshot!("end_120x40", screen(&mut app, 120, 40));
+    // Absurdly small terminals draw what fits and never panic.
+    for (w, h) in [(1, 1), (10, 3), (20, 5), (40, 10), (79, 23), (250, 80)] {
+        let _ = screen(&mut app, w, h);
+        press(&mut app, KeyCode::Char('?'));
+        let _ = screen(&mut app, w, h);
+        press(&mut app, KeyCode::Char('?'));
+    }
+}
+
+#[test]
+fn live_follows_the_newest_and_pausing_loses_nothing() {
+    let mut app = App::new(opts(true));
+    app.update(Msg::Tick(Duration::ZERO));
+    let waiting = screen(&mut app, 80, 24);
+    assert!(waiting.contains("Waiting for packets on eth0"), "{waiting}");
+    let all = session();
+    let (first, rest) = all.split_at(14);
+    app.update(Msg::Feed(Feed::Events(first.to_vec())));
+    app.update(Msg::Feed(Feed::Progress {
+        packets: 11,
+        bytes_read: 0,
+        total_bytes: None,
+    }));
+    app.update(Msg::Feed(Feed::Dropped(3)));
+    assert_eq!(app.selected_conn(), Some(1));
+    assert_eq!(app.selected_event(), Some(13), "follows the newest event");
+    // Pause the view: events keep arriving but the view stays.
+    press(&mut app, KeyCode::Char(' '));
+    app.update(Msg::Feed(Feed::Events(rest.to_vec())));
+    app.update(Msg::Tick(Duration::from_millis(1500)));
+    app.update(Msg::Feed(Feed::Progress {
+        packets: 23,
+        bytes_read: 0,
+        total_bytes: None,
+    }));
+    app.update(Msg::Tick(Duration::from_millis(2500)));
+    assert_eq!(app.store().events.len(), all.len());
+    assert_eq!(app.store().revealed, 14);
+    assert_eq!(app.selected_event(), Some(13));
+    insta::assert_snapshot!("live_paused_80x24", screen(&mut app, 80, 24));
+    press(&mut app, KeyCode::Char(' '));
+    assert_eq!(app.store().revealed, all.len());
+    assert_eq!(kind_of(&app, app.selected_event()), "tcp_teardown");
+    // Moving up stops following; End follows again.
+    press(&mut app, KeyCode::Up);
+    let held = app.selected_event();
+    app.update(Msg::Feed(Feed::Warning(
+        "snaplen 96 cuts frames short".into(),
+    )));
+    assert_eq!(app.selected_event(), held);
+    press(&mut app, KeyCode::End);
+    assert_eq!(kind_of(&app, app.selected_event()), "tcp_teardown");
+    // In live mode ←/→ move the selection, not time.
+    press(&mut app, KeyCode::Left);
+    assert_eq!(app.store().revealed, all.len());
+    assert_eq!(kind_of(&app, app.selected_event()), "tcp_teardown");
+    insta::assert_snapshot!("live_120x40", screen(&mut app, 120, 40));
+}
+
+#[test]
+fn indexing_shows_progress_before_any_event() {
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Progress {
+        packets: 1000,
+        bytes_read: 25 << 20,
+        total_bytes: Some(100 << 20),
+    }));
+    app.update(Msg::Tick(Duration::ZERO));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("Reading chat.pcap"), "{s}");
+    assert!(s.contains("25%"), "{s}");
+    insta::assert_snapshot!("indexing_80x24", s);
+}
+
+#[test]
+fn wire_text_cannot_reach_the_terminal_raw() {
+    let mut events = session();
+    for e in &mut events {
+        if let EventKind::HttpRequest {
+            target, headers, ..
+        } = &mut e.kind
+        {
+            // Not made safe upstream, on purpose: the TUI must still escape it.
+            target.push_str("\x1b[2J\u{202e}");
+            headers.push(("X-Evil".into(), "\x07\x1b]0;pwned\x07".into()));
+        }
+    }
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Events(events)));
+    app.update(Msg::Feed(Feed::Warning("bad\x1bwarning".into())));
+    press(&mut app, KeyCode::End);
+    for _ in 0..30 {
+        if kind_of(&app, app.selected_event()) == "http_request" {
+            break;
+        }
+        press(&mut app, KeyCode::Up);
+    }
+    let mut t = terminal(120, 40);
+    t.draw(|f| app.render(f)).expect("draw");
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert!(
+            !cell
+                .symbol()
+                .chars()
+                .any(|c| c.is_control() || c == '\u{202e}'),
+            "raw control character on screen"
+        );
+    }
+    let s = t.backend().to_string();
+    assert!(s.contains("\\x1b[2J"), "{s}");
+}
+
+#[test]
+fn no_color_uses_no_colours() {
+    let mut o = opts(false);
+    o.no_color = true;
+    let mut app = App::new(o);
+    app.update(Msg::Feed(Feed::Events(session())));
+    press(&mut app, KeyCode::End);
+    let mut t = terminal(120, 40);
+    t.draw(|f| app.render(f)).expect("draw");
+    assert!(t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+    // With colours, arrows are coloured by direction.
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    let mut t = terminal(120, 40);
+    t.draw(|f| app.render(f)).expect("draw");
+    assert!(t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .any(|c| c.fg == Color::Cyan));
+}
+
+#[test]
+fn quit_keys() {
+    for k in [
+        KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE),
+        KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+    ] {
+        let mut app = replay();
+        app.update(Msg::Key(k));
+        assert!(app.should_quit());
+    }
+}
+
+#[test]
+fn badges_follow_the_replay() {
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    let c = app.store().conn(1).unwrap();
+    let s = &c.stats;
+    assert_eq!(
+        (
+            s.upgrade,
+            s.frames,
+            s.messages,
+            s.pings,
+            s.close_code,
+            s.violations
+        ),
+        (Some(true), 8, 4, 1, Some(1000), 1)
+    );
+    assert_eq!(s.phase, Some(super::store::Phase::Closed));
+    let theme = super::theme::Theme::new(true);
+    assert_eq!(
+        super::connections::row_text(c, &theme),
+        "#1 192.0.2.10:51000 → 198.51.100.7:8080 closed WS✓ 8fr 4msg 1ping close 1000 ⚠1"
+    );
+    // Stepping back takes the badges back.
+    press(&mut app, KeyCode::Home);
+    step_until(&mut app, |k| matches!(k, EventKind::WsMessage { .. }));
+    let s = &app.store().conn(1).unwrap().stats;
+    assert_eq!((s.frames, s.messages, s.close_code), (1, 1, None));
+    assert_eq!(s.phase, Some(super::store::Phase::Data));
+}
+
+#[test]
+fn events_of_unknown_connections_and_odd_order_do_not_panic() {
+    let mut events = session();
+    events.reverse();
+    events.push(fixtures::ev(
+        99,
+        1,
+        -5.0,
+        None,
+        EventKind::Gap { bytes: 1 << 40 },
+    ));
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Events(events)));
+    app.update(Msg::Feed(Feed::Error("capture failed".into())));
+    for code in [
+        KeyCode::End,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Left,
+        KeyCode::Right,
+        KeyCode::Home,
+        KeyCode::PageDown,
+        KeyCode::PageUp,
+    ] {
+        press(&mut app, code);
+        let _ = screen(&mut app, 80, 24);
+    }
+    // Connections stay in order of first packet.
+    let pkts: Vec<u64> = app.store().conns.iter().map(|c| c.first_pkt).collect();
+    let mut sorted = pkts.clone();
+    sorted.sort();
+    assert_eq!(pkts, sorted);
+}
+
+#[test]
+fn plain_http_gets_no_upgrade_checklist() {
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.selected_conn(), Some(0));
+    press(&mut app, KeyCode::Enter);
+    for _ in 0..10 {
+        if kind_of(&app, app.selected_event()) == "http_request" {
+            break;
+        }
+        press(&mut app, KeyCode::Up);
+    }
+    let s = screen(&mut app, 160, 50);
+    assert!(s.contains("does not ask for an Upgrade"), "{s}");
+    assert!(!s.contains("Upgrade checklist"), "{s}");
+}
+
+#[test]
+fn a_large_capture_stays_responsive() {
+    // 40 000 connections' worth of events would be slow to build here; one
+    // long connection of 100 000 frames is the hard case for the timeline.
+    let mut events = session();
+    events.truncate(17);
+    for n in 0..100_000u64 {
+        let mut e = events[13].clone();
+        e.pkt = 100 + n;
+        e.ts.0 += 1000 * n as i64;
+        events.push(e);
+    }
+    let mut app = App::new(opts(false));
+    let t0 = std::time::Instant::now();
+    app.update(Msg::Feed(Feed::Events(events)));
+    press(&mut app, KeyCode::End);
+    let _ = screen(&mut app, 120, 40);
+    press(&mut app, KeyCode::Left);
+    let _ = screen(&mut app, 120, 40);
+    for _ in 0..20 {
+        press(&mut app, KeyCode::Up);
+        app.update(Msg::Tick(Duration::from_millis(50)));
+        let _ = screen(&mut app, 120, 40);
+    }
+    // Generous: a debug build on a shared machine.
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+    eprintln!("large capture: {:?}", t0.elapsed());
+}
+
+#[test]
+fn selection_is_reversed_and_arrows_are_coloured_by_direction() {
+    use ratatui::style::Modifier;
+    let mut app = replay();
+    keys(
+        &mut app,
+        &[
+            KeyCode::Home,
+            KeyCode::Right,
+            KeyCode::Right,
+            KeyCode::Right,
+        ],
+    );
+    let mut t = terminal(80, 24);
+    t.draw(|f| app.render(f)).expect("draw");
+    let buf = t.backend().buffer().clone();
+    let text = t.backend().to_string();
+    let row_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .expect("row on screen") as u16
+    };
+    let cell_at = |y: u16, needle: &str| {
+        let line: String = (0..80).map(|x| buf[(x, y)].symbol().to_string()).collect();
+        let col = line.find(needle).expect("needle");
+        // Columns are characters here (every symbol is one column wide).
+        let x = line[..col].chars().count() as u16;
+        buf[(x, y)].clone()
+    };
+    let syn = cell_at(row_of("─ SYN ─"), "SYN");
+    assert_eq!(syn.fg, Color::Cyan);
+    assert!(!syn.modifier.contains(Modifier::REVERSED));
+    let syn_ack = cell_at(row_of("SYN-ACK ─"), "SYN-ACK");
+    assert_eq!(syn_ack.fg, Color::Magenta);
+    assert!(
+        syn_ack.modifier.contains(Modifier::REVERSED),
+        "the selection"
+    );
+    let header = cell_at(row_of("── TCP handshake"), "TCP");
+    assert!(header.modifier.contains(Modifier::BOLD));
+}
+
+#[test]
+fn the_growing_timeline_equals_a_fresh_build() {
+    let fresh = |app: &mut App| {
+        let id = app.selected_conn().expect("a connection");
+        let store = app.store();
+        let conn = store.conn(id).expect("known");
+        super::timeline::build(store, conn, None)
+    };
+    // Live, one event per message.
+    let mut app = App::new(opts(true));
+    for e in session() {
+        app.update(Msg::Feed(Feed::Events(vec![e])));
+        let want = fresh(&mut app);
+        assert_eq!(app.timeline_items(), want.as_slice());
+    }
+    // Replay, stepping both ways and jumping by phase.
+    let mut app = replay();
+    let script = [
+        KeyCode::Home,
+        KeyCode::Right,
+        KeyCode::Right,
+        KeyCode::Tab,
+        KeyCode::Left,
+        KeyCode::Tab,
+        KeyCode::Tab,
+        KeyCode::BackTab,
+        KeyCode::Right,
+        KeyCode::End,
+        KeyCode::Left,
+        KeyCode::Left,
+        KeyCode::Home,
+        KeyCode::Char(' '),
+    ];
+    for k in script {
+        press(&mut app, k);
+        let want = fresh(&mut app);
+        assert_eq!(app.timeline_items(), want.as_slice(), "after {k:?}");
+    }
+    for ms in (0..3000).step_by(70) {
+        app.update(Msg::Tick(Duration::from_millis(ms)));
+        let want = fresh(&mut app);
+        assert_eq!(app.timeline_items(), want.as_slice(), "at {ms} ms");
+    }
+}
+
+#[test]
+fn end_sticks_while_the_file_is_still_being_read() {
+    let all = session();
+    let (first, rest) = all.split_at(10);
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Events(first.to_vec())));
+    app.update(Msg::Tick(Duration::ZERO));
+    press(&mut app, KeyCode::End);
+    assert_eq!(app.store().revealed, 10);
+    app.update(Msg::Feed(Feed::Events(rest.to_vec())));
+    assert_eq!(app.store().revealed, all.len());
+    // Without End, a paused replay shows nothing new.
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Events(first.to_vec())));
+    press(&mut app, KeyCode::Char(' '));
+    assert!(!app.playing());
+    let before = app.store().revealed;
+    app.update(Msg::Feed(Feed::Events(rest.to_vec())));
+    assert_eq!(app.store().revealed, before);
+}

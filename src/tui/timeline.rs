@@ -1,0 +1,668 @@
+//! The timeline panel: the selected connection as a sequence diagram.
+//!
+//! A client lifeline on the left, a server lifeline on the right, one arrow
+//! per event in time order, grouped under phase headers, with the time since
+//! the previous event in a gutter. Events without a sender (the upgrade's
+//! outcome, a message, the close exchange) are notes between the lifelines;
+//! a violation is a red line under the event it concerns, which also gets a
+//! `⚠` mark.
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+use ratatui::Frame;
+
+use wsscope::analysis::{Event, EventKind, HandshakeStep, MessageKind, TeardownHow, TeardownStep};
+use wsscope::types::Direction;
+
+use super::fmt::{clean, delta, fit, unhex, width};
+use super::store::{phase_of, Conn, Phase, Store};
+use super::theme::Theme;
+use super::upgrade::close_code_meaning;
+
+/// What one line of the timeline shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemKind {
+    /// A phase header, before event `ev`.
+    Header(Phase),
+    /// An event (arrow or note).
+    Event,
+    /// A violation, shown under the event it concerns.
+    Violation,
+    /// `n` events of the connection not revealed yet (replay).
+    More(usize),
+}
+
+/// One line of the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Item {
+    /// What it shows.
+    pub kind: ItemKind,
+    /// Index into the store's events (for a header, the event it precedes).
+    pub ev: usize,
+}
+
+impl Item {
+    /// Events and violations can be selected; headers and hints cannot.
+    pub fn selectable(&self) -> bool {
+        matches!(self.kind, ItemKind::Event | ItemKind::Violation)
+    }
+}
+
+/// Builds a connection's timeline lines event by event, so that a growing
+/// timeline (live, or a replay playing) is extended rather than rebuilt.
+#[derive(Clone, Debug, Default)]
+pub struct Builder {
+    phase: Option<Phase>,
+    pending_header: Option<Item>,
+    parent_shown: bool,
+    /// How many of the connection's events have been taken.
+    pub taken: usize,
+}
+
+impl Builder {
+    /// Takes event `i`. With a filter (already lower-case), only events (or
+    /// violations) whose label contains it, and the headers above them.
+    pub fn push(&mut self, items: &mut Vec<Item>, store: &Store, i: usize, filter: Option<&str>) {
+        self.taken += 1;
+        let Some(ev) = store.events.get(i) else {
+            return;
+        };
+        let matches = |ev: &Event| filter.map_or(true, |f| label(ev).to_lowercase().contains(f));
+        match phase_of(ev, self.phase) {
+            None => {
+                if self.parent_shown || matches(ev) {
+                    if let Some(h) = self.pending_header.take() {
+                        items.push(h);
+                    }
+                    items.push(Item {
+                        kind: ItemKind::Violation,
+                        ev: i,
+                    });
+                }
+            }
+            Some(p) => {
+                if self.phase != Some(p) {
+                    self.pending_header = Some(Item {
+                        kind: ItemKind::Header(p),
+                        ev: i,
+                    });
+                    self.phase = Some(p);
+                }
+                self.parent_shown = matches(ev);
+                if self.parent_shown {
+                    if let Some(h) = self.pending_header.take() {
+                        items.push(h);
+                    }
+                    items.push(Item {
+                        kind: ItemKind::Event,
+                        ev: i,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Brings `items` up to date with `conn`'s revealed events: takes the
+    /// ones not taken yet and puts the "more events" line at the end.
+    /// Returns false (and does nothing) when the revealed events shrank:
+    /// the caller starts over with a new builder.
+    pub fn update(
+        &mut self,
+        items: &mut Vec<Item>,
+        store: &Store,
+        conn: &Conn,
+        filter: Option<&str>,
+    ) -> bool {
+        let revealed = store.revealed_of(conn);
+        if revealed.len() < self.taken {
+            return false;
+        }
+        if items
+            .last()
+            .is_some_and(|it| matches!(it.kind, ItemKind::More(_)))
+        {
+            items.pop();
+        }
+        for &i in revealed.get(self.taken..).unwrap_or(&[]) {
+            self.push(items, store, i, filter);
+        }
+        let hidden = conn.events.len().saturating_sub(revealed.len());
+        if hidden > 0 {
+            items.push(Item {
+                kind: ItemKind::More(hidden),
+                ev: conn.events.last().copied().unwrap_or(0),
+            });
+        }
+        true
+    }
+}
+
+/// The lines of `conn`'s timeline over the revealed events (see [`Builder`]);
+/// the tests check the incremental builder against it.
+#[cfg(test)]
+pub fn build(store: &Store, conn: &Conn, filter: Option<&str>) -> Vec<Item> {
+    let mut items = Vec::new();
+    Builder::default().update(&mut items, store, conn, filter);
+    items
+}
+
+fn frame_preview(opcode: u8, payload_hex: &str, len: u64) -> String {
+    let bytes = unhex(payload_hex);
+    if bytes.is_empty() {
+        return String::new();
+    }
+    let cut = (bytes.len() as u64) < len;
+    let textual =
+        matches!(opcode, 1 | 9 | 10) || (opcode == 0 && std::str::from_utf8(&bytes).is_ok());
+    if textual && std::str::from_utf8(&bytes).is_ok() || opcode == 1 {
+        let mut s = wsscope::text::preview_text(&bytes, 24);
+        if cut && !s.ends_with('…') {
+            s.push('…');
+        }
+        format!(" \"{s}\"")
+    } else {
+        let shown = bytes.get(..8).unwrap_or(&bytes);
+        let more = if cut || bytes.len() > 8 { "…" } else { "" };
+        format!(" 0x{}{more}", wsscope::text::hex(shown))
+    }
+}
+
+fn dir_word(d: Option<Direction>) -> &'static str {
+    match d {
+        Some(Direction::C2S) => "client",
+        Some(Direction::S2C) => "server",
+        None => "nobody",
+    }
+}
+
+fn tick(b: bool) -> &'static str {
+    if b {
+        "✓"
+    } else {
+        "✗"
+    }
+}
+
+/// The one-line description of an event (already safe for a terminal).
+pub fn label(ev: &Event) -> String {
+    let s = match &ev.kind {
+        EventKind::ConnOpen {
+            client,
+            server,
+            mid_stream,
+        } => {
+            let mid = if *mid_stream {
+                " (capture began mid-stream)"
+            } else {
+                ""
+            };
+            format!("connection #{} {client} → {server}{mid}", ev.conn)
+        }
+        EventKind::TcpHandshake {
+            step,
+            rtt_ms,
+            retransmission,
+        } => {
+            let mut s = match step {
+                HandshakeStep::Syn => "SYN".to_string(),
+                HandshakeStep::SynAck => "SYN-ACK".to_string(),
+                HandshakeStep::Ack => "ACK".to_string(),
+            };
+            if let Some(rtt) = rtt_ms {
+                s.push_str(&format!("  rtt {rtt:.2} ms"));
+            }
+            if *retransmission {
+                s.push_str(" (retransmitted)");
+            }
+            s
+        }
+        EventKind::HttpRequest {
+            method,
+            target,
+            version,
+            ..
+        } => format!("{method} {target} {version}"),
+        EventKind::HttpResponse { status, reason, .. } => format!("{status} {reason}"),
+        EventKind::WsHandshake {
+            ok,
+            accept_ok,
+            extensions,
+            subprotocol,
+            status,
+            reason,
+            ..
+        } => {
+            if *ok {
+                let mut s = format!("✓ WebSocket open, Accept {}", tick(*accept_ok));
+                if !extensions.is_empty() {
+                    s.push_str(&format!(", ext {}", extensions.join("; ")));
+                }
+                if let Some(p) = subprotocol {
+                    s.push_str(&format!(", protocol {p}"));
+                }
+                s
+            } else {
+                let why = reason.clone().unwrap_or_else(|| format!("status {status}"));
+                format!("✗ upgrade failed: {why}")
+            }
+        }
+        EventKind::WsFrame {
+            fin,
+            rsv,
+            opcode,
+            opname,
+            masked,
+            len,
+            close_code,
+            close_reason,
+            payload_hex,
+            rtt_ms,
+            ..
+        } => {
+            let mut s = format!(
+                "{opname} FIN={} MASK={} len={len}",
+                u8::from(*fin),
+                u8::from(*masked)
+            );
+            if *rsv != 0 {
+                s.push_str(&format!(" RSV={rsv:03b}"));
+            }
+            if *opcode == 8 {
+                match close_code {
+                    Some(Some(c)) => s.push_str(&format!(" code {c}")),
+                    Some(None) => s.push_str(" (no code)"),
+                    None => {}
+                }
+                if let Some(r) = close_reason.as_deref().filter(|r| !r.is_empty()) {
+                    s.push_str(&format!(" \"{r}\""));
+                }
+            } else {
+                s.push_str(&frame_preview(*opcode, payload_hex, *len));
+            }
+            if let Some(rtt) = rtt_ms {
+                s.push_str(&format!("  rtt {rtt:.2} ms"));
+            }
+            s
+        }
+        EventKind::WsMessage {
+            kind,
+            frames,
+            len,
+            wire_len,
+            compressed,
+            preview,
+            ..
+        } => {
+            let k = match kind {
+                MessageKind::Text => "text",
+                MessageKind::Binary => "binary",
+            };
+            let plural = if *frames == 1 { "" } else { "s" };
+            let deflate = if *compressed {
+                format!(", deflated from {wire_len} B")
+            } else {
+                String::new()
+            };
+            let preview = match kind {
+                MessageKind::Text => format!("\"{preview}\""),
+                MessageKind::Binary => format!("0x{preview}"),
+            };
+            format!("⤷ {k} message, {frames} frame{plural}, {len} B{deflate}: {preview}")
+        }
+        EventKind::WsClose {
+            initiator,
+            code,
+            reason,
+            echoed,
+            clean,
+            ..
+        } => {
+            let code = match code {
+                Some(c) => {
+                    let meaning = close_code_meaning(*c);
+                    let short = meaning.split(':').next().unwrap_or(meaning);
+                    format!("{c} {short}")
+                }
+                None => "no code".into(),
+            };
+            let reason = if reason.is_empty() {
+                String::new()
+            } else {
+                format!(" \"{reason}\"")
+            };
+            format!(
+                "close by {}: {code}{reason}, echoed {}, clean {}",
+                dir_word(*initiator),
+                tick(*echoed),
+                tick(*clean)
+            )
+        }
+        EventKind::TcpTeardown { how, step } => match (how, step) {
+            (TeardownHow::Rst, _) => "RST".into(),
+            (TeardownHow::Fin, Some(TeardownStep::Ack)) => "ACK of FIN".into(),
+            (TeardownHow::Fin, _) => "FIN".into(),
+        },
+        EventKind::Violation { code, message, rfc } => format!("⚠ {code}: {message} ({rfc})"),
+        EventKind::Gap { bytes } => {
+            format!(
+                "⚠ gap: {bytes} B missing from the {} stream",
+                dir_word(ev.dir)
+            )
+        }
+    };
+    clean(&s)
+}
+
+/// Events drawn as arrows (they have a sender and are one packet's worth).
+pub fn is_arrow(ev: &Event) -> bool {
+    ev.dir.is_some()
+        && matches!(
+            ev.kind,
+            EventKind::TcpHandshake { .. }
+                | EventKind::HttpRequest { .. }
+                | EventKind::HttpResponse { .. }
+                | EventKind::WsFrame { .. }
+                | EventKind::TcpTeardown { .. }
+        )
+}
+
+/// Columns of the diagram for an inner width `w`.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    gutter: usize,
+    client: usize,
+    server: usize,
+}
+
+impl Geometry {
+    fn new(w: usize) -> Geometry {
+        let gutter = if w >= 40 { 9 } else { 0 };
+        Geometry {
+            gutter,
+            client: gutter,
+            server: w.saturating_sub(3).max(gutter + 4),
+        }
+    }
+    fn span(&self) -> usize {
+        self.server.saturating_sub(self.client + 1)
+    }
+}
+
+/// What the timeline panel needs to draw itself.
+pub struct View<'a> {
+    /// The events.
+    pub store: &'a Store,
+    /// The selected connection.
+    pub conn: Option<&'a Conn>,
+    /// Its lines.
+    pub items: &'a [Item],
+    /// The selected line.
+    pub selected: Option<usize>,
+    /// The keyboard is here.
+    pub focused: bool,
+    /// Shown when there is nothing to draw.
+    pub empty_hint: &'a str,
+}
+
+/// The panel's title line for a connection.
+fn title(conn: Option<&Conn>) -> String {
+    match conn {
+        Some(c) => format!(" Timeline #{} ", c.id),
+        None => " Timeline ".into(),
+    }
+}
+
+/// Draws the panel; `scroll` (first line shown) is moved to keep the
+/// selection in view.
+pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &Theme) {
+    let block = Block::bordered()
+        .title(Span::styled(title(v.conn), theme.title))
+        .border_style(if v.focused {
+            theme.border_focus
+        } else {
+            theme.border
+        });
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    if inner.height == 0 || inner.width == 0 {
+        return;
+    }
+    let w = inner.width as usize;
+    let g = Geometry::new(w);
+    let mut lines: Vec<Line> = Vec::new();
+    if let Some(conn) = v.conn {
+        lines.push(column_header(conn, g, w, theme));
+    }
+    let body_h = (inner.height as usize).saturating_sub(lines.len());
+    if v.items.is_empty() {
+        lines.push(Line::styled(fit(v.empty_hint, w), theme.dim));
+    } else if body_h > 0 {
+        if let Some(sel) = v.selected {
+            if sel < *scroll {
+                *scroll = sel;
+            } else if sel >= *scroll + body_h {
+                *scroll = sel + 1 - body_h;
+            }
+        }
+        *scroll = (*scroll).min(v.items.len().saturating_sub(body_h));
+        let end = (*scroll + body_h).min(v.items.len());
+        for idx in *scroll..end {
+            let Some(item) = v.items.get(idx) else { break };
+            let flagged = v
+                .items
+                .get(idx + 1)
+                .is_some_and(|n| n.kind == ItemKind::Violation)
+                && item.kind == ItemKind::Event;
+            let mut line = row(v.store, v.conn, item, g, w, flagged, theme);
+            if v.selected == Some(idx) {
+                line = line.patch_style(theme.selected);
+            }
+            lines.push(line);
+        }
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn column_header<'a>(conn: &Conn, g: Geometry, w: usize, theme: &Theme) -> Line<'a> {
+    let left = format!("client {}", clean(&conn.client));
+    let right = format!("server {}", clean(&conn.server));
+    let room = (g.server + 1).saturating_sub(g.client);
+    let half = room / 2;
+    let left = fit(&left, half.saturating_sub(1));
+    let right = fit(&right, room.saturating_sub(width(&left) + 1));
+    let gap = room.saturating_sub(width(&left) + width(&right));
+    let mut s = " ".repeat(g.client);
+    s.push_str(&left);
+    s.push_str(&" ".repeat(gap));
+    s.push_str(&right);
+    Line::styled(fit(&s, w), theme.title)
+}
+
+/// The time since the previous event of the connection.
+fn gutter(store: &Store, conn: Option<&Conn>, ev: usize, g: Geometry) -> String {
+    if g.gutter == 0 {
+        return String::new();
+    }
+    let prev = conn.and_then(|c| {
+        let pos = c.events.partition_point(|&i| i < ev);
+        pos.checked_sub(1).and_then(|p| c.events.get(p))
+    });
+    let text = match (
+        store.events.get(ev),
+        prev.and_then(|&p| store.events.get(p)),
+    ) {
+        (Some(e), Some(p)) => delta(e.ts.0.saturating_sub(p.ts.0)),
+        (Some(e), None) => match store.origin() {
+            Some(o) => format!("@{}", super::fmt::clock(e.ts.0.saturating_sub(o))),
+            None => String::new(),
+        },
+        _ => String::new(),
+    };
+    format!("{:>w$} ", fit(&text, g.gutter - 1), w = g.gutter - 1)
+}
+
+fn row<'a>(
+    store: &Store,
+    conn: Option<&Conn>,
+    item: &Item,
+    g: Geometry,
+    w: usize,
+    flagged: bool,
+    theme: &Theme,
+) -> Line<'a> {
+    let lifeline = Span::styled("│", theme.dim);
+    let blank_gutter = Span::raw(" ".repeat(g.gutter));
+    match item.kind {
+        ItemKind::Header(p) => {
+            let t = format!("── {} ", p.title());
+            let fill = w.saturating_sub(width(&t));
+            Line::styled(format!("{t}{}", "─".repeat(fill)), theme.phase)
+        }
+        ItemKind::More(n) => {
+            let t = format!(
+                "{}⋯ {n} more event{} (→ step, space play, End all)",
+                " ".repeat(g.gutter),
+                if n == 1 { "" } else { "s" }
+            );
+            Line::styled(fit(&t, w), theme.dim)
+        }
+        ItemKind::Violation => {
+            let text = store.events.get(item.ev).map(label).unwrap_or_default();
+            let span = g.span();
+            Line::from(vec![
+                blank_gutter,
+                lifeline.clone(),
+                Span::styled(pad(&format!(" {text}"), span), theme.bad),
+                lifeline,
+            ])
+        }
+        ItemKind::Event => {
+            let Some(ev) = store.events.get(item.ev) else {
+                return Line::raw("");
+            };
+            let text = label(ev);
+            let span = g.span();
+            let mark = if flagged {
+                Span::styled(" ⚠", theme.bad)
+            } else {
+                Span::raw("  ")
+            };
+            if is_arrow(ev) {
+                let (arrow, style) = match ev.dir {
+                    Some(Direction::S2C) => (arrow_s2c(&text, span), theme.s2c),
+                    _ => (arrow_c2s(&text, span), theme.c2s),
+                };
+                Line::from(vec![
+                    Span::styled(gutter(store, conn, item.ev, g), theme.dim),
+                    lifeline.clone(),
+                    Span::styled(arrow, style),
+                    lifeline,
+                    mark,
+                ])
+            } else {
+                let body = match (&ev.kind, ev.dir) {
+                    (EventKind::WsMessage { .. }, Some(Direction::S2C)) => {
+                        let t = fit(&text, span.saturating_sub(2));
+                        format!("{}{t}  ", " ".repeat(span.saturating_sub(width(&t) + 2)))
+                    }
+                    (EventKind::WsMessage { .. }, _) => pad(&format!("  {text}"), span),
+                    _ => pad(&format!(" {text}"), span),
+                };
+                let style = match &ev.kind {
+                    EventKind::Gap { .. } => theme.warn,
+                    EventKind::WsHandshake { ok: false, .. } => theme.bad,
+                    EventKind::WsClose { clean: false, .. } => theme.warn,
+                    _ => theme.note,
+                };
+                Line::from(vec![
+                    blank_gutter,
+                    lifeline.clone(),
+                    Span::styled(body, style),
+                    lifeline,
+                    mark,
+                ])
+            }
+        }
+    }
+}
+
+fn pad(s: &str, w: usize) -> String {
+    super::fmt::pad(s, w)
+}
+
+/// `─ label ─────▶` in exactly `span` columns.
+fn arrow_c2s(label: &str, span: usize) -> String {
+    let l = fit(label, span.saturating_sub(4));
+    if l.is_empty() {
+        return format!(
+            "{}{}",
+            "─".repeat(span.saturating_sub(1)),
+            "▶".repeat(span.min(1))
+        );
+    }
+    let body = format!("─ {l} ");
+    let fill = span.saturating_sub(width(&body) + 1);
+    format!("{body}{}▶", "─".repeat(fill))
+}
+
+/// `◀───── label ─` in exactly `span` columns.
+fn arrow_s2c(label: &str, span: usize) -> String {
+    let l = fit(label, span.saturating_sub(4));
+    if l.is_empty() {
+        return format!(
+            "{}{}",
+            "◀".repeat(span.min(1)),
+            "─".repeat(span.saturating_sub(1))
+        );
+    }
+    let body = format!(" {l} ─");
+    let fill = span.saturating_sub(width(&body) + 1);
+    format!("◀{}{body}", "─".repeat(fill))
+}
+
+/// The style of an item's text, for widgets that list items elsewhere.
+pub fn style_of(ev: &Event, theme: &Theme) -> Style {
+    match ev.dir {
+        Some(Direction::C2S) => theme.c2s,
+        Some(Direction::S2C) => theme.s2c,
+        None => theme.note,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrows_fill_their_span_exactly() {
+        for span in [3usize, 4, 10, 40] {
+            assert_eq!(
+                width(&arrow_c2s("GET /chat HTTP/1.1", span)),
+                span,
+                "{span}"
+            );
+            assert_eq!(
+                width(&arrow_s2c("101 Switching Protocols", span)),
+                span,
+                "{span}"
+            );
+        }
+        assert_eq!(arrow_c2s("SYN", 12), "─ SYN ─────▶");
+        assert_eq!(arrow_s2c("SYN-ACK", 14), "◀─── SYN-ACK ─");
+    }
+
+    #[test]
+    fn frame_previews() {
+        assert_eq!(frame_preview(1, "48656c6c6f", 5), " \"Hello\"");
+        assert_eq!(frame_preview(1, "48656c6c6f", 500), " \"Hello…\"");
+        assert_eq!(frame_preview(2, "0102", 2), " 0x0102");
+        assert_eq!(
+            frame_preview(2, "000102030405060708", 9),
+            " 0x0001020304050607…"
+        );
+        assert_eq!(frame_preview(1, "1b5b326a", 4), " \"\\x1b[2j\"");
+        assert_eq!(frame_preview(9, "", 0), "");
+    }
+}
