@@ -148,6 +148,9 @@ struct Open {
     head_bytes: u64,
     request_times: VecDeque<Timestamp>,
     latencies: Vec<f64>,
+    /// Time from each response to the next request: how long the client waited.
+    idles: Vec<f64>,
+    last_response: Option<Timestamp>,
     ping_rtts: Vec<f64>,
     targets: HashMap<String, u32>,
 }
@@ -181,6 +184,8 @@ impl StatsBuilder {
             head_bytes: 0,
             request_times: VecDeque::new(),
             latencies: Vec::new(),
+            idles: Vec::new(),
+            last_response: None,
             ping_rtts: Vec::new(),
             targets: HashMap::new(),
         })
@@ -244,8 +249,16 @@ impl Sink for StatsBuilder {
                 if o.request_times.len() < MAX_PENDING_REQUESTS {
                     o.request_times.push_back(e.ts);
                 }
-                if o.targets.len() < 64 || o.targets.contains_key(&target) {
-                    *o.targets.entry(format!("{method} {target}")).or_insert(0) += 1;
+                if let Some(t) = o.last_response.take() {
+                    if o.idles.len() < MAX_SAMPLES {
+                        o.idles.push(e.ts.millis_since(t));
+                    }
+                }
+                // Polls repeat a resource; the query string often changes (`?since=N`).
+                let path = target.split('?').next().unwrap_or_default();
+                let key = format!("{method} {path}");
+                if o.targets.len() < 64 || o.targets.contains_key(&key) {
+                    *o.targets.entry(key).or_insert(0) += 1;
                 }
             }
             EventKind::HttpResponse {
@@ -262,6 +275,7 @@ impl Sink for StatsBuilder {
                     o.event_stream = true;
                 }
                 if status >= 200 || status == 101 {
+                    o.last_response = Some(e.ts);
                     if let Some(t) = o.request_times.pop_front() {
                         if o.latencies.len() < MAX_SAMPLES {
                             o.latencies.push(e.ts.millis_since(t));
@@ -367,19 +381,32 @@ fn classify(o: &Open) -> &'static str {
     if o.event_stream {
         return "http-streaming";
     }
-    let slow = o.latencies.iter().filter(|l| **l >= LONG_POLL_MS).count();
-    if o.latencies.len() >= 2 && slow * 2 >= o.latencies.len() {
+    let repeated = o.targets.values().copied().max().unwrap_or(0);
+    if repeated < 2 {
+        return "http";
+    }
+    // Long polling: the server holds each request until it has something, and the
+    // client asks again at once. Polling: quick answers, and the client waits.
+    let held = median_of(&o.latencies).unwrap_or(0.0);
+    let waited = median_of(&o.idles).unwrap_or(f64::INFINITY);
+    if held >= LONG_POLL_MIN_HOLD_MS && held > LONG_POLL_RATIO * waited {
         return "http-long-polling";
     }
-    let repeated = o.targets.values().copied().max().unwrap_or(0);
     if repeated >= 3 {
         return "http-polling";
     }
     "http"
 }
 
-/// A response held this long counts as a long poll.
-const LONG_POLL_MS: f64 = 1000.0;
+/// A response held at least this long, much longer than the client then waits, is a long poll.
+const LONG_POLL_MIN_HOLD_MS: f64 = 100.0;
+/// How many times longer the server holds a request than the client waits before the next.
+const LONG_POLL_RATIO: f64 = 4.0;
+
+fn median_of(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    median(&mut v)
+}
 
 fn median(v: &mut [f64]) -> Option<f64> {
     if v.is_empty() {
