@@ -89,7 +89,7 @@ async fn talk(port: u16) {
                     .await
                     .unwrap(),
                 Message::Binary(b) => ws.send(Message::Binary(b)).await.unwrap(),
-                Message::Close(_) => break,
+                // tungstenite answers the close itself; reading on until the end sends it.
                 _ => {}
             }
         }

@@ -72,8 +72,10 @@ pub struct Source {
     linktype: i32,
 }
 
-/// Live capture's read timeout: how often a quiet interface hands control back.
+/// Live capture's read timeout, for libpcap's buffering.
 const LIVE_TIMEOUT_MS: i32 = 100;
+/// How long a live read sleeps when no packet is waiting: the longest a packet waits.
+const LIVE_IDLE_SLEEP: std::time::Duration = std::time::Duration::from_millis(5);
 /// Snap length for live capture: whole packets.
 const LIVE_SNAPLEN: i32 = 262_144;
 
@@ -141,7 +143,13 @@ impl Source {
             .snaplen(LIVE_SNAPLEN)
             .immediate_mode(true)
             .timeout(LIVE_TIMEOUT_MS);
-        let cap = inactive.open().map_err(|e| live_error(iface, &e))?;
+        // Non-blocking: libpcap's own read timeout is not honoured by every kernel
+        // interface (TPACKET_V3 keeps polling until a packet comes), and the caller must
+        // wake up on a quiet interface to expire connections, see Ctrl-C, or stop.
+        let cap = inactive
+            .open()
+            .and_then(|c| c.setnonblock())
+            .map_err(|e| live_error(iface, &e))?;
         let linktype = cap.get_datalink().0;
         Ok(Source {
             inner: Inner::Live(cap),
@@ -171,7 +179,10 @@ impl Source {
                 data: p.data,
             }),
             Err(pcap::Error::NoMorePackets) => Next::End,
-            Err(pcap::Error::TimeoutExpired) => Next::Timeout,
+            Err(pcap::Error::TimeoutExpired) => {
+                std::thread::sleep(LIVE_IDLE_SLEEP);
+                Next::Timeout
+            }
             Err(e) => Next::Damaged(e.to_string()),
         }
     }
