@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::seq::SeqNum;
+use crate::types::Timestamp;
 
 /// A piece of one direction's stream, in stream order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +46,13 @@ impl Piece {
     }
 }
 
+/// A held piece and when it arrived (for the age bound).
+#[derive(Debug)]
+struct Held {
+    piece: Piece,
+    since: Timestamp,
+}
+
 /// Held pieces cost a map node each on top of their bytes; many tiny segments
 /// ahead of a hole are bounded by count as well as by bytes.
 const BYTES_PER_PIECE: usize = 256;
@@ -58,6 +66,14 @@ const MIN_PIECES: usize = 64;
 /// `max_buffered`, and held pieces never exceed `max(max_buffered / 256, 64)`;
 /// when either bound would be passed, the earliest hole is declared a
 /// [`Chunk::Gap`] and delivery resumes after it.
+///
+/// Two more ways a hole is given up before the end of the stream, so that what
+/// follows a loss is not held back until the connection ends:
+/// - [`ack`](Self::ack): the peer acknowledged bytes past the hole. A receiver
+///   only acknowledges bytes it has, so the bytes exist and the capture missed
+///   them; the hole is declared a gap as far as the acknowledgment reaches.
+/// - [`expire_holes`](Self::expire_holes): held bytes waited longer than a
+///   time limit (live capture).
 #[derive(Debug)]
 pub struct Reassembler {
     max_buffered: usize,
@@ -67,9 +83,16 @@ pub struct Reassembler {
     /// Stream offset of the next byte to deliver.
     next: u64,
     /// Non-overlapping pieces, keyed by stream offset, all starting after `next`.
-    held: BTreeMap<u64, Piece>,
+    held: BTreeMap<u64, Held>,
     held_bytes: usize,
     overflows: u64,
+    /// Stream offset up to which the peer acknowledged (highest seen), once
+    /// the start is known. Invariant after every call: when it is past `next`,
+    /// nothing is held.
+    acked: Option<u64>,
+    ack_gaps: u64,
+    /// Capture time of the segment being pushed (stamps held pieces).
+    now: Timestamp,
 }
 
 impl Reassembler {
@@ -83,6 +106,9 @@ impl Reassembler {
             held: BTreeMap::new(),
             held_bytes: 0,
             overflows: 0,
+            acked: None,
+            ack_gaps: 0,
+            now: Timestamp(0),
         }
     }
 
@@ -91,8 +117,10 @@ impl Reassembler {
     /// Ignored once anything has been delivered or held, so that a retransmitted
     /// SYN cannot move a stream that is already flowing.
     pub fn set_next(&mut self, next: SeqNum) {
-        if self.next == 0 && self.held.is_empty() {
+        if self.next == 0 && self.held.is_empty() && self.base != Some(next) {
             self.base = Some(next);
+            // An acknowledgment measured from another start means nothing now.
+            self.acked = None;
         }
     }
 
@@ -114,6 +142,97 @@ impl Reassembler {
     /// How many times the bound forced a hole to be declared a gap.
     pub fn overflows(&self) -> u64 {
         self.overflows
+    }
+
+    /// How many times an acknowledgment from the peer declared a hole a gap.
+    pub fn ack_gaps(&self) -> u64 {
+        self.ack_gaps
+    }
+
+    /// The capture time of what is pushed next; held pieces are stamped with
+    /// it for [`expire_holes`](Self::expire_holes). Time is an input: nothing
+    /// here reads a clock.
+    pub fn set_time(&mut self, now: Timestamp) {
+        self.now = now;
+    }
+
+    /// The peer acknowledged everything before `ack`.
+    ///
+    /// A receiver acknowledges only bytes it has in order, so any hole before
+    /// `ack` holds bytes that were sent and received but not captured: it is
+    /// declared a [`Chunk::Gap`] now (up to `ack`, or up to the next held piece
+    /// if that comes first) and the held bytes after it are delivered. An
+    /// acknowledgment at or behind the delivery point (old, duplicate) does
+    /// nothing; one before the start is known is ignored (it cannot be placed).
+    /// With nothing held, the point is only remembered: the missing bytes may
+    /// still be captured later (an odd capture point), and a segment held
+    /// behind it later is released at once. The ACK of a FIN (one past the
+    /// last byte) therefore never makes a gap of its own.
+    pub fn ack(&mut self, ack: SeqNum, out: &mut impl FnMut(Chunk<'_>)) {
+        let Some(here) = self.next_seq() else {
+            return;
+        };
+        let ahead = ack - here;
+        if ahead <= 0 {
+            return;
+        }
+        let off = self.next + ahead as u64;
+        if self.acked.is_none_or(|a| off > a) {
+            self.acked = Some(off);
+        }
+        self.release_acked(out);
+    }
+
+    /// Declare gaps up to the acknowledged point, delivering what is held.
+    fn release_acked(&mut self, out: &mut impl FnMut(Chunk<'_>)) {
+        let Some(acked) = self.acked else {
+            return;
+        };
+        while acked > self.next {
+            let Some(&k) = self.held.keys().next() else {
+                break;
+            };
+            let stop = k.min(acked);
+            if stop > self.next {
+                self.ack_gaps += 1;
+                out(Chunk::Gap(stop - self.next));
+                self.next = stop;
+            }
+            self.drain_held(out);
+        }
+    }
+
+    /// Live mode: give up on every hole that has held bytes waiting behind it
+    /// since `older_than` or before (each becomes a [`Chunk::Gap`], the held
+    /// bytes are delivered up to the next hole whose bytes are all newer).
+    /// Returns how many holes were declared.
+    pub fn expire_holes(&mut self, older_than: Timestamp, out: &mut impl FnMut(Chunk<'_>)) -> u64 {
+        // The last held piece that is too old: every hole before it goes.
+        let Some(last) = self
+            .held
+            .iter()
+            .filter(|(_, h)| h.since <= older_than)
+            .map(|(&k, _)| k)
+            .last()
+        else {
+            return 0;
+        };
+        let mut declared = 0;
+        while let Some(&k) = self.held.keys().next() {
+            if k > last {
+                break;
+            }
+            if k > self.next {
+                declared += 1;
+            }
+            self.skip_to(k, out);
+        }
+        declared
+    }
+
+    /// Whether anything is held behind a hole.
+    pub fn is_holding(&self) -> bool {
+        !self.held.is_empty()
     }
 
     /// Insert a segment; in-order bytes are delivered at once, out-of-order ones held (bounded);
@@ -155,6 +274,9 @@ impl Reassembler {
             self.deliver_from(start, data, missing, out);
         } else {
             self.hold(start, data, missing);
+            // Held behind bytes the peer already acknowledged: they were lost
+            // from the capture, not delayed.
+            self.release_acked(out);
             self.enforce_bound(out);
         }
     }
@@ -229,7 +351,7 @@ impl Reassembler {
             if *entry.key() > self.next {
                 break;
             }
-            let (k, piece) = entry.remove_entry();
+            let (k, Held { piece, .. }) = entry.remove_entry();
             self.held_bytes = self.held_bytes.saturating_sub(piece.data_len());
             let end = k + piece.len();
             if end <= self.next {
@@ -255,8 +377,8 @@ impl Reassembler {
         let end = data_end + missing;
         // Held pieces overlapping [start, end), in order; they never overlap each other.
         let mut covered: Vec<(u64, u64)> = Vec::new();
-        for (&k, p) in self.held.range(..end).rev() {
-            let e = k + p.len();
+        for (&k, h) in self.held.range(..end).rev() {
+            let e = k + h.piece.len();
             if e <= start {
                 break;
             }
@@ -280,13 +402,18 @@ impl Reassembler {
                 .get((a - start) as usize..(stop - start) as usize)
                 .unwrap_or(&[]);
             self.held_bytes += bytes.len();
-            self.held.insert(a, Piece::Data(bytes.to_vec()));
+            self.put(a, Piece::Data(bytes.to_vec()));
             if stop < b {
-                self.held.insert(stop, Piece::Missing(b - stop));
+                self.put(stop, Piece::Missing(b - stop));
             }
         } else {
-            self.held.insert(a, Piece::Missing(b - a));
+            self.put(a, Piece::Missing(b - a));
         }
+    }
+
+    fn put(&mut self, at: u64, piece: Piece) {
+        let since = self.now;
+        self.held.insert(at, Held { piece, since });
     }
 
     /// While over the bound, give up on the earliest hole.
@@ -305,11 +432,11 @@ impl Reassembler {
     pub fn holes(&self) -> Vec<(u64, u64)> {
         let mut at = self.next;
         let mut holes = Vec::new();
-        for (&k, p) in &self.held {
+        for (&k, h) in &self.held {
             if k > at {
                 holes.push((at, k - at));
             }
-            at = k + p.len();
+            at = k + h.piece.len();
         }
         holes
     }
