@@ -497,8 +497,7 @@ impl FlowTable {
         for f in holding {
             let conn = f.conn;
             for dir in DIRS {
-                f.rx[dir.index()]
-                    .expire_holes(hole_limit, &mut |c| out(chunk_event(conn, dir, c)));
+                f.rx[dir.index()].expire_holes(hole_limit, &mut |c| out(chunk_event(conn, dir, c)));
             }
         }
         let mut stale: Vec<(u64, Key)> = self
