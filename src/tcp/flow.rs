@@ -166,6 +166,14 @@ impl Flow {
             });
         }
 
+        if seg.ack_flag {
+            // The peer has what it acknowledges: a hole before that point in
+            // the other stream was lost from the capture, declare it now
+            // (stamped with this packet) rather than at the end.
+            let rdir = dir.reverse();
+            self.rx[p].ack(SeqNum(seg.ack), &mut |c| out(chunk_event(conn, rdir, c)));
+        }
+
         if seg.ack_flag && !self.fin_acked[p] {
             if let Some(fin) = self.fin_seq[p] {
                 if SeqNum(seg.ack) - (fin + 1) >= 0 {
@@ -186,6 +194,7 @@ impl Flow {
         if wire_len > 0 {
             let missing = (wire_len - seg.payload.len()) as u64;
             let rx = &mut self.rx[d];
+            rx.set_time(ts);
             let before = rx.overflows();
             rx.push_truncated(data_seq, seg.payload, missing, &mut |c| {
                 out(chunk_event(conn, dir, c))
@@ -466,10 +475,31 @@ impl FlowTable {
         true
     }
 
-    /// Live mode: end connections idle for longer than the timeout (emits Closed for each).
+    /// Live mode: end connections idle for longer than the idle timeout
+    /// (emits Closed for each), and in the others declare a gap any hole that
+    /// has had bytes waiting behind it for longer than the hole timeout (the
+    /// held bytes are delivered). Connections are visited in conn order.
     pub fn expire(&mut self, now: Timestamp, out: &mut impl FnMut(TcpEvent<'_>)) {
         let limit = self.cfg.idle_timeout_us;
         let idle = |t: Timestamp| now.0.saturating_sub(t.0) > limit;
+        let hole_limit = Timestamp(now.0.saturating_sub(self.cfg.hole_timeout_us));
+        let mut holding: Vec<&mut Flow> = self
+            .map
+            .values_mut()
+            .filter_map(|s| match s {
+                Slot::Live(f) if !idle(f.last_seen) && f.rx.iter().any(|r| r.is_holding()) => {
+                    Some(&mut **f)
+                }
+                _ => None,
+            })
+            .collect();
+        holding.sort_unstable_by_key(|f| f.conn);
+        for f in holding {
+            let conn = f.conn;
+            for dir in DIRS {
+                f.rx[dir.index()].expire_holes(hole_limit, &mut |c| out(chunk_event(conn, dir, c)));
+            }
+        }
         let mut stale: Vec<(u64, Key)> = self
             .map
             .iter()

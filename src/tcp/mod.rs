@@ -62,6 +62,14 @@ pub struct TcpConfig {
     /// Live mode: a connection silent for longer than this (microseconds) is
     /// ended by [`FlowTable::expire`] (default 300 s).
     pub idle_timeout_us: i64,
+    /// Live mode: out-of-order bytes held behind a hole for longer than this
+    /// (microseconds, capture time) are released by [`FlowTable::expire`], the
+    /// hole declared a gap (default 10 s). Without it a segment lost from the
+    /// capture and never acknowledged in view (one-way capture, or the end of a
+    /// burst) would hold back everything after it until the connection ends.
+    /// Holes acknowledged by the peer are declared at once, without waiting:
+    /// see [`Reassembler::ack`].
+    pub hole_timeout_us: i64,
 }
 
 impl Default for TcpConfig {
@@ -70,6 +78,7 @@ impl Default for TcpConfig {
             max_buffered_per_direction: 4 << 20,
             max_flows: 1 << 20,
             idle_timeout_us: 300_000_000,
+            hole_timeout_us: 10_000_000,
         }
     }
 }
