@@ -136,8 +136,11 @@ fn assert_messages(name: &str, evs: &[Value], want: &[M]) {
     }
 }
 
-/// `(conn, initiator, code, reason, echoed, clean)` of every ws_close.
-fn closes(evs: &[Value]) -> Vec<(u64, Option<String>, Option<u64>, String, bool, bool)> {
+/// A ws_close as `(conn, initiator, code, reason, echoed, clean)`.
+type C = (u64, Option<String>, Option<u64>, String, bool, bool);
+
+/// Every ws_close.
+fn closes(evs: &[Value]) -> Vec<C> {
     of(evs, "ws_close")
         .iter()
         .map(|e| {
@@ -160,7 +163,7 @@ fn close(
     reason: &str,
     echoed: bool,
     clean: bool,
-) -> (u64, Option<String>, Option<u64>, String, bool, bool) {
+) -> C {
     (
         conn,
         initiator.map(str::to_string),
@@ -1764,4 +1767,204 @@ fn http_sse() {
     assert_eq!(header(resp[0], "Content-Length"), None);
     assert_eq!(first_teardown(&e, 0), ("s2c".into(), "fin".into()));
     assert!(of(&e, "ws_frame").is_empty());
+}
+
+// ------------------------------------------------------------------ the offences themselves
+
+#[test]
+fn violation_files_close_as_described() {
+    let pe = "protocol error";
+    let iu = "invalid utf-8";
+    let table: &[(&str, Vec<C>)] = &[
+        (
+            "crafted-violation-masking.pcap",
+            vec![
+                close(0, Some("s2c"), Some(1002), pe, true, true),
+                close(1, Some("c2s"), Some(1002), pe, true, true),
+            ],
+        ),
+        (
+            "crafted-violation-opcode-rsv.pcap",
+            (0..6)
+                .map(|c| {
+                    let who = if c == 1 || c == 3 { "c2s" } else { "s2c" };
+                    close(c, Some(who), Some(1002), pe, true, true)
+                })
+                .collect(),
+        ),
+        (
+            "crafted-violation-control.pcap",
+            vec![
+                close(0, Some("s2c"), Some(1002), pe, true, true),
+                close(1, Some("s2c"), Some(1002), pe, true, true),
+                // the oversized close's reason: the analyzer keeps the 125 payload bytes a control
+                // frame may have (code + 123), a bounded buffer
+                close(2, Some("s2c"), Some(1000), &"r".repeat(123), true, true),
+                close(3, Some("s2c"), Some(1000), "all fine", true, true),
+            ],
+        ),
+        (
+            "crafted-violation-close.pcap",
+            vec![
+                close(0, Some("c2s"), Some(1005), "", true, true),
+                close(1, Some("s2c"), Some(999), "below range", true, true),
+                close(2, Some("c2s"), None, "", true, true),
+                close(3, Some("c2s"), None, "", true, true),
+                close(4, Some("c2s"), Some(1000), "done", true, true),
+            ],
+        ),
+        (
+            "crafted-violation-length.pcap",
+            vec![
+                close(0, Some("s2c"), Some(1002), pe, true, true),
+                // the server never answers: its direction is stuck in the impossible frame
+                close(1, Some("c2s"), Some(1002), "bad length", false, false),
+            ],
+        ),
+    ];
+    for (name, want) in table {
+        assert_eq!(&closes(&evs(name)), want, "{name}");
+    }
+    // utf8: the close reason with invalid UTF-8 is shown made safe
+    let c = closes(&evs("crafted-violation-utf8.pcap"));
+    assert_eq!(c.len(), 4);
+    for (i, who) in ["s2c", "c2s", "s2c"].iter().enumerate() {
+        assert_eq!(c[i], close(i as u64, Some(who), Some(1007), iu, true, true));
+    }
+    assert_eq!((c[3].1.as_deref(), c[3].2), (Some("c2s"), Some(1000)));
+    assert!(
+        c[3].3.starts_with("bye ") && !c[3].3.contains('\u{ff}'),
+        "{:?}",
+        c[3]
+    );
+}
+
+#[test]
+fn violation_offences_are_decoded() {
+    let e = evs("crafted-violation-opcode-rsv.pcap");
+    let odd: Vec<(u64, String, u64, u64, String)> = of(&e, "ws_frame")
+        .iter()
+        .filter(|f| !matches!(u(&f["opcode"]), 1 | 2 | 8) || u(&f["rsv"]) != 0 || f["fin"] == false)
+        .map(|f| {
+            (
+                u(&f["conn"]),
+                s(&f["dir"]).to_string(),
+                u(&f["opcode"]),
+                u(&f["rsv"]),
+                s(&f["opname"]).to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        odd,
+        [
+            (0, "c2s".into(), 3, 0, "reserved".into()),
+            (1, "s2c".into(), 11, 0, "reserved".into()),
+            (2, "c2s".into(), 1, 4, "text".into()),
+            (3, "s2c".into(), 2, 3, "binary".into()),
+            (4, "c2s".into(), 0, 0, "continuation".into()),
+            (5, "c2s".into(), 1, 0, "text".into()), // "part one ", FIN clear
+        ]
+    );
+
+    // control: the legal interleaved ping gives one 2-frame message
+    let e = evs("crafted-violation-control.pcap");
+    let m: Vec<_> = messages(&e)
+        .into_iter()
+        .filter(|m| m.0 == 3 && m.1 == "c2s")
+        .collect();
+    assert_eq!(
+        m.last().map(|m| (m.3, m.4, m.5.as_str())),
+        Some((2, 13, "frag A frag B"))
+    );
+    let big_ping = of_conn(&e, "ws_frame", 0)
+        .into_iter()
+        .find(|f| f["opcode"] == 9)
+        .unwrap();
+    assert_eq!((u(&big_ping["len"]), u(&big_ping["header_len"])), (130, 8));
+
+    // utf8: "€" split across two fragments is legal, the message ending mid-character is not
+    let e = evs("crafted-violation-utf8.pcap");
+    let m: Vec<_> = messages(&e)
+        .into_iter()
+        .filter(|m| m.0 == 1 && m.1 == "s2c")
+        .collect();
+    assert_eq!(m[1].3, 2);
+    assert_eq!(m[1].5, "price: 5€ ok");
+    let v = of_conn(&e, "violation", 1);
+    let bad = of_conn(&e, "ws_message", 1)
+        .into_iter()
+        .find(|m| s(&m["preview"]).starts_with("truncated"))
+        .unwrap();
+    assert_eq!(
+        u(&v[0]["pkt"]),
+        u(&bad["pkt"]),
+        "flagged on the bad message's packet"
+    );
+
+    // length: non-minimal forms are decoded with their real lengths; the impossible
+    // 64-bit length yields no frame
+    let e = evs("crafted-violation-length.pcap");
+    let f: Vec<(String, u64, u64)> = of_conn(&e, "ws_frame", 0)
+        .iter()
+        .filter(|f| u(&f["opcode"]) != 8)
+        .skip(2)
+        .map(|f| (s(&f["dir"]).to_string(), u(&f["len"]), u(&f["header_len"])))
+        .collect();
+    assert_eq!(
+        f,
+        [
+            ("c2s".into(), 5, 8),
+            ("s2c".into(), 200, 10),
+            ("c2s".into(), 300, 14)
+        ]
+    );
+    assert!(of_conn(&e, "ws_frame", 1)
+        .iter()
+        .all(|f| f["dir"] == "c2s" || u(&f["len"]) < 1 << 32));
+
+    // close: 1005, 999, 5000 and the 1-byte payload are shown as they are on the wire
+    let e = evs("crafted-violation-close.pcap");
+    let codes: Vec<(u64, String, Value)> = of(&e, "ws_frame")
+        .iter()
+        .filter(|f| f["opcode"] == 8)
+        .map(|f| {
+            (
+                u(&f["conn"]),
+                s(&f["dir"]).to_string(),
+                f["close_code"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (0, "c2s".into(), Value::from(1005)),
+            (0, "s2c".into(), Value::from(1002)),
+            (1, "s2c".into(), Value::from(999)),
+            (1, "c2s".into(), Value::from(5000)),
+            (2, "c2s".into(), Value::Null),
+            (2, "s2c".into(), Value::from(1002)),
+            (3, "c2s".into(), Value::Null),
+            (3, "s2c".into(), Value::Null),
+            (4, "c2s".into(), Value::from(1000)),
+            (4, "s2c".into(), Value::from(1000)),
+        ]
+    );
+    // conn 4: after its close the client still sent a text and a ping, the server a text
+    let after: Vec<(String, u64)> = of_conn(&e, "ws_frame", 4)
+        .iter()
+        .skip(2)
+        .map(|f| (s(&f["dir"]).to_string(), u(&f["opcode"])))
+        .collect();
+    assert_eq!(
+        after,
+        [
+            ("c2s".into(), 8),
+            ("c2s".into(), 1),
+            ("c2s".into(), 9),
+            ("s2c".into(), 8),
+            ("s2c".into(), 1),
+        ]
+    );
 }
