@@ -1068,7 +1068,8 @@ fn gap_does_not_hold_back_what_follows() {
     for m in of(&e, "ws_message") {
         assert!(u(&m["pkt"]) < fin, "message after the FIN: {m}");
     }
-    // "after the gap" travels in pkt 13, right after the client's ACK (pkt 12) covers the hole
+    // "after the gap" travels in pkt 13; the client's ACK in pkt 12 already covers the hole
+    // (the host got those bytes, the capture did not), so nothing needs to wait for them
     let after = of(&e, "ws_message")
         .into_iter()
         .find(|m| m["preview"] == "after the gap")
@@ -1354,10 +1355,10 @@ fn client_rst_is_an_abnormal_closure() {
 
 // ------------------------------------------------------------------ live WebSocket peers
 
-/// The python websockets tour, c2s (the client's messages as sent, peers.py ws_tour).
-fn python_tour(big: (u64, &'static str), compressed: bool) -> Vec<M> {
+/// The python websockets tour (peers.py ws_tour): each client message and its echo.
+/// `big`: the big binary's size and the server's answer to it.
+fn python_tour(big: (u64, &'static str)) -> Vec<M> {
     let emoji = "émoji ✓ 日本語";
-    let _ = compressed;
     let mut m: Vec<M> = Vec::new();
     let both = |m: &mut Vec<M>, kind, c2s_frames, len, p| {
         m.push((0, "c2s", kind, c2s_frames, len, p));
@@ -1395,7 +1396,7 @@ fn check_python_tour(name: &str, big: (u64, &'static str), deflate: bool) -> Vec
     } else {
         assert!(ext.is_empty(), "{ext:?}");
     }
-    assert_messages(name, &e, &python_tour(big, deflate));
+    assert_messages(name, &e, &python_tour(big));
     for m in of(&e, "ws_message") {
         assert_eq!(m["compressed"], deflate, "{name}: {m}");
         if deflate {
@@ -1967,4 +1968,80 @@ fn violation_offences_are_decoded() {
             ("s2c".into(), 1),
         ]
     );
+}
+
+// ------------------------------------------------------------------ structure, everywhere
+
+#[test]
+fn messages_match_their_frames_and_events_come_in_capture_order() {
+    for name in FILES {
+        let e = evs(name);
+        let mut prev = (0u64, 0f64);
+        // the data frames of the message in progress, per (conn, dir)
+        let mut pending: BTreeMap<(u64, String), Vec<&Value>> = BTreeMap::new();
+        for ev in &e {
+            let at = (u(&ev["pkt"]), ev["ts"].as_f64().unwrap());
+            assert!(
+                at.0 >= prev.0 && at.1 >= prev.1,
+                "{name}: out of order: {ev}"
+            );
+            prev = at;
+            let key = || (u(&ev["conn"]), s(&ev["dir"]).to_string());
+            match s(&ev["event"]) {
+                "ws_frame" => match u(&ev["opcode"]) {
+                    1 | 2 => {
+                        pending.insert(key(), vec![ev]);
+                    }
+                    0 => pending.entry(key()).or_default().push(ev),
+                    _ => {}
+                },
+                "ws_message" => {
+                    let fr = pending.remove(&key()).unwrap_or_default();
+                    assert_eq!(u(&ev["frames"]), fr.len() as u64, "{name}: {ev}");
+                    let wire: u64 = fr.iter().map(|f| u(&f["len"]) + u(&f["header_len"])).sum();
+                    assert_eq!(u(&ev["wire_len"]), wire, "{name}: {ev}");
+                    assert_eq!(
+                        fr.first().map(|f| u(&f["opcode"])),
+                        Some(if ev["kind"] == "text" { 1 } else { 2 }),
+                        "{name}: {ev}"
+                    );
+                    assert!(fr.last().is_some_and(|f| f["fin"] == true), "{name}: {ev}");
+                    if ev["compressed"] == false {
+                        let payload: u64 = fr.iter().map(|f| u(&f["len"])).sum();
+                        assert_eq!(u(&ev["len"]), payload, "{name}: {ev}");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[test]
+fn connections_are_numbered_in_order_of_first_packet() {
+    for name in FILES {
+        let e = evs(name);
+        let opens = of(&e, "conn_open");
+        let nums: Vec<u64> = opens.iter().map(|o| u(&o["conn"])).collect();
+        assert_eq!(nums, (0..opens.len() as u64).collect::<Vec<_>>(), "{name}");
+        for ev in &e {
+            let c = u(&ev["conn"]);
+            let open = opens[c as usize];
+            assert!(
+                u(&open["pkt"]) <= u(&ev["pkt"]),
+                "{name}: event before its conn_open: {ev}"
+            );
+        }
+        // a full 3-way handshake gives syn, syn_ack, ack with the RTT on the ack
+        for o in &opens {
+            let hs = of_conn(&e, "tcp_handshake", u(&o["conn"]));
+            if o["mid_stream"] == false {
+                let steps: Vec<&str> = hs.iter().map(|h| s(&h["step"])).collect();
+                assert_eq!(steps, ["syn", "syn_ack", "ack"], "{name}");
+                assert!(hs[2]["rtt_ms"].as_f64().is_some_and(|r| r >= 0.0), "{name}");
+            } else {
+                assert!(hs.is_empty(), "{name}");
+            }
+        }
+    }
 }
