@@ -415,28 +415,6 @@ const VIOLATIONS: &[(&str, &[V])] = &[
     ("python-websockets-refused-426.pcap", &[]),
 ];
 
-/// Violations the analyzer reports today although it should not (see the ignored test
-/// `violations_exactly_as_expected`): tolerated by `violations_as_expected`, so that fixing
-/// them does not break it.
-const KNOWN_FALSE_VIOLATIONS: &[(&str, V)] = &[
-    // the server failed the connection because of the ping itself (RFC 6455 7.1.7: no
-    // further processing of the peer's data), so it owes no pong
-    (
-        "crafted-violation-control.pcap",
-        (0, "c2s", "unanswered_ping", "RFC 6455 5.5.2"),
-    ),
-    (
-        "crafted-violation-control.pcap",
-        (1, "c2s", "unanswered_ping", "RFC 6455 5.5.2"),
-    ),
-    // the ping came after the client's close frame: RFC 6455 5.5.2 exempts an endpoint that
-    // "already received a Close frame" from answering
-    (
-        "crafted-violation-close.pcap",
-        (4, "c2s", "unanswered_ping", "RFC 6455 5.5.2"),
-    ),
-];
-
 fn violations_of(evs: &[Value]) -> Vec<(u64, String, String, String)> {
     let mut v: Vec<_> = of(evs, "violation")
         .iter()
@@ -453,7 +431,8 @@ fn violations_of(evs: &[Value]) -> Vec<(u64, String, String, String)> {
     v
 }
 
-fn check_violations(tolerate_known: bool) {
+#[test]
+fn violations_exactly_as_expected() {
     assert_eq!(
         VIOLATIONS.iter().map(|v| v.0).collect::<Vec<_>>(),
         FILES,
@@ -468,17 +447,7 @@ fn check_violations(tolerate_known: bool) {
                 "{name}: violation without a message: {e}"
             );
         }
-        let mut got = violations_of(&evs);
-        if tolerate_known {
-            for (file, k) in KNOWN_FALSE_VIOLATIONS {
-                if file == name {
-                    let k = (k.0, k.1.to_string(), k.2.to_string(), k.3.to_string());
-                    if let Some(i) = got.iter().position(|g| *g == k) {
-                        got.remove(i);
-                    }
-                }
-            }
-        }
+        let got = violations_of(&evs);
         let mut want: Vec<_> = want
             .iter()
             .map(|&(c, d, code, rfc)| (c, d.to_string(), code.to_string(), rfc.to_string()))
@@ -489,17 +458,6 @@ fn check_violations(tolerate_known: bool) {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn violations_as_expected() {
-    check_violations(true);
-}
-
-#[test]
-#[ignore = "bug: unanswered_ping reported for pings the peer owed no pong (connection failed over that ping, or ping after the sender's own close)"]
-fn violations_exactly_as_expected() {
-    check_violations(false);
 }
 
 /// `stats --json` kind of each connection of each file (src/output/stats.rs classify()).
@@ -573,7 +531,6 @@ fn stats_kind_per_connection() {
 }
 
 #[test]
-#[ignore = "bug: http-long-polling.pcap is kind \"http\": classify() needs responses held >= 1000 ms, the capture's long polls are held 300..700 ms"]
 fn long_polling_is_classified() {
     let got: Vec<String> = stats("http-long-polling.pcap")
         .iter()
@@ -1061,7 +1018,6 @@ fn gaps_are_reported_and_decoding_resumes() {
 }
 
 #[test]
-#[ignore = "bug: after a gap, later frames are only reported at the end of the capture (pkt 27, after the FINs), so ws_close says clean: false"]
 fn gap_does_not_hold_back_what_follows() {
     let e = evs("crafted-tcp-gap.pcap");
     let fin = u(&of(&e, "tcp_teardown")[0]["pkt"]);

@@ -176,7 +176,8 @@ struct DirState {
     last_masked: Option<bool>,
     close_sent: Option<Timestamp>,
     after_close_reported: bool,
-    pings: VecDeque<(Vec<u8>, Timestamp)>,
+    /// Pings awaiting a pong: payload, time, and whether a pong is owed at all.
+    pings: VecDeque<(Vec<u8>, Timestamp, bool)>,
     last_ping: Option<Timestamp>,
     scratch: Vec<u8>,
 }
@@ -850,7 +851,14 @@ impl WsSession {
                     close_reason = Some(text::safe(&p.reason));
                     close_completes = self.on_close(dir, ts, p.code, p.reason);
                 }
-                Opcode::Ping => self.on_ping(dir, ts, f.control.clone()),
+                Opcode::Ping => {
+                    // No pong is owed for a ping that broke the rules (the peer fails
+                    // the connection, RFC 6455 7.1.7) or came after the sender's own
+                    // close (its peer has received a Close, 5.5.2).
+                    let owed =
+                        h.fin && h.len <= MAX_CONTROL_PAYLOAD && self.dirs[i].close_sent.is_none();
+                    self.on_ping(dir, ts, f.control.clone(), owed)
+                }
                 Opcode::Pong => rtt_ms = self.on_pong(dir, ts, &f.control, out),
                 _ => {}
             }
@@ -1001,7 +1009,7 @@ impl WsSession {
         );
     }
 
-    fn on_ping(&mut self, dir: Direction, ts: Timestamp, payload: Vec<u8>) {
+    fn on_ping(&mut self, dir: Direction, ts: Timestamp, payload: Vec<u8>, owed: bool) {
         let i = dir.index();
         self.stats.pings[i] += 1;
         let d = &mut self.dirs[i];
@@ -1011,10 +1019,11 @@ impl WsSession {
             }
         }
         if d.pings.len() >= self.cfg.max_pending_pings.max(1) {
-            d.pings.pop_front();
-            self.stats.unanswered_pings += 1;
+            if let Some((_, _, true)) = d.pings.pop_front() {
+                self.stats.unanswered_pings += 1;
+            }
         }
-        d.pings.push_back((payload, ts));
+        d.pings.push_back((payload, ts, owed));
     }
 
     fn on_pong(
@@ -1028,9 +1037,9 @@ impl WsSession {
         let pings = &mut self.dirs[dir.reverse().index()].pings;
         // The most recent matching ping: RFC 6455 5.5.3 lets a pong answer only the latest
         // of several pings, so the earlier ones are answered by it too.
-        match pings.iter().rposition(|(p, _)| p.as_slice() == payload) {
+        match pings.iter().rposition(|(p, _, _)| p.as_slice() == payload) {
             Some(at) => {
-                let sent = pings.get(at).map(|(_, t)| *t).unwrap_or(ts);
+                let sent = pings.get(at).map(|(_, t, _)| *t).unwrap_or(ts);
                 pings.drain(..=at);
                 let rtt = ts.millis_since(sent);
                 if self.stats.ping_rtts_ms.len() < self.cfg.max_samples {
@@ -1285,7 +1294,11 @@ impl WsSession {
                     self.emit(out, Some(dir), rule::UNFINISHED_MESSAGE, msg);
                 }
             }
-            let n = self.dirs[i].pings.len();
+            let n = self.dirs[i]
+                .pings
+                .iter()
+                .filter(|(_, _, owed)| *owed)
+                .count();
             if n > 0 {
                 self.stats.unanswered_pings += n as u64;
                 self.dirs[i].pings.clear();

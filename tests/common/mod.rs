@@ -20,8 +20,14 @@ pub fn own_captures() -> Vec<PathBuf> {
 }
 
 /// `../shared/captures`: real captures from other software, with tshark's view beside them.
+/// (`../../shared` too, for a git worktree one level further down.)
 pub fn shared_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let near = root.join("../shared/captures");
+    if near.is_dir() {
+        return near;
+    }
+    root.join("../../shared/captures")
 }
 
 /// The captures in `dir`, sorted by name.

@@ -264,7 +264,23 @@ fn violation_table() {
             "long control",
             None,
             vec![(S, encode_frame(true, 0, 9, None, &[7; 126]))],
-            vec!["control_frame_too_long", "unanswered_ping"],
+            // The peer fails the connection over it (RFC 6455 7.1.7): no pong is owed.
+            vec!["control_frame_too_long"],
+        ),
+        (
+            "ping after the sender's own close owes no pong",
+            None,
+            vec![
+                (S, encode_frame(true, 0, 8, None, &[0x03, 0xe8])),
+                (S, encode_frame(true, 0, 9, None, b"late")),
+            ],
+            vec![],
+        ),
+        (
+            "a valid ping left unanswered",
+            None,
+            vec![(S, encode_frame(true, 0, 9, None, b"hb"))],
+            vec!["unanswered_ping"],
         ),
         (
             "fragmented control",
