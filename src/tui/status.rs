@@ -79,7 +79,8 @@ pub fn spans(i: &Info, theme: &Theme) -> Vec<(String, Style)> {
     out.push(sep());
     out.push((format!("{} pkts", i.packets), Style::new()));
     out.push(sep());
-    out.push((format!("{} conns", i.conns), Style::new()));
+    let plural = if i.conns == 1 { "" } else { "s" };
+    out.push((format!("{} conn{plural}", i.conns), Style::new()));
     out.push(sep());
     if i.live {
         if let Some(r) = i.rate {
