@@ -755,10 +755,7 @@ fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
                 let ok = a.trim() == s.accept;
                 o.check(Some(ok), format!("received {a}"));
             }
-            None => o.check(
-                Some(false),
-                "received (no Sec-WebSocket-Accept)".into(),
-            ),
+            None => o.check(Some(false), "received (no Sec-WebSocket-Accept)".into()),
         }
     }
 }
@@ -804,7 +801,9 @@ fn checklist_row(o: &mut Out, c: &super::upgrade::Check) {
         let mut below = vec![Span::raw("   "), Span::styled(seen.clone(), o.theme.note)];
         if rfc_below {
             let used = 3 + super::fmt::width(&seen);
-            below.push(Span::raw(" ".repeat(width.saturating_sub(used + rfc_w).max(2))));
+            below.push(Span::raw(
+                " ".repeat(width.saturating_sub(used + rfc_w).max(2)),
+            ));
             below.push(Span::styled(rfc, o.theme.dim));
         }
         o.push(Line::from(below), Some(3));

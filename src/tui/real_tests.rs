@@ -125,13 +125,19 @@ fn basic_walk_through_every_phase() {
     // → → : the connection, then the SYN.
     press(&mut app, KeyCode::Right);
     press(&mut app, KeyCode::Right);
-    assert!(matches!(selected(&app), Some(EventKind::TcpHandshake { .. })));
+    assert!(matches!(
+        selected(&app),
+        Some(EventKind::TcpHandshake { .. })
+    ));
     insta::assert_snapshot!("real_basic_syn_120x40", screen(&mut app, 120, 40));
     insta::assert_snapshot!("real_basic_syn_80x24", screen(&mut app, 80, 24));
 
     // Tab: the next phase (the upgrade request, with its checklist).
     press(&mut app, KeyCode::Tab);
-    assert!(matches!(selected(&app), Some(EventKind::HttpRequest { .. })));
+    assert!(matches!(
+        selected(&app),
+        Some(EventKind::HttpRequest { .. })
+    ));
     let s = screen(&mut app, 120, 40);
     assert!(s.contains("awaiting 101"), "{s}");
     assert_checklist_unwrapped(&s);
@@ -148,7 +154,10 @@ fn basic_walk_through_every_phase() {
 
     // Tab: the data phase; its first frame with the bit diagram.
     press(&mut app, KeyCode::Tab);
-    assert!(matches!(selected(&app), Some(EventKind::WsFrame { opcode: 1, .. })));
+    assert!(matches!(
+        selected(&app),
+        Some(EventKind::WsFrame { opcode: 1, .. })
+    ));
     insta::assert_snapshot!("real_basic_data_120x40", screen(&mut app, 120, 40));
     // Enter: the detail has the keyboard; z zooms it.
     press(&mut app, KeyCode::Enter);
@@ -164,7 +173,10 @@ fn basic_walk_through_every_phase() {
 
     // Tab: the closing handshake.
     press(&mut app, KeyCode::Tab);
-    assert!(matches!(selected(&app), Some(EventKind::WsFrame { opcode: 8, .. })));
+    assert!(matches!(
+        selected(&app),
+        Some(EventKind::WsFrame { opcode: 8, .. })
+    ));
     step_until(&mut app, |k| matches!(k, EventKind::WsClose { .. }));
     let s = screen(&mut app, 120, 40);
     assert!(s.contains("1000"), "{s}");
@@ -172,7 +184,10 @@ fn basic_walk_through_every_phase() {
 
     // Tab: the teardown, then the end of the connection.
     press(&mut app, KeyCode::Tab);
-    assert!(matches!(selected(&app), Some(EventKind::TcpTeardown { .. })));
+    assert!(matches!(
+        selected(&app),
+        Some(EventKind::TcpTeardown { .. })
+    ));
     press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.store().revealed, app.store().events.len());
@@ -195,10 +210,7 @@ fn basic_walk_through_every_phase() {
     insta::assert_snapshot!("real_basic_filter_editing_80x24", screen(&mut app, 80, 24));
     press(&mut app, KeyCode::Enter);
     let items = app.timeline_items().to_vec();
-    let shown = items
-        .iter()
-        .filter(|it| it.kind == ItemKind::Event)
-        .count();
+    let shown = items.iter().filter(|it| it.kind == ItemKind::Event).count();
     assert_eq!(shown, 2, "a ping and its pong");
     insta::assert_snapshot!("real_basic_filter_120x40", screen(&mut app, 120, 40));
 }

@@ -618,7 +618,11 @@ fn badges_follow_the_replay() {
     let row = |app: &App| super::connections::row_text(app.store().conn(1).unwrap(), &theme);
     assert!(row(&app).ends_with("not yet "), "{}", row(&app));
     step_until(&mut app, |k| matches!(k, EventKind::HttpRequest { .. }));
-    assert!(row(&app).ends_with("HTTP Upgrade awaiting 101"), "{}", row(&app));
+    assert!(
+        row(&app).ends_with("HTTP Upgrade awaiting 101"),
+        "{}",
+        row(&app)
+    );
     step_until(&mut app, |k| matches!(k, EventKind::WsMessage { .. }));
     let s = &app.store().conn(1).unwrap().stats;
     assert_eq!((s.frames, s.messages, s.close_code), (1, 1, None));

@@ -213,7 +213,14 @@ pub fn violation_owner(store: &Store, conn: &Conn, v: usize) -> Option<usize> {
         .unwrap_or(&[])
         .iter()
         .find(not_violation)
-        .or_else(|| conn.events.get(..pos).unwrap_or(&[]).iter().rev().find(not_violation))
+        .or_else(|| {
+            conn.events
+                .get(..pos)
+                .unwrap_or(&[])
+                .iter()
+                .rev()
+                .find(not_violation)
+        })
         .copied()
 }
 
