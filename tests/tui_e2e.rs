@@ -2,11 +2,11 @@
 //! a real terminal (tmux), keys typed, the screen read back.
 //!
 //! Each test runs its own tmux server (`tmux -L <socket>`) with
-//! `remain-on-exit`, so the exit status and the terminal modes the program
-//! left behind (alternate screen, cursor, mouse) can be read after it quits.
+//! `remain-on-exit`, so after the program quits its pane stays: the shell
+//! that ran it prints its exit status there, and the terminal modes it left
+//! behind (alternate screen, cursor, mouse) can be read from tmux.
 //! Without tmux the tests say so and pass; CI installs it.
 
-use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,7 @@ struct Tmux {
 }
 
 impl Tmux {
-    /// None (after saying why) when tmux is not installed.
+    /// False (after saying why) when tmux is not installed.
     fn available() -> bool {
         let ok = Command::new("tmux")
             .arg("-V")
@@ -44,7 +44,7 @@ impl Tmux {
     fn start(name: &str, args: &[&str], w: u16, h: u16) -> Tmux {
         let id = format!("wsscope-e2e-{name}-{}", std::process::id());
         let conf = std::env::temp_dir().join(format!("{id}.conf"));
-        // remain-on-exit keeps the pane (and its exit status) after quitting.
+        // remain-on-exit keeps the pane (and what it shows) after quitting.
         std::fs::write(&conf, "set -g remain-on-exit on\nset -g status off\n")
             .expect("write tmux config");
         let t = Tmux {
@@ -57,10 +57,12 @@ impl Tmux {
             cmd.push(' ');
             cmd.push_str(&shell_quote(a));
         }
-        // The shell prints the exit status on the screen the program left.
+        // The shell prints the exit status on the screen the program left,
+        // then stays (a dead pane reports no cursor state) until the test
+        // ends its tmux server.
         let cmd = format!(
             "sh -c {}",
-            shell_quote(&format!("{cmd}; echo \"{EXIT_MARK} $?]\""))
+            shell_quote(&format!("{cmd}; echo \"{EXIT_MARK} $?]\"; exec sleep 120"))
         );
         let out = t.tmux(&[
             "new-session",

@@ -70,7 +70,7 @@ fn screen(app: &mut App, w: u16, h: u16) -> String {
     t.backend().to_string()
 }
 
-fn selected<'a>(app: &'a App) -> Option<&'a EventKind> {
+fn selected(app: &App) -> Option<&EventKind> {
     app.selected_event()
         .and_then(|i| app.store().events.get(i))
         .map(|e| &e.kind)

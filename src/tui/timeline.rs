@@ -575,10 +575,20 @@ pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &T
         lines.push(Line::styled(fit(v.empty_hint, w), theme.dim));
     } else if body_h > 0 {
         if let Some(sel) = v.selected {
+            // The selection's violations (the lines just under it) come
+            // into view with it when there is room.
+            let mut last = sel;
+            while v
+                .items
+                .get(last + 1)
+                .is_some_and(|n| n.kind == ItemKind::Violation)
+            {
+                last += 1;
+            }
             if sel < *scroll {
                 *scroll = sel;
-            } else if sel >= *scroll + body_h {
-                *scroll = sel + 1 - body_h;
+            } else if last >= *scroll + body_h {
+                *scroll = (last + 1 - body_h).min(sel);
             }
         }
         *scroll = (*scroll).min(v.items.len().saturating_sub(body_h));
