@@ -290,7 +290,7 @@ fn live_view_shows_a_real_connection_within_a_second() {
     }
     let port = free_port();
     let filter = format!("tcp port {port}");
-    let t = Tmux::start("live", &["view", "-i", "lo", "-f", &filter], 100, 30);
+    let t = Tmux::start("live", &["view", "-i", "lo", "-f", &filter], 120, 40);
     let (ok, s) = t.wait_for(Duration::from_secs(10), |s| {
         s.contains("Waiting for packets on lo") || s.contains("permission denied")
     });

@@ -1084,7 +1084,9 @@ impl App {
                 .clamp(3, cap);
             let [c, rest] =
                 Layout::vertical([Constraint::Length(want), Constraint::Fill(1)]).areas(body);
-            let [t, d] = if rest.width >= 100 {
+            // Side by side only when the timeline keeps about 60 columns:
+            // narrower, its arrows cut their labels short.
+            let [t, d] = if rest.width >= 110 {
                 Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                     .areas(rest)
             } else {
@@ -1137,6 +1139,12 @@ impl App {
             };
             timeline::render(f, tl_area, &view, &mut self.tl_scroll, &self.theme);
         }
+        let detail_hint =
+            if self.replaying() && conn.is_some_and(|c| self.store.revealed_of(c).is_empty()) {
+                "Nothing shown yet: → steps to the first packet, space plays."
+            } else {
+                "Select an event in the timeline (↑/↓, Enter)."
+            };
         detail::render(
             f,
             detail_area,
@@ -1145,6 +1153,7 @@ impl App {
             selected.and(self.sel_event),
             &mut self.detail_scroll,
             self.focus == Focus::Detail,
+            detail_hint,
             &self.theme,
         );
     }

@@ -820,6 +820,7 @@ pub fn render(
     selected: Option<usize>,
     scroll: &mut u16,
     focused: bool,
+    empty_hint: &str,
     theme: &Theme,
 ) {
     let block = Block::bordered()
@@ -833,7 +834,7 @@ pub fn render(
     let content = match selected {
         Some(i) => lines(store, conn, i, inner.width, theme),
         None => wrap(
-            Line::styled("Select an event in the timeline (↑/↓, Enter).", theme.dim),
+            Line::styled(empty_hint.to_string(), theme.dim),
             usize::from(inner.width),
             2,
         ),

@@ -611,9 +611,16 @@ pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &T
 }
 
 fn column_header<'a>(conn: &Conn, g: Geometry, w: usize, theme: &Theme) -> Line<'a> {
-    let left = format!("client {}", clean(&conn.client));
-    let right = format!("server {}", clean(&conn.server));
     let room = (g.server + 1).saturating_sub(g.client);
+    let (mut left, mut right) = (
+        format!("client {}", clean(&conn.client)),
+        format!("server {}", clean(&conn.server)),
+    );
+    if width(&left) + width(&right) + 2 > room {
+        // Narrow: the addresses whole rather than the words and cut addresses.
+        left = clean(&conn.client);
+        right = clean(&conn.server);
+    }
     let half = room / 2;
     let left = fit(&left, half.saturating_sub(1));
     let right = fit(&right, room.saturating_sub(width(&left) + 1));
