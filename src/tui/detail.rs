@@ -279,7 +279,7 @@ pub fn wrap(line: Line<'static>, width: usize, hang: usize) -> Vec<Line<'static>
         if end == start {
             end = start + 1; // a character wider than the room
         }
-        if end < cells.len() {
+        if cells.get(end).is_some_and(|(c, _)| *c != ' ') {
             // Break after the last space of the run, if there is one past the indent.
             if let Some(sp) = cells
                 .get(start..end)
@@ -951,6 +951,55 @@ mod tests {
         );
         assert!(d[1].starts_with("0010  20 77 6f 72 6c 64 21"));
         assert!(d[1].ends_with(" world!"));
+    }
+
+    #[test]
+    fn wrapped_lines_keep_their_indent_and_their_width() {
+        let text = |l: &Line| -> String { l.spans.iter().map(|s| s.content.as_ref()).collect() };
+        // (name, line, width, hang, rows)
+        let cases: &[(&str, &str, usize, usize, &[&str])] = &[
+            ("fits", " short", 20, 3, &[" short"]),
+            (
+                "breaks after a space, continues at the hang",
+                " MASK=1 payload XORed with the key",
+                20,
+                8,
+                &[" MASK=1 payload", "        XORed with", "        the key"],
+            ),
+            (
+                "a word longer than the room is cut hard",
+                " 3 SHA-1   1521c6f2f86a93758f154b4d319290f548290e8f",
+                30,
+                11,
+                &[
+                    " 3 SHA-1",
+                    "           1521c6f2f86a93758f1",
+                    "           54b4d319290f548290e",
+                    "           8f",
+                ],
+            ),
+            (
+                "a hang wider than half the width is dropped",
+                "aaaa bbbb cccc",
+                9,
+                6,
+                &["aaaa bbbb", "cccc"],
+            ),
+            (
+                "wide characters count twice",
+                "日本語日本語",
+                7,
+                0,
+                &["日本語", "日本語"],
+            ),
+        ];
+        for (name, line, width, hang, want) in cases {
+            let rows = wrap(Line::raw(line.to_string()), *width, *hang);
+            let got: Vec<String> = rows.iter().map(text).collect();
+            assert_eq!(got, *want, "{name}");
+            assert!(rows.iter().all(|r| r.width() <= *width), "{name}");
+        }
+        assert_eq!(wrap(Line::raw("abc"), 0, 2).len(), 1);
     }
 
     #[test]
