@@ -239,6 +239,10 @@ fn compressed_messages_say_so() {
     press(&mut app, KeyCode::End);
     let s = screen(&mut app, 120, 40);
     assert!(s.contains("(compressed)"), "{s}");
+    // Continuations of a compressed message carry deflate output too: no
+    // preview of those bytes as if they were the data.
+    assert!(s.contains("continuation FIN=1 MASK=1 len=1 (compressed)"), "{s}");
+    assert!(!s.contains("\\x00"), "{s}");
     insta::assert_snapshot!("real_deflate_end_120x40", s);
     select_where(&mut app, KeyCode::Up, |k| {
         matches!(k, EventKind::WsHandshake { .. })

@@ -307,6 +307,45 @@ fn tick(b: bool) -> &'static str {
 
 /// The one-line description of an event (already safe for a terminal).
 pub fn label(ev: &Event) -> String {
+    label_in(ev, false)
+}
+
+/// How far back [`in_compressed_message`] looks for a message's first frame.
+const MAX_FRAGMENT_LOOKBACK: usize = 256;
+
+/// True when event `i` is a continuation frame of a compressed message:
+/// only the message's first frame carries RSV1 (RFC 7692 §6), so the
+/// continuations' bytes are deflate output too.
+fn in_compressed_message(store: &Store, conn: &Conn, i: usize) -> bool {
+    let Some(Event {
+        kind: EventKind::WsFrame { opcode: 0, .. },
+        dir,
+        ..
+    }) = store.events.get(i)
+    else {
+        return false;
+    };
+    let pos = conn.events.partition_point(|&j| j < i);
+    conn.events
+        .get(..pos)
+        .unwrap_or(&[])
+        .iter()
+        .rev()
+        .take(MAX_FRAGMENT_LOOKBACK)
+        .filter_map(|&j| store.events.get(j))
+        .filter(|e| e.dir == *dir)
+        .find_map(|e| match e.kind {
+            EventKind::WsFrame {
+                opcode: 1 | 2, rsv, ..
+            } => Some(rsv & 4 != 0),
+            _ => None,
+        })
+        .unwrap_or(false)
+}
+
+/// [`label`], told whether a continuation frame belongs to a compressed
+/// message (whose bytes then say nothing and are not previewed).
+fn label_in(ev: &Event, compressed_continuation: bool) -> String {
     let s = match &ev.kind {
         EventKind::ConnOpen {
             client,
@@ -389,7 +428,9 @@ pub fn label(ev: &Event) -> String {
             if *rsv != 0 {
                 s.push_str(&format!(" RSV={rsv:03b}"));
             }
-            if *rsv & 4 != 0 && matches!(opcode, 1 | 2) {
+            if (*rsv & 4 != 0 && matches!(opcode, 1 | 2))
+                || (compressed_continuation && *opcode == 0)
+            {
                 // The payload is deflated: its bytes say nothing; the
                 // message line below shows the data.
                 s.push_str(" (compressed)");
@@ -701,7 +742,10 @@ fn row<'a>(
             let Some(ev) = store.events.get(item.ev) else {
                 return Line::raw("");
             };
-            let text = label(ev);
+            let text = match conn {
+                Some(c) => label_in(ev, in_compressed_message(store, c, item.ev)),
+                None => label(ev),
+            };
             let span = g.span();
             let mark = if flagged {
                 Span::styled(" ⚠", theme.bad)
