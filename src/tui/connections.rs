@@ -27,7 +27,11 @@ pub fn badges(c: &Conn, theme: &Theme) -> Vec<(String, Style)> {
             };
             out.push((format!("WS✗{status}"), theme.bad))
         }
-        (true, None) => out.push(("awaiting 101".to_string(), theme.warn)),
+        // The response is on screen, its verdict (the next step) not yet.
+        (true, None) => match s.upgrade_status {
+            Some(st) => out.push((format!("got {st}"), theme.warn)),
+            None => out.push(("awaiting 101".to_string(), theme.warn)),
+        },
         (false, None) => {}
     }
     // Most telling first: a narrow row keeps these and drops the counts.

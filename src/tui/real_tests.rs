@@ -145,7 +145,9 @@ fn basic_walk_through_every_phase() {
 
     // → : the 101; → : the outcome, whose detail derives the Accept.
     step_until(&mut app, |k| matches!(k, EventKind::HttpResponse { .. }));
-    insta::assert_snapshot!("real_basic_101_80x24", screen(&mut app, 80, 24));
+    let s = screen(&mut app, 80, 24);
+    assert!(s.contains("got 101"), "{s}");
+    insta::assert_snapshot!("real_basic_101_80x24", s);
     step_until(&mut app, |k| matches!(k, EventKind::WsHandshake { .. }));
     let s = screen(&mut app, 120, 40);
     assert!(s.contains("WS✓"), "{s}");
@@ -241,7 +243,10 @@ fn compressed_messages_say_so() {
     assert!(s.contains("(compressed)"), "{s}");
     // Continuations of a compressed message carry deflate output too: no
     // preview of those bytes as if they were the data.
-    assert!(s.contains("continuation FIN=1 MASK=1 len=1 (compressed)"), "{s}");
+    assert!(
+        s.contains("continuation FIN=1 MASK=1 len=1 (compressed)"),
+        "{s}"
+    );
     assert!(!s.contains("\\x00"), "{s}");
     insta::assert_snapshot!("real_deflate_end_120x40", s);
     select_where(&mut app, KeyCode::Up, |k| {

@@ -103,7 +103,7 @@ pub struct ConnStats {
     pub upgrade_asked: bool,
     /// The upgrade's outcome, once the handshake is seen.
     pub upgrade: Option<bool>,
-    /// The status of the upgrade's response, once the handshake is seen.
+    /// The status of the upgrade's response, once it is seen.
     pub upgrade_status: Option<u16>,
     /// WebSocket frames.
     pub frames: u64,
@@ -134,6 +134,11 @@ impl ConnStats {
                 if header_has_token(headers, "upgrade", "websocket") =>
             {
                 self.upgrade_asked = true
+            }
+            EventKind::HttpResponse { status, .. }
+                if self.upgrade_asked && self.upgrade.is_none() =>
+            {
+                self.upgrade_status = Some(*status)
             }
             EventKind::WsHandshake { ok, status, .. } => {
                 self.upgrade = Some(*ok);
