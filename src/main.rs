@@ -350,7 +350,11 @@ fn view(input: &InputArgs, speed: f64, no_color: bool) -> Result<(), SourceError
     };
     let (tx, rx) = mpsc::channel();
     let opts = tui::ViewOptions {
-        source_label: spec.to_string(),
+        // The status bar says "● live" itself: the file or the interface only.
+        source_label: match &spec {
+            SourceSpec::File(p) => p.clone(),
+            SourceSpec::Live(i) => i.clone(),
+        },
         live: source.is_live(),
         speed: if speed.is_finite() && speed > 0.0 {
             speed
@@ -362,9 +366,14 @@ fn view(input: &InputArgs, speed: f64, no_color: bool) -> Result<(), SourceError
     let cfg = input.config();
     let count = input.count;
     let producer = std::thread::spawn(move || produce(source, cfg, count, total_bytes, &tx));
+    let live = opts.live;
     let result = tui::run(rx, opts);
-    // The receiver is gone: the producer stops at its next send.
-    let _ = producer.join();
+    // The receiver is gone: the producer stops at its next send. A live
+    // capture on a quiet interface may never send again (libpcap blocks
+    // until a packet comes), so quitting does not wait for it.
+    if !live {
+        let _ = producer.join();
+    }
     result.map_err(|e| SourceError(format!("the terminal failed: {e}")))
 }
 
@@ -414,6 +423,17 @@ fn produce(
                 bytes_read += 16 + p.data.len() as u64;
                 last_ts = p.ts;
                 analyzer.packet(linktype, p.ts, p.data, &mut batch);
+                // Live: what a packet completed is shown now. The interval
+                // below is only checked when libpcap hands control back,
+                // which a quiet interface may not do for a long while.
+                if live
+                    && !batch.events.is_empty()
+                    && tx
+                        .send(tui::Feed::Events(std::mem::take(&mut batch.events)))
+                        .is_err()
+                {
+                    return; // the UI has quit
+                }
                 if count.is_some_and(|c| packets >= c) {
                     break;
                 }

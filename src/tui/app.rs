@@ -425,13 +425,16 @@ impl App {
     /// Index into the timeline's items of the selection.
     fn selected_item(&self) -> Option<usize> {
         let sel = self.sel_event?;
-        let start = self.tl_items.partition_point(|it| it.ev < sel);
+        // A violation sorts with the event it concerns, which comes after
+        // it: the first group of lines at or after `sel` holds it.
+        let start = self.tl_items.partition_point(|it| it.at < sel);
+        let group = self.tl_items.get(start)?.at;
         self.tl_items
             .iter()
             .enumerate()
             .skip(start)
-            .take_while(|(_, it)| it.ev == sel)
-            .find(|(_, it)| it.selectable())
+            .take_while(|(_, it)| it.at == group)
+            .find(|(_, it)| it.ev == sel && it.selectable())
             .map(|(i, _)| i)
     }
 
@@ -640,16 +643,23 @@ impl App {
         !self.opts.live
     }
 
-    /// Reveals through event `i` and the violations that follow it on its
-    /// connection, pauses, and selects it.
+    /// Reveals through event `i` (with the violations found before it
+    /// completed, which come before it; and, for the connection's last
+    /// event, the violations found at the end), pauses, and selects it.
     fn reveal_through(&mut self, i: usize) {
         let mut end = i + 1;
         if let Some(c) = self.conn() {
             let pos = c.events.partition_point(|&j| j <= i);
-            for &j in c.events.get(pos..).unwrap_or(&[]) {
-                match self.store.events.get(j).map(|e| &e.kind) {
-                    Some(EventKind::Violation { .. }) => end = j + 1,
-                    _ => break,
+            let rest = c.events.get(pos..).unwrap_or(&[]);
+            let trailing = rest.iter().all(|&j| {
+                matches!(
+                    self.store.events.get(j).map(|e| &e.kind),
+                    Some(EventKind::Violation { .. })
+                )
+            });
+            if trailing {
+                if let Some(&l) = rest.last() {
+                    end = l + 1;
                 }
             }
         }
@@ -686,10 +696,18 @@ impl App {
             return;
         }
         let next = match self.conn() {
-            Some(c) => c
-                .events
-                .get(c.events.partition_point(|&i| i < self.store.revealed))
-                .copied(),
+            // The next event that is not a violation: a violation is
+            // revealed with the event it concerns.
+            Some(c) => {
+                let rest = c
+                    .events
+                    .get(c.events.partition_point(|&i| i < self.store.revealed)..)
+                    .unwrap_or(&[]);
+                rest.iter()
+                    .find(|&&i| !self.is_violation(i))
+                    .or(rest.last())
+                    .copied()
+            }
             None => (self.store.revealed < self.store.events.len()).then_some(self.store.revealed),
         };
         if let Some(i) = next {
@@ -1066,7 +1084,9 @@ impl App {
                 .clamp(3, cap);
             let [c, rest] =
                 Layout::vertical([Constraint::Length(want), Constraint::Fill(1)]).areas(body);
-            let [t, d] = if rest.width >= 100 {
+            // Side by side only when the timeline keeps about 60 columns:
+            // narrower, its arrows cut their labels short.
+            let [t, d] = if rest.width >= 110 {
                 Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                     .areas(rest)
             } else {
@@ -1119,6 +1139,12 @@ impl App {
             };
             timeline::render(f, tl_area, &view, &mut self.tl_scroll, &self.theme);
         }
+        let detail_hint =
+            if self.replaying() && conn.is_some_and(|c| self.store.revealed_of(c).is_empty()) {
+                "Nothing shown yet: → steps to the first packet, space plays."
+            } else {
+                "Select an event in the timeline (↑/↓, Enter)."
+            };
         detail::render(
             f,
             detail_area,
@@ -1127,6 +1153,7 @@ impl App {
             selected.and(self.sel_event),
             &mut self.detail_scroll,
             self.focus == Focus::Detail,
+            detail_hint,
             &self.theme,
         );
     }

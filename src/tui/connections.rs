@@ -16,40 +16,54 @@ use super::theme::Theme;
 pub fn badges(c: &Conn, theme: &Theme) -> Vec<(String, Style)> {
     let s = &c.stats;
     let mut out = Vec::new();
-    match (c.websocket, s.upgrade) {
+    // Only what the revealed events show: a replay does not tell the
+    // upgrade's outcome before its response is on screen.
+    match (s.upgrade_asked, s.upgrade) {
         (_, Some(true)) => out.push(("WS✓".to_string(), theme.ok)),
-        (_, Some(false)) => out.push(("WS✗".to_string(), theme.bad)),
-        (true, None) => out.push(("WS?".to_string(), theme.warn)),
+        (_, Some(false)) => {
+            let status = match s.upgrade_status {
+                Some(st) if st != 101 => format!(" {st}"),
+                _ => String::new(),
+            };
+            out.push((format!("WS✗{status}"), theme.bad))
+        }
+        // The response is on screen, its verdict (the next step) not yet.
+        (true, None) => match s.upgrade_status {
+            Some(st) => out.push((format!("got {st}"), theme.warn)),
+            None => out.push(("awaiting 101".to_string(), theme.warn)),
+        },
         (false, None) => {}
     }
-    if s.frames > 0 {
-        out.push((format!("{}fr", s.frames), theme.dim));
+    // Most telling first: a narrow row keeps these and drops the counts.
+    if s.violations > 0 {
+        out.push((format!("⚠{}", s.violations), theme.bad));
     }
-    if s.messages > 0 {
-        out.push((format!("{}msg", s.messages), theme.dim));
-    }
-    if s.pings > 0 {
-        out.push((format!("{}ping", s.pings), theme.dim));
+    if s.gaps > 0 {
+        out.push((format!("gap×{}", s.gaps), theme.warn));
     }
     if let Some(code) = s.close_code {
         let style = if code == 1000 { theme.ok } else { theme.warn };
         out.push((format!("close {code}"), style));
     }
-    if s.gaps > 0 {
-        out.push((format!("gap×{}", s.gaps), theme.warn));
+    if s.messages > 0 {
+        out.push((format!("{}msg", s.messages), theme.dim));
     }
-    if s.violations > 0 {
-        out.push((format!("⚠{}", s.violations), theme.bad));
+    if s.frames > 0 {
+        out.push((format!("{}fr", s.frames), theme.dim));
+    }
+    if s.pings > 0 {
+        out.push((format!("{}ping", s.pings), theme.dim));
     }
     out
 }
 
-/// The phase word of a connection (`·` when nothing is revealed yet).
+/// The phase word of a connection (`not yet` when a replay has not
+/// reached its first packet).
 pub fn phase_word(c: &Conn) -> &'static str {
     match c.stats.phase {
         Some(Phase::Closed) => "closed",
         Some(p) => p.title(),
-        None => "·",
+        None => "not yet",
     }
 }
 
@@ -82,7 +96,14 @@ fn row<'a>(c: &Conn, w: usize, theme: &Theme) -> Line<'a> {
         theme.phase
     };
     spans.push(Span::styled(format!("{:<13}", phase_word(c)), phase_style));
+    let mut used: usize = spans.iter().map(|s| s.width()).sum();
     for (b, style) in badges(c, theme) {
+        // Whole badges only: a cut one ("close 10…") misleads.
+        let bw = 1 + super::fmt::width(&b);
+        if used + bw > w {
+            break;
+        }
+        used += bw;
         spans.push(Span::raw(" "));
         spans.push(Span::styled(b, style));
     }

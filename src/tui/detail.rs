@@ -7,7 +7,7 @@
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use wsscope::analysis::{Event, EventKind, HandshakeStep, TeardownHow, TeardownStep};
@@ -17,7 +17,7 @@ use super::store::{Conn, Store};
 use super::theme::Theme;
 use super::timeline::label;
 use super::upgrade::{
-    accept_steps, checklist, close_code_forbidden_on_wire, close_code_meaning, Handshake,
+    accept_steps, checklist, close_code_forbidden_on_wire, close_code_meaning, Handshake, WS_GUID,
 };
 
 /// The header bytes of a frame as they were on the wire, rebuilt from the
@@ -183,32 +183,139 @@ fn tick(ok: Option<bool>) -> &'static str {
 
 struct Out<'t> {
     lines: Vec<Line<'static>>,
+    /// For each line, the column its wrapped rows continue at.
+    hangs: Vec<usize>,
+    /// The panel's inner width, for lines laid out in columns.
+    width: usize,
     theme: &'t Theme,
 }
 
+/// The column a wrapped line continues at: two past its indent, so a
+/// continuation never starts at the panel's edge and reads as part of the
+/// line above.
+fn default_hang(line: &Line) -> usize {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    text.chars().take_while(|c| *c == ' ').count() + 2
+}
+
 impl Out<'_> {
+    fn push(&mut self, line: Line<'static>, hang: Option<usize>) {
+        self.hangs.push(hang.unwrap_or_else(|| default_hang(&line)));
+        self.lines.push(line);
+    }
     fn text(&mut self, s: impl AsRef<str>) {
-        self.lines.push(Line::raw(clean(s.as_ref())));
+        self.push(Line::raw(clean(s.as_ref())), None);
+    }
+    /// A line whose wrapped rows continue at column `hang`.
+    fn hanging(&mut self, s: impl AsRef<str>, hang: usize) {
+        self.push(Line::raw(clean(s.as_ref())), Some(hang));
     }
     fn styled(&mut self, s: impl AsRef<str>, style: ratatui::style::Style) {
-        self.lines.push(Line::styled(clean(s.as_ref()), style));
+        self.push(Line::styled(clean(s.as_ref()), style), None);
     }
     fn heading(&mut self, s: &str) {
-        self.lines.push(Line::raw(""));
-        self.lines
-            .push(Line::styled(s.to_string(), self.theme.phase));
+        self.push(Line::raw(""), None);
+        self.push(Line::styled(s.to_string(), self.theme.phase), None);
     }
     fn check(&mut self, ok: Option<bool>, text: String) {
-        let style = match ok {
+        let style = self.check_style(ok);
+        self.push(
+            Line::from(vec![
+                Span::styled(format!(" {} ", tick(ok)), style),
+                Span::raw(clean(&text)),
+            ]),
+            Some(3),
+        );
+    }
+    fn check_style(&self, ok: Option<bool>) -> ratatui::style::Style {
+        match ok {
             Some(true) => self.theme.ok,
             Some(false) => self.theme.bad,
             None => self.theme.warn,
-        };
-        self.lines.push(Line::from(vec![
-            Span::styled(format!(" {} ", tick(ok)), style),
-            Span::raw(clean(&text)),
-        ]));
+        }
     }
+    /// The lines, each wrapped to `width` columns at word boundaries.
+    fn wrapped(self, width: usize) -> Vec<Line<'static>> {
+        let mut out = Vec::with_capacity(self.lines.len());
+        for (line, hang) in self.lines.into_iter().zip(self.hangs) {
+            out.extend(wrap(line, width, hang));
+        }
+        out
+    }
+}
+
+/// `line` cut into rows of at most `width` columns, breaking after a space
+/// where it can; rows after the first start with `hang` spaces (less when
+/// the panel is too narrow for that to leave room).
+pub fn wrap(line: Line<'static>, width: usize, hang: usize) -> Vec<Line<'static>> {
+    if width == 0 || line.width() <= width {
+        return vec![line];
+    }
+    let hang = if hang * 2 > width { 0 } else { hang };
+    let cells: Vec<(char, ratatui::style::Style)> = line
+        .spans
+        .iter()
+        .flat_map(|s| {
+            let style = line.style.patch(s.style);
+            s.content.chars().map(move |c| (c, style))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let mut start = 0;
+    let mut first = true;
+    while start < cells.len() {
+        let room = if first { width } else { width - hang };
+        // The longest run from `start` that fits in `room` columns.
+        let mut end = start;
+        let mut w = 0;
+        while let Some(&(c, _)) = cells.get(end) {
+            let cw = super::fmt::char_width(c);
+            if w + cw > room {
+                break;
+            }
+            w += cw;
+            end += 1;
+        }
+        if end == start {
+            end = start + 1; // a character wider than the room
+        }
+        if cells.get(end).is_some_and(|(c, _)| *c != ' ') {
+            // Break after the last space of the run, if there is one past the indent.
+            if let Some(sp) = cells
+                .get(start..end)
+                .and_then(|run| run.iter().rposition(|(c, _)| *c == ' '))
+                .filter(|&sp| sp > 0)
+            {
+                end = start + sp + 1;
+            }
+        }
+        let mut spans: Vec<Span<'static>> = Vec::new();
+        if !first && hang > 0 {
+            spans.push(Span::raw(" ".repeat(hang)));
+        }
+        let mut skip_lead = !first;
+        for &(c, style) in cells.get(start..end).unwrap_or(&[]) {
+            if skip_lead && c == ' ' {
+                continue;
+            }
+            skip_lead = false;
+            match spans.last_mut() {
+                Some(last) if last.style == style => last.content.to_mut().push(c),
+                _ => spans.push(Span::styled(c.to_string(), style)),
+            }
+        }
+        // Trailing spaces at a break are not shown.
+        if end < cells.len() {
+            if let Some(last) = spans.last_mut() {
+                let t = last.content.trim_end().to_string();
+                last.content = t.into();
+            }
+        }
+        rows.push(Line::from(spans));
+        start = end;
+        first = false;
+    }
+    rows
 }
 
 /// The lines of the detail panel for event `idx` of `conn`.
@@ -221,6 +328,8 @@ pub fn lines(
 ) -> Vec<Line<'static>> {
     let mut o = Out {
         lines: Vec::new(),
+        hangs: Vec::new(),
+        width: usize::from(width),
         theme,
     };
     let Some(ev) = store.events.get(idx) else {
@@ -242,24 +351,14 @@ pub fn lines(
     );
     o.text(format!("t={} · {}", clock(rel), utc(ev.ts.0)));
     o.styled(label(ev), super::timeline::style_of(ev, theme));
-    // Violations that follow this event belong to it.
+    // The violations found in this event (see `timeline::violation_owner`).
     if !matches!(ev.kind, EventKind::Violation { .. }) {
         if let Some(c) = conn {
-            let pos = c.events.partition_point(|&i| i <= idx);
-            let mut first = true;
-            for v in c
-                .events
-                .get(pos..)
-                .unwrap_or(&[])
-                .iter()
-                .take_while(|&&i| i < store.revealed)
-                .filter_map(|&i| store.events.get(i))
-                .take_while(|e| matches!(e.kind, EventKind::Violation { .. }))
-            {
-                if first {
-                    o.heading("Violations of this event");
-                    first = false;
-                }
+            let found = super::timeline::violations_of(store, c, idx);
+            if !found.is_empty() {
+                o.heading("Violations of this event");
+            }
+            for v in found.iter().filter_map(|&i| store.events.get(i)) {
                 if let EventKind::Violation { code, message, rfc } = &v.kind {
                     o.styled(format!(" ⚠ {code} ({rfc})"), theme.bad);
                     o.text(format!("   {message}"));
@@ -299,15 +398,19 @@ pub fn lines(
                 HandshakeStep::SynAck => (" ", "▶", " "),
                 HandshakeStep::Ack => (" ", " ", "▶"),
             };
-            o.text(format!(
-                " {a} 1. SYN      client picks its initial sequence number"
-            ));
-            o.text(format!(
-                " {b} 2. SYN-ACK  server acknowledges it and picks its own"
-            ));
-            o.text(format!(
-                " {c} 3. ACK      client acknowledges: the connection is open"
-            ));
+            // Wrapped descriptions continue under the description column.
+            o.hanging(
+                format!(" {a} 1. SYN      client picks its initial sequence number"),
+                14,
+            );
+            o.hanging(
+                format!(" {b} 2. SYN-ACK  server acknowledges it and picks its own"),
+                14,
+            );
+            o.hanging(
+                format!(" {c} 3. ACK      client acknowledges: the connection is open"),
+                14,
+            );
             if let Some(rtt) = rtt_ms {
                 o.text(format!(" Handshake round trip (SYN to ACK): {rtt:.3} ms"));
             }
@@ -409,15 +512,18 @@ pub fn lines(
                 }
             ));
             o.text(format!(" opcode=0x{opcode:x} {opname}"));
-            o.text(format!(
-                " MASK={} {}",
-                u8::from(*masked),
-                if *masked {
-                    "payload XORed with the key (clients must mask, servers must not)"
-                } else {
-                    "payload sent as is"
-                }
-            ));
+            o.hanging(
+                format!(
+                    " MASK={} {}",
+                    u8::from(*masked),
+                    if *masked {
+                        "payload XORed with the key (clients must mask, servers must not)"
+                    } else {
+                        "payload sent as is (servers must not mask)"
+                    }
+                ),
+                8,
+            );
             let enc = match header.get(1).map(|b| b & 0x7f) {
                 Some(126) => "16-bit extended length",
                 Some(127) => "64-bit extended length",
@@ -434,7 +540,8 @@ pub fn lines(
             }
             let payload = unhex(payload_hex);
             if let Some(k) = key.filter(|_| !payload.is_empty()) {
-                o.heading("Masking (§5.3): wire byte = data byte XOR key[i mod 4]");
+                o.heading("Masking (RFC 6455 §5.3)");
+                o.text(" wire byte i = data byte i XOR key[i mod 4]");
                 let n = payload.len().min(if width >= 60 { 12 } else { 8 });
                 let shown = payload.get(..n).unwrap_or(&[]);
                 let wire: Vec<u8> = shown
@@ -584,16 +691,9 @@ pub fn lines(
             o.styled(format!(" {code}"), theme.bad);
             o.text(format!(" {message}"));
             o.text(format!(" rule: {rfc}"));
-            let parent = conn.and_then(|c| {
-                let pos = c.events.partition_point(|&i| i < idx);
-                c.events
-                    .get(..pos)
-                    .unwrap_or(&[])
-                    .iter()
-                    .rev()
-                    .filter_map(|&i| store.events.get(i))
-                    .find(|e| !matches!(e.kind, EventKind::Violation { .. }))
-            });
+            let parent = conn
+                .and_then(|c| super::timeline::violation_owner(store, c, idx))
+                .and_then(|i| store.events.get(i));
             if let Some(p) = parent {
                 o.text(format!(" concerns pkt {}: {}", p.pkt, label(p)));
             }
@@ -606,7 +706,7 @@ pub fn lines(
             o.text(" decoding resumes at the next frame boundary it can find");
         }
     }
-    o.lines
+    o.wrapped(usize::from(width))
 }
 
 fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
@@ -624,7 +724,7 @@ fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
     }
     o.heading("Upgrade checklist (RFC 6455 §4.1, §4.2.2)");
     for c in checklist(&h) {
-        o.check(c.ok, format!("{:<38} {} [{}]", c.label, c.seen, c.rfc));
+        checklist_row(o, &c);
     }
     let key = h.request.and_then(|r| match &r.kind {
         EventKind::HttpRequest { headers, .. } => headers
@@ -643,20 +743,70 @@ fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
     if let (true, Some(key)) = (with_accept, key) {
         let s = accept_steps(&key);
         o.heading("Sec-WebSocket-Accept derivation (§4.2.2)");
-        o.text(format!(" 1 key          {}", s.key));
-        o.text(format!(" 2 key + GUID   {}", s.concatenated));
-        o.text(format!(" 3 SHA-1 (hex)  {}", s.sha1_hex));
-        o.text(format!(" 4 base64       {}", s.accept));
+        o.text(" Accept = base64(SHA-1(key + GUID))");
+        // One column for the values, narrow enough for the 40 hex digits
+        // of the SHA-1 in a 52-column panel.
+        o.hanging(format!(" 1 key     {}", s.key), 11);
+        o.hanging(format!(" 2 + GUID  {WS_GUID}"), 11);
+        o.hanging(format!(" 3 SHA-1   {}", s.sha1_hex), 11);
+        o.hanging(format!(" 4 base64  {}", s.accept), 11);
         match accept {
             Some(a) => {
                 let ok = a.trim() == s.accept;
-                o.check(Some(ok), format!("received      {a}"));
+                o.check(Some(ok), format!("received {a}"));
             }
-            None => o.check(
-                Some(false),
-                "received      (no Sec-WebSocket-Accept)".into(),
-            ),
+            None => o.check(Some(false), "received (no Sec-WebSocket-Accept)".into()),
         }
+    }
+}
+
+/// One requirement: `✓ label  seen` with the RFC reference in a column at the
+/// right edge, on one line when it fits; otherwise what was seen drops to a
+/// line of its own under the label. What was seen is left out when the label
+/// already says it (`✓ Upgrade: websocket` needs no `websocket` after it).
+fn checklist_row(o: &mut Out, c: &super::upgrade::Check) {
+    let width = o.width;
+    let style = o.check_style(c.ok);
+    let seen = clean(&c.seen);
+    let redundant = c.ok == Some(true)
+        && c.label
+            .to_ascii_lowercase()
+            .contains(&seen.trim().to_ascii_lowercase())
+        && !seen.trim().is_empty();
+    let seen = if redundant { String::new() } else { seen };
+    let mark = format!(" {} ", tick(c.ok));
+    let head = super::fmt::width(&mark) + super::fmt::width(c.label);
+    let rfc = c.rfc;
+    let one_line = head + 2 + super::fmt::width(&seen) + 2 + super::fmt::width(rfc);
+    let mut spans = vec![Span::styled(mark, style), Span::raw(c.label)];
+    let seen_below = !seen.is_empty() && one_line > width;
+    let used = if seen.is_empty() || seen_below {
+        head
+    } else {
+        spans.push(Span::raw("  "));
+        spans.push(Span::styled(seen.clone(), o.theme.note));
+        head + 2 + super::fmt::width(&seen)
+    };
+    let rfc_w = super::fmt::width(rfc);
+    // The reference goes at the right edge of the first line, or of the
+    // second when the label leaves no room for it.
+    let rfc_below = used + 2 + rfc_w > width;
+    if !rfc_below {
+        spans.push(Span::raw(" ".repeat(width - used - rfc_w)));
+        spans.push(Span::styled(rfc, o.theme.dim));
+    }
+    o.push(Line::from(spans), Some(3));
+    if seen_below || rfc_below {
+        let seen = if seen_below { seen } else { String::new() };
+        let mut below = vec![Span::raw("   "), Span::styled(seen.clone(), o.theme.note)];
+        if rfc_below {
+            let used = 3 + super::fmt::width(&seen);
+            below.push(Span::raw(
+                " ".repeat(width.saturating_sub(used + rfc_w).max(2)),
+            ));
+            below.push(Span::styled(rfc, o.theme.dim));
+        }
+        o.push(Line::from(below), Some(3));
     }
 }
 
@@ -670,6 +820,7 @@ pub fn render(
     selected: Option<usize>,
     scroll: &mut u16,
     focused: bool,
+    empty_hint: &str,
     theme: &Theme,
 ) {
     let block = Block::bordered()
@@ -682,22 +833,18 @@ pub fn render(
     let inner = block.inner(area);
     let content = match selected {
         Some(i) => lines(store, conn, i, inner.width, theme),
-        None => vec![Line::styled(
-            "Select an event in the timeline (↑/↓, Enter).",
-            theme.dim,
-        )],
+        None => wrap(
+            Line::styled(empty_hint.to_string(), theme.dim),
+            usize::from(inner.width),
+            2,
+        ),
     };
-    // Long lines wrap (a close code's meaning, a long header); count the
-    // wrapped rows so the scroll stops at the end.
-    let w = usize::from(inner.width.max(1));
-    let rows: usize = content.iter().map(|l| l.width().max(1).div_ceil(w)).sum();
-    let max = rows.saturating_sub(inner.height as usize);
+    // Lines come wrapped (with their continuation indented), so the count
+    // of rows is the count of lines and the scroll stops at the end.
+    let max = content.len().saturating_sub(inner.height as usize);
     *scroll = (*scroll).min(u16::try_from(max).unwrap_or(u16::MAX));
     f.render_widget(
-        Paragraph::new(content)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((*scroll, 0)),
+        Paragraph::new(content).block(block).scroll((*scroll, 0)),
         area,
     );
 }
@@ -804,6 +951,55 @@ mod tests {
         );
         assert!(d[1].starts_with("0010  20 77 6f 72 6c 64 21"));
         assert!(d[1].ends_with(" world!"));
+    }
+
+    #[test]
+    fn wrapped_lines_keep_their_indent_and_their_width() {
+        let text = |l: &Line| -> String { l.spans.iter().map(|s| s.content.as_ref()).collect() };
+        // (name, line, width, hang, rows)
+        let cases: &[(&str, &str, usize, usize, &[&str])] = &[
+            ("fits", " short", 20, 3, &[" short"]),
+            (
+                "breaks after a space, continues at the hang",
+                " MASK=1 payload XORed with the key",
+                20,
+                8,
+                &[" MASK=1 payload", "        XORed with", "        the key"],
+            ),
+            (
+                "a word longer than the room is cut hard",
+                " 3 SHA-1   1521c6f2f86a93758f154b4d319290f548290e8f",
+                30,
+                11,
+                &[
+                    " 3 SHA-1",
+                    "           1521c6f2f86a93758f1",
+                    "           54b4d319290f548290e",
+                    "           8f",
+                ],
+            ),
+            (
+                "a hang wider than half the width is dropped",
+                "aaaa bbbb cccc",
+                9,
+                6,
+                &["aaaa bbbb", "cccc"],
+            ),
+            (
+                "wide characters count twice",
+                "日本語日本語",
+                7,
+                0,
+                &["日本語", "日本語"],
+            ),
+        ];
+        for (name, line, width, hang, want) in cases {
+            let rows = wrap(Line::raw(line.to_string()), *width, *hang);
+            let got: Vec<String> = rows.iter().map(text).collect();
+            assert_eq!(got, *want, "{name}");
+            assert!(rows.iter().all(|r| r.width() <= *width), "{name}");
+        }
+        assert_eq!(wrap(Line::raw("abc"), 0, 2).len(), 1);
     }
 
     #[test]

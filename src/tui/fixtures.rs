@@ -258,12 +258,8 @@ pub fn session() -> Vec<Event> {
             Some(C2S),
             frame(10, true, Some("0badf00d"), 4, b"ping", None, Some(15.0)),
         ),
-        ws(
-            16,
-            1200.0,
-            Some(S2C),
-            frame(1, true, Some("01020304"), 3, b"bad", None, None),
-        ),
+        // As the analyzer does: a violation is emitted when it is found,
+        // before the frame it concerns completes.
         ws(
             16,
             1200.0,
@@ -273,6 +269,12 @@ pub fn session() -> Vec<Event> {
                 message: "The server sent a masked frame.".into(),
                 rfc: "RFC 6455 5.1",
             },
+        ),
+        ws(
+            16,
+            1200.0,
+            Some(S2C),
+            frame(1, true, Some("01020304"), 3, b"bad", None, None),
         ),
         ws(
             16,

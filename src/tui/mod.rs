@@ -27,6 +27,8 @@ pub mod upgrade;
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
+mod real_tests;
+#[cfg(test)]
 mod tests;
 
 use std::sync::mpsc::{Receiver, TryRecvError};

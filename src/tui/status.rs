@@ -79,7 +79,8 @@ pub fn spans(i: &Info, theme: &Theme) -> Vec<(String, Style)> {
     out.push(sep());
     out.push((format!("{} pkts", i.packets), Style::new()));
     out.push(sep());
-    out.push((format!("{} conns", i.conns), Style::new()));
+    let plural = if i.conns == 1 { "" } else { "s" };
+    out.push((format!("{} conn{plural}", i.conns), Style::new()));
     out.push(sep());
     if i.live {
         if let Some(r) = i.rate {
@@ -130,8 +131,16 @@ pub fn spans(i: &Info, theme: &Theme) -> Vec<(String, Style)> {
 /// Draws the bar on one line, `? help` on the right.
 pub fn render(f: &mut Frame, area: Rect, i: &Info, theme: &Theme) {
     let w = area.width as usize;
-    let parts = spans(i, theme);
-    let needed: usize = parts.iter().map(|(t, _)| width(t)).sum();
+    let mut parts = spans(i, theme);
+    let mut needed: usize = parts.iter().map(|(t, _)| width(t)).sum();
+    if needed + 8 > w && !i.live {
+        // A narrow terminal: the file's name without its directory, so the
+        // clock at the end stays whole.
+        if let (Some(first), Some((_, name))) = (parts.first_mut(), i.source.rsplit_once('/')) {
+            first.0 = format!(" {}", clean(name));
+            needed = parts.iter().map(|(t, _)| width(t)).sum();
+        }
+    }
     // The hint gives way to the facts on a narrow terminal.
     let help = if needed + 8 <= w { " ? help " } else { "" };
     let mut used = 0;

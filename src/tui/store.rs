@@ -99,8 +99,12 @@ pub struct ConnStats {
     pub events: usize,
     /// The phase of the last revealed event (`None`: nothing yet).
     pub phase: Option<Phase>,
+    /// A request asking for the WebSocket upgrade has been revealed.
+    pub upgrade_asked: bool,
     /// The upgrade's outcome, once the handshake is seen.
     pub upgrade: Option<bool>,
+    /// The status of the upgrade's response, once it is seen.
+    pub upgrade_status: Option<u16>,
     /// WebSocket frames.
     pub frames: u64,
     /// WebSocket messages.
@@ -126,7 +130,20 @@ impl ConnStats {
             self.phase = Some(p);
         }
         match &ev.kind {
-            EventKind::WsHandshake { ok, .. } => self.upgrade = Some(*ok),
+            EventKind::HttpRequest { headers, .. }
+                if header_has_token(headers, "upgrade", "websocket") =>
+            {
+                self.upgrade_asked = true
+            }
+            EventKind::HttpResponse { status, .. }
+                if self.upgrade_asked && self.upgrade.is_none() =>
+            {
+                self.upgrade_status = Some(*status)
+            }
+            EventKind::WsHandshake { ok, status, .. } => {
+                self.upgrade = Some(*ok);
+                self.upgrade_status = Some(*status);
+            }
             EventKind::WsFrame {
                 opcode, close_code, ..
             } => {

@@ -82,10 +82,13 @@ impl Tui {
         ACTIVE.store(false, Ordering::SeqCst);
         let _ = self.terminal.show_cursor();
         disable_raw_mode()?;
+        // The cursor is shown again after leaving the alternate screen too:
+        // some terminals (tmux) keep the visibility per screen.
         execute!(
             self.terminal.backend_mut(),
             DisableMouseCapture,
-            LeaveAlternateScreen
+            LeaveAlternateScreen,
+            crossterm::cursor::Show
         )
     }
 }

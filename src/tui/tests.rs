@@ -260,9 +260,10 @@ fn handshake_detail_has_the_checklist_and_the_accept_steps() {
         "✓ method is GET",
         "✓ Sec-WebSocket-Version: 13",
         "✓ status 101",
-        "2 key + GUID   dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
-        "3 SHA-1 (hex)  b37a4f2cc0624f1690f64606cf385945b2bec4ea",
-        "4 base64       s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+        "1 key     dGhlIHNhbXBsZSBub25jZQ==",
+        "2 + GUID  258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+        "3 SHA-1   b37a4f2cc0624f1690f64606cf385945b2bec4ea",
+        "4 base64  s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
     ] {
         assert!(s.contains(want), "missing {want:?}\n{s}");
     }
@@ -609,10 +610,19 @@ fn badges_follow_the_replay() {
     let theme = super::theme::Theme::new(true);
     assert_eq!(
         super::connections::row_text(c, &theme),
-        "#1 192.0.2.10:51000 → 198.51.100.7:8080 closed WS✓ 8fr 4msg 1ping close 1000 ⚠1"
+        "#1 192.0.2.10:51000 → 198.51.100.7:8080 closed WS✓ ⚠1 close 1000 4msg 8fr 1ping"
     );
-    // Stepping back takes the badges back.
+    // Stepping back takes the badges back, and a replay never tells the
+    // upgrade's outcome before its response is on screen.
     press(&mut app, KeyCode::Home);
+    let row = |app: &App| super::connections::row_text(app.store().conn(1).unwrap(), &theme);
+    assert!(row(&app).ends_with("not yet "), "{}", row(&app));
+    step_until(&mut app, |k| matches!(k, EventKind::HttpRequest { .. }));
+    assert!(
+        row(&app).ends_with("HTTP Upgrade awaiting 101"),
+        "{}",
+        row(&app)
+    );
     step_until(&mut app, |k| matches!(k, EventKind::WsMessage { .. }));
     let s = &app.store().conn(1).unwrap().stats;
     assert_eq!((s.frames, s.messages, s.close_code), (1, 1, None));

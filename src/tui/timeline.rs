@@ -41,6 +41,10 @@ pub struct Item {
     pub kind: ItemKind,
     /// Index into the store's events (for a header, the event it precedes).
     pub ev: usize,
+    /// Where the line sorts: `ev`, except for a violation shown under the
+    /// event it concerns, which sorts with that event. Lines are in order
+    /// of `at`, so a line is found by binary search.
+    pub at: usize,
 }
 
 impl Item {
@@ -52,11 +56,23 @@ impl Item {
 
 /// Builds a connection's timeline lines event by event, so that a growing
 /// timeline (live, or a replay playing) is extended rather than rebuilt.
+///
+/// The analyzer emits a violation when it finds it, which is before the
+/// event it concerns completes (a frame's header breaks a rule before its
+/// payload has arrived). The timeline shows it *under* that event: a
+/// violation waits for the connection's next event, and one with no event
+/// after it (found at the end, e.g. an unanswered ping) stays under the
+/// event before it. While its event is not revealed yet it is shown at the
+/// end (provisionally: taken off and placed again on the next update).
 #[derive(Clone, Debug, Default)]
 pub struct Builder {
     phase: Option<Phase>,
     pending_header: Option<Item>,
-    parent_shown: bool,
+    /// Violations waiting for their event.
+    pending: Vec<usize>,
+    /// Items at the end of the list that are pending violations shown
+    /// before their event (taken off on the next update).
+    provisional: usize,
     /// How many of the connection's events have been taken.
     pub taken: usize,
 }
@@ -69,39 +85,59 @@ impl Builder {
         let Some(ev) = store.events.get(i) else {
             return;
         };
-        let matches = |ev: &Event| filter.map_or(true, |f| label(ev).to_lowercase().contains(f));
-        match phase_of(ev, self.phase) {
-            None => {
-                if self.parent_shown || matches(ev) {
-                    if let Some(h) = self.pending_header.take() {
-                        items.push(h);
-                    }
-                    items.push(Item {
-                        kind: ItemKind::Violation,
-                        ev: i,
-                    });
-                }
-            }
-            Some(p) => {
-                if self.phase != Some(p) {
-                    self.pending_header = Some(Item {
-                        kind: ItemKind::Header(p),
-                        ev: i,
-                    });
-                    self.phase = Some(p);
-                }
-                self.parent_shown = matches(ev);
-                if self.parent_shown {
-                    if let Some(h) = self.pending_header.take() {
-                        items.push(h);
-                    }
-                    items.push(Item {
-                        kind: ItemKind::Event,
-                        ev: i,
-                    });
-                }
+        let Some(p) = phase_of(ev, self.phase) else {
+            self.pending.push(i);
+            return;
+        };
+        if self.phase != Some(p) {
+            self.pending_header = Some(Item {
+                kind: ItemKind::Header(p),
+                ev: i,
+                at: i,
+            });
+            self.phase = Some(p);
+        }
+        let shown = matches(store, i, filter);
+        let violations = std::mem::take(&mut self.pending);
+        self.place(items, shown.then_some(i), &violations, shown, store, filter);
+    }
+
+    /// Pushes event `ev` (if any) and its violations (all of them when the
+    /// event is shown, else those the filter matches), under the pending
+    /// header when something is pushed.
+    fn place(
+        &mut self,
+        items: &mut Vec<Item>,
+        ev: Option<usize>,
+        violations: &[usize],
+        parent_shown: bool,
+        store: &Store,
+        filter: Option<&str>,
+    ) -> usize {
+        let shown: Vec<usize> = violations
+            .iter()
+            .copied()
+            .filter(|&v| parent_shown || matches(store, v, filter))
+            .collect();
+        let before = items.len();
+        if ev.is_some() || !shown.is_empty() {
+            if let Some(h) = self.pending_header.take() {
+                items.push(h);
             }
         }
+        if let Some(i) = ev {
+            items.push(Item {
+                kind: ItemKind::Event,
+                ev: i,
+                at: i,
+            });
+        }
+        items.extend(shown.into_iter().map(|v| Item {
+            kind: ItemKind::Violation,
+            ev: v,
+            at: ev.unwrap_or(v),
+        }));
+        items.len() - before
     }
 
     /// Brings `items` up to date with `conn`'s revealed events: takes the
@@ -125,18 +161,102 @@ impl Builder {
         {
             items.pop();
         }
+        items.truncate(items.len().saturating_sub(self.provisional));
+        self.provisional = 0;
         for &i in revealed.get(self.taken..).unwrap_or(&[]) {
             self.push(items, store, i, filter);
         }
+        if !self.pending.is_empty() {
+            // Shown at the end until their event comes (or for good, when
+            // none does: then they are under the event before them).
+            let pending = std::mem::take(&mut self.pending);
+            self.provisional = self.place(items, None, &pending, filter.is_none(), store, filter);
+            self.pending = pending;
+        }
         let hidden = conn.events.len().saturating_sub(revealed.len());
         if hidden > 0 {
+            let last = conn.events.last().copied().unwrap_or(0);
             items.push(Item {
                 kind: ItemKind::More(hidden),
-                ev: conn.events.last().copied().unwrap_or(0),
+                ev: last,
+                at: last,
             });
         }
         true
     }
+}
+
+fn is_violation(e: &Event) -> bool {
+    matches!(e.kind, EventKind::Violation { .. })
+}
+
+fn matches(store: &Store, i: usize, filter: Option<&str>) -> bool {
+    match (filter, store.events.get(i)) {
+        (None, _) => true,
+        (Some(f), Some(ev)) => label(ev).to_lowercase().contains(f),
+        (Some(_), None) => false,
+    }
+}
+
+/// The event a violation concerns: the connection's next event (a
+/// violation is emitted before the event it is found in completes), else,
+/// for one found at the end, the event before it. `v` indexes the store's
+/// events; `None` when `v` is not a violation of `conn`.
+pub fn violation_owner(store: &Store, conn: &Conn, v: usize) -> Option<usize> {
+    let pos = conn.events.binary_search(&v).ok()?;
+    if !store.events.get(v).is_some_and(is_violation) {
+        return None;
+    }
+    let not_violation = |j: &&usize| store.events.get(**j).is_some_and(|e| !is_violation(e));
+    conn.events
+        .get(pos + 1..)
+        .unwrap_or(&[])
+        .iter()
+        .find(not_violation)
+        .or_else(|| {
+            conn.events
+                .get(..pos)
+                .unwrap_or(&[])
+                .iter()
+                .rev()
+                .find(not_violation)
+        })
+        .copied()
+}
+
+/// The violations that concern event `ev` of `conn` (see [`violation_owner`]),
+/// among the first `revealed` events.
+pub fn violations_of(store: &Store, conn: &Conn, ev: usize) -> Vec<usize> {
+    let Ok(pos) = conn.events.binary_search(&ev) else {
+        return Vec::new();
+    };
+    let mut out: Vec<usize> = conn
+        .events
+        .get(..pos)
+        .unwrap_or(&[])
+        .iter()
+        .rev()
+        .take_while(|&&j| store.events.get(j).is_some_and(is_violation))
+        .copied()
+        .collect();
+    out.reverse();
+    // Trailing violations (no event after them) belong to the last event.
+    let after: Vec<usize> = conn
+        .events
+        .get(pos + 1..)
+        .unwrap_or(&[])
+        .iter()
+        .take_while(|&&j| store.events.get(j).is_some_and(is_violation))
+        .copied()
+        .collect();
+    if after
+        .last()
+        .is_some_and(|&l| conn.events.last() == Some(&l))
+    {
+        out.extend(after);
+    }
+    out.retain(|&j| j < store.revealed);
+    out
 }
 
 /// The lines of `conn`'s timeline over the revealed events (see [`Builder`]);
@@ -187,6 +307,45 @@ fn tick(b: bool) -> &'static str {
 
 /// The one-line description of an event (already safe for a terminal).
 pub fn label(ev: &Event) -> String {
+    label_in(ev, false)
+}
+
+/// How far back [`in_compressed_message`] looks for a message's first frame.
+const MAX_FRAGMENT_LOOKBACK: usize = 256;
+
+/// True when event `i` is a continuation frame of a compressed message:
+/// only the message's first frame carries RSV1 (RFC 7692 §6), so the
+/// continuations' bytes are deflate output too.
+fn in_compressed_message(store: &Store, conn: &Conn, i: usize) -> bool {
+    let Some(Event {
+        kind: EventKind::WsFrame { opcode: 0, .. },
+        dir,
+        ..
+    }) = store.events.get(i)
+    else {
+        return false;
+    };
+    let pos = conn.events.partition_point(|&j| j < i);
+    conn.events
+        .get(..pos)
+        .unwrap_or(&[])
+        .iter()
+        .rev()
+        .take(MAX_FRAGMENT_LOOKBACK)
+        .filter_map(|&j| store.events.get(j))
+        .filter(|e| e.dir == *dir)
+        .find_map(|e| match e.kind {
+            EventKind::WsFrame {
+                opcode: 1 | 2, rsv, ..
+            } => Some(rsv & 4 != 0),
+            _ => None,
+        })
+        .unwrap_or(false)
+}
+
+/// [`label`], told whether a continuation frame belongs to a compressed
+/// message (whose bytes then say nothing and are not previewed).
+fn label_in(ev: &Event, compressed_continuation: bool) -> String {
     let s = match &ev.kind {
         EventKind::ConnOpen {
             client,
@@ -269,7 +428,13 @@ pub fn label(ev: &Event) -> String {
             if *rsv != 0 {
                 s.push_str(&format!(" RSV={rsv:03b}"));
             }
-            if *opcode == 8 {
+            if (*rsv & 4 != 0 && matches!(opcode, 1 | 2))
+                || (compressed_continuation && *opcode == 0)
+            {
+                // The payload is deflated: its bytes say nothing; the
+                // message line below shows the data.
+                s.push_str(" (compressed)");
+            } else if *opcode == 8 {
                 match close_code {
                     Some(Some(c)) => s.push_str(&format!(" code {c}")),
                     Some(None) => s.push_str(" (no code)"),
@@ -299,17 +464,20 @@ pub fn label(ev: &Event) -> String {
                 MessageKind::Text => "text",
                 MessageKind::Binary => "binary",
             };
-            let plural = if *frames == 1 { "" } else { "s" };
-            let deflate = if *compressed {
-                format!(", deflated from {wire_len} B")
-            } else {
-                String::new()
-            };
+            // The preview first (what a person wants to read), then the
+            // sizes; a single frame is the usual case and goes unsaid.
             let preview = match kind {
-                MessageKind::Text => format!("\"{preview}\""),
-                MessageKind::Binary => format!("0x{preview}"),
+                MessageKind::Text => format!("\"{}\"", fit_preview(preview, 24)),
+                MessageKind::Binary => format!("0x{}", fit_preview(preview, 16)),
             };
-            format!("⤷ {k} message, {frames} frame{plural}, {len} B{deflate}: {preview}")
+            let mut sizes = format!("{len} B");
+            if *compressed {
+                sizes.push_str(&format!(", {wire_len} B on the wire"));
+            }
+            if *frames != 1 {
+                sizes.push_str(&format!(", {frames} frames"));
+            }
+            format!("⤷ {k} message {preview} ({sizes})")
         }
         EventKind::WsClose {
             initiator,
@@ -333,7 +501,7 @@ pub fn label(ev: &Event) -> String {
                 format!(" \"{reason}\"")
             };
             format!(
-                "close by {}: {code}{reason}, echoed {}, clean {}",
+                "close by {}: {code}{reason}, echoed {} clean {}",
                 dir_word(*initiator),
                 tick(*echoed),
                 tick(*clean)
@@ -353,6 +521,14 @@ pub fn label(ev: &Event) -> String {
         }
     };
     clean(&s)
+}
+
+/// A preview cut to `max` columns (with `…`), unless it is cut already.
+fn fit_preview(p: &str, max: usize) -> String {
+    if p.ends_with('…') && width(p) <= max + 1 {
+        return p.to_string();
+    }
+    fit(p, max)
 }
 
 /// Events drawn as arrows (they have a sender and are one packet's worth).
@@ -440,10 +616,20 @@ pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &T
         lines.push(Line::styled(fit(v.empty_hint, w), theme.dim));
     } else if body_h > 0 {
         if let Some(sel) = v.selected {
+            // The selection's violations (the lines just under it) come
+            // into view with it when there is room.
+            let mut last = sel;
+            while v
+                .items
+                .get(last + 1)
+                .is_some_and(|n| n.kind == ItemKind::Violation)
+            {
+                last += 1;
+            }
             if sel < *scroll {
                 *scroll = sel;
-            } else if sel >= *scroll + body_h {
-                *scroll = sel + 1 - body_h;
+            } else if last >= *scroll + body_h {
+                *scroll = (last + 1 - body_h).min(sel);
             }
         }
         *scroll = (*scroll).min(v.items.len().saturating_sub(body_h));
@@ -466,9 +652,16 @@ pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &T
 }
 
 fn column_header<'a>(conn: &Conn, g: Geometry, w: usize, theme: &Theme) -> Line<'a> {
-    let left = format!("client {}", clean(&conn.client));
-    let right = format!("server {}", clean(&conn.server));
     let room = (g.server + 1).saturating_sub(g.client);
+    let (mut left, mut right) = (
+        format!("client {}", clean(&conn.client)),
+        format!("server {}", clean(&conn.server)),
+    );
+    if width(&left) + width(&right) + 2 > room {
+        // Narrow: the addresses whole rather than the words and cut addresses.
+        left = clean(&conn.client);
+        right = clean(&conn.server);
+    }
     let half = room / 2;
     let left = fit(&left, half.saturating_sub(1));
     let right = fit(&right, room.saturating_sub(width(&left) + 1));
@@ -485,9 +678,16 @@ fn gutter(store: &Store, conn: Option<&Conn>, ev: usize, g: Geometry) -> String 
     if g.gutter == 0 {
         return String::new();
     }
+    // The previous event that is not a violation: a violation is shown
+    // under its event, after it.
     let prev = conn.and_then(|c| {
         let pos = c.events.partition_point(|&i| i < ev);
-        pos.checked_sub(1).and_then(|p| c.events.get(p))
+        c.events
+            .get(..pos)
+            .unwrap_or(&[])
+            .iter()
+            .rev()
+            .find(|&&i| store.events.get(i).is_some_and(|e| !is_violation(e)))
     });
     let text = match (
         store.events.get(ev),
@@ -542,7 +742,10 @@ fn row<'a>(
             let Some(ev) = store.events.get(item.ev) else {
                 return Line::raw("");
             };
-            let text = label(ev);
+            let text = match conn {
+                Some(c) => label_in(ev, in_compressed_message(store, c, item.ev)),
+                None => label(ev),
+            };
             let span = g.span();
             let mark = if flagged {
                 Span::styled(" ⚠", theme.bad)
@@ -564,7 +767,7 @@ fn row<'a>(
             } else {
                 let body = match (&ev.kind, ev.dir) {
                     (EventKind::WsMessage { .. }, Some(Direction::S2C)) => {
-                        let t = fit(&text, span.saturating_sub(2));
+                        let t = fit(&text, span.saturating_sub(3));
                         format!("{}{t}  ", " ".repeat(span.saturating_sub(width(&t) + 2)))
                     }
                     (EventKind::WsMessage { .. }, _) => pad(&format!("  {text}"), span),

@@ -166,7 +166,7 @@ pub fn checklist(h: &Handshake) -> Vec<Check> {
                 (_, None) => Some(false),
             };
             push(
-                "Sec-WebSocket-Accept matches the key",
+                "Sec-WebSocket-Accept matches key",
                 "§4.2.2 (5.4)",
                 ok,
                 accept.unwrap_or("missing").into(),
@@ -321,7 +321,7 @@ mod tests {
                 "Connection: Upgrade",
                 "Sec-WebSocket-Key: base64 of 16 bytes",
                 "Sec-WebSocket-Version: 13",
-                "Sec-WebSocket-Accept matches the key",
+                "Sec-WebSocket-Accept matches key",
             ]
         );
     }
