@@ -366,14 +366,10 @@ fn view(input: &InputArgs, speed: f64, no_color: bool) -> Result<(), SourceError
     let cfg = input.config();
     let count = input.count;
     let producer = std::thread::spawn(move || produce(source, cfg, count, total_bytes, &tx));
-    let live = opts.live;
     let result = tui::run(rx, opts);
-    // The receiver is gone: the producer stops at its next send. A live
-    // capture on a quiet interface may never send again (libpcap blocks
-    // until a packet comes), so quitting does not wait for it.
-    if !live {
-        let _ = producer.join();
-    }
+    // The receiver is gone: the producer stops at its next send, which comes
+    // within FEED_INTERVAL even on a quiet interface (live reads do not block).
+    let _ = producer.join();
     result.map_err(|e| SourceError(format!("the terminal failed: {e}")))
 }
 
