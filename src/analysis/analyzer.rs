@@ -549,7 +549,7 @@ fn http_data(
                             }
                             emit(sink, here, conn, Some(dir), handshake_event(&up));
                             if resp.status == 101 {
-                                upgraded = Some(Switch::WebSocket(up.deflate.map(ws_deflate)));
+                                upgraded = Some(Switch::WebSocket(up.deflate));
                             }
                         } else if resp.status == 101 {
                             // A 101 whose request was not seen (mid-stream) is taken at its
@@ -651,15 +651,6 @@ fn hold(h: &mut HttpState, bytes: &[u8]) {
         h.held_overflow = true;
     }
     h.held.extend_from_slice(&bytes[..bytes.len().min(room)]);
-}
-
-fn ws_deflate(p: http::DeflateParams) -> ws::DeflateParams {
-    ws::DeflateParams {
-        server_no_context_takeover: p.server_no_context_takeover,
-        client_no_context_takeover: p.client_no_context_takeover,
-        server_max_window_bits: p.server_max_window_bits,
-        client_max_window_bits: p.client_max_window_bits,
-    }
 }
 
 fn unanswered_upgrade(req: Option<&RequestHead>) -> EventKind {

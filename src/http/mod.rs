@@ -16,8 +16,8 @@ mod upgrade;
 pub use accept::{accept_for, accept_steps, key_is_valid, AcceptSteps, WS_GUID};
 pub use parse::{HttpItem, HttpParser, ParserState, Role, DEFAULT_MAX_HEAD_BYTES, MAX_HEADERS};
 pub use upgrade::{
-    check_request, check_upgrade, parse_extensions, request_checks, Check, DeflateParams,
-    Extension, Upgrade,
+    check_request, check_upgrade, deflate_params, parse_extensions, request_checks, Check,
+    DeflateParams, Extension, Upgrade,
 };
 
 use accept::trim_ows;

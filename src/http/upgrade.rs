@@ -14,6 +14,8 @@ use super::accept::trim_ows;
 use super::{accept_for, key_is_valid, RequestHead, ResponseHead};
 
 use crate::types::Violation;
+/// The parameters are the WebSocket decoder's: the handshake only finds them.
+pub use crate::ws::DeflateParams;
 
 /// One requirement of the handshake, passed or not: the checklist taught by `--explain`
 /// and the TUI.
@@ -27,19 +29,6 @@ pub struct Check {
     pub ok: bool,
     /// What was seen, e.g. `"GET"` or `"no Host header"`.
     pub detail: String,
-}
-
-/// The permessage-deflate parameters a server accepted (RFC 7692 §7.1).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DeflateParams {
-    /// The server resets its compression context after each message.
-    pub server_no_context_takeover: bool,
-    /// The client resets its compression context after each message.
-    pub client_no_context_takeover: bool,
-    /// LZ77 window of the server's compressor, 8..=15 (default 15).
-    pub server_max_window_bits: Option<u8>,
-    /// LZ77 window of the client's compressor, 8..=15 (default 15).
-    pub client_max_window_bits: Option<u8>,
 }
 
 /// One element of a `Sec-WebSocket-Extensions` list.
@@ -384,76 +373,74 @@ fn window_bits(v: &str) -> Option<u8> {
     v.parse::<u8>().ok().filter(|b| (8..=15).contains(b))
 }
 
-impl DeflateParams {
-    /// The parameters of a permessage-deflate element of a server's response, and the
-    /// RFC 7692 §7 rules it breaks (`deflate_bad_params`): an unknown parameter, a value
-    /// where none belongs or a missing one, window bits outside 8..=15, a parameter twice,
-    /// or `client_max_window_bits` the client did not offer. Invalid parameters are left
-    /// out of the result.
-    pub fn from_response(ext: &Extension, offers: &[Extension]) -> (DeflateParams, Vec<Violation>) {
-        let mut p = DeflateParams::default();
-        let mut problems = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for (name, value) in &ext.params {
-            let lname = name.to_ascii_lowercase();
-            if seen.contains(&lname.as_str()) {
-                problems.push(format!("the parameter {} appears twice", quote(name)));
-                continue;
-            }
-            let known = [
-                "server_no_context_takeover",
-                "client_no_context_takeover",
-                "server_max_window_bits",
-                "client_max_window_bits",
-            ];
-            let Some(known) = known.iter().find(|k| **k == lname) else {
-                problems.push(format!("the parameter {} is not defined", quote(name)));
-                continue;
-            };
-            seen.push(known);
-            match (*known, value.as_deref()) {
-                ("server_no_context_takeover", None) => p.server_no_context_takeover = true,
-                ("client_no_context_takeover", None) => p.client_no_context_takeover = true,
-                ("server_max_window_bits" | "client_max_window_bits", Some(v)) => {
-                    let Some(bits) = window_bits(v) else {
-                        problems.push(format!("{known}={} is not 8 to 15", quote(v)));
-                        continue;
-                    };
-                    if *known == "server_max_window_bits" {
-                        p.server_max_window_bits = Some(bits);
+/// The parameters of a permessage-deflate element of a server's response, and the
+/// RFC 7692 §7 rules it breaks (`deflate_bad_params`): an unknown parameter, a value
+/// where none belongs or a missing one, window bits outside 8..=15, a parameter twice,
+/// or `client_max_window_bits` the client did not offer. Invalid parameters are left
+/// out of the result.
+pub fn deflate_params(ext: &Extension, offers: &[Extension]) -> (DeflateParams, Vec<Violation>) {
+    let mut p = DeflateParams::default();
+    let mut problems = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, value) in &ext.params {
+        let lname = name.to_ascii_lowercase();
+        if seen.contains(&lname.as_str()) {
+            problems.push(format!("the parameter {} appears twice", quote(name)));
+            continue;
+        }
+        let known = [
+            "server_no_context_takeover",
+            "client_no_context_takeover",
+            "server_max_window_bits",
+            "client_max_window_bits",
+        ];
+        let Some(known) = known.iter().find(|k| **k == lname) else {
+            problems.push(format!("the parameter {} is not defined", quote(name)));
+            continue;
+        };
+        seen.push(known);
+        match (*known, value.as_deref()) {
+            ("server_no_context_takeover", None) => p.server_no_context_takeover = true,
+            ("client_no_context_takeover", None) => p.client_no_context_takeover = true,
+            ("server_max_window_bits" | "client_max_window_bits", Some(v)) => {
+                let Some(bits) = window_bits(v) else {
+                    problems.push(format!("{known}={} is not 8 to 15", quote(v)));
+                    continue;
+                };
+                if *known == "server_max_window_bits" {
+                    p.server_max_window_bits = Some(bits);
+                } else {
+                    let offered = offers.iter().any(|o| {
+                        o.name.eq_ignore_ascii_case("permessage-deflate")
+                            && o.params
+                                .iter()
+                                .any(|(n, _)| n.eq_ignore_ascii_case("client_max_window_bits"))
+                    });
+                    if offered {
+                        p.client_max_window_bits = Some(bits);
                     } else {
-                        let offered = offers.iter().any(|o| {
-                            o.name.eq_ignore_ascii_case("permessage-deflate")
-                                && o.params
-                                    .iter()
-                                    .any(|(n, _)| n.eq_ignore_ascii_case("client_max_window_bits"))
-                        });
-                        if offered {
-                            p.client_max_window_bits = Some(bits);
-                        } else {
-                            problems.push(
-                                "client_max_window_bits is in the response though the client did not offer it"
-                                    .to_string(),
-                            );
-                        }
+                        problems.push(
+                            "client_max_window_bits is in the response though the client did not offer it"
+                                .to_string(),
+                        );
                     }
                 }
-                (k, Some(v)) => problems.push(format!("{k} takes no value (got {})", quote(v))),
-                (k, None) => problems.push(format!("{k} needs a value")),
             }
+            (k, Some(v)) => problems.push(format!("{k} takes no value (got {})", quote(v))),
+            (k, None) => problems.push(format!("{k} needs a value")),
         }
-        let violations = problems
-            .into_iter()
-            .map(|what| {
-                Violation::new(
-                    "deflate_bad_params",
-                    "RFC 7692 7.1",
-                    format!("The server's permessage-deflate response is invalid: {what}."),
-                )
-            })
-            .collect();
-        (p, violations)
     }
+    let violations = problems
+        .into_iter()
+        .map(|what| {
+            Violation::new(
+                "deflate_bad_params",
+                "RFC 7692 7.1",
+                format!("The server's permessage-deflate response is invalid: {what}."),
+            )
+        })
+        .collect();
+    (p, violations)
 }
 
 const R_41: &str = "RFC 6455 4.1";
@@ -685,7 +672,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         .filter(|e| e.name.eq_ignore_ascii_case("permessage-deflate"))
         .collect();
     if let Some(first) = deflates.first() {
-        let (params, mut problems) = DeflateParams::from_response(first, &offers);
+        let (params, mut problems) = deflate_params(first, &offers);
         if deflates.len() > 1 {
             problems.push(Violation::new(
                 "deflate_bad_params",

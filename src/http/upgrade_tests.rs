@@ -665,7 +665,7 @@ fn deflate_parameters() {
     ];
     for (ext, offers, want, problems) in &table {
         let e = &parse_extensions([*ext])[0];
-        let (got, violations) = DeflateParams::from_response(e, offers);
+        let (got, violations) = deflate_params(e, offers);
         assert_eq!(got, *want, "{ext}");
         assert_eq!(violations.len(), *problems, "{ext}: {violations:?}");
         assert!(violations

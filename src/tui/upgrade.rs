@@ -2,15 +2,11 @@
 //! checklist (RFC 6455 §4.1, §4.2.2), the Sec-WebSocket-Accept derivation
 //! (§4.2.2 step 5.4) and the meaning of close codes (§7.4.1, IANA registry).
 
-use base64::Engine;
-use sha1::{Digest, Sha1};
-
 use wsscope::analysis::{Event, EventKind, Header};
+pub use wsscope::http::{accept_steps, key_is_valid, WS_GUID};
+pub use wsscope::ws::close_code_meaning;
 
 use super::store::header_has_token;
-
-/// The GUID every Accept is derived with (RFC 6455 §1.3).
-pub const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 
 /// One requirement of the upgrade: met, broken, or not known yet (`None`,
 /// e.g. no response captured).
@@ -31,12 +27,6 @@ fn header<'a>(headers: &'a [Header], name: &str) -> Option<&'a str> {
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
-}
-
-fn key_is_valid(key: &str) -> bool {
-    base64::engine::general_purpose::STANDARD
-        .decode(key.trim())
-        .is_ok_and(|b| b.len() == 16)
 }
 
 /// The handshake pieces of one connection, found among its events.
@@ -177,62 +167,9 @@ pub fn checklist(h: &Handshake) -> Vec<Check> {
     out
 }
 
-/// The Accept derivation, step by step (RFC 6455 §4.2.2 (5.4)).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AcceptSteps {
-    /// The key as sent (trimmed).
-    pub key: String,
-    /// Key followed by the GUID.
-    pub concatenated: String,
-    /// SHA-1 of that, in hex.
-    pub sha1_hex: String,
-    /// Base64 of the 20 SHA-1 bytes: the Accept.
-    pub accept: String,
-}
-
-/// Derives the Accept for `key`.
-pub fn accept_steps(key: &str) -> AcceptSteps {
-    let key = key.trim().to_string();
-    let concatenated = format!("{key}{WS_GUID}");
-    let digest = Sha1::digest(concatenated.as_bytes());
-    AcceptSteps {
-        key,
-        sha1_hex: wsscope::text::hex(&digest),
-        accept: base64::engine::general_purpose::STANDARD.encode(digest),
-        concatenated,
-    }
-}
-
-/// What a close code means (RFC 6455 §7.4.1, §7.4.2 and the IANA registry).
-pub fn close_code_meaning(code: u16) -> &'static str {
-    match code {
-        1000 => "Normal Closure: the purpose of the connection was fulfilled",
-        1001 => "Going Away: a server going down or a browser leaving the page",
-        1002 => "Protocol Error: the endpoint received a frame that breaks the protocol",
-        1003 => "Unsupported Data: a type of data the endpoint cannot accept",
-        1004 => "Reserved: no meaning defined, must not be sent",
-        1005 => "No Status Received: stands for an empty close, must not be sent",
-        1006 => "Abnormal Closure: the connection ended without a close frame, must not be sent",
-        1007 => "Invalid Frame Payload Data: e.g. text that is not UTF-8",
-        1008 => "Policy Violation: a message that breaks the endpoint's policy",
-        1009 => "Message Too Big: a message too big to process",
-        1010 => "Mandatory Extension: the client expected an extension the server did not agree to",
-        1011 => "Internal Error: an unexpected condition on the server",
-        1012 => "Service Restart (IANA)",
-        1013 => "Try Again Later (IANA)",
-        1014 => "Bad Gateway (IANA)",
-        1015 => "TLS Handshake failure: must not be sent",
-        0..=999 => "not used: codes below 1000 are invalid",
-        1016..=2999 => "reserved for this protocol and its extensions (unassigned)",
-        3000..=3999 => "registered with IANA for libraries, frameworks and applications",
-        4000..=4999 => "private use: agreed between the two applications",
-        _ => "invalid: not a close code",
-    }
-}
-
 /// True for codes that RFC 6455 forbids on the wire (§7.4.1, §7.4.2).
 pub fn close_code_forbidden_on_wire(code: u16) -> bool {
-    matches!(code, 0..=999 | 1004..=1006 | 1015 | 5000..)
+    wsscope::ws::close::close_code_class(code) == wsscope::ws::close::CloseCodeClass::Invalid
 }
 
 #[cfg(test)]

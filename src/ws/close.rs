@@ -21,30 +21,31 @@ pub fn close_code_class(code: u16) -> CloseCodeClass {
     }
 }
 
-/// A short English meaning for a close code, for the TUI and `--explain`.
+/// What a close code means (RFC 6455 7.4.1, 7.4.2 and the IANA registry), for
+/// violation messages, the TUI and `--explain`.
 pub fn close_code_meaning(code: u16) -> &'static str {
     match code {
-        1000 => "normal closure",
-        1001 => "going away",
-        1002 => "protocol error",
-        1003 => "unsupported data",
-        1004 => "reserved",
-        1005 => "no status received (never sent on the wire)",
-        1006 => "abnormal closure (never sent on the wire)",
-        1007 => "invalid frame payload data",
-        1008 => "policy violation",
-        1009 => "message too big",
-        1010 => "mandatory extension missing",
-        1011 => "internal error",
-        1012 => "service restart",
-        1013 => "try again later",
-        1014 => "bad gateway",
-        1015 => "TLS handshake failure (never sent on the wire)",
-        0..=999 => "not used (below 1000)",
-        1016..=2999 => "reserved for future RFCs",
-        3000..=3999 => "registered for libraries and frameworks",
-        4000..=4999 => "private use",
-        _ => "undefined (5000 and above)",
+        1000 => "Normal Closure: the purpose of the connection was fulfilled",
+        1001 => "Going Away: a server going down or a browser leaving the page",
+        1002 => "Protocol Error: the endpoint received a frame that breaks the protocol",
+        1003 => "Unsupported Data: a type of data the endpoint cannot accept",
+        1004 => "Reserved: no meaning defined, must not be sent",
+        1005 => "No Status Received: stands for an empty close, must not be sent",
+        1006 => "Abnormal Closure: the connection ended without a close frame, must not be sent",
+        1007 => "Invalid Frame Payload Data: e.g. text that is not UTF-8",
+        1008 => "Policy Violation: a message that breaks the endpoint's policy",
+        1009 => "Message Too Big: a message too big to process",
+        1010 => "Mandatory Extension: the client expected an extension the server did not agree to",
+        1011 => "Internal Error: an unexpected condition on the server",
+        1012 => "Service Restart (IANA)",
+        1013 => "Try Again Later (IANA)",
+        1014 => "Bad Gateway (IANA)",
+        1015 => "TLS Handshake failure: must not be sent",
+        0..=999 => "not used: codes below 1000 are invalid",
+        1016..=2999 => "reserved for this protocol and its extensions (unassigned)",
+        3000..=3999 => "registered with IANA for libraries, frameworks and applications",
+        4000..=4999 => "private use: agreed between the two applications",
+        _ => "invalid: not a close code",
     }
 }
 
@@ -117,8 +118,12 @@ mod tests {
         for (code, class) in table {
             assert_eq!(close_code_class(*code), *class, "code {code}");
         }
-        assert_eq!(close_code_meaning(1009), "message too big");
-        assert_eq!(close_code_meaning(4321), "private use");
+        assert_eq!(
+            close_code_meaning(1009),
+            "Message Too Big: a message too big to process"
+        );
+        assert!(close_code_meaning(4321).starts_with("private use"));
+        assert!(close_code_meaning(2000).starts_with("reserved"));
     }
 
     #[test]
