@@ -67,6 +67,16 @@ pub enum MessageKind {
     Binary,
 }
 
+impl MessageKind {
+    /// `"text"` or `"binary"`, as in NDJSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Binary => "binary",
+        }
+    }
+}
+
 /// An HTTP header as `[name, value]`, made safe for a terminal.
 pub type Header = (String, String);
 

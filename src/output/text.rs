@@ -203,10 +203,7 @@ impl TextTimeline {
                 preview,
                 ..
             } => {
-                let kind = match kind {
-                    crate::analysis::MessageKind::Text => "text",
-                    crate::analysis::MessageKind::Binary => "binary",
-                };
+                let kind = kind.as_str();
                 let _ = write!(
                     out,
                     "message {kind} {len} B in {frames} frame{}",

@@ -619,10 +619,7 @@ pub fn lines(
             ..
         } => {
             o.heading("Message (RFC 6455 §5.4, §6.2)");
-            let kind = match kind {
-                wsscope::analysis::MessageKind::Text => "text",
-                wsscope::analysis::MessageKind::Binary => "binary",
-            };
+            let kind = kind.as_str();
             o.text(format!(" {kind}, {frames} frame(s)"));
             o.text(format!(
                 " {len} bytes of data, {wire_len} bytes on the wire"

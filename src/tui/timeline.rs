@@ -460,10 +460,7 @@ fn label_in(ev: &Event, compressed_continuation: bool) -> String {
             preview,
             ..
         } => {
-            let k = match kind {
-                MessageKind::Text => "text",
-                MessageKind::Binary => "binary",
-            };
+            let k = kind.as_str();
             // The preview first (what a person wants to read), then the
             // sizes; a single frame is the usual case and goes unsaid.
             let preview = match kind {
