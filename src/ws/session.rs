@@ -958,6 +958,11 @@ impl WsSession {
         if self.dirs[i].close_sent.is_none() {
             self.dirs[i].close_sent = Some(ts);
         }
+        // Closing is an answer too: an endpoint may close (e.g. 1009 over a ping too
+        // big for it) instead of answering the pings it had received.
+        for p in self.dirs[dir.reverse().index()].pings.iter_mut() {
+            p.2 = false;
+        }
         match &self.first_close {
             None => {
                 self.first_close = Some(FirstClose { dir, ts });
