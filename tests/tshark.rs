@@ -234,7 +234,10 @@ fn every_frame_tshark_decodes_is_decoded_identically() {
 
 /// What tshark decodes without a word, and the rule each breaks. tshark's frame
 /// columns agree with ours on every one of these frames; it just does not judge them.
-const BROKEN_RULES: &[(&str, &[(u64, &str, &str)])] = &[
+/// (connection, sender or "" for none, violation code)
+type Broken = (u64, &'static str, &'static str);
+
+const BROKEN_RULES: &[(&str, &[Broken])] = &[
     ("nDPI__false_positives.pcapng", &[]),
     ("ndn-tools__ipv6-websocket-segmented.pcap", &[]),
     // "The request MUST include a header field with the name Sec-WebSocket-Key. The value
