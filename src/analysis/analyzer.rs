@@ -86,8 +86,16 @@ struct Conn {
     swapped: bool,
     /// A mid-stream connection whose client is still unknown: its `conn_open` waits.
     pending_open: Option<(SocketAddr, SocketAddr)>,
+    /// The capture began after the SYN.
+    mid_stream: bool,
+    /// Payload chunks looked at without recognising anything (mid-stream captures
+    /// can begin inside a frame or a body, so a few are tried).
+    probes: u8,
     mode: Mode,
 }
+
+/// Payload chunks a mid-stream connection is given to show what it carries.
+const MAX_PROBES: u8 = 8;
 
 /// Turns packets into events. See the module docs.
 pub struct Analyzer {
@@ -231,6 +239,8 @@ impl Conns {
                 let state = Conn {
                     swapped: false,
                     pending_open: mid_stream.then_some((client, server)),
+                    mid_stream,
+                    probes: 0,
                     mode: Mode::Unknown,
                 };
                 self.map.insert(conn, state);
@@ -382,6 +392,14 @@ impl Conns {
                     c.swapped ^= sender_is_client != (dir == Direction::C2S);
                 }
             }
+            let unrecognised = matches!(mode, Mode::Opaque);
+            if unrecognised && c.mid_stream && c.probes < MAX_PROBES {
+                // Maybe the capture began inside a frame or a body: look again at the
+                // next chunk, with the client still open to question.
+                c.probes += 1;
+                sink.tcp_bytes(conn, dir, bytes.len() as u64);
+                return;
+            }
             c.mode = mode;
         }
         let dir = self.settle(here, conn, tcp_dir, sink);
@@ -520,7 +538,7 @@ fn http_data(
     match dir {
         Direction::C2S => {
             if h.awaiting_upgrade {
-                hold(h, bytes);
+                hold(conn, h, bytes, sink);
                 return;
             }
             feed_requests(here, conn, bytes, h, sink);
@@ -636,7 +654,7 @@ fn feed_requests(here: Here, conn: u64, bytes: &[u8], h: &mut HttpState, sink: &
         // sends next is WebSocket (or another protocol) if the answer is 101.
         h.awaiting_upgrade = h.requests.is_stopped();
         if h.awaiting_upgrade {
-            hold(h, rest);
+            hold(conn, h, rest, sink);
             return;
         }
         if rest.is_empty() || used == 0 {
@@ -645,10 +663,16 @@ fn feed_requests(here: Here, conn: u64, bytes: &[u8], h: &mut HttpState, sink: &
     }
 }
 
-fn hold(h: &mut HttpState, bytes: &[u8]) {
+/// Holds client bytes sent while the answer to its upgrade request is awaited
+/// (bounded by [`MAX_HELD_BYTES`]; the excess is dropped, with one warning).
+fn hold(conn: u64, h: &mut HttpState, bytes: &[u8], sink: &mut impl Sink) {
     let room = MAX_HELD_BYTES.saturating_sub(h.held.len());
-    if bytes.len() > room {
+    if bytes.len() > room && !h.held_overflow {
         h.held_overflow = true;
+        sink.warning(format!(
+            "connection {conn}: the client sent more than {} KiB before the answer to its upgrade request; the rest is not decoded",
+            MAX_HELD_BYTES / 1024
+        ));
     }
     h.held.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
@@ -755,5 +779,212 @@ impl<'s, S: Sink> WsOut<'s, S> {
 
     fn push(&mut self, dir: Option<Direction>, kind: EventKind) {
         emit(self.sink, self.here, self.conn, dir, kind);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// LINKTYPE_RAW: the packet starts with the IP header.
+    const RAW: i32 = 101;
+    const C: ([u8; 4], u16) = ([10, 0, 0, 1], 40000);
+    const S: ([u8; 4], u16) = ([10, 0, 0, 2], 80);
+
+    /// An IPv4/TCP packet from `from` to `to` (flags: 0x02 SYN, 0x10 ACK, 0x01 FIN).
+    fn packet(
+        from: ([u8; 4], u16),
+        to: ([u8; 4], u16),
+        seq: u32,
+        ack: u32,
+        flags: u8,
+        payload: &[u8],
+    ) -> Vec<u8> {
+        let total = (40 + payload.len()) as u16;
+        let mut p = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0];
+        p[2..4].copy_from_slice(&total.to_be_bytes());
+        p.extend_from_slice(&from.0);
+        p.extend_from_slice(&to.0);
+        p.extend_from_slice(&from.1.to_be_bytes());
+        p.extend_from_slice(&to.1.to_be_bytes());
+        p.extend_from_slice(&seq.to_be_bytes());
+        p.extend_from_slice(&ack.to_be_bytes());
+        p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
+    /// A WebSocket frame, masked with `key` when given.
+    fn frame(opcode: u8, payload: &[u8], key: Option<[u8; 4]>) -> Vec<u8> {
+        assert!(payload.len() < 126);
+        let mut f = vec![
+            0x80 | opcode,
+            payload.len() as u8 | if key.is_some() { 0x80 } else { 0 },
+        ];
+        match key {
+            Some(k) => {
+                f.extend_from_slice(&k);
+                f.extend(payload.iter().enumerate().map(|(i, b)| b ^ k[i % 4]));
+            }
+            None => f.extend_from_slice(payload),
+        }
+        f
+    }
+
+    /// Runs the analyzer over (sender is client, payload) segments of one connection,
+    /// with or without the three-way handshake first.
+    fn run(handshake: bool, segments: &[(bool, Vec<u8>)]) -> Vec<Event> {
+        let mut a = Analyzer::new(Config::default());
+        let mut events = Vec::new();
+        let (mut cseq, mut sseq) = (1000u32, 5000u32);
+        let mut ts = 1_000_000i64;
+        let mut feed = |a: &mut Analyzer, p: Vec<u8>, events: &mut Vec<Event>| {
+            ts += 1000;
+            a.packet(RAW, Timestamp(ts), &p, events);
+        };
+        if handshake {
+            feed(&mut a, packet(C, S, cseq - 1, 0, 0x02, b""), &mut events);
+            feed(&mut a, packet(S, C, sseq - 1, cseq, 0x12, b""), &mut events);
+            feed(&mut a, packet(C, S, cseq, sseq, 0x10, b""), &mut events);
+        }
+        for (from_client, data) in segments {
+            let p = if *from_client {
+                let p = packet(C, S, cseq, sseq, 0x18, data);
+                cseq = cseq.wrapping_add(data.len() as u32);
+                p
+            } else {
+                let p = packet(S, C, sseq, cseq, 0x18, data);
+                sseq = sseq.wrapping_add(data.len() as u32);
+                p
+            };
+            feed(&mut a, p, &mut events);
+        }
+        a.finish(Timestamp(ts + 1000), &mut events);
+        events
+    }
+
+    fn names(events: &[Event]) -> Vec<&'static str> {
+        events.iter().map(|e| e.kind.name()).collect()
+    }
+
+    const REQUEST: &[u8] = b"GET /chat HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const RESPONSE_101: &[u8] = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+    #[test]
+    fn a_capture_that_begins_inside_a_frame_is_recognised_later() {
+        // The server's side comes first, in the middle of a frame's payload; then
+        // masked client frames show which side is the client.
+        let events = run(
+            false,
+            &[
+                (false, vec![0x17, 0x99, 0x42, 0x00, 0xff]),
+                (true, frame(1, b"hi", Some([1, 2, 3, 4]))),
+                (false, frame(1, b"hello", None)),
+            ],
+        );
+        let open = events
+            .iter()
+            .find(|e| e.kind.name() == "conn_open")
+            .expect("conn_open");
+        match &open.kind {
+            EventKind::ConnOpen {
+                client, mid_stream, ..
+            } => {
+                assert_eq!(client, "10.0.0.1:40000");
+                assert!(mid_stream);
+            }
+            _ => unreachable!(),
+        }
+        let frames: Vec<Option<Direction>> = events
+            .iter()
+            .filter(|e| e.kind.name() == "ws_frame")
+            .map(|e| e.dir)
+            .collect();
+        assert_eq!(
+            frames,
+            [Some(Direction::C2S), Some(Direction::S2C)],
+            "{:#?}",
+            names(&events)
+        );
+    }
+
+    #[test]
+    fn client_bytes_before_the_101_are_held_then_decoded_and_named() {
+        let mut early = REQUEST.to_vec();
+        early.extend(frame(1, b"too soon", Some([9, 9, 9, 9])));
+        let events = run(true, &[(true, early), (false, RESPONSE_101.to_vec())]);
+        let n = names(&events);
+        let at = |name: &str| {
+            n.iter()
+                .position(|x| *x == name)
+                .unwrap_or_else(|| panic!("{name} in {n:?}"))
+        };
+        assert!(at("ws_handshake") < at("violation"), "{n:?}");
+        assert!(events.iter().any(|e| matches!(
+            e.kind,
+            EventKind::Violation {
+                code: "data_before_upgrade",
+                ..
+            }
+        )));
+        assert!(events.iter().any(
+            |e| matches!(&e.kind, EventKind::WsMessage { preview, .. } if preview == "too soon")
+        ));
+    }
+
+    #[test]
+    fn after_a_refused_upgrade_the_connection_is_http_again() {
+        let refused = b"HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n";
+        let mut two = REQUEST.to_vec();
+        two.extend_from_slice(b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
+        let events = run(
+            true,
+            &[
+                (true, two),
+                (false, refused.to_vec()),
+                (
+                    false,
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+                ),
+            ],
+        );
+        let requests = events
+            .iter()
+            .filter(|e| e.kind.name() == "http_request")
+            .count();
+        let responses = events
+            .iter()
+            .filter(|e| e.kind.name() == "http_response")
+            .count();
+        assert_eq!((requests, responses), (2, 2), "{:#?}", names(&events));
+        assert!(events.iter().any(|e| matches!(
+            e.kind,
+            EventKind::WsHandshake {
+                ok: false,
+                status: 426,
+                ..
+            }
+        )));
+        assert!(!events.iter().any(|e| e.kind.name() == "ws_frame"));
+    }
+
+    #[test]
+    fn a_101_to_another_protocol_is_not_decoded_as_websocket() {
+        let h2c = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n";
+        let switched =
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
+        let events = run(
+            true,
+            &[
+                (true, h2c.to_vec()),
+                (false, switched.to_vec()),
+                (false, vec![0, 0, 0x12, 4, 0, 0, 0, 0, 0]),
+            ],
+        );
+        let n = names(&events);
+        assert!(
+            !n.contains(&"ws_handshake") && !n.contains(&"ws_frame") && !n.contains(&"violation"),
+            "{n:?}"
+        );
     }
 }
