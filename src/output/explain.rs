@@ -567,6 +567,7 @@ impl Explainer {
                                     "The close exchange is complete (code {code}): {active} closed actively, {passive} echoed {echo} ms later (passive close).",
                                     "关闭握手完成（状态码 {code}）：{active}主动关闭，{passive}在 {echo} ms 后回应（被动关闭）。"));
                             } else {
+                                let active = capitalise(active);
                                 out.push(tr!(lang,
                                     "{active} sent a close frame (code {code}) but {passive} never answered with its own.",
                                     "{active}发送了关闭帧（状态码 {code}），但{passive}一直没有回送关闭帧。"));
@@ -595,6 +596,7 @@ impl Explainer {
             EventKind::TcpTeardown { how, .. } => {
                 if first(c, topic::TEARDOWN) {
                     let sender = lang.side(e.dir);
+                    let sender_cap = capitalise(sender);
                     match how {
                         TeardownHow::Fin => {
                             out.push(tr!(lang,
@@ -603,8 +605,8 @@ impl Explainer {
                             if c.seen & topic::CLOSE_ACTIVE != 0 {
                                 out.push(if e.dir == Some(Direction::S2C) {
                                     tr!(lang,
-                                        "The server closing TCP first is what RFC 6455 7.1.1 asks for: the TIME_WAIT state then stays with the server, not the client.",
-                                        "由服务器先关闭 TCP 正是 RFC 6455 7.1.1 的要求：这样 TIME_WAIT 状态留在服务器一侧，而不是客户端。")
+                                        "The server closing TCP first is what RFC 6455 7.1.1 recommends: the TIME_WAIT state then stays with the server, not the client.",
+                                        "由服务器先关闭 TCP 正是 RFC 6455 7.1.1 的建议：这样 TIME_WAIT 状态留在服务器一侧，而不是客户端。")
                                 } else {
                                     tr!(lang,
                                         "Here the client closes TCP first; RFC 6455 7.1.1 would have the server do it, so that the server, not the client, holds TIME_WAIT.",
@@ -613,7 +615,7 @@ impl Explainer {
                             }
                         }
                         TeardownHow::Rst => out.push(tr!(lang,
-                            "{sender} resets the connection (RST): TCP ends at once, without the four-way teardown; data not yet delivered may be lost.",
+                            "{sender_cap} resets the connection (RST): TCP ends at once, without the four-way teardown; data not yet delivered may be lost.",
                             "{sender}发送 RST 直接重置连接：没有四次挥手，TCP 立即终止，尚未送达的数据可能丢失。")),
                     }
                 }
@@ -647,7 +649,8 @@ fn explain_upgrade_request(lang: Lang, req: &RequestHead, head: u64, out: &mut V
         let mark = if ch.ok { "✓" } else { "✗" };
         let name = check_name(lang, ch.name);
         let detail = &ch.detail;
-        out.push(format!("  {mark} {name}: {detail}"));
+        let sep = lang.pick(": ", "：");
+        out.push(format!("  {mark} {name}{sep}{detail}"));
     }
     if let Some(key) = req.header("sec-websocket-key") {
         let key = key.trim();
@@ -907,6 +910,15 @@ pub fn violation_rule(lang: Lang, code: &str) -> &'static str {
         _ => ("see the message above.", "见上面的说明。"),
     };
     lang.pick(en, zh)
+}
+
+/// `s` with its first letter in upper case (for a sentence that starts with a value).
+pub(crate) fn capitalise(s: &str) -> String {
+    let mut cs = s.chars();
+    match cs.next() {
+        Some(f) => f.to_uppercase().chain(cs).collect(),
+        None => String::new(),
+    }
 }
 
 /// The first value of header `name` (any case).

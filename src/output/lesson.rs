@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::compare::{self, CompareRow};
-use super::explain::{check_name, close_meaning, Explainer, Lang, Phase};
+use super::explain::{capitalise, check_name, close_meaning, Explainer, Lang, Phase};
 use super::mermaid::{summary_of, ConnDiagram};
 use super::stats::StatsBuilder;
 use super::{Report, TextTimeline};
@@ -332,11 +332,17 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
             p => p.title(lang),
         };
         let _ = writeln!(out, "### {n}. {}\n", capitalise(title));
-        for note in &rows.notes {
+        // The checklist items have a table of their own below.
+        let notes: Vec<&String> = rows
+            .notes
+            .iter()
+            .filter(|n| !n.starts_with("  ✓") && !n.starts_with("  ✗"))
+            .collect();
+        for note in &notes {
             let note = note.trim_start();
             let _ = writeln!(out, "- {}", md(note));
         }
-        if !rows.notes.is_empty() {
+        if !notes.is_empty() {
             out.push('\n');
         }
         let _ = writeln!(
@@ -409,14 +415,6 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
     );
     summary(lang, c, s, &mut out);
     out
-}
-
-fn capitalise(s: &str) -> String {
-    let mut cs = s.chars();
-    match cs.next() {
-        Some(f) => f.to_uppercase().chain(cs).collect(),
-        None => String::new(),
-    }
 }
 
 fn checklist(lang: Lang, c: &ConnLesson, out: &mut String) {
