@@ -273,3 +273,110 @@ impl Report for CompareBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::stats::{Bytes, PerDir};
+
+    fn row(
+        conn: u64,
+        kind: &'static str,
+        (wire, payload): (u64, u64),
+        (messages, requests, with_data): (u64, u64, u64),
+        latency: Option<f64>,
+    ) -> CompareRow {
+        let ws = kind == "websocket";
+        CompareRow {
+            stats: ConnStats {
+                conn,
+                client: "c".into(),
+                server: "s".into(),
+                handshake_rtt_ms: None,
+                upgrade: None,
+                frames: PerDir::default(),
+                messages,
+                bytes: Bytes { wire, payload },
+                close: None,
+                teardown: "fin",
+                violations: 0,
+                kind,
+                mid_stream: false,
+                pings: 0,
+                pongs: 0,
+                ping_rtt_ms: if ws { latency } else { None },
+                requests,
+                http_latency_ms: if ws { None } else { latency },
+                gap_bytes: 0,
+                duration_ms: 0.0,
+            },
+            responses_with_data: with_data,
+        }
+    }
+
+    #[test]
+    fn columns_sum_and_divide() {
+        let rows = [
+            row(0, "http-polling", (2000, 200), (0, 10, 4), Some(1.0)),
+            row(1, "websocket", (1100, 1000), (20, 1, 0), Some(0.5)),
+            row(2, "http-polling", (1000, 100), (0, 6, 4), Some(3.0)),
+            row(3, "http-polling", (500, 0), (0, 4, 0), None),
+            row(4, "tcp", (10, 0), (0, 0, 0), None),
+        ];
+        let cols = compare(&rows);
+        // Columns follow KINDS, whatever the order of the rows.
+        let kinds: Vec<&str> = cols.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, ["websocket", "http-polling", "tcp"]);
+
+        let ws = &cols[0];
+        assert_eq!((ws.connections, ws.messages_or_requests), (1, 20));
+        assert_eq!(ws.overhead, Some(1.1));
+        assert_eq!(ws.overhead_bytes_per_message, Some(5.0));
+        assert_eq!(ws.requests_per_message, Some(0.0));
+        assert_eq!(ws.median_latency_ms, Some(0.5));
+        assert_eq!(ws.latency, Some("ping_rtt"));
+
+        let poll = &cols[1];
+        assert_eq!(poll.connections, 3);
+        assert_eq!(poll.messages_or_requests, 20);
+        assert_eq!((poll.wire_bytes, poll.payload_bytes), (3500, 300));
+        assert_eq!(poll.overhead, Some(3500.0 / 300.0));
+        assert_eq!(poll.overhead_bytes_per_message, Some(160.0));
+        // 20 requests for 8 responses that carried data
+        assert_eq!(poll.requests_per_message, Some(2.5));
+        // the median of the connections' medians that exist: [1, 3] -> upper median 3
+        assert_eq!(poll.median_latency_ms, Some(3.0));
+        assert_eq!(poll.latency, Some("request_response"));
+
+        let tcp = &cols[2];
+        assert_eq!(tcp.overhead, None);
+        assert_eq!(tcp.overhead_bytes_per_message, None);
+        assert_eq!(tcp.requests_per_message, None);
+        assert_eq!(tcp.median_latency_ms, None);
+        assert_eq!(tcp.latency, None);
+    }
+
+    #[test]
+    fn nothing_in_nothing_out() {
+        assert!(compare(&[]).is_empty());
+        assert_eq!(table(&[]).lines().count(), 9);
+    }
+
+    #[test]
+    fn which_responses_carry_data() {
+        let h = |v: &str| vec![("Content-Length".to_string(), v.to_string())];
+        let cases: &[(&str, u16, Vec<(String, String)>, bool)] = &[
+            ("200 with a body", 200, h("54"), true),
+            ("200 empty", 200, h("0"), false),
+            ("204", 204, vec![], false),
+            ("304", 304, vec![], false),
+            ("101", 101, vec![], false),
+            ("chunked or read to close", 200, vec![], true),
+            ("unparsable length", 200, h("x"), true),
+            ("404 page", 404, h("9"), true),
+        ];
+        for (name, status, headers, want) in cases {
+            assert_eq!(response_has_data(*status, headers), *want, "{name}");
+        }
+    }
+}

@@ -253,8 +253,8 @@ impl Explainer {
                         "TCP three-way handshake: the client {client} sends SYN, the server {server} answers SYN-ACK, the client confirms with ACK.",
                         "TCP 三次握手：客户端 {client} 发送 SYN，服务器 {server} 回复 SYN-ACK，客户端再回 ACK 确认。"));
                     out.push(tr!(lang,
-                        "Only on this TCP connection can the WebSocket handshake begin; SYN to ACK is one round trip (the handshake RTT on the ACK line).",
-                        "建立了 TCP 连接之后才能开始 WebSocket 握手；从 SYN 到 ACK 正好是一个往返（ACK 那一行的握手 RTT）。"));
+                        "Everything above TCP (an HTTP request, the WebSocket handshake) waits for it; SYN to ACK is one round trip (the handshake RTT on the ACK line).",
+                        "建立了 TCP 连接之后，上面的 HTTP 请求、WebSocket 握手才能开始；从 SYN 到 ACK 正好是一个往返（ACK 那一行的握手 RTT）。"));
                     if *step != HandshakeStep::Syn {
                         out.push(tr!(lang,
                             "(The capture missed the SYN: it shows the handshake from its second step.)",
