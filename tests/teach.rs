@@ -112,9 +112,13 @@ fn compare_json_has_one_object_per_kind() {
     for col in &cols {
         let of_kind: Vec<&serde_json::Value> =
             rows.iter().filter(|r| r["kind"] == col["kind"]).collect();
-        let sum = |f: &dyn Fn(&serde_json::Value) -> u64| -> u64 { of_kind.iter().map(|r| f(r)).sum() };
+        let sum =
+            |f: &dyn Fn(&serde_json::Value) -> u64| -> u64 { of_kind.iter().map(|r| f(r)).sum() };
         assert_eq!(col["connections"], of_kind.len() as u64);
-        assert_eq!(col["wire_bytes"], sum(&|r| r["bytes"]["wire"].as_u64().unwrap()));
+        assert_eq!(
+            col["wire_bytes"],
+            sum(&|r| r["bytes"]["wire"].as_u64().unwrap())
+        );
         assert_eq!(
             col["payload_bytes"],
             sum(&|r| r["bytes"]["payload"].as_u64().unwrap())
@@ -210,10 +214,16 @@ fn every_diagram_is_well_formed() {
             let ok = body.starts_with("participant Client as ")
                 || body.starts_with("participant Server as ")
                 || body.starts_with("Note over ")
-                || ["Client->>Server: ", "Server->>Client: ", "Client-->>Server: ",
-                    "Server-->>Client: ", "Client-xServer: ", "Server-xClient: "]
-                    .iter()
-                    .any(|a| body.starts_with(a));
+                || [
+                    "Client->>Server: ",
+                    "Server->>Client: ",
+                    "Client-->>Server: ",
+                    "Server-->>Client: ",
+                    "Client-xServer: ",
+                    "Server-xClient: ",
+                ]
+                .iter()
+                .any(|a| body.starts_with(a));
             assert!(ok, "{p}: {l}");
             // In the text (after `as ` or the first `: `), every `;` ends an entity code;
             // no raw `#`, `<`, `>`, backquote outside them.
@@ -244,12 +254,17 @@ fn every_capture_makes_a_lesson() {
         let text = stdout(&["print", "--format", "markdown", "-r", p]);
         let conns = stdout(&["stats", "--json", "-r", p]).lines().count();
         assert_eq!(
-            text.lines().filter(|l| l.starts_with("## Connection #")).count(),
+            text.lines()
+                .filter(|l| l.starts_with("## Connection #"))
+                .count(),
             conns,
             "{p}"
         );
         // Table rows keep their column count: no cell text adds a `|`.
-        for l in text.lines().filter(|l| l.starts_with("| ") && !l.contains("---")) {
+        for l in text
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.contains("---"))
+        {
             let cells = l.replace("\\|", "").matches('|').count();
             assert!((3..=6).contains(&cells), "{p}: {l}");
         }

@@ -183,7 +183,9 @@ pub fn table(cols: &[KindSummary]) -> String {
     );
     row(
         "requests per message",
-        cols.iter().map(|c| num(c.requests_per_message, 2)).collect(),
+        cols.iter()
+            .map(|c| num(c.requests_per_message, 2))
+            .collect(),
     );
     row(
         "median latency ms",
@@ -365,7 +367,8 @@ mod tests {
     #[test]
     fn which_responses_carry_data() {
         let h = |v: &str| vec![("Content-Length".to_string(), v.to_string())];
-        let cases: &[(&str, u16, Vec<(String, String)>, bool)] = &[
+        type Case<'a> = (&'a str, u16, Vec<(String, String)>, bool);
+        let cases: &[Case] = &[
             ("200 with a body", 200, h("54"), true),
             ("200 empty", 200, h("0"), false),
             ("204", 204, vec![], false),

@@ -366,11 +366,7 @@ impl Explainer {
                             "Upgrade done: from now on either side may send a frame at any time (full duplex), with no request needed.",
                             "升级完成：从现在起双方可以随时发送帧（全双工），不再需要请求。"));
                         for x in extensions {
-                            out.push(tr!(
-                                lang,
-                                "Extension agreed: {x}.",
-                                "协商好的扩展：{x}。"
-                            ));
+                            out.push(tr!(lang, "Extension agreed: {x}.", "协商好的扩展：{x}。"));
                         }
                         if let Some(p) = subprotocol {
                             out.push(tr!(
@@ -421,9 +417,11 @@ impl Explainer {
                             out.push(explain_mask(lang, dir, *masked, mask, *header_len));
                             out.push(explain_length(lang, *len, form));
                             out.push(if *fin {
-                                tr!(lang,
+                                tr!(
+                                    lang,
                                     "FIN=1: this frame is a whole message.",
-                                    "FIN=1：这一个帧就是一条完整的消息。")
+                                    "FIN=1：这一个帧就是一条完整的消息。"
+                                )
                             } else {
                                 c.seen |= topic::FRAGMENT;
                                 explain_fragment(lang)
@@ -454,23 +452,19 @@ impl Explainer {
                                 "RSV1=1：载荷经过 permessage-deflate 压缩（只有消息的第一个帧带这个标志位）。"));
                         }
                     }
-                    9 => {
-                        if first(c, topic::PING) {
-                            out.push(tr!(lang,
-                                "Heartbeat: a ping (opcode 9) from {sender} with {len} bytes of payload checks that the connection is alive; the other side must answer with a pong carrying the same payload.",
-                                "心跳：{sender}发出 ping（opcode 9），载荷 {len} 字节，用来检测连接是否仍然有效；对方必须回一个载荷相同的 pong。"));
-                        }
+                    9 if first(c, topic::PING) => {
+                        out.push(tr!(lang,
+                            "Heartbeat: a ping (opcode 9) from {sender} with {len} bytes of payload checks that the connection is alive; the other side must answer with a pong carrying the same payload.",
+                            "心跳：{sender}发出 ping（opcode 9），载荷 {len} 字节，用来检测连接是否仍然有效；对方必须回一个载荷相同的 pong。"));
                     }
-                    10 => {
-                        if first(c, topic::PONG) {
-                            match rtt_ms {
-                                Some(rtt) => out.push(tr!(lang,
-                                    "The pong (opcode 10) echoes the ping's payload {rtt:.3} ms after it: the heartbeat's round trip, measured on the WebSocket itself.",
-                                    "pong（opcode 10）带着与 ping 相同的载荷，相隔 {rtt:.3} ms：这就是在 WebSocket 上测得的心跳往返时间。")),
-                                None => out.push(tr!(lang,
-                                    "A pong (opcode 10) that answers no ping seen: allowed, as a one-way heartbeat.",
-                                    "没有对应 ping 的 pong（opcode 10）：协议允许，相当于单向心跳。")),
-                            }
+                    10 if first(c, topic::PONG) => {
+                        match rtt_ms {
+                            Some(rtt) => out.push(tr!(lang,
+                                "The pong (opcode 10) echoes the ping's payload {rtt:.3} ms after it: the heartbeat's round trip, measured on the WebSocket itself.",
+                                "pong（opcode 10）带着与 ping 相同的载荷，相隔 {rtt:.3} ms：这就是在 WebSocket 上测得的心跳往返时间。")),
+                            None => out.push(tr!(lang,
+                                "A pong (opcode 10) that answers no ping seen: allowed, as a one-way heartbeat.",
+                                "没有对应 ping 的 pong（opcode 10）：协议允许，相当于单向心跳。")),
                         }
                     }
                     8 => {
@@ -695,11 +689,7 @@ fn explain_accept(
                 "与服务器的 Sec-WebSocket-Accept 一致 ✓",
             )
             .to_string(),
-        (Some(a), false) => tr!(
-            lang,
-            "but the server sent {a} ✗",
-            "但服务器发来的是 {a} ✗"
-        ),
+        (Some(a), false) => tr!(lang, "but the server sent {a} ✗", "但服务器发来的是 {a} ✗"),
         (None, _) => lang
             .pick(
                 "but the response has no Sec-WebSocket-Accept ✗",
@@ -978,15 +968,46 @@ mod tests {
 
     #[test]
     fn language_follows_posix_precedence() {
-        let cases: &[(&str, Option<&str>, Option<&str>, Option<&str>, Lang)] = &[
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            Option<&'a str>,
+            Lang,
+        );
+        let cases: &[Case] = &[
             ("nothing set", None, None, None, Lang::En),
             ("LANG zh", None, None, Some("zh_CN.UTF-8"), Lang::Zh),
             ("LANG en", None, None, Some("en_US.UTF-8"), Lang::En),
             ("LANG C", None, None, Some("C"), Lang::En),
-            ("LC_ALL beats LANG", Some("en_GB.UTF-8"), None, Some("zh_CN.UTF-8"), Lang::En),
-            ("LC_ALL zh", Some("zh_TW.UTF-8"), Some("en_US"), Some("en_US"), Lang::Zh),
-            ("LC_MESSAGES beats LANG", None, Some("zh_CN"), Some("en_US"), Lang::Zh),
-            ("empty LC_ALL is unset", Some(""), None, Some("zh_CN.UTF-8"), Lang::Zh),
+            (
+                "LC_ALL beats LANG",
+                Some("en_GB.UTF-8"),
+                None,
+                Some("zh_CN.UTF-8"),
+                Lang::En,
+            ),
+            (
+                "LC_ALL zh",
+                Some("zh_TW.UTF-8"),
+                Some("en_US"),
+                Some("en_US"),
+                Lang::Zh,
+            ),
+            (
+                "LC_MESSAGES beats LANG",
+                None,
+                Some("zh_CN"),
+                Some("en_US"),
+                Lang::Zh,
+            ),
+            (
+                "empty LC_ALL is unset",
+                Some(""),
+                None,
+                Some("zh_CN.UTF-8"),
+                Lang::Zh,
+            ),
             ("upper case", None, None, Some("ZH_cn"), Lang::Zh),
             ("POSIX", Some("POSIX"), None, Some("zh_CN"), Lang::En),
         ];

@@ -287,10 +287,9 @@ impl Report for Lesson {
         self.write_ready(out, true)?;
         let cols = compare::compare(&self.compared);
         if cols.len() > 1 {
-            let title = self.lang.pick(
-                "## The connections compared by kind",
-                "## 按连接类型对比",
-            );
+            let title = self
+                .lang
+                .pick("## The connections compared by kind", "## 按连接类型对比");
             let note = self.lang.pick(
                 "Overhead is bytes on the wire per payload byte; polling pays an HTTP head for every request, WebSocket a few bytes of frame header per message.",
                 "开销是每字节有效载荷在线上花费的字节数：轮询的每个请求都要带一整套 HTTP 头，WebSocket 每条消息只多几个字节的帧头。",
@@ -523,7 +522,10 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
             );
         }
         row(
-            lang.pick("frames client → server / server → client", "帧数 客户端→服务器 / 服务器→客户端"),
+            lang.pick(
+                "frames client → server / server → client",
+                "帧数 客户端→服务器 / 服务器→客户端",
+            ),
             format!("{} / {}", s.frames.c2s, s.frames.s2c),
         );
         row(lang.pick("messages", "消息数"), s.messages.to_string());
@@ -579,7 +581,10 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
             );
         }
     } else {
-        row(lang.pick("HTTP requests", "HTTP 请求数"), s.requests.to_string());
+        row(
+            lang.pick("HTTP requests", "HTTP 请求数"),
+            s.requests.to_string(),
+        );
         row(
             lang.pick("responses carrying data", "带数据的响应数"),
             c.data_responses.to_string(),
@@ -615,7 +620,10 @@ mod tests {
     fn markdown_cells_cannot_break_the_table() {
         assert_eq!(md("a|b"), "a\\|b");
         assert_eq!(md("<script>"), "&lt;script&gt;");
-        assert_eq!(md("`x` *y* _z_ [l](u)"), "\\`x\\` \\*y\\* \\_z\\_ \\[l\\](u)");
+        assert_eq!(
+            md("`x` *y* _z_ [l](u)"),
+            "\\`x\\` \\*y\\* \\_z\\_ \\[l\\](u)"
+        );
         assert_eq!(md("line\nnext"), "line next");
         assert_eq!(md("\\n"), "\\\\n");
         assert_eq!(md("心跳"), "心跳");

@@ -95,7 +95,9 @@ impl ConnDiagram {
             self.noted.push(phase);
             let title = match (&e.kind, phase) {
                 (EventKind::HttpRequest { headers, .. }, Phase::Http)
-                    if headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("upgrade")) =>
+                    if headers
+                        .iter()
+                        .any(|(n, _)| n.eq_ignore_ascii_case("upgrade")) =>
                 {
                     lang.pick("HTTP Upgrade", "HTTP 升级")
                 }
@@ -112,10 +114,7 @@ impl ConnDiagram {
         match &e.kind {
             EventKind::ConnOpen { mid_stream, .. } => {
                 if *mid_stream {
-                    let t = lang.pick(
-                        "capture began mid-stream",
-                        "抓包开始时连接已经建立",
-                    );
+                    let t = lang.pick("capture began mid-stream", "抓包开始时连接已经建立");
                     self.note("Client,Server", t);
                 }
             }
@@ -316,7 +315,10 @@ mod tests {
             summary_of("   0.000600  #0   →  tcp   ACK (handshake RTT 0.600 ms)"),
             "ACK (handshake RTT 0.600 ms)"
         );
-        assert_eq!(summary_of("  12.000001  #123 ·  close close 1000"), "close 1000");
+        assert_eq!(
+            summary_of("  12.000001  #123 ·  close close 1000"),
+            "close 1000"
+        );
         assert_eq!(summary_of("short"), "");
     }
 
@@ -368,12 +370,18 @@ mod tests {
             assert!(a.contains("#37;#37;#123;init#125;#37;#37;"), "{a}");
         }
         assert!(out.contains("2 more events left out"), "{out}");
-        assert!(out.contains("participant Server as server [#58;#58;1]#58;80"), "{out}");
+        assert!(
+            out.contains("participant Server as server [#58;#58;1]#58;80"),
+            "{out}"
+        );
         // Every `;` left ends an entity code.
         for (i, _) in out.match_indices(';') {
             let before = &out[..i];
             let hash = before.rfind('#').expect("entity start");
-            assert!(before[hash + 1..].bytes().all(|b| b.is_ascii_digit()), "{out}");
+            assert!(
+                before[hash + 1..].bytes().all(|b| b.is_ascii_digit()),
+                "{out}"
+            );
         }
     }
 }
