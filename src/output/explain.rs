@@ -179,6 +179,7 @@ mod topic {
     pub const CLOSE_DONE: u32 = 1 << 19;
     pub const TEARDOWN: u32 = 1 << 20;
     pub const GAP: u32 = 1 << 21;
+    pub const COMPRESSED_MESSAGE: u32 = 1 << 22;
 }
 
 /// What the explanations of one connection need from its earlier events.
@@ -533,7 +534,7 @@ impl Explainer {
                         "This message was sent as {frames} frames and reassembled by the receiver: {len} bytes of {kind}.",
                         "这条消息被切分成 {frames} 个帧发送，接收端重新组装成完整的 {len} 字节{kind}消息。"));
                 }
-                if *compressed && first(c, topic::RSV1) {
+                if *compressed && first(c, topic::COMPRESSED_MESSAGE) {
                     let wire = compressed_len.unwrap_or(*wire_len);
                     out.push(tr!(lang,
                         "Compressed with permessage-deflate: {wire} bytes of payload on the wire became {len} bytes.",
@@ -616,11 +617,15 @@ impl Explainer {
             }
             EventKind::Violation { code, rfc, .. } => {
                 let rule = violation_rule(lang, code);
-                out.push(tr!(
-                    lang,
-                    "Rule broken ({rfc}): {rule}",
-                    "违反规则（{rfc}）：{rule}"
-                ));
+                out.push(if is_note(code) {
+                    tr!(lang, "Note ({rfc}): {rule}", "提示（{rfc}）：{rule}")
+                } else {
+                    tr!(
+                        lang,
+                        "Rule broken ({rfc}): {rule}",
+                        "违反规则（{rfc}）：{rule}"
+                    )
+                });
             }
             EventKind::Gap { bytes } => {
                 if first(c, topic::GAP) {
@@ -841,6 +846,22 @@ pub fn check_name(lang: Lang, name: &'static str) -> &'static str {
         "accepted subprotocol was offered" => "选择的子协议是客户端提议过的",
         other => other,
     }
+}
+
+/// Violation codes that record a limit of the capture or of wsscope, or something the
+/// RFC allows, rather than a peer breaking a rule.
+fn is_note(code: &str) -> bool {
+    matches!(
+        code,
+        "mid_stream"
+            | "unsolicited_pong"
+            | "gap_resync"
+            | "deflate_params_unknown"
+            | "message_too_big"
+            | "inflate_ratio_exceeded"
+            | "http_head_too_large"
+            | "http_too_many_headers"
+    )
 }
 
 /// The rule a violation code stands for, in plain words, in `lang`.
