@@ -317,8 +317,9 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
     let kind = s.kind;
     let _ = writeln!(
         out,
-        "## {} #{conn}: {} → {} ({kind})\n",
+        "## {} #{conn}{} {} → {} ({kind})\n",
         lang.pick("Connection", "连接"),
+        lang.pick(":", "："),
         md(&c.client),
         md(&c.server)
     );
@@ -490,12 +491,34 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
     out.push('\n');
 }
 
+/// What the connection's kind means, with its numbers.
+fn kind_paragraph(lang: Lang, c: &ConnLesson, s: &super::ConnStats) -> Option<String> {
+    let n = s.requests;
+    let lat = s
+        .http_latency_ms
+        .map_or_else(|| "-".to_string(), |v| format!("{v:.3} ms"));
+    let heads = s.bytes.wire.saturating_sub(s.bytes.payload);
+    let wire = s.bytes.wire;
+    let (m, h) = (s.messages, c.header_bytes);
+    Some(match (s.kind, lang) {
+        ("websocket", Lang::En) => format!("WebSocket: one handshake, then {m} messages over the same connection, with {h} bytes of frame headers in all."),
+        ("websocket", Lang::Zh) => format!("WebSocket：一次握手之后，双方在同一个连接上收发了 {m} 条消息，帧头一共只有 {h} 字节。"),
+        ("http-polling", Lang::En) => format!("Polling: the client asked for the same resource {n} times; the answers came back in {lat} (median), and {heads} of the {wire} bytes on the wire were HTTP heads."),
+        ("http-polling", Lang::Zh) => format!("轮询：客户端把同一个资源请求了 {n} 次；响应时间的中位数是 {lat}，线上 {wire} 字节中有 {heads} 字节是 HTTP 头。"),
+        ("http-long-polling", Lang::En) => format!("Long polling: the server held each of the {n} requests ({lat}, median) until it had news, and the client asked again at once; {heads} of the {wire} bytes on the wire were HTTP heads."),
+        ("http-long-polling", Lang::Zh) => format!("长轮询：{n} 个请求都被服务器挂起（中位数 {lat}），直到有新数据才响应，客户端随即再次请求；线上 {wire} 字节中有 {heads} 字节是 HTTP 头。"),
+        ("http-streaming", Lang::En) => "Streaming: one response kept open, the server writing events into it as they happen (server-sent events).".to_string(),
+        ("http-streaming", Lang::Zh) => "流式响应：一个响应一直不结束，服务器有事件就往里写（server-sent events）。".to_string(),
+        _ => return None,
+    })
+}
+
 fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "### {}\n\n| | |\n|---|---|",
-        lang.pick("Summary", "小结")
-    );
+    let _ = writeln!(out, "### {}\n", lang.pick("Summary", "小结"));
+    if let Some(p) = kind_paragraph(lang, c, s) {
+        let _ = writeln!(out, "{}\n", md(&p));
+    }
+    out.push_str("| | |\n|---|---|\n");
     let mut row = |k: &str, v: String| {
         let _ = writeln!(out, "| {} | {} |", k, md(&v));
     };
