@@ -333,6 +333,16 @@ impl Explainer {
                         out.push(tr!(lang,
                             "The server answers {status} {ms:.3} ms after the request: {head} bytes of response head{body}.",
                             "服务器在请求后 {ms:.3} ms 回复 {status}：响应头 {head} 字节{body}。"));
+                        let stream = header(headers, "content-type").is_some_and(|v| {
+                            v.trim()
+                                .to_ascii_lowercase()
+                                .starts_with("text/event-stream")
+                        });
+                        if stream {
+                            out.push(tr!(lang,
+                                "Content-Type: text/event-stream: this response does not end; the server keeps writing events into it (server-sent events), one way only.",
+                                "Content-Type 是 text/event-stream：这个响应不会结束，服务器持续往里写事件（server-sent events），只能单向推送。"));
+                        }
                         if ms >= 100.0 {
                             out.push(tr!(lang,
                                 "A request held that long is long polling: the answer waits until there is news.",
@@ -354,14 +364,17 @@ impl Explainer {
                 ..
             } => {
                 if first(c, topic::ACCEPT) {
-                    explain_accept(
-                        lang,
-                        key.as_deref(),
-                        accept.as_deref(),
-                        expected_accept.as_deref(),
-                        *accept_ok,
-                        &mut out,
-                    );
+                    // A refusal has no Accept to check: the failure says it all.
+                    if *status == 101 {
+                        explain_accept(
+                            lang,
+                            key.as_deref(),
+                            accept.as_deref(),
+                            expected_accept.as_deref(),
+                            *accept_ok,
+                            &mut out,
+                        );
+                    }
                     if *ok {
                         out.push(tr!(lang,
                             "Upgrade done: from now on either side may send a frame at any time (full duplex), with no request needed.",
@@ -515,6 +528,7 @@ impl Explainer {
                     (Lang::En, k) => k,
                 };
                 let req = c.request_head_bytes;
+                let plural = if *frames == 1 { "" } else { "s" };
                 if first(c, topic::MESSAGE) {
                     c.seen |= if *frames > 1 {
                         topic::MESSAGE_FRAGMENTED
@@ -522,7 +536,7 @@ impl Explainer {
                         0
                     };
                     out.push(tr!(lang,
-                        "A {kind} message of {len} bytes, from {frames} frame(s): {wire_len} bytes on the wire, so {framing} bytes of framing.",
+                        "A {kind} message of {len} bytes, in {frames} frame{plural}: {wire_len} bytes on the wire, so {framing} bytes of framing.",
                         "一条 {len} 字节的{kind}消息，由 {frames} 个帧组成：线上共 {wire_len} 字节，帧头开销只有 {framing} 字节。"));
                     if req > 0 {
                         out.push(tr!(lang,
