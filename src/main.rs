@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use wsscope::analysis::{Analyzer, Config, Event, Sink};
-use wsscope::output::{self, stats, StatsBuilder, TextTimeline};
+use wsscope::output::{self, stats, StatsBuilder, TeachMode, TextTimeline};
 use wsscope::types::{Direction, Timestamp};
 
 use crate::capture::{Next, Source, SourceError, SourceSpec};
@@ -103,6 +103,29 @@ struct PrintArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Explain each phase under its first event, and every violation (text format).
+    #[arg(long)]
+    explain: bool,
+    /// Language of explanations and lessons (default: from LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
+}
+
+impl PrintArgs {
+    fn mode(&self) -> Mode {
+        let lang = self
+            .lang
+            .as_deref()
+            .and_then(output::Lang::from_code)
+            .unwrap_or_else(output::Lang::from_env);
+        match (self.json, self.format) {
+            (true, _) | (_, Format::Json) => Mode::Json,
+            (_, Format::Markdown) => Mode::Teach(TeachMode::Markdown(lang)),
+            (_, Format::Mermaid) => Mode::Teach(TeachMode::Mermaid(lang)),
+            (_, Format::Text) if self.explain => Mode::Teach(TeachMode::Explain(lang)),
+            (_, Format::Text) => Mode::Text,
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +134,10 @@ enum Format {
     Text,
     /// One JSON object per event (NDJSON).
     Json,
+    /// A lesson per connection: phases, tables, explanations, checklist, summary.
+    Markdown,
+    /// A Mermaid sequenceDiagram per connection.
+    Mermaid,
 }
 
 #[derive(Args)]
@@ -132,6 +159,9 @@ struct StatsArgs {
     /// One JSON object per connection.
     #[arg(long)]
     json: bool,
+    /// The connections side by side by kind (websocket, http-polling, ...).
+    #[arg(long)]
+    compare: bool,
 }
 
 #[derive(Args)]
@@ -150,13 +180,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::View(a)) => view(&a.input, a.speed, a.no_color),
-        Some(Command::Print(a)) => {
-            let json = a.json || a.format == Format::Json;
-            run_input(&a.input, if json { Mode::Json } else { Mode::Text })
-        }
+        Some(Command::Print(a)) => run_input(&a.input, a.mode()),
         Some(Command::Stats(a)) => run_input(
             &a.input,
-            if a.json {
+            if a.compare {
+                Mode::Teach(TeachMode::Compare { json: a.json })
+            } else if a.json {
                 Mode::StatsJson
             } else {
                 Mode::StatsTable
@@ -247,6 +276,8 @@ enum Mode {
     Json,
     StatsTable,
     StatsJson,
+    /// `print --explain`, `--format markdown|mermaid`, `stats --compare`.
+    Teach(TeachMode),
 }
 
 /// Where `print` and `stats` send the analyzer's output.
@@ -258,6 +289,8 @@ struct CliSink<W: Write> {
     header_done: bool,
     /// Set when stdout is gone (e.g. `| head`): stop quietly.
     broken: bool,
+    /// The teaching view, in `Mode::Teach`.
+    teach: Option<Box<dyn output::Report>>,
 }
 
 impl<W: Write> CliSink<W> {
@@ -292,12 +325,19 @@ impl<W: Write> Sink for CliSink<W> {
                 self.stats.event(e);
                 Ok(())
             }
+            Mode::Teach(_) => match self.teach.as_mut() {
+                Some(t) => t.event(&e, &mut self.out),
+                None => Ok(()),
+            },
         };
         self.broken |= res.is_err();
     }
 
     fn tcp_bytes(&mut self, conn: u64, dir: Direction, n: u64) {
         self.stats.tcp_bytes(conn, dir, n);
+        if let Some(t) = self.teach.as_mut() {
+            t.tcp_bytes(conn, dir, n);
+        }
     }
 
     fn warning(&mut self, message: String) {
@@ -305,6 +345,9 @@ impl<W: Write> Sink for CliSink<W> {
     }
 
     fn conn_closed(&mut self, conn: u64) {
+        if let Some(t) = self.teach.as_mut() {
+            self.broken |= t.conn_closed(conn, &mut self.out).is_err();
+        }
         if matches!(self.mode, Mode::StatsTable | Mode::StatsJson) {
             self.stats.conn_closed(conn);
             let rows = self.stats.ready();
@@ -492,6 +535,10 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
         stats: StatsBuilder::new(),
         header_done: false,
         broken: false,
+        teach: match mode {
+            Mode::Teach(m) => Some(m.report()),
+            _ => None,
+        },
     };
     let mut analyzer = Analyzer::new(input.config());
     let linktype = source.linktype();
@@ -539,6 +586,9 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
     if matches!(mode, Mode::StatsTable | Mode::StatsJson) {
         let rows = sink.stats.finish();
         sink.write_rows(rows);
+    }
+    if let Some(t) = sink.teach.as_mut() {
+        let _ = t.finish(&mut sink.out);
     }
     let _ = sink.out.flush();
     Ok(())

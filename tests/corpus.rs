@@ -223,6 +223,7 @@ fn accept_for(key: &str) -> String {
 /// Every file in `captures/`: a file added without expectations fails `every_file_is_known`.
 const FILES: &[&str] = &[
     "chromium-python-websockets.pcap",
+    "compare-polling-vs-websocket.pcap",
     "crafted-basic-bigendian-nsec.pcap",
     "crafted-basic.pcap",
     "crafted-basic.pcapng",
@@ -283,6 +284,8 @@ const A: &str = "RFC 6455 5.2";
 /// The violations each file must show: exactly these, as a multiset, and nothing else.
 const VIOLATIONS: &[(&str, &[V])] = &[
     ("chromium-python-websockets.pcap", &[]),
+    // mergecap of http-short-polling, http-long-polling, python-websockets-nocompress
+    ("compare-polling-vs-websocket.pcap", &[]),
     ("crafted-basic-bigendian-nsec.pcap", &[]),
     ("crafted-basic.pcap", &[]),
     ("crafted-basic.pcapng", &[]),
@@ -463,6 +466,10 @@ fn violations_exactly_as_expected() {
 /// `stats --json` kind of each connection of each file (src/output/stats.rs classify()).
 const KINDS: &[(&str, &[&str])] = &[
     ("chromium-python-websockets.pcap", &["websocket"]),
+    (
+        "compare-polling-vs-websocket.pcap",
+        &["websocket", "http-polling", "http-long-polling"],
+    ),
     ("crafted-basic-bigendian-nsec.pcap", &["websocket"]),
     ("crafted-basic.pcap", &["websocket"]),
     ("crafted-basic.pcapng", &["websocket"]),

@@ -1,6 +1,12 @@
 //! The views that are not the TUI: the text timeline, NDJSON and per-connection
-//! stats. All of them read the same [`crate::analysis::Event`]s.
+//! stats, and the teaching views (`print --explain`, the markdown lesson, Mermaid
+//! sequence diagrams, `stats --compare`). All of them read the same
+//! [`crate::analysis::Event`]s.
 
+pub mod compare;
+pub mod explain;
+pub mod lesson;
+pub mod mermaid;
 pub mod stats;
 pub mod text;
 
@@ -10,6 +16,58 @@ use crate::analysis::Event;
 
 pub use stats::{ConnStats, StatsBuilder};
 pub use text::TextTimeline;
+
+pub use compare::CompareBuilder;
+pub use explain::{ExplainedTimeline, Explainer, Lang, Phase};
+pub use lesson::Lesson;
+pub use mermaid::Diagrams;
+
+use crate::types::Direction;
+
+/// A view that writes as events arrive, when connections end, and at the end of the
+/// input: how the command line drives the teaching views.
+pub trait Report {
+    /// A timeline event, in capture order.
+    fn event(&mut self, e: &Event, out: &mut dyn Write) -> io::Result<()>;
+    /// `n` bytes of TCP payload travelled `dir` on `conn`.
+    fn tcp_bytes(&mut self, _conn: u64, _dir: Direction, _n: u64) {}
+    /// `conn` has ended.
+    fn conn_closed(&mut self, _conn: u64, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+    /// The end of the input.
+    fn finish(&mut self, _out: &mut dyn Write) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Which teaching view to build (see [`TeachMode::report`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TeachMode {
+    /// `print --explain`: the text timeline with explanations.
+    Explain(Lang),
+    /// `print --format markdown`: a lesson per connection.
+    Markdown(Lang),
+    /// `print --format mermaid`: a sequence diagram per connection.
+    Mermaid(Lang),
+    /// `stats --compare`: the connections side by side by kind; `json`: one object per kind.
+    Compare {
+        /// One JSON object per kind instead of the text table.
+        json: bool,
+    },
+}
+
+impl TeachMode {
+    /// A fresh view of this kind.
+    pub fn report(self) -> Box<dyn Report> {
+        match self {
+            TeachMode::Explain(lang) => Box::new(ExplainedTimeline::new(lang)),
+            TeachMode::Markdown(lang) => Box::new(Lesson::new(lang)),
+            TeachMode::Mermaid(lang) => Box::new(Diagrams::new(lang, mermaid::DEFAULT_MAX_ARROWS)),
+            TeachMode::Compare { json } => Box::new(CompareBuilder::new(json)),
+        }
+    }
+}
 
 /// Writes `event` as one NDJSON line.
 pub fn write_json_line(w: &mut impl Write, event: &Event) -> io::Result<()> {

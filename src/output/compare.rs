@@ -1,0 +1,385 @@
+//! `stats --compare`: the connections of a capture side by side by how they were used
+//! (`kind`: websocket, http-polling, http-long-polling, http-streaming, http, tcp), to
+//! see on real bytes what WebSocket saves over polling: bytes on the wire per payload
+//! byte, requests per message, latency.
+//!
+//! Built from [`ConnStats`] rows (the `stats` view's own numbers), plus one count that
+//! rows do not keep: the HTTP responses that carried data.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::explain::header;
+use super::stats::{ConnStats, StatsBuilder};
+use super::Report;
+use crate::analysis::{Event, EventKind, Sink};
+use crate::types::Direction;
+
+/// The kinds, in the order of the table's columns.
+pub const KINDS: [&str; 6] = [
+    "websocket",
+    "http-polling",
+    "http-long-polling",
+    "http-streaming",
+    "http",
+    "tcp",
+];
+
+/// One connection as compared: its stats row and the responses that carried data.
+#[derive(Clone, Debug)]
+pub struct CompareRow {
+    /// The `stats` row.
+    pub stats: ConnStats,
+    /// HTTP responses with a body (not 1xx, 204, 304, nor `Content-Length: 0`).
+    pub responses_with_data: u64,
+}
+
+/// One kind's column: the `stats --compare --json` object.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct KindSummary {
+    /// `websocket`, `http-polling`, ...
+    pub kind: &'static str,
+    /// Connections of this kind.
+    pub connections: u64,
+    /// WebSocket messages (websocket), HTTP requests (HTTP kinds), 0 (tcp).
+    pub messages_or_requests: u64,
+    /// WebSocket messages.
+    pub messages: u64,
+    /// HTTP requests (the WebSocket upgrade request included).
+    pub requests: u64,
+    /// HTTP responses that carried data.
+    pub responses_with_data: u64,
+    /// TCP payload bytes, both directions.
+    pub wire_bytes: u64,
+    /// Application payload bytes (frame payloads, or HTTP bodies).
+    pub payload_bytes: u64,
+    /// Wire bytes per payload byte (null without payload).
+    pub overhead: Option<f64>,
+    /// Bytes that were not payload, per message or request (null without any).
+    pub overhead_bytes_per_message: Option<f64>,
+    /// HTTP kinds: requests per response that carried data; websocket: 0 (null when
+    /// it means nothing: tcp, or no response carried data).
+    pub requests_per_message: Option<f64>,
+    /// Median over the connections of each one's median latency: ping→pong for
+    /// websocket (null without pings), request→response for HTTP kinds.
+    pub median_latency_ms: Option<f64>,
+    /// What the latency measures: `ping_rtt`, `request_response` or null.
+    pub latency: Option<&'static str>,
+}
+
+/// The columns for `rows`, one per kind present, in [`KINDS`] order.
+pub fn compare(rows: &[CompareRow]) -> Vec<KindSummary> {
+    let mut out = Vec::new();
+    for kind in KINDS {
+        let of_kind: Vec<&CompareRow> = rows.iter().filter(|r| r.stats.kind == kind).collect();
+        if of_kind.is_empty() {
+            continue;
+        }
+        let sum = |f: &dyn Fn(&CompareRow) -> u64| of_kind.iter().map(|r| f(r)).sum::<u64>();
+        let messages = sum(&|r| r.stats.messages);
+        let requests = sum(&|r| r.stats.requests);
+        let responses_with_data = sum(&|r| r.responses_with_data);
+        let wire_bytes = sum(&|r| r.stats.bytes.wire);
+        let payload_bytes = sum(&|r| r.stats.bytes.payload);
+        let ws = kind == "websocket";
+        let http = kind.starts_with("http");
+        let messages_or_requests = match (ws, http) {
+            (true, _) => messages,
+            (_, true) => requests,
+            _ => 0,
+        };
+        let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+        let requests_per_message = if ws {
+            Some(0.0)
+        } else if http {
+            ratio(requests, responses_with_data)
+        } else {
+            None
+        };
+        let mut latencies: Vec<f64> = of_kind
+            .iter()
+            .filter_map(|r| {
+                if ws {
+                    r.stats.ping_rtt_ms
+                } else {
+                    r.stats.http_latency_ms
+                }
+            })
+            .collect();
+        let median_latency_ms = median(&mut latencies);
+        out.push(KindSummary {
+            kind,
+            connections: of_kind.len() as u64,
+            messages_or_requests,
+            messages,
+            requests,
+            responses_with_data,
+            wire_bytes,
+            payload_bytes,
+            overhead: ratio(wire_bytes, payload_bytes),
+            overhead_bytes_per_message: ratio(
+                wire_bytes.saturating_sub(payload_bytes),
+                messages_or_requests,
+            ),
+            requests_per_message,
+            median_latency_ms,
+            latency: median_latency_ms.map(|_| if ws { "ping_rtt" } else { "request_response" }),
+        });
+    }
+    out
+}
+
+/// The upper median (as `stats` takes it), None for no values.
+fn median(v: &mut [f64]) -> Option<f64> {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied()
+}
+
+/// The text table: one row per measure, one column per kind.
+pub fn table(cols: &[KindSummary]) -> String {
+    let mut s = String::new();
+    let num = |v: Option<f64>, digits: usize| match v {
+        Some(x) => format!("{x:.digits$}"),
+        None => "-".to_string(),
+    };
+    let mut row = |label: &str, cells: Vec<String>| {
+        let _ = write!(s, "{label:<34}");
+        for c in cells {
+            let _ = write!(s, " {c:>18}");
+        }
+        s.push('\n');
+    };
+    row("", cols.iter().map(|c| c.kind.to_string()).collect());
+    row(
+        "connections",
+        cols.iter().map(|c| c.connections.to_string()).collect(),
+    );
+    row(
+        "messages (ws) / requests (http)",
+        cols.iter()
+            .map(|c| c.messages_or_requests.to_string())
+            .collect(),
+    );
+    row(
+        "bytes on the wire",
+        cols.iter().map(|c| c.wire_bytes.to_string()).collect(),
+    );
+    row(
+        "payload bytes",
+        cols.iter().map(|c| c.payload_bytes.to_string()).collect(),
+    );
+    row(
+        "overhead (wire B per payload B)",
+        cols.iter().map(|c| num(c.overhead, 3)).collect(),
+    );
+    row(
+        "overhead B per message/request",
+        cols.iter()
+            .map(|c| num(c.overhead_bytes_per_message, 1))
+            .collect(),
+    );
+    row(
+        "requests per message",
+        cols.iter()
+            .map(|c| num(c.requests_per_message, 2))
+            .collect(),
+    );
+    row(
+        "median latency ms",
+        cols.iter()
+            .map(|c| match (c.median_latency_ms, c.latency) {
+                (Some(ms), Some("ping_rtt")) => format!("{ms:.3} (ping)"),
+                (Some(ms), _) => format!("{ms:.3} (req→resp)"),
+                _ => "-".to_string(),
+            })
+            .collect(),
+    );
+    s
+}
+
+/// Whether a response carries data: a body that is not empty by its status or its
+/// `Content-Length` (chunked and read-to-close bodies count as data).
+pub fn response_has_data(status: u16, headers: &[(String, String)]) -> bool {
+    if status < 200 || status == 204 || status == 304 {
+        return false;
+    }
+    match header(headers, "content-length").map(|v| v.trim().parse::<u64>()) {
+        Some(Ok(n)) => n > 0,
+        _ => true,
+    }
+}
+
+/// `stats --compare`: a [`StatsBuilder`] plus the count of responses carrying data.
+pub struct CompareBuilder {
+    stats: StatsBuilder,
+    data_responses: HashMap<u64, u64>,
+    json: bool,
+}
+
+impl CompareBuilder {
+    /// A builder printing a text table, or JSON objects when `json`.
+    pub fn new(json: bool) -> CompareBuilder {
+        CompareBuilder {
+            stats: StatsBuilder::new(),
+            data_responses: HashMap::new(),
+            json,
+        }
+    }
+}
+
+impl Report for CompareBuilder {
+    fn event(&mut self, e: &Event, _out: &mut dyn Write) -> io::Result<()> {
+        if let EventKind::HttpResponse {
+            status, headers, ..
+        } = &e.kind
+        {
+            if response_has_data(*status, headers) {
+                *self.data_responses.entry(e.conn).or_insert(0) += 1;
+            }
+        }
+        self.stats.event(e.clone());
+        Ok(())
+    }
+
+    fn tcp_bytes(&mut self, conn: u64, dir: Direction, n: u64) {
+        self.stats.tcp_bytes(conn, dir, n);
+    }
+
+    fn conn_closed(&mut self, conn: u64, _out: &mut dyn Write) -> io::Result<()> {
+        self.stats.conn_closed(conn);
+        Ok(())
+    }
+
+    fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        let rows: Vec<CompareRow> = self
+            .stats
+            .finish()
+            .into_iter()
+            .map(|stats| CompareRow {
+                responses_with_data: self.data_responses.get(&stats.conn).copied().unwrap_or(0),
+                stats,
+            })
+            .collect();
+        let cols = compare(&rows);
+        if self.json {
+            for c in &cols {
+                serde_json::to_writer(&mut *out, c)?;
+                out.write_all(b"\n")?;
+            }
+            Ok(())
+        } else {
+            out.write_all(table(&cols).as_bytes())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::stats::{Bytes, PerDir};
+
+    fn row(
+        conn: u64,
+        kind: &'static str,
+        (wire, payload): (u64, u64),
+        (messages, requests, with_data): (u64, u64, u64),
+        latency: Option<f64>,
+    ) -> CompareRow {
+        let ws = kind == "websocket";
+        CompareRow {
+            stats: ConnStats {
+                conn,
+                client: "c".into(),
+                server: "s".into(),
+                handshake_rtt_ms: None,
+                upgrade: None,
+                frames: PerDir::default(),
+                messages,
+                bytes: Bytes { wire, payload },
+                close: None,
+                teardown: "fin",
+                violations: 0,
+                kind,
+                mid_stream: false,
+                pings: 0,
+                pongs: 0,
+                ping_rtt_ms: if ws { latency } else { None },
+                requests,
+                http_latency_ms: if ws { None } else { latency },
+                gap_bytes: 0,
+                duration_ms: 0.0,
+            },
+            responses_with_data: with_data,
+        }
+    }
+
+    #[test]
+    fn columns_sum_and_divide() {
+        let rows = [
+            row(0, "http-polling", (2000, 200), (0, 10, 4), Some(1.0)),
+            row(1, "websocket", (1100, 1000), (20, 1, 0), Some(0.5)),
+            row(2, "http-polling", (1000, 100), (0, 6, 4), Some(3.0)),
+            row(3, "http-polling", (500, 0), (0, 4, 0), None),
+            row(4, "tcp", (10, 0), (0, 0, 0), None),
+        ];
+        let cols = compare(&rows);
+        // Columns follow KINDS, whatever the order of the rows.
+        let kinds: Vec<&str> = cols.iter().map(|c| c.kind).collect();
+        assert_eq!(kinds, ["websocket", "http-polling", "tcp"]);
+
+        let ws = &cols[0];
+        assert_eq!((ws.connections, ws.messages_or_requests), (1, 20));
+        assert_eq!(ws.overhead, Some(1.1));
+        assert_eq!(ws.overhead_bytes_per_message, Some(5.0));
+        assert_eq!(ws.requests_per_message, Some(0.0));
+        assert_eq!(ws.median_latency_ms, Some(0.5));
+        assert_eq!(ws.latency, Some("ping_rtt"));
+
+        let poll = &cols[1];
+        assert_eq!(poll.connections, 3);
+        assert_eq!(poll.messages_or_requests, 20);
+        assert_eq!((poll.wire_bytes, poll.payload_bytes), (3500, 300));
+        assert_eq!(poll.overhead, Some(3500.0 / 300.0));
+        assert_eq!(poll.overhead_bytes_per_message, Some(160.0));
+        // 20 requests for 8 responses that carried data
+        assert_eq!(poll.requests_per_message, Some(2.5));
+        // the median of the connections' medians that exist: [1, 3] -> upper median 3
+        assert_eq!(poll.median_latency_ms, Some(3.0));
+        assert_eq!(poll.latency, Some("request_response"));
+
+        let tcp = &cols[2];
+        assert_eq!(tcp.overhead, None);
+        assert_eq!(tcp.overhead_bytes_per_message, None);
+        assert_eq!(tcp.requests_per_message, None);
+        assert_eq!(tcp.median_latency_ms, None);
+        assert_eq!(tcp.latency, None);
+    }
+
+    #[test]
+    fn nothing_in_nothing_out() {
+        assert!(compare(&[]).is_empty());
+        assert_eq!(table(&[]).lines().count(), 9);
+    }
+
+    #[test]
+    fn which_responses_carry_data() {
+        let h = |v: &str| vec![("Content-Length".to_string(), v.to_string())];
+        type Case<'a> = (&'a str, u16, Vec<(String, String)>, bool);
+        let cases: &[Case] = &[
+            ("200 with a body", 200, h("54"), true),
+            ("200 empty", 200, h("0"), false),
+            ("204", 204, vec![], false),
+            ("304", 304, vec![], false),
+            ("101", 101, vec![], false),
+            ("chunked or read to close", 200, vec![], true),
+            ("unparsable length", 200, h("x"), true),
+            ("404 page", 404, h("9"), true),
+        ];
+        for (name, status, headers, want) in cases {
+            assert_eq!(response_has_data(*status, headers), *want, "{name}");
+        }
+    }
+}

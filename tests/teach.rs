@@ -1,0 +1,272 @@
+//! The teaching views: `print --explain [--lang]`, `print --format markdown|mermaid`,
+//! `stats --compare`. Snapshots of the reference captures, and properties over every
+//! capture (explain keeps the timeline, diagrams stay well-formed).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use wsscope::output::explain::EXPLAIN_INDENT;
+
+fn cap(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Runs wsscope with no locale variables set (English unless told otherwise).
+fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = common::wsscope();
+    for v in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.args(args).output().expect("run wsscope")
+}
+
+fn stdout(args: &[&str]) -> String {
+    let out = run_with_env(args, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[test]
+fn explain_crafted_basic_en() {
+    let c = cap("crafted-basic.pcap");
+    insta::assert_snapshot!(stdout(&["print", "--explain", "--lang", "en", "-r", &c]));
+}
+
+#[test]
+fn explain_crafted_basic_zh() {
+    let c = cap("crafted-basic.pcap");
+    insta::assert_snapshot!(stdout(&["print", "--explain", "--lang", "zh", "-r", &c]));
+}
+
+#[test]
+fn explain_violation_masking_en() {
+    let c = cap("crafted-violation-masking.pcap");
+    insta::assert_snapshot!(stdout(&["print", "--explain", "--lang", "en", "-r", &c]));
+}
+
+#[test]
+fn explain_violation_masking_zh() {
+    let c = cap("crafted-violation-masking.pcap");
+    insta::assert_snapshot!(stdout(&["print", "--explain", "--lang", "zh", "-r", &c]));
+}
+
+#[test]
+fn markdown_lesson_crafted_basic() {
+    let c = cap("crafted-basic.pcap");
+    insta::assert_snapshot!(stdout(&[
+        "print", "--format", "markdown", "--lang", "en", "-r", &c
+    ]));
+}
+
+#[test]
+fn markdown_lesson_crafted_basic_zh() {
+    let c = cap("crafted-basic.pcap");
+    insta::assert_snapshot!(stdout(&[
+        "print", "--format", "markdown", "--lang", "zh", "-r", &c
+    ]));
+}
+
+#[test]
+fn mermaid_crafted_basic() {
+    let c = cap("crafted-basic.pcap");
+    insta::assert_snapshot!(stdout(&[
+        "print", "--format", "mermaid", "--lang", "en", "-r", &c
+    ]));
+}
+
+#[test]
+fn compare_polling_vs_websocket() {
+    let c = cap("compare-polling-vs-websocket.pcap");
+    insta::assert_snapshot!(stdout(&["stats", "--compare", "-r", &c]));
+}
+
+#[test]
+fn compare_json_has_one_object_per_kind() {
+    let c = cap("compare-polling-vs-websocket.pcap");
+    let text = stdout(&["stats", "--compare", "--json", "-r", &c]);
+    let cols: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    let kinds: Vec<&str> = cols.iter().map(|c| c["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["websocket", "http-polling", "http-long-polling"]);
+    // The numbers are the stats rows' numbers, summed per kind.
+    let rows: Vec<serde_json::Value> = stdout(&["stats", "--json", "-r", &c])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for col in &cols {
+        let of_kind: Vec<&serde_json::Value> =
+            rows.iter().filter(|r| r["kind"] == col["kind"]).collect();
+        let sum =
+            |f: &dyn Fn(&serde_json::Value) -> u64| -> u64 { of_kind.iter().map(|r| f(r)).sum() };
+        assert_eq!(col["connections"], of_kind.len() as u64);
+        assert_eq!(
+            col["wire_bytes"],
+            sum(&|r| r["bytes"]["wire"].as_u64().unwrap())
+        );
+        assert_eq!(
+            col["payload_bytes"],
+            sum(&|r| r["bytes"]["payload"].as_u64().unwrap())
+        );
+        let wire = col["wire_bytes"].as_f64().unwrap();
+        let payload = col["payload_bytes"].as_f64().unwrap();
+        assert!((col["overhead"].as_f64().unwrap() - wire / payload).abs() < 1e-9);
+    }
+    // What the seed article claims, seen on real bytes: polling pays far more per byte.
+    let overhead = |k: usize| cols[k]["overhead"].as_f64().unwrap();
+    assert!(overhead(0) < 1.1, "{text}");
+    assert!(overhead(1) > 5.0 * overhead(0), "{text}");
+    assert_eq!(cols[0]["requests_per_message"], 0.0);
+}
+
+#[test]
+fn language_comes_from_the_locale_unless_given() {
+    let c = cap("crafted-basic.pcap");
+    let args = ["print", "--explain", "-r", c.as_str()];
+    let zh = "TCP 三次握手";
+    let en = "TCP three-way handshake";
+    let out = |env: &[(&str, &str)], extra: &[&str]| {
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend_from_slice(extra);
+        String::from_utf8(run_with_env(&a, env).stdout).unwrap()
+    };
+    assert!(out(&[], &[]).contains(en));
+    assert!(out(&[("LANG", "zh_CN.UTF-8")], &[]).contains(zh));
+    assert!(out(&[("LC_ALL", "zh_TW.UTF-8"), ("LANG", "en_US.UTF-8")], &[]).contains(zh));
+    assert!(out(&[("LC_ALL", "C"), ("LANG", "zh_CN.UTF-8")], &[]).contains(en));
+    assert!(out(&[("LC_MESSAGES", "zh_CN"), ("LANG", "en_US")], &[]).contains(zh));
+    assert!(out(&[("LANG", "zh_CN.UTF-8")], &["--lang", "en"]).contains(en));
+    assert!(out(&[], &["--lang", "zh"]).contains(zh));
+    let bad = run_with_env(&["print", "--explain", "--lang", "fr", "-r", &c], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn json_flag_is_format_json() {
+    let c = cap("crafted-basic.pcap");
+    assert_eq!(
+        stdout(&["print", "--json", "-r", &c]),
+        stdout(&["print", "--format", "json", "-r", &c])
+    );
+}
+
+fn all_captures() -> Vec<PathBuf> {
+    let mut caps = common::own_captures();
+    caps.extend(common::captures_in(&common::shared_dir()));
+    caps
+}
+
+#[test]
+fn explain_keeps_the_timeline_and_explains_every_violation() {
+    for path in all_captures() {
+        let p = path.to_str().unwrap();
+        let plain = stdout(&["print", "-r", p]);
+        for lang in ["en", "zh"] {
+            let explained = stdout(&["print", "--explain", "--lang", lang, "-r", p]);
+            let lines: Vec<&str> = explained.lines().collect();
+            let events: Vec<&str> = lines
+                .iter()
+                .copied()
+                .filter(|l| !l.starts_with(EXPLAIN_INDENT))
+                .collect();
+            assert_eq!(events, plain.lines().collect::<Vec<_>>(), "{p} {lang}");
+            for (i, l) in lines.iter().enumerate() {
+                if l.contains("  VIOL  ") {
+                    let next = lines.get(i + 1).copied().unwrap_or("");
+                    assert!(next.starts_with(EXPLAIN_INDENT), "{p} {lang}: {l}");
+                }
+                assert!(!l.chars().any(|c| c.is_control()), "{p}: {l:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_diagram_is_well_formed() {
+    for path in all_captures() {
+        let p = path.to_str().unwrap();
+        let text = stdout(&["print", "--format", "mermaid", "-r", p]);
+        let mut diagrams = 0;
+        for l in text.lines() {
+            if l == "sequenceDiagram" {
+                diagrams += 1;
+                continue;
+            }
+            if l.is_empty() || l.starts_with("%% wsscope: connection ") {
+                continue;
+            }
+            let body = l.strip_prefix("    ").unwrap_or_else(|| panic!("{p}: {l}"));
+            let ok = body.starts_with("participant Client as ")
+                || body.starts_with("participant Server as ")
+                || body.starts_with("Note over ")
+                || [
+                    "Client->>Server: ",
+                    "Server->>Client: ",
+                    "Client-->>Server: ",
+                    "Server-->>Client: ",
+                    "Client-xServer: ",
+                    "Server-xClient: ",
+                ]
+                .iter()
+                .any(|a| body.starts_with(a));
+            assert!(ok, "{p}: {l}");
+            // In the text (after `as ` or the first `: `), every `;` ends an entity code;
+            // no raw `#`, `<`, `>`, backquote outside them.
+            let mut rest = match body.strip_prefix("participant ") {
+                Some(p) => p.split_once(" as ").map_or("", |x| x.1),
+                None => body.split_once(": ").map_or("", |x| x.1),
+            };
+            while let Some(i) = rest.find(['#', ';', '<', '>', '`']) {
+                let (c, tail) = (rest.as_bytes()[i], &rest[i + 1..]);
+                assert_eq!(c, b'#', "{p}: {l}");
+                let end = tail.find(';').unwrap_or_else(|| panic!("{p}: {l}"));
+                assert!(tail[..end].bytes().all(|b| b.is_ascii_digit()), "{p}: {l}");
+                rest = &tail[end + 1..];
+            }
+        }
+        let conns = stdout(&["print", "--json", "-r", p])
+            .lines()
+            .filter(|l| l.contains("\"event\":\"conn_open\""))
+            .count();
+        assert_eq!(diagrams, conns, "{p}: one diagram per connection");
+    }
+}
+
+#[test]
+fn every_capture_makes_a_lesson() {
+    for path in all_captures() {
+        let p = path.to_str().unwrap();
+        let text = stdout(&["print", "--format", "markdown", "-r", p]);
+        let conns = stdout(&["stats", "--json", "-r", p]).lines().count();
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("## Connection #"))
+                .count(),
+            conns,
+            "{p}"
+        );
+        // Table rows keep their column count: no cell text adds a `|`.
+        for l in text
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.contains("---"))
+        {
+            let cells = l.replace("\\|", "").matches('|').count();
+            assert!((3..=6).contains(&cells), "{p}: {l}");
+        }
+    }
+}
