@@ -1,0 +1,633 @@
+//! Hostile input: every byte of a capture is untrusted.
+//!
+//! 1. A property test of the whole pipeline ([`Analyzer`] fed mutated packets of
+//!    real captures: flipped bytes, truncations, duplicates, reordering, packets
+//!    spliced from other files, random link types): it never panics, and every
+//!    string of every event (and every warning) is safe to print on a terminal.
+//! 2. The binary on the crafted hostile captures of `captures/hostile/`
+//!    (`captures/make/hostile.py`): exit status 0, the expected events, bounded
+//!    peak memory (measured with `/usr/bin/time -f %M` where it exists) and, for
+//!    the escape-sequence capture, no escape reaching the terminal.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use proptest::prelude::*;
+use serde_json::Value;
+use wsscope::analysis::{Analyzer, Config, Event, Sink};
+use wsscope::types::Timestamp;
+
+// ---------------------------------------------------------------- terminal safety
+
+/// A character that must never reach a terminal raw: C0 (all of them, even
+/// newline: one event is one line), DEL, C1, and the bidi controls that reorder text.
+fn unsafe_char(c: char) -> bool {
+    let u = c as u32;
+    u < 0x20
+        || u == 0x7f
+        || (0x80..=0x9f).contains(&u)
+        || matches!(
+            c,
+            '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+fn check_str(s: &str, ctx: &dyn Fn() -> String) -> Result<(), String> {
+    match s.chars().find(|&c| unsafe_char(c)) {
+        Some(c) => Err(format!("unsafe char U+{:04X} in {s:?} ({})", c as u32, ctx())),
+        None => Ok(()),
+    }
+}
+
+/// Every string in a JSON value (object keys included) is terminal-safe.
+fn check_json(v: &Value, ctx: &dyn Fn() -> String) -> Result<(), String> {
+    match v {
+        Value::String(s) => check_str(s, ctx),
+        Value::Array(a) => a.iter().try_for_each(|x| check_json(x, ctx)),
+        Value::Object(o) => o.iter().try_for_each(|(k, x)| {
+            check_str(k, ctx)?;
+            check_json(x, ctx)
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// A line printed on a terminal: no ESC byte, no C1, no bidi control (newlines
+/// separate lines, tabs are harmless layout).
+fn check_terminal_text(what: &str, bytes: &[u8]) {
+    assert!(!bytes.contains(&0x1b), "{what}: an ESC byte reached the output");
+    let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{what}: not UTF-8: {e}"));
+    for (n, line) in text.lines().enumerate() {
+        if let Some(c) = line.chars().find(|&c| c != '\t' && unsafe_char(c)) {
+            panic!(
+                "{what}: line {} has U+{:04X}: {line:?}",
+                n + 1,
+                c as u32
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------- 1. property test
+
+/// The events and the warnings of one analyzer run.
+#[derive(Default)]
+struct Collect {
+    events: Vec<Event>,
+    warnings: Vec<String>,
+}
+
+impl Sink for Collect {
+    fn event(&mut self, e: Event) {
+        self.events.event(e);
+    }
+    fn warning(&mut self, message: String) {
+        self.warnings.push(message);
+    }
+}
+
+struct Pkt {
+    ts: Timestamp,
+    data: Vec<u8>,
+}
+
+struct CapFile {
+    linktype: i32,
+    packets: Vec<Pkt>,
+}
+
+fn captures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
+}
+
+fn hostile(name: &str) -> PathBuf {
+    captures_dir().join("hostile").join(name)
+}
+
+fn read_capture(path: &Path) -> CapFile {
+    let mut cap = pcap::Capture::from_file(path)
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let linktype = cap.get_datalink().0;
+    let mut packets = Vec::new();
+    while let Ok(p) = cap.next_packet() {
+        packets.push(Pkt {
+            ts: Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec),
+            data: p.data.to_vec(),
+        });
+    }
+    CapFile { linktype, packets }
+}
+
+/// Small captures of many kinds: link layers, IPv6, reassembly corner cases,
+/// violations, deflate (with context takeover), mid-stream, HTTP, escapes.
+const PROP_FILES: &[&str] = &[
+    "crafted-basic.pcap",
+    "crafted-ipv6.pcap",
+    "crafted-qinq.pcap",
+    "crafted-linktype-sll2.pcap",
+    "crafted-linktype-null.pcap",
+    "crafted-linktype-raw.pcap",
+    "crafted-tcp-coalesced-split.pcap",
+    "crafted-tcp-overlap.pcap",
+    "crafted-tcp-seq-wrap.pcap",
+    "crafted-midstream.pcap",
+    "crafted-violation-opcode-rsv.pcap",
+    "crafted-violation-utf8.pcap",
+    "crafted-violation-length.pcap",
+    "crafted-violation-close.pcap",
+    "node-ws-deflate.pcap",
+    "chromium-python-websockets.pcap",
+    "http-sse.pcap",
+    "hostile/hostile-terminal-escapes.pcap",
+    "hostile/hostile-huge-length.pcap",
+];
+
+fn prop_files() -> &'static [CapFile] {
+    static FILES: OnceLock<Vec<CapFile>> = OnceLock::new();
+    FILES.get_or_init(|| {
+        PROP_FILES
+            .iter()
+            .map(|n| read_capture(&captures_dir().join(n)))
+            .collect()
+    })
+}
+
+/// One mutation; indices are taken modulo the current sizes.
+#[derive(Clone, Debug)]
+enum Op {
+    /// XOR a byte of a packet.
+    Flip { pkt: usize, at: usize, xor: u8 },
+    /// Cut a packet to a length.
+    Truncate { pkt: usize, len: usize },
+    /// Repeat a packet right after itself.
+    Duplicate { pkt: usize },
+    /// Swap two packets.
+    Swap { a: usize, b: usize },
+    /// Insert a packet of another file.
+    Splice { file: usize, src: usize, at: usize },
+    /// Insert random bytes as a packet.
+    Garbage { at: usize, bytes: Vec<u8> },
+    /// Overwrite a 32-bit field (TCP seq/ack, lengths) with a value.
+    Word { pkt: usize, at: usize, value: u32 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let i = || 0usize..10_000;
+    prop_oneof![
+        4 => (i(), i(), 1u8..=255).prop_map(|(pkt, at, xor)| Op::Flip { pkt, at, xor }),
+        2 => (i(), 0usize..200).prop_map(|(pkt, len)| Op::Truncate { pkt, len }),
+        1 => i().prop_map(|pkt| Op::Duplicate { pkt }),
+        2 => (i(), i()).prop_map(|(a, b)| Op::Swap { a, b }),
+        2 => (i(), i(), i()).prop_map(|(file, src, at)| Op::Splice { file, src, at }),
+        1 => (i(), proptest::collection::vec(any::<u8>(), 0..120))
+            .prop_map(|(at, bytes)| Op::Garbage { at, bytes }),
+        2 => (i(), i(), prop_oneof![Just(0u32), Just(u32::MAX), Just(0x8000_0000), any::<u32>()])
+            .prop_map(|(pkt, at, value)| Op::Word { pkt, at, value }),
+    ]
+}
+
+fn apply(ops: &[Op], files: &[CapFile], pkts: &mut Vec<Pkt>) {
+    for op in ops {
+        let n = pkts.len();
+        match op {
+            Op::Flip { pkt, at, xor } if n > 0 => {
+                let d = &mut pkts[pkt % n].data;
+                if !d.is_empty() {
+                    let at = at % d.len();
+                    d[at] ^= xor;
+                }
+            }
+            Op::Truncate { pkt, len } if n > 0 => {
+                let d = &mut pkts[pkt % n].data;
+                d.truncate(*len);
+            }
+            Op::Duplicate { pkt } if n > 0 => {
+                let p = &pkts[pkt % n];
+                let copy = Pkt {
+                    ts: p.ts,
+                    data: p.data.clone(),
+                };
+                pkts.insert(pkt % n + 1, copy);
+            }
+            Op::Swap { a, b } if n > 0 => pkts.swap(a % n, b % n),
+            Op::Splice { file, src, at } => {
+                let f = &files[file % files.len()];
+                if !f.packets.is_empty() {
+                    let p = &f.packets[src % f.packets.len()];
+                    let ts = pkts.get(at % (n + 1)).map_or(p.ts, |q| q.ts);
+                    pkts.insert(
+                        at % (n + 1),
+                        Pkt {
+                            ts,
+                            data: p.data.clone(),
+                        },
+                    );
+                }
+            }
+            Op::Garbage { at, bytes } => {
+                let ts = pkts.first().map_or(Timestamp(0), |p| p.ts);
+                pkts.insert(
+                    at % (n + 1),
+                    Pkt {
+                        ts,
+                        data: bytes.clone(),
+                    },
+                );
+            }
+            Op::Word { pkt, at, value } if n > 0 => {
+                let d = &mut pkts[pkt % n].data;
+                if d.len() >= 4 {
+                    let at = at % (d.len() - 3);
+                    d[at..at + 4].copy_from_slice(&value.to_be_bytes());
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs the analyzer on packets and checks every event and warning.
+fn analyze_and_check(linktype: i32, pkts: &[Pkt], cfg: Config) -> Result<Collect, String> {
+    let mut an = Analyzer::new(cfg);
+    let mut sink = Collect::default();
+    let mut last = Timestamp(0);
+    for p in pkts {
+        an.packet(linktype, p.ts, &p.data, &mut sink);
+        last = p.ts;
+    }
+    an.finish(last, &mut sink);
+    for (i, e) in sink.events.iter().enumerate() {
+        let v = serde_json::to_value(e).map_err(|err| format!("event {i}: {err}"))?;
+        // serialise and parse again: what NDJSON consumers see
+        let v: Value = serde_json::from_str(&v.to_string()).map_err(|err| err.to_string())?;
+        check_json(&v, &|| format!("event {i}: {v}"))?;
+    }
+    for w in &sink.warnings {
+        check_str(w, &|| "a warning".into())?;
+    }
+    Ok(sink)
+}
+
+/// Link types: each file's own, and others the decoder knows or does not.
+fn linktype_for(choice: u8, own: i32) -> i32 {
+    match choice % 10 {
+        0 => 0,
+        1 => 1,
+        2 => 101,
+        3 => 113,
+        4 => 276,
+        5 => 228,
+        6 => -1,
+        7 => i32::MAX,
+        _ => own,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+
+    #[test]
+    fn mutated_captures_never_panic_and_stay_terminal_safe(
+        file in 0usize..PROP_FILES.len(),
+        extra in proptest::option::of(0usize..PROP_FILES.len()),
+        link in any::<u8>(),
+        ops in proptest::collection::vec(op(), 0..24),
+        tiny_bounds in any::<bool>(),
+    ) {
+        let files = prop_files();
+        let f = &files[file];
+        let mut pkts: Vec<Pkt> = f.packets.iter().map(|p| Pkt { ts: p.ts, data: p.data.clone() }).collect();
+        if let Some(x) = extra {
+            // interleave a second file: two conversations at once, same link type or not
+            for (i, p) in files[x].packets.iter().enumerate() {
+                let at = (i * 2 + 1).min(pkts.len());
+                pkts.insert(at, Pkt { ts: p.ts, data: p.data.clone() });
+            }
+        }
+        apply(&ops, files, &mut pkts);
+        let mut cfg = Config::default();
+        if tiny_bounds {
+            // every bound hit early: reassembly, flows, fragments, messages, hunting
+            cfg.tcp.max_buffered_per_direction = 300;
+            cfg.tcp.max_flows = 2;
+            cfg.wire.max_fragment_groups = 2;
+            cfg.wire.max_fragment_bytes = 600;
+            cfg.ws.max_message_bytes = 100;
+            cfg.ws.inflate_ratio_floor = 10;
+            cfg.ws.max_inflate_ratio = 2;
+            cfg.ws.max_hunt_bytes = 50;
+            cfg.ws.max_pending_pings = 1;
+            cfg.ws.max_samples = 1;
+            cfg.ws.preview_bytes = 3;
+        }
+        let r = analyze_and_check(linktype_for(link, f.linktype), &pkts, cfg);
+        prop_assert!(r.is_ok(), "{}", r.err().unwrap_or_default());
+    }
+}
+
+/// The unmutated files through the same checks (so a failure above is the mutation's).
+#[test]
+fn unmutated_property_files_are_terminal_safe() {
+    for (name, f) in PROP_FILES.iter().zip(prop_files()) {
+        let r = analyze_and_check(f.linktype, &f.packets, Config::default());
+        let c = r.unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!c.events.is_empty(), "{name}: no events");
+    }
+}
+
+// ---------------------------------------------------------------- 2. hostile captures
+
+/// Peak memory bound for every hostile capture (the bomb inflates to 1 GiB, the
+/// flood would hold 17000 pieces, ...): far above a normal run, far below the attack.
+const PEAK_KB: u64 = 64 * 1024;
+
+struct Run {
+    out: Output,
+    /// Peak resident set size in KiB, where `/usr/bin/time` is there to measure it.
+    peak_kb: Option<u64>,
+}
+
+impl Run {
+    fn stdout(&self) -> String {
+        String::from_utf8(self.out.stdout.clone()).expect("utf-8 stdout")
+    }
+    fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+    fn json(&self) -> Vec<Value> {
+        self.stdout()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+            .collect()
+    }
+}
+
+const TIME: &str = "/usr/bin/time";
+
+/// Runs wsscope under `/usr/bin/time -f %M -o FILE` (GNU time: peak RSS in KiB),
+/// or plainly where it is missing; asserts exit 0 and the memory bound.
+fn run_hostile(args: &[&str]) -> Run {
+    let (out, peak_kb) = if Path::new(TIME).exists() {
+        static RUNS: AtomicUsize = AtomicUsize::new(0);
+        let tmp = std::env::temp_dir().join(format!(
+            "wsscope-hostile-{}-{}.time",
+            std::process::id(),
+            RUNS.fetch_add(1, Ordering::Relaxed)
+        ));
+        let out = std::process::Command::new(TIME)
+            .arg("-f")
+            .arg("%M")
+            .arg("-o")
+            .arg(&tmp)
+            .arg(env!("CARGO_BIN_EXE_wsscope"))
+            .args(args)
+            .output()
+            .expect("run /usr/bin/time wsscope");
+        let peak = std::fs::read_to_string(&tmp)
+            .ok()
+            .and_then(|s| s.lines().last().and_then(|l| l.trim().parse::<u64>().ok()));
+        let _ = std::fs::remove_file(&tmp);
+        (out, peak)
+    } else {
+        eprintln!("note: {TIME} is missing: peak memory not measured");
+        (common::run(args), None)
+    };
+    let run = Run { out, peak_kb };
+    assert_eq!(
+        run.out.status.code(),
+        Some(0),
+        "wsscope {args:?}: {}",
+        run.stderr()
+    );
+    match run.peak_kb {
+        Some(kb) => {
+            eprintln!("wsscope {args:?}: peak RSS {kb} KiB");
+            assert!(kb < PEAK_KB, "wsscope {args:?}: peak RSS {kb} KiB");
+        }
+        None => eprintln!("note: peak memory of wsscope {args:?} not measured"),
+    }
+    run
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn violations<'a>(ev: &'a [Value], conn: u64, dir: &str) -> Vec<&'a str> {
+    ev.iter()
+        .filter(|e| e["event"] == "violation" && e["conn"] == conn)
+        .filter(|e| dir.is_empty() || e["dir"] == dir)
+        .filter_map(|e| e["code"].as_str())
+        .collect()
+}
+
+fn message_previews(ev: &[Value], conn: u64, dir: &str) -> Vec<String> {
+    ev.iter()
+        .filter(|e| e["event"] == "ws_message" && e["conn"] == conn && e["dir"] == dir)
+        .filter_map(|e| e["preview"].as_str().map(String::from))
+        .collect()
+}
+
+fn json_of(file: &str, extra: &[&str]) -> (Run, Vec<Value>) {
+    let p = hostile(file);
+    let mut args = vec!["print", "--json", "-r", path_str(&p)];
+    args.extend_from_slice(extra);
+    let run = run_hostile(&args);
+    let ev = run.json();
+    for (i, e) in ev.iter().enumerate() {
+        check_json(e, &|| format!("{file} event {i}")).unwrap();
+    }
+    check_terminal_text(&format!("{file} stderr"), &run.out.stderr);
+    (run, ev)
+}
+
+#[test]
+fn deflate_bomb_is_cut_short_and_the_stream_goes_on() {
+    let (_, ev) = json_of("hostile-deflate-bomb.pcap", &[]);
+    // the 1 GiB server message: stopped by the ratio bound after a few MiB
+    assert_eq!(violations(&ev, 0, "s2c"), ["inflate_ratio_exceeded"]);
+    // the 75 MiB client message (ratio 775): stopped by the 64 MiB size bound
+    assert_eq!(violations(&ev, 0, "c2s"), ["message_too_big"]);
+    let lens: Vec<u64> = ev
+        .iter()
+        .filter(|e| e["event"] == "ws_message" && e["kind"] == "binary")
+        .map(|e| e["len"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lens.len(), 2, "{lens:?}");
+    assert!(lens.iter().all(|&l| l <= (64 << 20) + (16 << 10)), "{lens:?}");
+    assert_eq!(
+        message_previews(&ev, 0, "s2c")
+            .into_iter()
+            .filter(|p| !p.starts_with("0000"))
+            .collect::<Vec<_>>(),
+        ["after the big bomb", "bye now"]
+    );
+    assert_eq!(
+        message_previews(&ev, 0, "c2s")
+            .into_iter()
+            .filter(|p| !p.starts_with("0000"))
+            .collect::<Vec<_>>(),
+        ["send the bomb", "after the size bomb"]
+    );
+    let close = ev.iter().find(|e| e["event"] == "ws_close").unwrap();
+    assert_eq!((close["code"].as_u64(), close["clean"].as_bool()), (Some(1000), Some(true)));
+}
+
+#[test]
+fn frame_announcing_2_pow_62_bytes_allocates_nothing() {
+    let (_, ev) = json_of("hostile-huge-length.pcap", &[]);
+    let unfinished: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["event"] == "violation" && e["code"] == "unfinished_frame")
+        .collect();
+    assert_eq!(unfinished.len(), 3, "{unfinished:?}");
+    assert!(unfinished
+        .iter()
+        .all(|e| e["message"].as_str().unwrap().contains("4611686018427387904")));
+    assert_eq!(message_previews(&ev, 0, "c2s"), ["hello"]);
+    // the compressed one is also a bomb: cut by the ratio bound
+    assert_eq!(
+        violations(&ev, 1, "s2c"),
+        ["inflate_ratio_exceeded", "unfinished_frame"]
+    );
+}
+
+#[test]
+fn out_of_order_flood_becomes_gaps_not_memory() {
+    for extra in [&[][..], &["--max-flow-buffer", "65536"][..]] {
+        let (run, ev) = json_of("hostile-ooo-flood.pcap", extra);
+        let gaps: u64 = ev
+            .iter()
+            .filter(|e| e["event"] == "gap" && e["dir"] == "c2s")
+            .map(|e| e["bytes"].as_u64().unwrap())
+            .sum();
+        assert!(gaps > 0, "{extra:?}: no gap");
+        assert!(
+            run.stderr().contains("the hole was declared a gap"),
+            "{extra:?}: {}",
+            run.stderr()
+        );
+        assert_eq!(
+            message_previews(&ev, 0, "c2s"),
+            ["before the flood"],
+            "{extra:?}"
+        );
+        assert_eq!(message_previews(&ev, 0, "s2c"), ["still alive"], "{extra:?}");
+        let close = ev.iter().find(|e| e["event"] == "ws_close").unwrap();
+        assert_eq!(close["clean"], true, "{extra:?}");
+    }
+}
+
+#[test]
+fn syn_flood_is_bounded_by_max_flows() {
+    let (run, ev) = json_of("hostile-syn-flood.pcap", &["--max-flows", "1000"]);
+    let err = run.stderr();
+    assert!(err.contains("flow table full (1000 open connections)"), "{err}");
+    // one line per eviction would be 19000 lines: the analyzer shows 100 and counts the rest
+    assert!(err.lines().count() <= 102, "{} warning lines", err.lines().count());
+    assert!(err.contains("more warnings of other kinds were not shown"), "{err}");
+    let opens = ev.iter().filter(|e| e["event"] == "conn_open").count();
+    assert_eq!(opens, 20_001);
+    // the real connection after the flood is followed in full
+    let last = ev.last().unwrap()["conn"].as_u64().unwrap();
+    assert_eq!(last, 20_000);
+    assert_eq!(
+        message_previews(&ev, last, "c2s"),
+        ["hello server", "000102030405060708090a0b0c0d0e0f", "thanks"]
+    );
+    // and without the flag: 20000 flows fit under the default bound, still in bounded memory
+    run_hostile(&["stats", "-r", path_str(&hostile("hostile-syn-flood.pcap"))]);
+}
+
+#[test]
+fn endless_http_heads_stop_at_64_kib() {
+    let (_, ev) = json_of("hostile-http-endless-head.pcap", &[]);
+    assert_eq!(violations(&ev, 0, "c2s"), ["http_head_too_large"]);
+    assert_eq!(violations(&ev, 1, "s2c"), ["http_head_too_large"]);
+    assert!(!ev
+        .iter()
+        .any(|e| e["event"] == "http_request" && e["conn"] == 0));
+    assert_eq!(violations(&ev, 2, ""), Vec::<&str>::new());
+    assert_eq!(message_previews(&ev, 2, "c2s").len(), 3);
+}
+
+#[test]
+fn escape_sequences_never_reach_the_terminal() {
+    let p = hostile("hostile-terminal-escapes.pcap");
+    let p = path_str(&p);
+    for args in [
+        vec!["print", "-r", p],
+        vec!["stats", "-r", p],
+        vec!["print", "--format", "json", "-r", p],
+    ] {
+        let run = run_hostile(&args);
+        check_terminal_text(&format!("{args:?} stdout"), &run.out.stdout);
+        check_terminal_text(&format!("{args:?} stderr"), &run.out.stderr);
+    }
+    let (run, ev) = json_of("hostile-terminal-escapes.pcap", &[]);
+    // the hostile text is there, made visible, not dropped
+    let text = common::run(&["print", "-r", p]);
+    let text = String::from_utf8(text.stdout).unwrap();
+    for shown in [
+        "\\x1b]52;c;cm0gLXJmIH4K\\x07",
+        "\\u{202e}evil",
+        "\\x9b31m",
+        "\\x1b]8;;http://evil/\\x07bye",
+    ] {
+        assert!(text.contains(shown), "{shown} not shown in\n{text}");
+    }
+    assert!(run.stdout().contains("\\\\x1b[6n"), "json keeps the escaped text");
+    let heads: Vec<&Value> = ev
+        .iter()
+        .filter(|e| e["event"] == "http_request")
+        .collect();
+    assert_eq!(heads.len(), 1);
+    assert!(heads[0]["headers"].to_string().contains("\\\\x9b2J"));
+    assert_eq!(violations(&ev, 1, "c2s"), ["http_malformed"]);
+    assert_eq!(message_previews(&ev, 2, "s2c").len(), 1);
+}
+
+#[test]
+fn ipv4_fragment_flood_is_bounded_and_the_connection_decodes() {
+    let (run, ev) = json_of("hostile-ipv4-fragment-flood.pcap", &[]);
+    let err = run.stderr();
+    for w in [
+        "more than 256 datagrams in reassembly",
+        "more than 2048 fragments",
+        "past the 65535-byte reassembly limit",
+    ] {
+        assert!(err.contains(w), "{w} not in {err}");
+    }
+    assert!(err.lines().count() <= 102, "{} warning lines", err.lines().count());
+    // every data packet of the conversation came in 64-byte fragments
+    assert_eq!(
+        message_previews(&ev, 0, "c2s"),
+        ["hello server", "000102030405060708090a0b0c0d0e0f", "thanks"]
+    );
+    assert_eq!(message_previews(&ev, 0, "s2c").len(), 3);
+    assert_eq!(violations(&ev, 0, ""), Vec::<&str>::new());
+}
+
+/// Every hostile capture, every output mode: exit 0, bounded memory, safe text.
+#[test]
+fn every_hostile_capture_in_every_mode() {
+    let dir = captures_dir().join("hostile");
+    let caps = common::captures_in(&dir);
+    assert_eq!(caps.len(), 7, "{caps:?}");
+    for cap in &caps {
+        let p = path_str(cap);
+        for args in [
+            vec!["print", "-r", p],
+            vec!["stats", "-r", p],
+            vec!["stats", "--json", "-r", p],
+        ] {
+            let run = run_hostile(&args);
+            check_terminal_text(&format!("{args:?} stdout"), &run.out.stdout);
+            check_terminal_text(&format!("{args:?} stderr"), &run.out.stderr);
+        }
+    }
+}
