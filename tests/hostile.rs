@@ -38,7 +38,11 @@ fn unsafe_char(c: char) -> bool {
 
 fn check_str(s: &str, ctx: &dyn Fn() -> String) -> Result<(), String> {
     match s.chars().find(|&c| unsafe_char(c)) {
-        Some(c) => Err(format!("unsafe char U+{:04X} in {s:?} ({})", c as u32, ctx())),
+        Some(c) => Err(format!(
+            "unsafe char U+{:04X} in {s:?} ({})",
+            c as u32,
+            ctx()
+        )),
         None => Ok(()),
     }
 }
@@ -59,15 +63,14 @@ fn check_json(v: &Value, ctx: &dyn Fn() -> String) -> Result<(), String> {
 /// A line printed on a terminal: no ESC byte, no C1, no bidi control (newlines
 /// separate lines, tabs are harmless layout).
 fn check_terminal_text(what: &str, bytes: &[u8]) {
-    assert!(!bytes.contains(&0x1b), "{what}: an ESC byte reached the output");
+    assert!(
+        !bytes.contains(&0x1b),
+        "{what}: an ESC byte reached the output"
+    );
     let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{what}: not UTF-8: {e}"));
     for (n, line) in text.lines().enumerate() {
         if let Some(c) = line.chars().find(|&c| c != '\t' && unsafe_char(c)) {
-            panic!(
-                "{what}: line {} has U+{:04X}: {line:?}",
-                n + 1,
-                c as u32
-            );
+            panic!("{what}: line {} has U+{:04X}: {line:?}", n + 1, c as u32);
         }
     }
 }
@@ -109,8 +112,8 @@ fn hostile(name: &str) -> PathBuf {
 }
 
 fn read_capture(path: &Path) -> CapFile {
-    let mut cap = pcap::Capture::from_file(path)
-        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut cap =
+        pcap::Capture::from_file(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
     let linktype = cap.get_datalink().0;
     let mut packets = Vec::new();
     while let Ok(p) = cap.next_packet() {
@@ -173,6 +176,8 @@ enum Op {
     Garbage { at: usize, bytes: Vec<u8> },
     /// Overwrite a 32-bit field (TCP seq/ack, lengths) with a value.
     Word { pkt: usize, at: usize, value: u32 },
+    /// Move a packet's timestamp (backwards, far away, to the extremes).
+    Time { pkt: usize, ts: i64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -187,6 +192,8 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(at, bytes)| Op::Garbage { at, bytes }),
         2 => (i(), i(), prop_oneof![Just(0u32), Just(u32::MAX), Just(0x8000_0000), any::<u32>()])
             .prop_map(|(pkt, at, value)| Op::Word { pkt, at, value }),
+        1 => (i(), prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0i64), Just(-1i64), any::<i64>()])
+            .prop_map(|(pkt, ts)| Op::Time { pkt, ts }),
     ]
 }
 
@@ -245,6 +252,7 @@ fn apply(ops: &[Op], files: &[CapFile], pkts: &mut Vec<Pkt>) {
                     d[at..at + 4].copy_from_slice(&value.to_be_bytes());
                 }
             }
+            Op::Time { pkt, ts } if n > 0 => pkts[pkt % n].ts = Timestamp(*ts),
             _ => {}
         }
     }
@@ -287,8 +295,16 @@ fn linktype_for(choice: u8, own: i32) -> i32 {
     }
 }
 
+/// Cases per run: `HOSTILE_CASES` or 4000 (about 6 s in a debug build).
+fn cases() -> u32 {
+    std::env::var("HOSTILE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4000)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 160, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
 
     #[test]
     fn mutated_captures_never_panic_and_stay_terminal_safe(
@@ -326,6 +342,201 @@ proptest! {
         }
         let r = analyze_and_check(linktype_for(link, f.linktype), &pkts, cfg);
         prop_assert!(r.is_ok(), "{}", r.err().unwrap_or_default());
+    }
+}
+
+// ---------------------------------------------------------------- 1b. random WebSocket streams
+
+/// An IPv4 + TCP packet (LINKTYPE_RAW; checksums are not checked by wsscope).
+fn tcp_packet(c2s: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    let (src, dst, sp, dp) = if c2s {
+        ([10, 0, 0, 1], [10, 0, 0, 2], 50000u16, 8080u16)
+    } else {
+        ([10, 0, 0, 2], [10, 0, 0, 1], 8080, 50000)
+    };
+    let total = (40 + payload.len()) as u16;
+    let mut p = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0];
+    p[2..4].copy_from_slice(&total.to_be_bytes());
+    p.extend_from_slice(&src);
+    p.extend_from_slice(&dst);
+    p.extend_from_slice(&sp.to_be_bytes());
+    p.extend_from_slice(&dp.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&ack.to_be_bytes());
+    p.extend_from_slice(&[0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
+    p.extend_from_slice(payload);
+    p
+}
+
+/// A frame header with any bits, any length form, and the payload bytes given
+/// (fewer or more than the header announces, on purpose).
+#[derive(Clone, Debug)]
+struct RawFrame {
+    b0: u8,
+    masked: bool,
+    len: u64,
+    form: u8,
+    key: [u8; 4],
+    payload: Vec<u8>,
+}
+
+impl RawFrame {
+    fn bytes(&self) -> Vec<u8> {
+        let m = if self.masked { 0x80 } else { 0 };
+        let mut out = vec![self.b0];
+        match self.form % 3 {
+            0 => out.push(m | (self.len.min(125) as u8)),
+            1 => {
+                out.push(m | 126);
+                out.extend_from_slice(&(self.len as u16).to_be_bytes());
+            }
+            _ => {
+                out.push(m | 127);
+                out.extend_from_slice(&self.len.to_be_bytes());
+            }
+        }
+        if self.masked {
+            out.extend_from_slice(&self.key);
+            out.extend(
+                self.payload
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| b ^ self.key[i % 4]),
+            );
+        } else {
+            out.extend_from_slice(&self.payload);
+        }
+        out
+    }
+}
+
+fn raw_frame() -> impl Strategy<Value = RawFrame> {
+    let payload = prop_oneof![
+        3 => proptest::collection::vec(any::<u8>(), 0..40),
+        // compressed-looking: a stored block, or the start of a dynamic one
+        1 => proptest::collection::vec(any::<u8>(), 0..20).prop_map(|d| {
+            let mut v = vec![0x00, d.len() as u8, 0, !(d.len() as u8), 0xff];
+            v.extend_from_slice(&d);
+            v
+        }),
+        1 => Just(vec![0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00]),
+        1 => Just(b"\x1b]52;c;AAAA\x07\xc2\x9b\xe2\x80\xae".to_vec()),
+    ];
+    (
+        prop_oneof![
+            // mostly plausible first bytes: FIN/RSV1 with data and control opcodes
+            4 => prop::sample::select(vec![0x81u8, 0x82, 0x01, 0x00, 0x80, 0xc1, 0xc2, 0x41, 0x88, 0x89, 0x8a, 0x09]),
+            1 => any::<u8>(),
+        ],
+        any::<bool>(),
+        prop_oneof![3 => 0u64..200, 1 => any::<u64>(), 1 => Just(1u64 << 62)],
+        any::<u8>(),
+        any::<[u8; 4]>(),
+        payload,
+    )
+        .prop_map(|(b0, masked, len, form, key, payload)| {
+            // usually an honest length, sometimes a lie
+            let len = if len < 200 && form % 5 != 4 { payload.len() as u64 } else { len };
+            RawFrame { b0, masked, len, form, key, payload }
+        })
+}
+
+/// (client sends, bytes, cut into segments of this size, out of order)
+type Send = (bool, Vec<u8>, usize, bool);
+
+fn send() -> impl Strategy<Value = Send> {
+    (
+        any::<bool>(),
+        prop_oneof![
+            6 => proptest::collection::vec(raw_frame(), 1..4)
+                .prop_map(|fs| fs.iter().flat_map(|f| f.bytes()).collect::<Vec<u8>>()),
+            1 => proptest::collection::vec(any::<u8>(), 0..64),
+        ],
+        1usize..64,
+        prop::bool::weighted(0.1),
+    )
+}
+
+/// The packets of a connection: handshake, upgrade (with or without
+/// permessage-deflate), then the sends, each cut into segments, then FINs.
+fn ws_connection(ext: &str, sends: &[Send]) -> Vec<Vec<u8>> {
+    let (mut cseq, mut sseq) = (1000u32, 5000u32);
+    let mut pkts = vec![
+        tcp_packet(true, cseq, 0, 0x02, b""),
+        tcp_packet(false, sseq, cseq + 1, 0x12, b""),
+    ];
+    cseq += 1;
+    sseq += 1;
+    pkts.push(tcp_packet(true, cseq, sseq, 0x10, b""));
+    let key = "dGhlIHNhbXBsZSBub25jZQ==";
+    let req = format!(
+        "GET /r HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{ext}\r\n"
+    );
+    let resp = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{ext}\r\n",
+        wsscope::http::accept_for(key)
+    );
+    pkts.push(tcp_packet(true, cseq, sseq, 0x18, req.as_bytes()));
+    cseq = cseq.wrapping_add(req.len() as u32);
+    pkts.push(tcp_packet(false, sseq, cseq, 0x18, resp.as_bytes()));
+    sseq = sseq.wrapping_add(resp.len() as u32);
+    for (c2s, bytes, seg, reorder) in sends {
+        let (seq, ack) = if *c2s {
+            (&mut cseq, sseq)
+        } else {
+            (&mut sseq, cseq)
+        };
+        let mut segs: Vec<Vec<u8>> = bytes
+            .chunks(*seg)
+            .map(|ch| {
+                let p = tcp_packet(*c2s, *seq, ack, 0x18, ch);
+                *seq = seq.wrapping_add(ch.len() as u32);
+                p
+            })
+            .collect();
+        if *reorder {
+            segs.reverse();
+        }
+        pkts.extend(segs);
+    }
+    pkts.push(tcp_packet(false, sseq, cseq, 0x11, b""));
+    pkts.push(tcp_packet(true, cseq, sseq + 1, 0x11, b""));
+    pkts.push(tcp_packet(false, sseq + 1, cseq + 1, 0x10, b""));
+    pkts
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases() / 2, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_websocket_streams_never_panic_and_stay_terminal_safe(
+        ext in prop::sample::select(vec![
+            "",
+            "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+            "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=9; client_no_context_takeover\r\n",
+            "Sec-WebSocket-Protocol: chat\r\n",
+        ]),
+        sends in proptest::collection::vec(send(), 0..12),
+        tiny_bounds in any::<bool>(),
+    ) {
+        let pkts: Vec<Pkt> = ws_connection(ext, &sends)
+            .into_iter()
+            .enumerate()
+            .map(|(i, data)| Pkt { ts: Timestamp(1_700_000_000_000_000 + i as i64 * 1000), data })
+            .collect();
+        let mut cfg = Config::default();
+        if tiny_bounds {
+            cfg.tcp.max_buffered_per_direction = 64;
+            cfg.ws.max_message_bytes = 30;
+            cfg.ws.max_hunt_bytes = 16;
+            cfg.ws.max_pending_pings = 1;
+            cfg.ws.preview_bytes = 2;
+        }
+        let r = analyze_and_check(101, &pkts, cfg);
+        prop_assert!(r.is_ok(), "{}", r.err().unwrap_or_default());
+        let c = r.unwrap_or_default();
+        // the upgrade is always seen, whatever follows
+        prop_assert!(c.events.iter().any(|e| e.kind.name() == "ws_handshake"));
     }
 }
 
@@ -458,7 +669,10 @@ fn deflate_bomb_is_cut_short_and_the_stream_goes_on() {
         .map(|e| e["len"].as_u64().unwrap())
         .collect();
     assert_eq!(lens.len(), 2, "{lens:?}");
-    assert!(lens.iter().all(|&l| l <= (64 << 20) + (16 << 10)), "{lens:?}");
+    assert!(
+        lens.iter().all(|&l| l <= (64 << 20) + (16 << 10)),
+        "{lens:?}"
+    );
     assert_eq!(
         message_previews(&ev, 0, "s2c")
             .into_iter()
@@ -474,7 +688,10 @@ fn deflate_bomb_is_cut_short_and_the_stream_goes_on() {
         ["send the bomb", "after the size bomb"]
     );
     let close = ev.iter().find(|e| e["event"] == "ws_close").unwrap();
-    assert_eq!((close["code"].as_u64(), close["clean"].as_bool()), (Some(1000), Some(true)));
+    assert_eq!(
+        (close["code"].as_u64(), close["clean"].as_bool()),
+        (Some(1000), Some(true))
+    );
 }
 
 #[test]
@@ -485,9 +702,10 @@ fn frame_announcing_2_pow_62_bytes_allocates_nothing() {
         .filter(|e| e["event"] == "violation" && e["code"] == "unfinished_frame")
         .collect();
     assert_eq!(unfinished.len(), 3, "{unfinished:?}");
-    assert!(unfinished
-        .iter()
-        .all(|e| e["message"].as_str().unwrap().contains("4611686018427387904")));
+    assert!(unfinished.iter().all(|e| e["message"]
+        .as_str()
+        .unwrap()
+        .contains("4611686018427387904")));
     assert_eq!(message_previews(&ev, 0, "c2s"), ["hello"]);
     // the compressed one is also a bomb: cut by the ratio bound
     assert_eq!(
@@ -516,7 +734,11 @@ fn out_of_order_flood_becomes_gaps_not_memory() {
             ["before the flood"],
             "{extra:?}"
         );
-        assert_eq!(message_previews(&ev, 0, "s2c"), ["still alive"], "{extra:?}");
+        assert_eq!(
+            message_previews(&ev, 0, "s2c"),
+            ["still alive"],
+            "{extra:?}"
+        );
         let close = ev.iter().find(|e| e["event"] == "ws_close").unwrap();
         assert_eq!(close["clean"], true, "{extra:?}");
     }
@@ -526,10 +748,20 @@ fn out_of_order_flood_becomes_gaps_not_memory() {
 fn syn_flood_is_bounded_by_max_flows() {
     let (run, ev) = json_of("hostile-syn-flood.pcap", &["--max-flows", "1000"]);
     let err = run.stderr();
-    assert!(err.contains("flow table full (1000 open connections)"), "{err}");
+    assert!(
+        err.contains("flow table full (1000 open connections)"),
+        "{err}"
+    );
     // one line per eviction would be 19000 lines: the analyzer shows 100 and counts the rest
-    assert!(err.lines().count() <= 102, "{} warning lines", err.lines().count());
-    assert!(err.contains("more warnings of other kinds were not shown"), "{err}");
+    assert!(
+        err.lines().count() <= 102,
+        "{} warning lines",
+        err.lines().count()
+    );
+    assert!(
+        err.contains("more warnings of other kinds were not shown"),
+        "{err}"
+    );
     let opens = ev.iter().filter(|e| e["event"] == "conn_open").count();
     assert_eq!(opens, 20_001);
     // the real connection after the flood is followed in full
@@ -580,11 +812,11 @@ fn escape_sequences_never_reach_the_terminal() {
     ] {
         assert!(text.contains(shown), "{shown} not shown in\n{text}");
     }
-    assert!(run.stdout().contains("\\\\x1b[6n"), "json keeps the escaped text");
-    let heads: Vec<&Value> = ev
-        .iter()
-        .filter(|e| e["event"] == "http_request")
-        .collect();
+    assert!(
+        run.stdout().contains("\\\\x1b[6n"),
+        "json keeps the escaped text"
+    );
+    let heads: Vec<&Value> = ev.iter().filter(|e| e["event"] == "http_request").collect();
     assert_eq!(heads.len(), 1);
     assert!(heads[0]["headers"].to_string().contains("\\\\x9b2J"));
     assert_eq!(violations(&ev, 1, "c2s"), ["http_malformed"]);
@@ -602,7 +834,11 @@ fn ipv4_fragment_flood_is_bounded_and_the_connection_decodes() {
     ] {
         assert!(err.contains(w), "{w} not in {err}");
     }
-    assert!(err.lines().count() <= 102, "{} warning lines", err.lines().count());
+    assert!(
+        err.lines().count() <= 102,
+        "{} warning lines",
+        err.lines().count()
+    );
     // every data packet of the conversation came in 64-byte fragments
     assert_eq!(
         message_previews(&ev, 0, "c2s"),
