@@ -848,12 +848,74 @@ fn ipv4_fragment_flood_is_bounded_and_the_connection_decodes() {
     assert_eq!(violations(&ev, 0, ""), Vec::<&str>::new());
 }
 
+/// Regression: the first payload of a connection decided its mode at once, so a
+/// request whose first segment was shorter than its method and space (`G`, `GE`,
+/// `HT`...) made the whole connection opaque: no HTTP, no WebSocket.
+#[test]
+fn http_sent_one_byte_per_segment_is_still_decoded() {
+    let (_, ev) = json_of("hostile-http-bytewise.pcap", &[]);
+    let kinds: Vec<&str> = ev.iter().filter_map(|e| e["event"].as_str()).collect();
+    for k in ["http_request", "http_response", "ws_handshake", "ws_close"] {
+        assert!(kinds.contains(&k), "no {k}: {kinds:?}");
+    }
+    let hs = ev.iter().find(|e| e["event"] == "ws_handshake").unwrap();
+    assert_eq!(hs["ok"], true);
+    assert_eq!(message_previews(&ev, 0, "c2s"), ["one byte at a time"]);
+    assert_eq!(message_previews(&ev, 0, "s2c"), ["and back"]);
+    assert_eq!(violations(&ev, 0, ""), Vec::<&str>::new());
+
+    // the same through the library: held prefix bytes, the other side speaking
+    // in between (the held bytes are then taken as they are), and a gap
+    let req = b"GET /r HTTP/1.1\r\nHost: x\r\n\r\n";
+    let resp = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    let mut pkts = vec![
+        tcp_packet(true, 1000, 0, 0x02, b""),
+        tcp_packet(false, 5000, 1001, 0x12, b""),
+        tcp_packet(true, 1001, 5001, 0x10, b""),
+    ];
+    let mut seq = 1001u32;
+    for chunk in req.chunks(3) {
+        pkts.push(tcp_packet(true, seq, 5001, 0x18, chunk));
+        seq += chunk.len() as u32;
+    }
+    pkts.push(tcp_packet(false, 5001, seq, 0x18, &resp[..2]));
+    pkts.push(tcp_packet(false, 5003, seq, 0x18, &resp[2..]));
+    let pkts: Vec<Pkt> = pkts
+        .into_iter()
+        .enumerate()
+        .map(|(i, data)| Pkt {
+            ts: Timestamp(1_700_000_000_000_000 + i as i64),
+            data,
+        })
+        .collect();
+    let c = analyze_and_check(101, &pkts, Config::default()).unwrap();
+    let names: Vec<&str> = c.events.iter().map(|e| e.kind.name()).collect();
+    assert!(names.contains(&"http_request"), "{names:?}");
+    assert!(names.contains(&"http_response"), "{names:?}");
+
+    // "G" from the client, then the server talks: "G" alone is not HTTP, nothing breaks
+    let pkts: Vec<Pkt> = [
+        tcp_packet(true, 1000, 0, 0x02, b""),
+        tcp_packet(false, 5000, 1001, 0x12, b""),
+        tcp_packet(true, 1001, 5001, 0x18, b"G"),
+        tcp_packet(false, 5001, 1002, 0x18, b"HTTP/1.1 200 OK\r\n\r\n"),
+        tcp_packet(true, 1002, 5020, 0x18, b"ET / HTTP/1.1\r\n\r\n"),
+    ]
+    .into_iter()
+    .map(|data| Pkt {
+        ts: Timestamp(1_700_000_000_000_000),
+        data,
+    })
+    .collect();
+    analyze_and_check(101, &pkts, Config::default()).unwrap();
+}
+
 /// Every hostile capture, every output mode: exit 0, bounded memory, safe text.
 #[test]
 fn every_hostile_capture_in_every_mode() {
     let dir = captures_dir().join("hostile");
     let caps = common::captures_in(&dir);
-    assert_eq!(caps.len(), 7, "{caps:?}");
+    assert_eq!(caps.len(), 8, "{caps:?}");
     for cap in &caps {
         let p = path_str(cap);
         for args in [

@@ -257,6 +257,21 @@ def h_terminal_escapes():
     return [conn, conn1, conn2], {}
 
 
+def h_http_bytewise():
+    # the Upgrade request one byte per segment and the 101 two bytes per segment (a first
+    # segment "G" or "HT" cannot tell HTTP yet), then frames, close: decoded like any other
+    rng = random.Random(109)
+    conn = Conn(rng, 50112)
+    conn.handshake()
+    req, key = c.upgrade_request(rng)
+    conn.send(True, req, delay_us=500, mss=1, step_us=10)
+    conn.send(False, c.upgrade_response(key), delay_us=800, mss=2, step_us=10)
+    conn.send(True, c.cframe(conn, 1, b"one byte at a time"), delay_us=3000, mss=1, step_us=10)
+    conn.send(False, frame(1, b"and back"), delay_us=700)
+    c.close_ws(conn)
+    return [conn], {"link": "raw"}
+
+
 def fragments(ip, size):
     """An IPv4 packet cut into fragments of `size` payload bytes (a multiple of 8)."""
     hdr, payload = ip[:20], ip[20:]
@@ -329,6 +344,7 @@ SCENARIOS = {
     "hostile-syn-flood.pcap": h_syn_flood,
     "hostile-http-endless-head.pcap": h_http_endless_head,
     "hostile-terminal-escapes.pcap": h_terminal_escapes,
+    "hostile-http-bytewise.pcap": h_http_bytewise,
 }
 
 
