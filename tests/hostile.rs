@@ -929,3 +929,21 @@ fn every_hostile_capture_in_every_mode() {
         }
     }
 }
+
+/// Regression: a capture's file name was printed raw in error messages (and the
+/// TUI's title): a file named with an escape sequence could drive the terminal.
+#[test]
+fn file_names_with_escapes_are_shown_safely() {
+    let dir = std::env::temp_dir().join(format!("wsscope-hostile-names-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let not_capture = dir.join("evil\x1b]0;pwned\x07\u{9b}31m\u{202e}.pcap");
+    std::fs::write(&not_capture, b"not a capture").unwrap();
+    let missing = dir.join("missing\x1b[2J.pcap");
+    for p in [&not_capture, &missing] {
+        let out = common::run(&["print", "-r", path_str(p)]);
+        assert_eq!(out.status.code(), Some(1));
+        check_terminal_text("stderr", &out.stderr);
+        assert!(String::from_utf8_lossy(&out.stderr).contains("\\x1b"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
