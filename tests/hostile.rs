@@ -947,3 +947,75 @@ fn file_names_with_escapes_are_shown_safely() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The terminal UI on the escape-sequence capture, in a real terminal (tmux, where
+/// installed): the window title is not changed (OSC 0), nothing reaches tmux's
+/// clipboard (OSC 52 with `set-clipboard on`), and the hostile text is shown escaped.
+#[test]
+fn tui_shows_escapes_without_obeying_them() {
+    let tmux = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/bin/tmux"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(tmux) = tmux else {
+        eprintln!("note: tmux is missing: the TUI escape test is skipped");
+        return;
+    };
+    let sock = format!("wsscope-hostile-{}", std::process::id());
+    let t = |args: &[&str]| {
+        std::process::Command::new(tmux)
+            .args(["-L", &sock, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("run tmux")
+    };
+    let cap = hostile("hostile-terminal-escapes.pcap");
+    let cmd = format!(
+        // the pause lets the clipboard and title settings below be in force first
+        "sleep 1; {} view --speed 1000 -r '{}'; sleep 5",
+        env!("CARGO_BIN_EXE_wsscope"),
+        path_str(&cap)
+    );
+    let started = t(&[
+        "new-session",
+        "-d",
+        "-s",
+        "h",
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &cmd,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    t(&["set", "-g", "set-clipboard", "on"]);
+    let title_before = "h";
+    t(&["select-pane", "-t", "h", "-T", title_before]);
+    let mut screen = String::new();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        t(&["send-keys", "-t", "h", "End"]);
+        screen =
+            String::from_utf8_lossy(&t(&["capture-pane", "-p", "-t", "h"]).stdout).into_owned();
+        if screen.contains("close by client") {
+            break;
+        }
+    }
+    let title = String::from_utf8_lossy(&t(&["display", "-p", "-t", "h", "#{pane_title}"]).stdout)
+        .trim()
+        .to_string();
+    let buffers = t(&["list-buffers"]).stdout;
+    t(&["send-keys", "-t", "h", "q"]);
+    t(&["kill-server"]);
+    assert!(
+        screen.contains("close by client"),
+        "the replay did not finish:\n{screen}"
+    );
+    assert!(screen.contains("\\x1b]52;c;"), "{screen}");
+    assert!(screen.contains("\\u{202e}evil"), "{screen}");
+    assert_eq!(title, title_before, "the pane title was changed");
+    assert!(
+        buffers.is_empty(),
+        "something reached the clipboard: {:?}",
+        String::from_utf8_lossy(&buffers)
+    );
+}
