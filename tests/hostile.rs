@@ -349,10 +349,22 @@ proptest! {
 
 /// An IPv4 + TCP packet (LINKTYPE_RAW; checksums are not checked by wsscope).
 fn tcp_packet(c2s: bool, seq: u32, ack: u32, flags: u8, payload: &[u8]) -> Vec<u8> {
+    tcp_packet_port(50000, c2s, seq, ack, flags, payload)
+}
+
+/// [`tcp_packet`] with the client's port.
+fn tcp_packet_port(
+    cport: u16,
+    c2s: bool,
+    seq: u32,
+    ack: u32,
+    flags: u8,
+    payload: &[u8],
+) -> Vec<u8> {
     let (src, dst, sp, dp) = if c2s {
-        ([10, 0, 0, 1], [10, 0, 0, 2], 50000u16, 8080u16)
+        ([10, 0, 0, 1], [10, 0, 0, 2], cport, 8080u16)
     } else {
-        ([10, 0, 0, 2], [10, 0, 0, 1], 8080, 50000)
+        ([10, 0, 0, 2], [10, 0, 0, 1], 8080, cport)
     };
     let total = (40 + payload.len()) as u16;
     let mut p = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, 6, 0, 0];
@@ -1018,4 +1030,49 @@ fn tui_shows_escapes_without_obeying_them() {
         "something reached the clipboard: {:?}",
         String::from_utf8_lossy(&buffers)
     );
+}
+
+/// Regression: `stats` kept the row of every ended connection while an earlier one
+/// was still open (rows go out in connection order), so a long-lived connection
+/// followed by many short ones made memory grow with the input, without bound in a
+/// long live capture. Past `MAX_WAITING_ROWS` rows go out of order.
+#[test]
+fn stats_rows_do_not_pile_up_behind_a_long_lived_connection() {
+    use wsscope::output::stats::MAX_WAITING_ROWS;
+    use wsscope::output::StatsBuilder;
+    let short = MAX_WAITING_ROWS + 1000;
+    let mut an = Analyzer::new(Config::default());
+    let mut st = StatsBuilder::new();
+    let ts = Timestamp(1_700_000_000_000_000);
+    an.packet(
+        101,
+        ts,
+        &tcp_packet_port(1000, true, 7, 0, 0x02, b""),
+        &mut st,
+    );
+    let mut released = Vec::new();
+    for i in 0..short {
+        let p = 2000 + i as u16;
+        for pkt in [
+            tcp_packet_port(p, true, 100, 0, 0x02, b""),
+            tcp_packet_port(p, false, 900, 101, 0x12, b""),
+            tcp_packet_port(p, true, 101, 901, 0x10, b""),
+            tcp_packet_port(p, true, 101, 901, 0x11, b""),
+            tcp_packet_port(p, false, 901, 102, 0x11, b""),
+            tcp_packet_port(p, true, 102, 902, 0x10, b""),
+        ] {
+            an.packet(101, ts, &pkt, &mut st);
+        }
+        released.extend(st.ready().into_iter().map(|r| r.conn));
+        assert!(
+            (i + 1) - released.len() <= MAX_WAITING_ROWS + 1,
+            "{} rows waiting after {} connections",
+            (i + 1) - released.len(),
+            i + 1
+        );
+    }
+    an.finish(ts, &mut st);
+    released.extend(st.finish().into_iter().map(|r| r.conn));
+    released.sort_unstable();
+    assert_eq!(released, (0..=short as u64).collect::<Vec<_>>());
 }
