@@ -277,6 +277,28 @@ fn analyze_and_check(linktype: i32, pkts: &[Pkt], cfg: Config) -> Result<Collect
     for w in &sink.warnings {
         check_str(w, &|| "a warning".into())?;
     }
+    // the text timeline and the stats of the same events: no panic, safe lines
+    let mut text = wsscope::output::TextTimeline::new();
+    let mut stats = wsscope::output::StatsBuilder::new();
+    for e in &sink.events {
+        let line = text.line(e);
+        check_str(&line, &|| format!("text line of {e:?}"))?;
+        stats.event(e.clone());
+    }
+    let rows = stats.finish();
+    if rows.is_empty() != sink.events.is_empty() {
+        return Err(format!(
+            "{} stats rows for {} events",
+            rows.len(),
+            sink.events.len()
+        ));
+    }
+    for row in &rows {
+        let line = wsscope::output::stats::table_row(row);
+        check_str(&line, &|| "stats row".into())?;
+        let v = serde_json::to_value(row).map_err(|e| e.to_string())?;
+        check_json(&v, &|| format!("stats row {v}"))?;
+    }
     Ok(sink)
 }
 
