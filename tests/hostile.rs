@@ -942,6 +942,25 @@ fn http_sent_one_byte_per_segment_is_still_decoded() {
     })
     .collect();
     analyze_and_check(101, &pkts, Config::default()).unwrap();
+
+    // bytes held to classify the connection still count when it ends right after them
+    let mut an = Analyzer::new(Config::default());
+    let mut st = wsscope::output::StatsBuilder::new();
+    for p in [
+        tcp_packet(true, 1000, 0, 0x02, b""),
+        tcp_packet(false, 5000, 1001, 0x12, b""),
+        tcp_packet(true, 1001, 5001, 0x10, b""),
+        tcp_packet(true, 1001, 5001, 0x18, b"GE"),
+        tcp_packet(true, 1003, 5001, 0x11, b""),
+        tcp_packet(false, 5001, 1004, 0x11, b""),
+        tcp_packet(true, 1004, 5002, 0x10, b""),
+    ] {
+        an.packet(101, Timestamp(1_700_000_000_000_000), &p, &mut st);
+    }
+    an.finish(Timestamp(1_700_000_000_000_000), &mut st);
+    let rows = st.finish();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].bytes.wire, 2);
 }
 
 /// Every hostile capture, every output mode: exit 0, bounded memory, safe text.

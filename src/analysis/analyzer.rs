@@ -322,6 +322,9 @@ impl Conns {
                 );
             }
             TcpEvent::Closed { conn, reason } => {
+                if let Some((d, held)) = self.map.get_mut(&conn).and_then(|c| c.first.take()) {
+                    self.data_now(here, conn, d, &held, sink);
+                }
                 self.settle(here, conn, Direction::C2S, sink);
                 if let Some(c) = self.map.remove(&conn) {
                     let ended = matches!(reason, CloseReason::Fin | CloseReason::Rst);
