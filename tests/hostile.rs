@@ -475,8 +475,9 @@ fn raw_frame() -> impl Strategy<Value = RawFrame> {
         })
 }
 
-/// (client sends, bytes, cut into segments of this size, out of order)
-type Send = (bool, Vec<u8>, usize, bool);
+/// (client sends, bytes, cut into segments of this size, out of order, the
+/// segment lost from the capture (then acknowledged by the peer, so a gap), if any)
+type Send = (bool, Vec<u8>, usize, bool, Option<usize>);
 
 fn send() -> impl Strategy<Value = Send> {
     (
@@ -488,6 +489,7 @@ fn send() -> impl Strategy<Value = Send> {
         ],
         1usize..64,
         prop::bool::weighted(0.1),
+        proptest::option::weighted(0.2, 0usize..8),
     )
 }
 
@@ -514,7 +516,7 @@ fn ws_connection(ext: &str, sends: &[Send]) -> Vec<Vec<u8>> {
     cseq = cseq.wrapping_add(req.len() as u32);
     pkts.push(tcp_packet(false, sseq, cseq, 0x18, resp.as_bytes()));
     sseq = sseq.wrapping_add(resp.len() as u32);
-    for (c2s, bytes, seg, reorder) in sends {
+    for (c2s, bytes, seg, reorder, lost) in sends {
         let (seq, ack) = if *c2s {
             (&mut cseq, sseq)
         } else {
@@ -528,6 +530,12 @@ fn ws_connection(ext: &str, sends: &[Send]) -> Vec<Vec<u8>> {
                 p
             })
             .collect();
+        if let Some(k) = lost.filter(|k| *k < segs.len()) {
+            segs.remove(k);
+            // the peer acknowledges everything: the hole is a gap at once
+            let (me, peer) = if *c2s { (sseq, cseq) } else { (cseq, sseq) };
+            segs.push(tcp_packet(!*c2s, me, peer, 0x10, b""));
+        }
         if *reorder {
             segs.reverse();
         }
