@@ -1,13 +1,19 @@
 //! Hostile input: every byte of a capture is untrusted.
 //!
-//! 1. A property test of the whole pipeline ([`Analyzer`] fed mutated packets of
-//!    real captures: flipped bytes, truncations, duplicates, reordering, packets
-//!    spliced from other files, random link types): it never panics, and every
-//!    string of every event (and every warning) is safe to print on a terminal.
+//! 1. Property tests of the whole pipeline: [`Analyzer`] fed (a) mutated packets of
+//!    real captures (flipped bytes, truncations, duplicates, reordering, packets
+//!    spliced from other files, overwritten words, moved timestamps, random link
+//!    types, tiny bounds) and (b) random WebSocket streams after a real upgrade
+//!    (any header bits and lengths, lying lengths, deflate, segments cut anywhere,
+//!    reordered or lost): it never panics, and every string of every event, every
+//!    warning, text timeline line and stats row is safe to print on a terminal.
+//!    `HOSTILE_CASES=N` runs more cases.
 //! 2. The binary on the crafted hostile captures of `captures/hostile/`
 //!    (`captures/make/hostile.py`): exit status 0, the expected events, bounded
 //!    peak memory (measured with `/usr/bin/time -f %M` where it exists) and, for
-//!    the escape-sequence capture, no escape reaching the terminal.
+//!    the escape-sequence capture, no escape reaching the terminal (text, NDJSON,
+//!    stats, and the TUI in tmux).
+//! 3. Regression tests for what these found.
 
 mod common;
 
