@@ -2,7 +2,7 @@
 # Re-make wsscope's capture corpus (see README.md).
 #
 #   captures/make.sh            crafted files, then the live ones (needs root for tcpdump)
-#   captures/make.sh crafted    only the crafted files (pure Python 3, no network, no root)
+#   captures/make.sh crafted    only the crafted files, hostile/ included (pure Python 3, no network, no root)
 #   captures/make.sh live [NAME.pcap ...]   only the live ones (all or the named ones)
 #   captures/make.sh check      re-make the crafted files in a temp dir and compare bytes
 #
@@ -15,7 +15,7 @@ cd "$here"
 what=${1:-all}
 [ $# -gt 0 ] && shift
 
-crafted() { python3 make/crafted.py "$here"; }
+crafted() { python3 make/crafted.py "$here" && python3 make/hostile.py "$here/hostile"; }
 
 live() {
   tmp=$(mktemp -d)
@@ -28,9 +28,13 @@ live() {
 check() {
   tmp=$(mktemp -d)
   python3 make/crafted.py "$tmp" >/dev/null
+  python3 make/hostile.py "$tmp/hostile" >/dev/null
   bad=0
   for f in "$tmp"/*.pcap "$tmp"/*.pcapng; do
     cmp -s "$f" "$here/$(basename "$f")" || { echo "differs: $(basename "$f")"; bad=1; }
+  done
+  for f in "$tmp"/hostile/*.pcap; do
+    cmp -s "$f" "$here/hostile/$(basename "$f")" || { echo "differs: hostile/$(basename "$f")"; bad=1; }
   done
   rm -rf "$tmp"
   [ $bad -eq 0 ] && echo "crafted captures: byte-identical"

@@ -92,6 +92,10 @@ struct Conn {
     /// can begin inside a frame or a body, so a few are tried).
     probes: u8,
     mode: Mode,
+    /// The first payload bytes while they are too few to classify (a strict prefix
+    /// of a request method or of `HTTP/`, so at most 7 bytes), with their TCP
+    /// direction: a request sent one byte at a time is still HTTP.
+    first: Option<(Direction, Vec<u8>)>,
 }
 
 /// Payload chunks a mid-stream connection is given to show what it carries.
@@ -242,6 +246,7 @@ impl Conns {
                     mid_stream,
                     probes: 0,
                     mode: Mode::Unknown,
+                    first: None,
                 };
                 self.map.insert(conn, state);
                 if !mid_stream {
@@ -282,6 +287,10 @@ impl Conns {
                 self.data(here, conn, dir, bytes, sink);
             }
             TcpEvent::Gap { conn, dir, bytes } => {
+                // Bytes held to classify the connection are not joined across a gap.
+                if let Some((d, held)) = self.map.get_mut(&conn).and_then(|c| c.first.take()) {
+                    self.data_now(here, conn, d, &held, sink);
+                }
                 let dir = self.settle(here, conn, dir, sink);
                 emit(sink, here, conn, Some(dir), EventKind::Gap { bytes });
                 if let Some(c) = self.map.get_mut(&conn) {
@@ -323,6 +332,9 @@ impl Conns {
                 );
             }
             TcpEvent::Closed { conn, reason } => {
+                if let Some((d, held)) = self.map.get_mut(&conn).and_then(|c| c.first.take()) {
+                    self.data_now(here, conn, d, &held, sink);
+                }
                 self.settle(here, conn, Direction::C2S, sink);
                 if let Some(c) = self.map.remove(&conn) {
                     let ended = matches!(reason, CloseReason::Fin | CloseReason::Rst);
@@ -369,6 +381,41 @@ impl Conns {
     }
 
     fn data(
+        &mut self,
+        here: Here,
+        conn: u64,
+        tcp_dir: Direction,
+        bytes: &[u8],
+        sink: &mut impl Sink,
+    ) {
+        let Some(c) = self.map.get_mut(&conn) else {
+            return;
+        };
+        if !matches!(c.mode, Mode::Unknown) {
+            return self.data_now(here, conn, tcp_dir, bytes, sink);
+        }
+        let joined;
+        let bytes = match c.first.take() {
+            Some((d, mut held)) if d == tcp_dir => {
+                held.extend_from_slice(bytes);
+                joined = held;
+                &joined[..]
+            }
+            Some((d, held)) => {
+                // The other side spoke: the held bytes are classified as they are.
+                self.data_now(here, conn, d, &held, sink);
+                return self.data_now(here, conn, tcp_dir, bytes, sink);
+            }
+            None => bytes,
+        };
+        if could_become_http(bytes) {
+            c.first = Some((tcp_dir, bytes.to_vec()));
+            return;
+        }
+        self.data_now(here, conn, tcp_dir, bytes, sink);
+    }
+
+    fn data_now(
         &mut self,
         here: Here,
         conn: u64,
@@ -507,20 +554,29 @@ fn classify(cfg: &WsConfig, bytes: &[u8]) -> (Mode, Option<bool>) {
     }
 }
 
+/// The request methods recognised at the start of a connection, with their space.
+const METHODS: [&[u8]; 9] = [
+    b"GET ",
+    b"POST ",
+    b"PUT ",
+    b"HEAD ",
+    b"DELETE ",
+    b"OPTIONS ",
+    b"PATCH ",
+    b"CONNECT ",
+    b"TRACE ",
+];
+
 /// An HTTP request line starts with a method token and a space.
 fn looks_like_request(bytes: &[u8]) -> bool {
-    const METHODS: [&[u8]; 9] = [
-        b"GET ",
-        b"POST ",
-        b"PUT ",
-        b"HEAD ",
-        b"DELETE ",
-        b"OPTIONS ",
-        b"PATCH ",
-        b"CONNECT ",
-        b"TRACE ",
-    ];
     METHODS.iter().any(|m| bytes.starts_with(m))
+}
+
+/// A first payload too short to tell: a strict prefix of a method token (with its
+/// space) or of `HTTP/`, so the connection may still turn out to be HTTP.
+fn could_become_http(bytes: &[u8]) -> bool {
+    let prefix = |t: &[u8]| bytes.len() < t.len() && t.starts_with(bytes);
+    !bytes.is_empty() && (METHODS.iter().any(|m| prefix(m)) || prefix(b"HTTP/"))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::Path;
 
 use pcap::{Active, Capture, Offline};
+use wsscope::text::safe;
 use wsscope::types::Timestamp;
 
 /// Where packets come from.
@@ -22,7 +23,8 @@ pub enum SourceSpec {
 impl fmt::Display for SourceSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SourceSpec::File(p) => write!(f, "{p}"),
+            // A file name is shown as safely as wire text: it may have come with the capture.
+            SourceSpec::File(p) => f.write_str(&safe(p)),
             SourceSpec::Live(i) => write!(f, "live on {i}"),
         }
     }
@@ -102,6 +104,7 @@ impl Source {
 
     fn open_file(path: &str) -> Result<Source, SourceError> {
         let p = Path::new(path);
+        let path = safe(path);
         let meta = std::fs::metadata(p).map_err(|e| {
             SourceError(format!(
                 "cannot read {path}: {e}; check the path and permissions"

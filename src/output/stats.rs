@@ -157,6 +157,9 @@ struct Open {
 
 /// Requests remembered for latency while their responses are awaited.
 const MAX_PENDING_REQUESTS: usize = 256;
+/// Ended connections' rows held while an earlier connection is still open.
+pub const MAX_WAITING_ROWS: usize = 4096;
+
 /// Latency samples kept per connection (for the median).
 const MAX_SAMPLES: usize = 4096;
 
@@ -192,8 +195,20 @@ impl StatsBuilder {
     }
 
     /// Rows ready to print, in connection order: every connection before them has ended.
+    /// Past [`MAX_WAITING_ROWS`] rows waiting (a long-lived connection and many short
+    /// ones after it, in a long live capture), they go out of order instead of piling
+    /// up: the turn of the connections still open is skipped, and their rows go out
+    /// as soon as they end.
     pub fn ready(&mut self) -> Vec<ConnStats> {
         let mut out = Vec::new();
+        if self.done.len() > MAX_WAITING_ROWS {
+            if let Some(&first) = self.done.keys().next() {
+                self.next = self.next.max(first);
+            }
+        }
+        while let Some(entry) = self.done.first_entry().filter(|e| *e.key() < self.next) {
+            out.push(entry.remove());
+        }
         while let Some(row) = self.done.remove(&self.next) {
             out.push(row);
             self.next += 1;
