@@ -71,7 +71,8 @@ struct HttpState {
     requests: HttpParser,
     responses: HttpParser,
     /// Requests whose responses have not come yet, oldest first.
-    outstanding: VecDeque<RequestHead>,
+    /// (Only WebSocket upgrade requests are kept whole: the rest need no more than a place.)
+    outstanding: VecDeque<Option<RequestHead>>,
     /// Index in `outstanding` of an upgrade request: while it is awaited, the
     /// client's further bytes are held, since they are WebSocket if the answer is 101.
     awaiting_upgrade: bool,
@@ -512,7 +513,7 @@ impl Conns {
                         here,
                         conn,
                         Some(Direction::S2C),
-                        unanswered_upgrade(h.outstanding.back()),
+                        unanswered_upgrade(h.outstanding.back().and_then(Option::as_ref)),
                     );
                 }
             }
@@ -610,17 +611,20 @@ fn http_data(
                         if resp.status < 200 && resp.status != 101 {
                             continue; // 100 Continue and friends: the final answer is still to come
                         }
-                        let req = h.outstanding.pop_front();
+                        let req = h.outstanding.pop_front().flatten();
                         let answers_upgrade = h.awaiting_upgrade && h.outstanding.is_empty();
                         if !answers_upgrade && resp.status != 101 {
                             continue;
                         }
-                        let ws_request = req.as_ref().filter(|r| r.is_upgrade_request());
-                        if let Some(req) = ws_request {
+                        if let Some(req) = &req {
                             let up = http::check_upgrade(req, &resp);
-                            for v in &up.violations {
-                                emit_violation(sink, here, conn, Some(dir), v.clone());
-                            }
+                            emit_violations(
+                                sink,
+                                here,
+                                conn,
+                                Some(dir),
+                                up.violations.iter().cloned(),
+                            );
                             emit(sink, here, conn, Some(dir), handshake_event(&up));
                             if resp.status == 101 {
                                 upgraded = Some(Switch::WebSocket(up.deflate));
@@ -691,15 +695,15 @@ fn feed_requests(here: Here, conn: u64, bytes: &[u8], h: &mut HttpState, sink: &
                 HttpItem::Request(req) => {
                     emit(sink, here, conn, Some(Direction::C2S), request_event(&req));
                     h.responses.expect_response_to(&req.method);
-                    if req.is_upgrade_request() {
-                        for v in http::check_request(&req) {
-                            emit_violation(sink, here, conn, Some(Direction::C2S), v);
-                        }
+                    let upgrade = req.is_upgrade_request();
+                    if upgrade {
+                        let broken = http::check_request(&req);
+                        emit_violations(sink, here, conn, Some(Direction::C2S), broken.into_iter());
                     }
                     if h.outstanding.len() == MAX_OUTSTANDING_REQUESTS {
                         h.outstanding.pop_front();
                     }
-                    h.outstanding.push_back(req);
+                    h.outstanding.push_back(upgrade.then_some(req));
                 }
                 HttpItem::Violation(v) => emit_violation(sink, here, conn, Some(Direction::C2S), v),
                 HttpItem::Response(_) | HttpItem::BodyDone { .. } => {}
@@ -809,6 +813,33 @@ fn emit(sink: &mut impl Sink, here: Here, conn: u64, dir: Option<Direction>, kin
         dir,
         kind,
     });
+}
+
+/// Violations one HTTP head can give; a hostile head could give thousands.
+const MAX_VIOLATIONS_PER_HEAD: usize = 16;
+
+/// Emits the violations found in one head, at most [`MAX_VIOLATIONS_PER_HEAD`]; the
+/// rest are counted in a warning.
+fn emit_violations(
+    sink: &mut impl Sink,
+    here: Here,
+    conn: u64,
+    dir: Option<Direction>,
+    violations: impl Iterator<Item = Violation>,
+) {
+    let mut more = 0usize;
+    for (n, v) in violations.enumerate() {
+        if n < MAX_VIOLATIONS_PER_HEAD {
+            emit_violation(sink, here, conn, dir, v);
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        sink.warning(format!(
+            "connection {conn}: {more} more violations in one HTTP head were not reported"
+        ));
+    }
 }
 
 fn emit_violation(
