@@ -477,7 +477,10 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
         header_done: false,
         broken: false,
     };
-    let mut analyzer = Analyzer::new(input.config());
+    let mut cfg = input.config();
+    // The stats never read the display strings of frames and messages.
+    cfg.ws.detail = matches!(mode, Mode::Text | Mode::Json);
+    let mut analyzer = Analyzer::new(cfg);
     let linktype = source.linktype();
     let mut seen = 0u64;
     let mut last_ts = Timestamp::default();

@@ -42,7 +42,8 @@ pub struct Config {
     pub wire: WireLimits,
     /// Flow table and reassembly bounds.
     pub tcp: TcpConfig,
-    /// WebSocket decoding bounds.
+    /// WebSocket decoding bounds, and whether display strings are rendered
+    /// ([`WsConfig::detail`]: a summary-only consumer sets it false).
     pub ws: WsConfig,
 }
 
