@@ -1,9 +1,10 @@
 //! The flow table: which connection a segment belongs to, who is the client,
 //! and each connection's handshake, data and teardown.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
+use super::lru::Lru;
 use super::reassembly::{Chunk, Reassembler};
 use super::seq::SeqNum;
 use super::{CloseReason, SegmentInfo, TcpConfig, TcpEvent};
@@ -80,8 +81,8 @@ struct Flow {
     conn: u64,
     client: SocketAddr,
     last_seen: Timestamp,
-    /// Position in the LRU order.
-    tick: u64,
+    /// Slot in the LRU order.
+    lru: usize,
     /// tshark's base sequence numbers, for numbering only.
     base: [Option<SeqNum>; 2],
     isn: [Option<SeqNum>; 2],
@@ -286,8 +287,7 @@ pub struct FlowTable {
     cfg: TcpConfig,
     map: HashMap<Key, Slot>,
     /// Open connections by last use.
-    lru: BTreeMap<u64, Key>,
-    tick: u64,
+    lru: Lru<Key>,
     next_conn: u64,
     /// Ended connections, oldest first, to bound how many are remembered.
     ended: VecDeque<(Key, u64)>,
@@ -300,8 +300,7 @@ impl FlowTable {
         FlowTable {
             cfg,
             map: HashMap::new(),
-            lru: BTreeMap::new(),
-            tick: 0,
+            lru: Lru::new(),
             next_conn: 0,
             ended: VecDeque::new(),
             late_packets: 0,
@@ -334,13 +333,12 @@ impl FlowTable {
         out: &mut impl FnMut(TcpEvent<'_>),
     ) -> u64 {
         let key = key_of(seg.src, seg.dst);
-        self.tick += 1;
         match self.map.get_mut(&key) {
             Some(Slot::Live(f)) => {
                 let d = f.dir_of(seg.src).index();
                 if starts_new(&f.base, d, seg) {
                     if let Some(Slot::Live(old)) = self.map.remove(&key) {
-                        self.lru.remove(&old.tick);
+                        self.lru.remove(old.lru);
                         let reason = if old.fin_seq.iter().all(Option::is_some) {
                             CloseReason::Fin
                         } else {
@@ -351,9 +349,7 @@ impl FlowTable {
                     self.open(key, pkt, ts, seg, out)
                 } else {
                     // The common path: one lookup, nothing allocated.
-                    self.lru.remove(&f.tick);
-                    f.tick = self.tick;
-                    self.lru.insert(self.tick, key);
+                    self.lru.touch(f.lru);
                     let conn = f.conn;
                     let max = self.cfg.max_buffered_per_direction;
                     if let Some(reason) = f.on_segment(ts, seg, max, out) {
@@ -412,7 +408,7 @@ impl FlowTable {
             conn,
             client,
             last_seen: ts,
-            tick: self.tick,
+            lru: 0,
             base: [None; 2],
             isn: [None; 2],
             syn_sent: [false; 2],
@@ -426,8 +422,8 @@ impl FlowTable {
         };
         let mut flow = Box::new(flow);
         let ended = flow.on_segment(ts, seg, max, out);
+        flow.lru = self.lru.push(key);
         self.map.insert(key, Slot::Live(flow));
-        self.lru.insert(self.tick, key);
         if let Some(reason) = ended {
             self.end(key, reason, out);
         }
@@ -437,7 +433,7 @@ impl FlowTable {
     /// Drop an open connection that has ended by FIN or RST, remembering it.
     fn end(&mut self, key: Key, reason: CloseReason, out: &mut impl FnMut(TcpEvent<'_>)) {
         if let Some(Slot::Live(flow)) = self.map.remove(&key) {
-            self.lru.remove(&flow.tick);
+            self.lru.remove(flow.lru);
             let e = flow.close(reason, out);
             self.remember_ended(key, e);
         }
@@ -458,7 +454,7 @@ impl FlowTable {
 
     /// Evict the least recently used open connection; false if there is none.
     fn evict_lru(&mut self, pkt: u64, out: &mut impl FnMut(TcpEvent<'_>)) -> bool {
-        let Some((_, key)) = self.lru.pop_first() else {
+        let Some(key) = self.lru.pop_oldest() else {
             return false;
         };
         if let Some(Slot::Live(flow)) = self.map.remove(&key) {
@@ -511,7 +507,7 @@ impl FlowTable {
         stale.sort_unstable();
         for (_, key) in stale {
             if let Some(Slot::Live(flow)) = self.map.remove(&key) {
-                self.lru.remove(&flow.tick);
+                self.lru.remove(flow.lru);
                 flow.close(CloseReason::Idle, out);
             }
         }
