@@ -10,7 +10,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::analysis::{Event, EventKind, HandshakeStep, Sink, TeardownHow};
-use crate::types::{Direction, Timestamp};
+use crate::types::{ConnMap, Direction, Timestamp};
 
 /// A count per direction.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
@@ -163,7 +163,7 @@ const MAX_SAMPLES: usize = 4096;
 /// Builds [`ConnStats`] rows from events; a [`Sink`] itself.
 #[derive(Default)]
 pub struct StatsBuilder {
-    open: HashMap<u64, Open>,
+    open: ConnMap<Open>,
     done: BTreeMap<u64, ConnStats>,
     next: u64,
 }
