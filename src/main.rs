@@ -289,7 +289,7 @@ impl<W: Write> Sink for CliSink<W> {
             Mode::Text => writeln!(self.out, "{}", self.text.line(&e)),
             Mode::Json => output::write_json_line(&mut self.out, &e),
             Mode::StatsTable | Mode::StatsJson => {
-                self.stats.event(e);
+                self.stats.add(&e);
                 Ok(())
             }
         };

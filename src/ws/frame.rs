@@ -255,6 +255,28 @@ pub fn unmask(data: &mut [u8], key: [u8; 4], offset: u64) {
     }
 }
 
+/// Appends `src` unmasked to `dst` (`offset` being the position of `src[0]` in the
+/// payload): one pass, where copying then [`unmask`]ing takes two.
+pub fn unmask_into(dst: &mut Vec<u8>, src: &[u8], key: [u8; 4], offset: u64) {
+    let r = (offset % 4) as usize;
+    let k = [key[r], key[(r + 1) % 4], key[(r + 2) % 4], key[(r + 3) % 4]];
+    let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    dst.reserve(src.len());
+    let mut chunks = src.chunks_exact(8);
+    for c in &mut chunks {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        dst.extend_from_slice(&(u64::from_ne_bytes(b) ^ word).to_ne_bytes());
+    }
+    dst.extend(
+        chunks
+            .remainder()
+            .iter()
+            .zip(k.iter().cycle())
+            .map(|(b, k)| b ^ k),
+    );
+}
+
 /// Lower-case hex, as [`crate::text::hex`], without the formatting machinery:
 /// it runs for every frame (mask key and payload prefix).
 pub fn hex(bytes: &[u8]) -> String {
@@ -341,6 +363,22 @@ mod tests {
         let h = done(&[0x73, 0x00]);
         assert_eq!((h.fin, h.rsv, h.opcode), (false, 7, Opcode::Reserved(3)));
         assert!(Opcode::Reserved(0xb).is_control() && !Opcode::Reserved(3).is_control());
+    }
+
+    #[test]
+    fn unmask_into_matches_unmask_at_any_offset_and_length() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let data: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+        for offset in 0..8u64 {
+            for len in [0usize, 1, 3, 7, 8, 9, 15, 16, 17, 63, 300] {
+                let mut want = data[..len].to_vec();
+                unmask(&mut want, key, offset);
+                let mut got = vec![0xee];
+                unmask_into(&mut got, &data[..len], key, offset);
+                assert_eq!(got[0], 0xee, "appends");
+                assert_eq!(&got[1..], &want[..], "offset {offset} len {len}");
+            }
+        }
     }
 
     #[test]

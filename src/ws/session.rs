@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use super::close::{close_code_class, close_code_meaning, parse_close_payload, CloseCodeClass};
 use super::deflate::{DeflateParams, InflateStop, Inflater};
 use super::frame::{
-    header_len_from_prefix, hex as frame_hex, parse_header, unmask, FrameHeader, HeaderParse,
+    header_len_from_prefix, hex as frame_hex, parse_header, unmask_into, FrameHeader, HeaderParse,
     Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
 use super::message::{Preview, Utf8Checker};
@@ -789,8 +789,7 @@ impl WsSession {
         let bytes: &[u8] = match f.h.mask {
             Some(key) => {
                 scratch.clear();
-                scratch.extend_from_slice(&piece[..want]);
-                unmask(scratch, key, offset);
+                unmask_into(scratch, &piece[..want], key, offset);
                 scratch
             }
             None => &piece[..want],
