@@ -29,9 +29,8 @@ fn pack(a: SocketAddr) -> End {
 /// several times more. (Addresses from the wire never carry an IPv6 flow label
 /// or scope id, so nothing that told two `SocketAddr`s apart is lost.)
 ///
-/// The traffic chooses these keys, so the table keeps std's keyed SipHash
-/// against crafted collisions; a seeded foldhash measured no faster than
-/// SipHash over this single 40-byte write (within noise on the benchmarks).
+/// The traffic chooses these keys, so the table's hash is keyed with secret
+/// seeds ([`flow_hash`]) against crafted collisions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     lo: End,
@@ -40,7 +39,7 @@ struct Key {
 
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        // One write: SipHash pays per call.
+        // One write: hashers pay per call.
         let mut b = [0u8; 40];
         b[..16].copy_from_slice(&self.lo.0.to_ne_bytes());
         b[16..32].copy_from_slice(&self.hi.0.to_ne_bytes());
@@ -57,6 +56,25 @@ fn key_of(a: SocketAddr, b: SocketAddr) -> Key {
     } else {
         Key { lo: b, hi: a }
     }
+}
+
+/// The flow table's hasher, looked up for every packet: foldhash, keyed with secret
+/// seeds since the traffic chooses the 4-tuples. Without the seeds a sender cannot
+/// aim for collisions, and nothing wsscope prints depends on the table's order, so
+/// they cannot be learned from its output. std's SipHash-1-3 is the stronger choice
+/// against an attacker who could also time wsscope; it cost 4-5% more of `stats`
+/// on the benchmarks (8% of the profile).
+type FlowHash = foldhash::fast::SeedableRandomState;
+
+fn flow_hash() -> FlowHash {
+    use std::hash::BuildHasher;
+    use std::sync::OnceLock;
+    static SHARED: OnceLock<foldhash::SharedSeed> = OnceLock::new();
+    // Seeds from the OS entropy behind std's RandomState (foldhash's own global seed
+    // comes from address-space layout and the clock).
+    let entropy = || std::collections::hash_map::RandomState::new().hash_one(0u8);
+    let shared = SHARED.get_or_init(|| foldhash::SharedSeed::from_u64(entropy()));
+    FlowHash::with_seed(entropy(), shared)
 }
 
 /// Ports that mark a server when the capture missed the SYN.
@@ -322,7 +340,7 @@ enum Slot {
 #[derive(Debug)]
 pub struct FlowTable {
     cfg: TcpConfig,
-    map: HashMap<Key, Slot>,
+    map: HashMap<Key, Slot, FlowHash>,
     /// Open connections by last use.
     lru: Lru<Key>,
     next_conn: u64,
@@ -336,7 +354,7 @@ impl FlowTable {
     pub fn new(cfg: TcpConfig) -> Self {
         FlowTable {
             cfg,
-            map: HashMap::new(),
+            map: HashMap::with_hasher(flow_hash()),
             lru: Lru::new(),
             next_conn: 0,
             ended: VecDeque::new(),
