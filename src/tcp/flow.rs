@@ -39,13 +39,18 @@ struct Key {
 
 impl Hash for Key {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        // One write: hashers pay per call.
-        let mut b = [0u8; 40];
-        b[..16].copy_from_slice(&self.lo.0.to_ne_bytes());
-        b[16..32].copy_from_slice(&self.hi.0.to_ne_bytes());
-        b[32..36].copy_from_slice(&self.lo.1.to_ne_bytes());
-        b[36..].copy_from_slice(&self.hi.1.to_ne_bytes());
-        state.write(&b);
+        // As few, and as wide, integer writes as the key allows: IPv4 in one.
+        let ports = u64::from(self.lo.1) << 32 | u64::from(self.hi.1);
+        match (u32::try_from(self.lo.0), u32::try_from(self.hi.0)) {
+            (Ok(lo), Ok(hi)) => {
+                state.write_u128(u128::from(lo) << 96 | u128::from(hi) << 64 | u128::from(ports))
+            }
+            _ => {
+                state.write_u128(self.lo.0);
+                state.write_u128(self.hi.0);
+                state.write_u64(ports);
+            }
+        }
     }
 }
 
