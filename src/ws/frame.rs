@@ -255,26 +255,33 @@ pub fn unmask(data: &mut [u8], key: [u8; 4], offset: u64) {
     }
 }
 
-/// Appends `src` unmasked to `dst` (`offset` being the position of `src[0]` in the
-/// payload): one pass, where copying then [`unmask`]ing takes two.
+/// Writes `src` unmasked into `dst` (`offset` being the position of `src[0]` in the
+/// payload), replacing its contents: one pass, where copying then [`unmask`]ing
+/// takes two. `dst` keeps its allocation from call to call.
 pub fn unmask_into(dst: &mut Vec<u8>, src: &[u8], key: [u8; 4], offset: u64) {
     let r = (offset % 4) as usize;
     let k = [key[r], key[(r + 1) % 4], key[(r + 2) % 4], key[(r + 3) % 4]];
     let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
-    dst.reserve(src.len());
-    let mut chunks = src.chunks_exact(8);
-    for c in &mut chunks {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(c);
-        dst.extend_from_slice(&(u64::from_ne_bytes(b) ^ word).to_ne_bytes());
+    // Only growth is zero-filled; the loop below then runs over plain slices.
+    if dst.len() < src.len() {
+        dst.resize(src.len(), 0);
     }
-    dst.extend(
-        chunks
-            .remainder()
-            .iter()
-            .zip(k.iter().cycle())
-            .map(|(b, k)| b ^ k),
-    );
+    dst.truncate(src.len());
+    let mut out = dst.chunks_exact_mut(8);
+    let mut inp = src.chunks_exact(8);
+    for (d, s) in (&mut out).zip(&mut inp) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(s);
+        d.copy_from_slice(&(u64::from_ne_bytes(b) ^ word).to_ne_bytes());
+    }
+    for ((d, s), k) in out
+        .into_remainder()
+        .iter_mut()
+        .zip(inp.remainder())
+        .zip(k.iter().cycle())
+    {
+        *d = s ^ k;
+    }
 }
 
 /// Lower-case hex, as [`crate::text::hex`], without the formatting machinery:
@@ -373,10 +380,12 @@ mod tests {
             for len in [0usize, 1, 3, 7, 8, 9, 15, 16, 17, 63, 300] {
                 let mut want = data[..len].to_vec();
                 unmask(&mut want, key, offset);
-                let mut got = vec![0xee];
-                unmask_into(&mut got, &data[..len], key, offset);
-                assert_eq!(got[0], 0xee, "appends");
-                assert_eq!(&got[1..], &want[..], "offset {offset} len {len}");
+                // Whatever the buffer held before, longer or shorter.
+                for before in [0usize, 5, 400] {
+                    let mut got = vec![0xee; before];
+                    unmask_into(&mut got, &data[..len], key, offset);
+                    assert_eq!(got, want, "offset {offset} len {len} before {before}");
+                }
             }
         }
     }

@@ -788,7 +788,6 @@ impl WsSession {
         }
         let bytes: &[u8] = match f.h.mask {
             Some(key) => {
-                scratch.clear();
                 unmask_into(scratch, &piece[..want], key, offset);
                 scratch
             }
