@@ -4,8 +4,14 @@
 #
 #   bench/run.sh [SIZE_MB] [MIX]        e.g. bench/run.sh 200 chat
 #
-# Prints wall time and peak memory (from /usr/bin/time -v) of each command, the
-# median of RUNS runs (default 5), and the ratios. Needs python3, tshark for the
+# MIX is the generator's: chat (the reference: 100 MB, 200 concurrent), small
+# (2..125-byte messages: per-frame costs) or bulk (up to 1 MiB messages: per-byte
+# costs; generated with 8 connections at once and 20 messages each, since 200 at
+# once would write tens of GB). CONCURRENT and MESSAGES override.
+#
+# Prints wall time, CPU time (user + sys) and peak memory of each command, the
+# median of RUNS runs (default 5; bench/measure.py), and the ratios. On a shared
+# machine the CPU time is the steadier figure. Needs python3, tshark for the
 # comparison (apt-get install -y tshark time), and a release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,39 +21,34 @@ RUNS=${RUNS:-5}
 WORK=${WORK:-/tmp/wsscope-bench}
 mkdir -p "$WORK"
 CAP="$WORK/ws-${MB}mb-${MIX}.pcap"
+if [ "$MIX" = bulk ]; then
+  CONCURRENT=${CONCURRENT:-8}; MESSAGES=${MESSAGES:-20}
+fi
+GEN=${GEN:-../shared/tools/gen_ws_pcap.py}
+[ -f "$GEN" ] || GEN=../../shared/tools/gen_ws_pcap.py # from a worktree in wt/
 if [ ! -f "$CAP" ]; then
-  python3 ../shared/tools/gen_ws_pcap.py --out "$CAP" --target-mb "$MB" --concurrent 200 --mix "$MIX" 2>"$CAP.facts.json"
+  python3 "$GEN" --out "$CAP" --target-mb "$MB" \
+    --concurrent "${CONCURRENT:-200}" --messages "${MESSAGES:-200}" --mix "$MIX" 2>"$CAP.facts.json"
 fi
 cargo build --release --quiet --bin wsscope --example pcap_read
 BIN=target/release/wsscope
 READ=target/release/examples/pcap_read
 
-measure() { # name cmd...: prints "name median_wall_s max_rss_kib"
-  local name=$1; shift
-  local walls=() rss=0
-  for _ in $(seq "$RUNS"); do
-    local out
-    out=$( { /usr/bin/time -f '%e %M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    walls+=("${out% *}")
-    local r=${out#* }
-    [ "$r" -gt "$rss" ] && rss=$r
-  done
-  local med
-  med=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  echo "$name $med $rss"
+measure() { # name cmd...: prints "name median_wall_s median_cpu_s max_rss_kib"
+  python3 bench/measure.py "$RUNS" "$@"
 }
 
 echo "workload: $CAP ($(du -m "$CAP" | cut -f1) MiB), $RUNS runs each, median wall time"
 r_read=$(measure pcap_read "$READ" "$CAP")
 r_stats=$(measure wsscope_stats "$BIN" stats -r "$CAP")
 r_json=$(measure wsscope_print_json "$BIN" print --json -r "$CAP")
-printf '%-22s %10s %12s\n' command wall_s peak_MiB
+printf '%-22s %10s %10s %12s\n' command wall_s cpu_s peak_MiB
 for r in "$r_read" "$r_stats" "$r_json"; do
-  set -- $r; printf '%-22s %10s %12s\n' "$1" "$2" "$(( $3 / 1024 ))"
+  set -- $r; printf '%-22s %10s %10s %12s\n' "$1" "$2" "$3" "$(( $4 / 1024 ))"
 done
 if command -v tshark >/dev/null; then
   r_tshark=$(RUNS=1 measure tshark_websocket tshark -r "$CAP" -Y websocket -T fields -e tcp.stream -e websocket.opcode)
-  set -- $r_tshark; printf '%-22s %10s %12s\n' "$1" "$2" "$(( $3 / 1024 ))"
+  set -- $r_tshark; printf '%-22s %10s %10s %12s\n' "$1" "$2" "$3" "$(( $4 / 1024 ))"
   t_tshark=$2
   set -- $r_stats
   awk -v a="$t_tshark" -v b="$2" 'BEGIN {printf "stats is %.1fx faster than tshark\n", a / b}'

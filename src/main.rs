@@ -322,7 +322,7 @@ impl<W: Write> Sink for CliSink<W> {
             Mode::Text => writeln!(self.out, "{}", self.text.line(&e)),
             Mode::Json => output::write_json_line(&mut self.out, &e),
             Mode::StatsTable | Mode::StatsJson => {
-                self.stats.event(e);
+                self.stats.add(&e);
                 Ok(())
             }
             Mode::Teach(_) => match self.teach.as_mut() {
@@ -540,7 +540,10 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
             _ => None,
         },
     };
-    let mut analyzer = Analyzer::new(input.config());
+    let mut cfg = input.config();
+    // The stats never read the display strings of frames and messages.
+    cfg.ws.detail = matches!(mode, Mode::Text | Mode::Json);
+    let mut analyzer = Analyzer::new(cfg);
     let linktype = source.linktype();
     let mut seen = 0u64;
     let mut last_ts = Timestamp::default();

@@ -16,21 +16,35 @@ pub fn safe(s: &str) -> String {
 }
 
 /// Appends [`safe`]`(s)` to `out`.
-pub fn push_safe(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if is_bidi_control(c) => {
-                let _ = write!(out, "\\u{{{:04x}}}", c as u32);
-            }
-            c => out.push(c),
+pub fn push_safe(out: &mut String, mut s: &str) {
+    // Runs of printable ASCII other than `\` go through as they are: most text does.
+    let plain = |b: &u8| (0x20..0x7f).contains(b) && *b != b'\\';
+    loop {
+        let run = s.bytes().position(|b| !plain(&b)).unwrap_or(s.len());
+        out.push_str(&s[..run]);
+        s = &s[run..];
+        let mut chars = s.chars();
+        let Some(c) = chars.next() else {
+            return;
+        };
+        push_safe_char(out, c);
+        s = chars.as_str();
+    }
+}
+
+fn push_safe_char(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\\' => out.push_str("\\\\"),
+        c if (c as u32) < 0x20 || c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
         }
+        c if is_bidi_control(c) => {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        }
+        c => out.push(c),
     }
 }
 
@@ -85,6 +99,18 @@ mod tests {
         assert_eq!(preview_text(b"hello", 3), "hel…");
         assert_eq!(preview_text(b"hi", 3), "hi");
         assert_eq!(preview_text(b"a\xffb\x07", 10), "a\u{fffd}b\\x07");
+    }
+
+    proptest::proptest! {
+        /// The ASCII fast path gives what escaping each character alone gives.
+        #[test]
+        fn runs_and_characters_agree(s in "(\\PC|[\\x00-\\x1f\\x7f-\\u{9f}\\\\\\u{202a}-\\u{202e}\\u{2066}-\\u{2069}\\u{200e}\\u{061c}a-z ])*") {
+            let mut each = String::new();
+            for c in s.chars() {
+                push_safe_char(&mut each, c);
+            }
+            proptest::prop_assert_eq!(safe(&s), each);
+        }
     }
 
     #[test]

@@ -113,3 +113,37 @@ impl Violation {
         }
     }
 }
+
+/// A map keyed by connection number, hashed cheaply.
+///
+/// Connection numbers are handed out by wsscope itself, 0, 1, 2, ... in order of
+/// first packet: the traffic cannot choose them, so the keyed SipHash that guards
+/// maps with attacker-chosen keys (the 4-tuple table) buys nothing here, and these
+/// maps are consulted several times per packet.
+pub type ConnMap<V> =
+    std::collections::HashMap<u64, V, std::hash::BuildHasherDefault<ConnIdHasher>>;
+
+/// The hasher of [`ConnMap`]: one multiplication by an odd constant. Consecutive
+/// numbers land in distinct buckets (the low bits of the product are a bijection of
+/// the key's low bits) and the top bits, which hashbrown uses as tags, are mixed.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ConnIdHasher(u64);
+
+impl std::hash::Hasher for ConnIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by u64 keys; any bytes still hash deterministically.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}

@@ -12,7 +12,7 @@ use crate::analysis::{Event, EventKind, TeardownStep};
 use crate::http::{self, HttpItem, HttpParser, RequestHead, Role};
 use crate::tcp::{CloseReason, FlowTable, SegmentInfo, TcpConfig, TcpEvent};
 use crate::text::safe;
-use crate::types::{Direction, Timestamp, Violation};
+use crate::types::{ConnMap, Direction, Timestamp, Violation};
 use crate::wire::{self, Decoded, WireLimits};
 use crate::ws::{self, WsConfig, WsSession};
 
@@ -42,7 +42,8 @@ pub struct Config {
     pub wire: WireLimits,
     /// Flow table and reassembly bounds.
     pub tcp: TcpConfig,
-    /// WebSocket decoding bounds.
+    /// WebSocket decoding bounds, and whether display strings are rendered
+    /// ([`WsConfig::detail`]: a summary-only consumer sets it false).
     pub ws: WsConfig,
 }
 
@@ -114,7 +115,7 @@ pub struct Analyzer {
 /// table's events (which borrow its buffers) can be handled without a copy.
 struct Conns {
     cfg: Config,
-    map: HashMap<u64, Conn>,
+    map: ConnMap<Conn>,
     warned: HashMap<String, u32>,
     suppressed: u64,
     snaplen_warned: bool,
@@ -135,7 +136,7 @@ impl Analyzer {
             flows: FlowTable::new(cfg.tcp),
             conns: Conns {
                 cfg,
-                map: HashMap::new(),
+                map: ConnMap::default(),
                 warned: HashMap::new(),
                 suppressed: 0,
                 snaplen_warned: false,

@@ -116,11 +116,17 @@ impl List {
 
 /// Wire text for a message: terminal-safe, at most 60 characters.
 fn quote(s: &str) -> String {
-    let mut out: String = s.chars().take(60).collect();
-    if s.chars().nth(60).is_some() {
+    // One allocation: this runs for every check of every handshake.
+    let cut = s.char_indices().nth(60).map(|(i, _)| i);
+    let head = s.get(..cut.unwrap_or(s.len())).unwrap_or(s);
+    let mut out = String::with_capacity(head.len() + 5);
+    out.push('"');
+    crate::text::push_safe(&mut out, head);
+    if cut.is_some() {
         out.push('…');
     }
-    format!("\"{}\"", crate::text::safe(&out))
+    out.push('"');
+    out
 }
 
 fn list_detail(values: &[&str]) -> String {

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::analysis::{Event, EventKind, HandshakeStep, Sink, TeardownHow};
-use crate::types::{Direction, Timestamp};
+use crate::types::{ConnMap, Direction, Timestamp};
 
 /// A count per direction.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
@@ -166,7 +166,7 @@ const MAX_SAMPLES: usize = 4096;
 /// Builds [`ConnStats`] rows from events; a [`Sink`] itself.
 #[derive(Default)]
 pub struct StatsBuilder {
-    open: HashMap<u64, Open>,
+    open: ConnMap<Open>,
     done: BTreeMap<u64, ConnStats>,
     next: u64,
 }
@@ -228,20 +228,23 @@ impl StatsBuilder {
     }
 }
 
-impl Sink for StatsBuilder {
-    fn event(&mut self, e: Event) {
+impl StatsBuilder {
+    /// Takes one event into account: [`Sink::event`] by reference, for a sink that
+    /// passes events on (an event is large, and each move of it is a copy).
+    pub fn add(&mut self, e: &Event) {
         let o = self.open(e.conn, e.ts);
         o.last = e.ts;
         let row = &mut o.row;
-        match e.kind {
+        // By reference: the event is large, and moving it out costs a copy per event.
+        match &e.kind {
             EventKind::ConnOpen {
                 client,
                 server,
                 mid_stream,
             } => {
-                row.client = client;
-                row.server = server;
-                row.mid_stream = mid_stream;
+                row.client.clone_from(client);
+                row.server.clone_from(server);
+                row.mid_stream = *mid_stream;
             }
             EventKind::TcpHandshake {
                 step: HandshakeStep::Ack,
@@ -249,7 +252,7 @@ impl Sink for StatsBuilder {
                 ..
             } => {
                 if row.handshake_rtt_ms.is_none() {
-                    row.handshake_rtt_ms = rtt_ms;
+                    row.handshake_rtt_ms = *rtt_ms;
                 }
             }
             EventKind::TcpHandshake { .. } => {}
@@ -260,7 +263,7 @@ impl Sink for StatsBuilder {
                 headers,
             } => {
                 row.requests += 1;
-                o.head_bytes += head_len(&[&method, &target, &version], &headers);
+                o.head_bytes += head_len(&[method, target, version], headers);
                 if o.request_times.len() < MAX_PENDING_REQUESTS {
                     o.request_times.push_back(e.ts);
                 }
@@ -282,14 +285,14 @@ impl Sink for StatsBuilder {
                 version,
                 headers,
             } => {
-                o.head_bytes += head_len(&[&version, "000", &reason], &headers);
+                o.head_bytes += head_len(&[version, "000", reason], headers);
                 if headers.iter().any(|(n, v)| {
                     n.eq_ignore_ascii_case("content-type")
                         && v.to_ascii_lowercase().starts_with("text/event-stream")
                 }) {
                     o.event_stream = true;
                 }
-                if status >= 200 || status == 101 {
+                if *status >= 200 || *status == 101 {
                     o.last_response = Some(e.ts);
                     if let Some(t) = o.request_times.pop_front() {
                         if o.latencies.len() < MAX_SAMPLES {
@@ -305,11 +308,11 @@ impl Sink for StatsBuilder {
                 ..
             } => {
                 row.upgrade = Some(UpgradeStats {
-                    status,
-                    accept_ok,
-                    ok,
+                    status: *status,
+                    accept_ok: *accept_ok,
+                    ok: *ok,
                 });
-                o.ws |= ok;
+                o.ws |= *ok;
             }
             EventKind::WsFrame {
                 opcode,
@@ -320,12 +323,12 @@ impl Sink for StatsBuilder {
                 o.ws = true;
                 row.frames.add(e.dir, 1);
                 row.bytes.payload += len;
-                match opcode {
+                match *opcode {
                     9 => row.pings += 1,
                     10 => row.pongs += 1,
                     _ => {}
                 }
-                if let Some(rtt) = rtt_ms {
+                if let Some(rtt) = *rtt_ms {
                     if o.ping_rtts.len() < MAX_SAMPLES {
                         o.ping_rtts.push(rtt);
                     }
@@ -339,21 +342,27 @@ impl Sink for StatsBuilder {
                 ..
             } => {
                 row.close = Some(CloseStats {
-                    initiator,
-                    code,
-                    clean,
+                    initiator: *initiator,
+                    code: *code,
+                    clean: *clean,
                 });
             }
             EventKind::TcpTeardown { how, .. } => {
-                row.teardown = match (how, row.teardown) {
+                row.teardown = match (*how, row.teardown) {
                     (TeardownHow::Rst, _) => "rst",
                     (TeardownHow::Fin, "rst") => "rst",
                     (TeardownHow::Fin, _) => "fin",
                 };
             }
             EventKind::Violation { .. } => row.violations += 1,
-            EventKind::Gap { bytes } => row.gap_bytes += bytes,
+            EventKind::Gap { bytes } => row.gap_bytes += *bytes,
         }
+    }
+}
+
+impl Sink for StatsBuilder {
+    fn event(&mut self, e: Event) {
+        self.add(&e);
     }
 
     fn tcp_bytes(&mut self, conn: u64, _dir: Direction, n: u64) {

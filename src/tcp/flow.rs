@@ -1,24 +1,85 @@
 //! The flow table: which connection a segment belongs to, who is the client,
 //! and each connection's handshake, data and teardown.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::net::SocketAddr;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
 
+use super::lru::Lru;
 use super::reassembly::{Chunk, Reassembler};
 use super::seq::SeqNum;
 use super::{CloseReason, SegmentInfo, TcpConfig, TcpEvent};
 use crate::analysis::{HandshakeStep, TeardownHow, TeardownStep};
 use crate::types::{Direction, Timestamp};
 
+/// One end of a connection as plain integers: the address (IPv4 in the low 32
+/// bits) and the address family with the port.
+type End = (u128, u32);
+
+fn pack(a: SocketAddr) -> End {
+    match a.ip() {
+        IpAddr::V4(ip) => (u128::from(u32::from(ip)), 4 << 16 | u32::from(a.port())),
+        IpAddr::V6(ip) => (u128::from(ip), 6 << 16 | u32::from(a.port())),
+    }
+}
+
 /// A 4-tuple with its two ends in a fixed order, so both directions find it.
-type Key = (SocketAddr, SocketAddr);
+/// Plain integers rather than `SocketAddr`s: the table is looked up for every
+/// packet, and comparing and hashing `SocketAddr`'s many small fields cost
+/// several times more. (Addresses from the wire never carry an IPv6 flow label
+/// or scope id, so nothing that told two `SocketAddr`s apart is lost.)
+///
+/// The traffic chooses these keys, so the table's hash is keyed with secret
+/// seeds ([`flow_hash`]) against crafted collisions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    lo: End,
+    hi: End,
+}
+
+impl Hash for Key {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // As few, and as wide, integer writes as the key allows: IPv4 in one.
+        let ports = u64::from(self.lo.1) << 32 | u64::from(self.hi.1);
+        match (u32::try_from(self.lo.0), u32::try_from(self.hi.0)) {
+            (Ok(lo), Ok(hi)) => {
+                state.write_u128(u128::from(lo) << 96 | u128::from(hi) << 64 | u128::from(ports))
+            }
+            _ => {
+                state.write_u128(self.lo.0);
+                state.write_u128(self.hi.0);
+                state.write_u64(ports);
+            }
+        }
+    }
+}
 
 fn key_of(a: SocketAddr, b: SocketAddr) -> Key {
+    let (a, b) = (pack(a), pack(b));
     if a <= b {
-        (a, b)
+        Key { lo: a, hi: b }
     } else {
-        (b, a)
+        Key { lo: b, hi: a }
     }
+}
+
+/// The flow table's hasher, looked up for every packet: foldhash, keyed with secret
+/// seeds since the traffic chooses the 4-tuples. Without the seeds a sender cannot
+/// aim for collisions, and nothing wsscope prints depends on the table's order, so
+/// they cannot be learned from its output. std's SipHash-1-3 is the stronger choice
+/// against an attacker who could also time wsscope; it cost 4-5% more of `stats`
+/// on the benchmarks (8% of the profile).
+type FlowHash = foldhash::fast::SeedableRandomState;
+
+fn flow_hash() -> FlowHash {
+    use std::hash::BuildHasher;
+    use std::sync::OnceLock;
+    static SHARED: OnceLock<foldhash::SharedSeed> = OnceLock::new();
+    // Seeds from the OS entropy behind std's RandomState (foldhash's own global seed
+    // comes from address-space layout and the clock).
+    let entropy = || std::collections::hash_map::RandomState::new().hash_one(0u8);
+    let shared = SHARED.get_or_init(|| foldhash::SharedSeed::from_u64(entropy()));
+    FlowHash::with_seed(entropy(), shared)
 }
 
 /// Ports that mark a server when the capture missed the SYN.
@@ -80,8 +141,8 @@ struct Flow {
     conn: u64,
     client: SocketAddr,
     last_seen: Timestamp,
-    /// Position in the LRU order.
-    tick: u64,
+    /// Slot in the LRU order.
+    lru: usize,
     /// tshark's base sequence numbers, for numbering only.
     base: [Option<SeqNum>; 2],
     isn: [Option<SeqNum>; 2],
@@ -284,10 +345,9 @@ enum Slot {
 #[derive(Debug)]
 pub struct FlowTable {
     cfg: TcpConfig,
-    map: HashMap<Key, Slot>,
+    map: HashMap<Key, Slot, FlowHash>,
     /// Open connections by last use.
-    lru: BTreeMap<u64, Key>,
-    tick: u64,
+    lru: Lru<Key>,
     next_conn: u64,
     /// Ended connections, oldest first, to bound how many are remembered.
     ended: VecDeque<(Key, u64)>,
@@ -299,9 +359,8 @@ impl FlowTable {
     pub fn new(cfg: TcpConfig) -> Self {
         FlowTable {
             cfg,
-            map: HashMap::new(),
-            lru: BTreeMap::new(),
-            tick: 0,
+            map: HashMap::with_hasher(flow_hash()),
+            lru: Lru::new(),
             next_conn: 0,
             ended: VecDeque::new(),
             late_packets: 0,
@@ -334,13 +393,12 @@ impl FlowTable {
         out: &mut impl FnMut(TcpEvent<'_>),
     ) -> u64 {
         let key = key_of(seg.src, seg.dst);
-        self.tick += 1;
         match self.map.get_mut(&key) {
             Some(Slot::Live(f)) => {
                 let d = f.dir_of(seg.src).index();
                 if starts_new(&f.base, d, seg) {
                     if let Some(Slot::Live(old)) = self.map.remove(&key) {
-                        self.lru.remove(&old.tick);
+                        self.lru.remove(old.lru);
                         let reason = if old.fin_seq.iter().all(Option::is_some) {
                             CloseReason::Fin
                         } else {
@@ -351,9 +409,7 @@ impl FlowTable {
                     self.open(key, pkt, ts, seg, out)
                 } else {
                     // The common path: one lookup, nothing allocated.
-                    self.lru.remove(&f.tick);
-                    f.tick = self.tick;
-                    self.lru.insert(self.tick, key);
+                    self.lru.touch(f.lru);
                     let conn = f.conn;
                     let max = self.cfg.max_buffered_per_direction;
                     if let Some(reason) = f.on_segment(ts, seg, max, out) {
@@ -412,7 +468,7 @@ impl FlowTable {
             conn,
             client,
             last_seen: ts,
-            tick: self.tick,
+            lru: 0,
             base: [None; 2],
             isn: [None; 2],
             syn_sent: [false; 2],
@@ -426,8 +482,8 @@ impl FlowTable {
         };
         let mut flow = Box::new(flow);
         let ended = flow.on_segment(ts, seg, max, out);
+        flow.lru = self.lru.push(key);
         self.map.insert(key, Slot::Live(flow));
-        self.lru.insert(self.tick, key);
         if let Some(reason) = ended {
             self.end(key, reason, out);
         }
@@ -437,7 +493,7 @@ impl FlowTable {
     /// Drop an open connection that has ended by FIN or RST, remembering it.
     fn end(&mut self, key: Key, reason: CloseReason, out: &mut impl FnMut(TcpEvent<'_>)) {
         if let Some(Slot::Live(flow)) = self.map.remove(&key) {
-            self.lru.remove(&flow.tick);
+            self.lru.remove(flow.lru);
             let e = flow.close(reason, out);
             self.remember_ended(key, e);
         }
@@ -458,7 +514,7 @@ impl FlowTable {
 
     /// Evict the least recently used open connection; false if there is none.
     fn evict_lru(&mut self, pkt: u64, out: &mut impl FnMut(TcpEvent<'_>)) -> bool {
-        let Some((_, key)) = self.lru.pop_first() else {
+        let Some(key) = self.lru.pop_oldest() else {
             return false;
         };
         if let Some(Slot::Live(flow)) = self.map.remove(&key) {
@@ -511,7 +567,7 @@ impl FlowTable {
         stale.sort_unstable();
         for (_, key) in stale {
             if let Some(Slot::Live(flow)) = self.map.remove(&key) {
-                self.lru.remove(&flow.tick);
+                self.lru.remove(flow.lru);
                 flow.close(CloseReason::Idle, out);
             }
         }
@@ -544,6 +600,60 @@ mod tests {
 
     fn sa(s: &str) -> SocketAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn keys_are_the_same_both_ways_and_tell_tuples_apart() {
+        let k = |a: &str, b: &str| key_of(sa(a), sa(b));
+        let table = [
+            (
+                "10.0.0.1:51000",
+                "10.0.0.2:80",
+                "10.0.0.2:80",
+                "10.0.0.1:51000",
+                true,
+            ),
+            (
+                "[2001:db8::1]:443",
+                "[2001:db8::2]:5000",
+                "[2001:db8::2]:5000",
+                "[2001:db8::1]:443",
+                true,
+            ),
+            (
+                "10.0.0.1:51000",
+                "10.0.0.2:80",
+                "10.0.0.1:51001",
+                "10.0.0.2:80",
+                false,
+            ),
+            (
+                "10.0.0.1:80",
+                "10.0.0.2:51000",
+                "10.0.0.1:51000",
+                "10.0.0.2:80",
+                false,
+            ),
+            // An IPv4 address and the same bits as IPv6 (mapped or compatible) are different hosts.
+            (
+                "1.2.3.4:80",
+                "5.6.7.8:9",
+                "[::ffff:1.2.3.4]:80",
+                "[::ffff:5.6.7.8]:9",
+                false,
+            ),
+            (
+                "1.2.3.4:80",
+                "5.6.7.8:9",
+                "[::1.2.3.4]:80",
+                "[::5.6.7.8]:9",
+                false,
+            ),
+        ];
+        for (a, b, c, d, same) in table {
+            assert_eq!(k(a, b) == k(c, d), same, "{a} {b} / {c} {d}");
+            assert_eq!(k(a, b), k(b, a));
+        }
     }
 
     #[test]

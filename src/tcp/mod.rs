@@ -16,6 +16,7 @@ use crate::analysis::{HandshakeStep, TeardownHow, TeardownStep};
 use crate::types::Direction;
 
 mod flow;
+mod lru;
 mod reassembly;
 mod seq;
 

@@ -255,6 +255,35 @@ pub fn unmask(data: &mut [u8], key: [u8; 4], offset: u64) {
     }
 }
 
+/// Writes `src` unmasked into `dst` (`offset` being the position of `src[0]` in the
+/// payload), replacing its contents: one pass, where copying then [`unmask`]ing
+/// takes two. `dst` keeps its allocation from call to call.
+pub fn unmask_into(dst: &mut Vec<u8>, src: &[u8], key: [u8; 4], offset: u64) {
+    let r = (offset % 4) as usize;
+    let k = [key[r], key[(r + 1) % 4], key[(r + 2) % 4], key[(r + 3) % 4]];
+    let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    // Only growth is zero-filled; the loop below then runs over plain slices.
+    if dst.len() < src.len() {
+        dst.resize(src.len(), 0);
+    }
+    dst.truncate(src.len());
+    let mut out = dst.chunks_exact_mut(8);
+    let mut inp = src.chunks_exact(8);
+    for (d, s) in (&mut out).zip(&mut inp) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(s);
+        d.copy_from_slice(&(u64::from_ne_bytes(b) ^ word).to_ne_bytes());
+    }
+    for ((d, s), k) in out
+        .into_remainder()
+        .iter_mut()
+        .zip(inp.remainder())
+        .zip(k.iter().cycle())
+    {
+        *d = s ^ k;
+    }
+}
+
 /// Lower-case hex, as [`crate::text::hex`], without the formatting machinery:
 /// it runs for every frame (mask key and payload prefix).
 pub fn hex(bytes: &[u8]) -> String {
@@ -341,6 +370,24 @@ mod tests {
         let h = done(&[0x73, 0x00]);
         assert_eq!((h.fin, h.rsv, h.opcode), (false, 7, Opcode::Reserved(3)));
         assert!(Opcode::Reserved(0xb).is_control() && !Opcode::Reserved(3).is_control());
+    }
+
+    #[test]
+    fn unmask_into_matches_unmask_at_any_offset_and_length() {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let data: Vec<u8> = (0..=255u8).cycle().take(300).collect();
+        for offset in 0..8u64 {
+            for len in [0usize, 1, 3, 7, 8, 9, 15, 16, 17, 63, 300] {
+                let mut want = data[..len].to_vec();
+                unmask(&mut want, key, offset);
+                // Whatever the buffer held before, longer or shorter.
+                for before in [0usize, 5, 400] {
+                    let mut got = vec![0xee; before];
+                    unmask_into(&mut got, &data[..len], key, offset);
+                    assert_eq!(got, want, "offset {offset} len {len} before {before}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -49,6 +49,12 @@ pub struct WsConfig {
     pub max_hunt_bytes: usize,
     /// RTT and heartbeat samples kept for the stats (default 4096).
     pub max_samples: usize,
+    /// Render the display-only strings of frame and message events (default true):
+    /// `mask_key`, `payload_hex` and `preview`. With false they are left empty
+    /// (`None`, `""`) and the payload bytes they would need are not unmasked or kept;
+    /// everything else (counts, lengths, checks, violations, close codes, ping RTTs) is
+    /// the same. For views that never show them, such as the per-connection stats.
+    pub detail: bool,
 }
 
 impl Default for WsConfig {
@@ -61,6 +67,7 @@ impl Default for WsConfig {
             max_pending_pings: 64,
             max_hunt_bytes: 64 << 10,
             max_samples: 4096,
+            detail: true,
         }
     }
 }

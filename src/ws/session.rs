@@ -9,7 +9,7 @@ use std::collections::VecDeque;
 use super::close::{close_code_class, close_code_meaning, parse_close_payload, CloseCodeClass};
 use super::deflate::{DeflateParams, InflateStop, Inflater};
 use super::frame::{
-    header_len_from_prefix, hex as frame_hex, parse_header, unmask, FrameHeader, HeaderParse,
+    header_len_from_prefix, hex as frame_hex, parse_header, unmask_into, FrameHeader, HeaderParse,
     Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
 use super::message::{Preview, Utf8Checker};
@@ -127,7 +127,9 @@ struct FrameState {
     h: FrameHeader,
     pos: u64,
     role: Role,
-    hex: Vec<u8>,
+    /// The first payload bytes (unmasked) for `payload_hex`: `hex[..hex_len]`.
+    hex: [u8; FRAME_HEX_BYTES],
+    hex_len: usize,
     control: Vec<u8>,
     /// Some payload bytes were lost to a gap.
     damaged: bool,
@@ -621,7 +623,11 @@ impl WsSession {
                     wire_len: 0,
                     compressed_len: 0,
                     comp_seen: 0,
-                    preview: Preview::new(self.cfg.preview_bytes),
+                    preview: Preview::new(if self.cfg.detail {
+                        self.cfg.preview_bytes
+                    } else {
+                        0
+                    }),
                     utf8: (kind == MessageKind::Text).then(Utf8Checker::new),
                     utf8_reported: false,
                     inflating: compressed,
@@ -660,7 +666,8 @@ impl WsSession {
             h,
             pos: 0,
             role,
-            hex: Vec::new(),
+            hex: [0; FRAME_HEX_BYTES],
+            hex_len: 0,
             control: Vec::new(),
             damaged: false,
         });
@@ -752,7 +759,12 @@ impl WsSession {
         f.pos += piece.len() as u64;
         // How many bytes of this piece are looked at: all of them while a text message is
         // checked or a message inflated, otherwise only what the previews still want.
-        let mut want = FRAME_HEX_BYTES.saturating_sub(f.hex.len());
+        let hex_room = if cfg.detail {
+            FRAME_HEX_BYTES - f.hex_len
+        } else {
+            0
+        };
+        let mut want = hex_room;
         if f.role == Role::Control {
             want = want.max(
                 MAX_CONTROL_PAYLOAD as usize - f.control.len().min(MAX_CONTROL_PAYLOAD as usize),
@@ -776,16 +788,15 @@ impl WsSession {
         }
         let bytes: &[u8] = match f.h.mask {
             Some(key) => {
-                scratch.clear();
-                scratch.extend_from_slice(&piece[..want]);
-                unmask(scratch, key, offset);
+                unmask_into(scratch, &piece[..want], key, offset);
                 scratch
             }
             None => &piece[..want],
         };
-        if f.hex.len() < FRAME_HEX_BYTES {
-            let n = (FRAME_HEX_BYTES - f.hex.len()).min(bytes.len());
-            f.hex.extend_from_slice(&bytes[..n]);
+        if hex_room > 0 {
+            let n = hex_room.min(bytes.len());
+            f.hex[f.hex_len..f.hex_len + n].copy_from_slice(&bytes[..n]);
+            f.hex_len += n;
         }
         if f.role == Role::Control && f.control.len() < MAX_CONTROL_PAYLOAD as usize {
             let n = (MAX_CONTROL_PAYLOAD as usize - f.control.len()).min(bytes.len());
@@ -909,12 +920,12 @@ impl WsSession {
                 opcode: h.opcode.value(),
                 opname: h.opcode.name(),
                 masked: h.mask.is_some(),
-                mask_key: h.mask.map(|k| frame_hex(&k)),
+                mask_key: h.mask.filter(|_| self.cfg.detail).map(|k| frame_hex(&k)),
                 len: h.len,
                 header_len: h.header_len,
                 close_code,
                 close_reason,
-                payload_hex: frame_hex(&f.hex),
+                payload_hex: frame_hex(&f.hex[..f.hex_len]),
                 rtt_ms,
                 mid_stream: self.mid_stream,
             },
@@ -935,7 +946,11 @@ impl WsSession {
                         len: m.len,
                         wire_len: m.wire_len,
                         compressed: m.compressed,
-                        preview: m.preview.render(m.kind == MessageKind::Text, m.len),
+                        preview: if self.cfg.detail {
+                            m.preview.render(m.kind == MessageKind::Text, m.len)
+                        } else {
+                            String::new()
+                        },
                         compressed_len: m.compressed.then_some(m.compressed_len),
                     },
                 );

@@ -1208,3 +1208,77 @@ fn throughput() {
         );
     }
 }
+
+/// Blanks the display-only strings that `WsConfig::detail = false` leaves empty.
+fn without_detail(ev: &[Ev]) -> Vec<Ev> {
+    ev.iter()
+        .cloned()
+        .map(|(d, mut k)| {
+            match &mut k {
+                EventKind::WsFrame {
+                    mask_key,
+                    payload_hex,
+                    ..
+                } => {
+                    *mask_key = None;
+                    payload_hex.clear();
+                }
+                EventKind::WsMessage { preview, .. } => preview.clear(),
+                _ => {}
+            }
+            (d, k)
+        })
+        .collect()
+}
+
+#[test]
+fn without_detail_only_the_display_strings_differ() {
+    let deflated = deflate_messages(&[b"Hello, compressed".to_vec()], false).remove(0);
+    let big: Vec<u8> = (0..300u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let stream = [
+        (
+            C,
+            encode_frame(true, 0, 1, KEY, "héllo wörld, a text message".as_bytes()),
+        ),
+        (
+            S,
+            encode_frame(true, 0, 2, None, &[0xde, 0xad, 0xbe, 0xef, 1, 2, 3]),
+        ),
+        // A fragmented text message split across chunks, with invalid UTF-8 at the end.
+        (C, encode_frame(false, 0, 1, KEY, &big)[..100].to_vec()),
+        (
+            C,
+            [
+                &encode_frame(false, 0, 1, KEY, &big)[100..],
+                &encode_frame(true, 0, 0, KEY, b"\xff tail")[..],
+            ]
+            .concat(),
+        ),
+        (S, encode_frame(true, 4, 1, None, &deflated)),
+        (C, encode_frame(true, 0, 9, KEY, b"ping-1")),
+        (S, encode_frame(true, 0, 10, None, b"ping-1")),
+        (S, encode_frame(true, 0, 10, None, b"unasked")),
+        (C, encode_frame(true, 0, 2, None, b"unmasked binary")),
+        (C, encode_frame(true, 0, 8, KEY, b"\x03\xe8bye")),
+        (S, encode_frame(true, 0, 8, None, b"\x03\xe8bye")),
+    ];
+    let detailed = WsConfig::default();
+    let summary = WsConfig {
+        detail: false,
+        ..WsConfig::default()
+    };
+    let p = Some(DeflateParams::default());
+    let (full, fs) = run_with(WsSession::new(&detailed, p), &stream, true);
+    let (bare, bs) = run_with(WsSession::new(&summary, p), &stream, true);
+    assert!(
+        violations(&full).contains(&"invalid_utf8_text"),
+        "{:?}",
+        violations(&full)
+    );
+    assert!(full.iter().any(
+        |(_, k)| matches!(k, EventKind::WsFrame { payload_hex, .. } if !payload_hex.is_empty())
+    ));
+    assert!(bare.iter().all(|(_, k)| !matches!(k, EventKind::WsFrame { payload_hex, mask_key, .. } if !payload_hex.is_empty() || mask_key.is_some())));
+    assert_eq!(json(&without_detail(&full)), json(&bare));
+    assert_eq!(fs.stats(), bs.stats());
+}
