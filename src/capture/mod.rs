@@ -11,10 +11,6 @@ use pcap::{Active, Capture, Offline};
 use wsscope::text::safe;
 use wsscope::types::Timestamp;
 
-mod pcapfile;
-
-use pcapfile::{PcapFile, Rec};
-
 /// Where packets come from.
 #[derive(Clone, Debug)]
 pub enum SourceSpec {
@@ -76,9 +72,6 @@ enum Inner {
 pub struct Source {
     inner: Inner,
     linktype: i32,
-    /// A plain Ethernet pcap file without a filter is read by [`PcapFile`]; libpcap
-    /// (`inner`) takes over at the first record it does not take.
-    fast: Option<PcapFile>,
 }
 
 /// Live capture's read timeout, for libpcap's buffering.
@@ -105,8 +98,6 @@ impl Source {
                     "bad filter {expr:?}: {e}; the filter is a BPF expression as in tcpdump, e.g. \"tcp port 80\""
                 ))
             })?;
-            // Filtering is libpcap's.
-            source.fast = None;
         }
         Ok(source)
     }
@@ -130,17 +121,9 @@ impl Source {
             ))
         })?;
         let linktype = cap.get_datalink().0;
-        // Opened by libpcap first, so that what it cannot read is reported as before;
-        // DLT_EN10MB only (its number and LINKTYPE_ETHERNET's are both 1).
-        let fast = if linktype == 1 {
-            PcapFile::open(path)
-        } else {
-            None
-        };
         Ok(Source {
             inner: Inner::File(cap),
             linktype,
-            fast,
         })
     }
 
@@ -174,7 +157,6 @@ impl Source {
         Ok(Source {
             inner: Inner::Live(cap),
             linktype,
-            fast: None,
         })
     }
 
@@ -190,40 +172,6 @@ impl Source {
 
     /// Reads the next packet.
     pub fn next_packet(&mut self) -> Next<'_> {
-        match self.fast.as_mut().map(PcapFile::next_record) {
-            Some(Rec::Packet { ts, at, len }) => {
-                let data = self
-                    .fast
-                    .as_ref()
-                    .and_then(|f| f.bytes().get(at..at + len))
-                    .unwrap_or_default();
-                Next::Packet(RawPacket { ts, data })
-            }
-            Some(Rec::End) => Next::End,
-            Some(Rec::Unusual) => {
-                self.hand_over();
-                self.next_from_libpcap()
-            }
-            None => self.next_from_libpcap(),
-        }
-    }
-
-    /// The fast reader met a record it does not take: libpcap goes on from there
-    /// (skipping what was already read), with its own handling and messages.
-    fn hand_over(&mut self) {
-        let Some(fast) = self.fast.take() else {
-            return;
-        };
-        if let Inner::File(c) = &mut self.inner {
-            for _ in 0..fast.packets() {
-                if c.next_packet().is_err() {
-                    break;
-                }
-            }
-        }
-    }
-
-    fn next_from_libpcap(&mut self) -> Next<'_> {
         let res = match &mut self.inner {
             Inner::File(c) => c.next_packet(),
             Inner::Live(c) => c.next_packet(),
@@ -285,64 +233,4 @@ pub fn interfaces() -> Result<Vec<(String, String)>, SourceError> {
             (d.name, info.join(", "))
         })
         .collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// (packets as (ts, len, first byte), how it ended) through `source`.
-    fn read_all(mut source: Source) -> (Vec<(i64, usize, u8)>, String) {
-        let mut out = Vec::new();
-        loop {
-            match source.next_packet() {
-                Next::Packet(p) => {
-                    out.push((p.ts.0, p.data.len(), p.data.first().copied().unwrap_or(0)))
-                }
-                Next::End => return (out, "end".into()),
-                Next::Damaged(why) => return (out, why),
-                Next::Timeout => return (out, "timeout".into()),
-            }
-        }
-    }
-
-    /// The fast reader and libpcap alone agree on clean, cut-short and corrupt files.
-    #[test]
-    fn fast_reader_hands_over_to_libpcap_with_the_same_result() {
-        let mut file = Vec::new();
-        for v in [0xa1b2_c3d4u32, 2 | 4 << 16, 0, 0, 65535, 1] {
-            file.extend(v.to_le_bytes());
-        }
-        for i in 0..20u32 {
-            let data = vec![i as u8; 60 + i as usize];
-            for v in [1000 + i, i * 1000, data.len() as u32, data.len() as u32] {
-                file.extend(v.to_le_bytes());
-            }
-            file.extend(&data);
-        }
-        let mut corrupt = file.clone();
-        // The caplen of the 6th record: bigger than libpcap allows.
-        let sixth = 24 + (0..5).map(|i| 16 + 60 + i).sum::<usize>();
-        corrupt[sixth + 8..sixth + 12].copy_from_slice(&300_000u32.to_le_bytes());
-        let dir = std::env::temp_dir().join(format!("wsscope-capture-test-{}", std::process::id()));
-        let _ = std::fs::create_dir_all(&dir);
-        let cases = [
-            ("clean", file.clone()),
-            ("cut short", file[..file.len() - 5].to_vec()),
-            ("corrupt", corrupt),
-        ];
-        for (name, bytes) in cases {
-            let path = dir.join(format!("{}.pcap", name.replace(' ', "-")));
-            std::fs::write(&path, &bytes).expect("temp file");
-            let path = path.to_string_lossy().to_string();
-            let fast = Source::open(&SourceSpec::File(path.clone()), None).expect("opens");
-            assert!(fast.fast.is_some(), "{name}: the fast reader takes it");
-            let mut slow = Source::open(&SourceSpec::File(path), None).expect("opens");
-            slow.fast = None;
-            let (a, b) = (read_all(fast), read_all(slow));
-            assert_eq!(a, b, "{name}");
-            assert!(a.0.len() >= 5, "{name}");
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 }
