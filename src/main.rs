@@ -542,7 +542,10 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
     };
     let mut cfg = input.config();
     // The stats never read the display strings of frames and messages.
-    cfg.ws.detail = matches!(mode, Mode::Text | Mode::Json);
+    cfg.ws.detail = !matches!(
+        mode,
+        Mode::StatsTable | Mode::StatsJson | Mode::Teach(TeachMode::Compare { .. })
+    );
     let mut analyzer = Analyzer::new(cfg);
     let linktype = source.linktype();
     let mut seen = 0u64;
