@@ -265,8 +265,10 @@ impl Flow {
                 out(TcpEvent::Warning {
                     conn,
                     message: format!(
-                        "{dir}: more than {max_buffered} bytes arrived ahead of a missing \
-                         segment; the hole was declared a gap"
+                        "{dir}: more than {max_buffered} bytes or {} segments arrived ahead of a \
+                         missing segment; the hole was declared a gap (raise --max-flow-buffer to \
+                         wait longer)",
+                        rx.max_pieces()
                     ),
                 });
             }

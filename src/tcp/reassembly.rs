@@ -139,6 +139,12 @@ impl Reassembler {
         self.held_bytes
     }
 
+    /// The largest number of out-of-order pieces held at once (the count bound,
+    /// derived from the byte bound).
+    pub fn max_pieces(&self) -> usize {
+        self.max_pieces
+    }
+
     /// How many times the bound forced a hole to be declared a gap.
     pub fn overflows(&self) -> u64 {
         self.overflows
