@@ -176,31 +176,6 @@ pub fn close_code_forbidden_on_wire(code: u16) -> bool {
 mod tests {
     use super::*;
 
-    #[test]
-    fn rfc_6455_accept_example() {
-        // RFC 6455 §1.3.
-        let s = accept_steps("dGhlIHNhbXBsZSBub25jZQ==");
-        assert_eq!(
-            s.concatenated,
-            "dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-        );
-        assert_eq!(s.sha1_hex, "b37a4f2cc0624f1690f64606cf385945b2bec4ea");
-        assert_eq!(s.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-    }
-
-    #[test]
-    fn key_validity() {
-        for (key, ok) in [
-            ("dGhlIHNhbXBsZSBub25jZQ==", true),
-            ("dGhlIHNhbXBsZSBub25jZQ", false),
-            ("aGVsbG8=", false),
-            ("not base64!", false),
-            ("", false),
-        ] {
-            assert_eq!(key_is_valid(key), ok, "{key:?}");
-        }
-    }
-
     fn find<'a>(events: &'a [Event], conn: u64) -> Handshake<'a> {
         Handshake::find(events.iter().filter(|e| e.conn == conn))
     }
