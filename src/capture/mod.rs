@@ -78,6 +78,8 @@ pub struct Source {
 const LIVE_TIMEOUT_MS: i32 = 100;
 /// How long a live read sleeps when no packet is waiting: the longest a packet waits.
 const LIVE_IDLE_SLEEP: std::time::Duration = std::time::Duration::from_millis(5);
+/// Kernel capture buffer for live capture.
+const LIVE_BUFFER_BYTES: i32 = 32 << 20;
 /// Snap length for live capture: whole packets.
 const LIVE_SNAPLEN: i32 = 262_144;
 
@@ -144,6 +146,9 @@ impl Source {
             .map_err(|e| live_error(iface, &e))?
             .promisc(false)
             .snaplen(LIVE_SNAPLEN)
+            // A kernel ring big enough for bursts: with immediate mode and whole
+            // packets, libpcap's default (2 MiB) drops on `any` after a few frames.
+            .buffer_size(LIVE_BUFFER_BYTES)
             .immediate_mode(true)
             .timeout(LIVE_TIMEOUT_MS);
         // Non-blocking: libpcap's own read timeout is not honoured by every kernel
@@ -207,7 +212,10 @@ fn live_error(iface: &str, e: &pcap::Error) -> SourceError {
     let lower = text.to_lowercase();
     if lower.contains("permission") || lower.contains("not permitted") {
         SourceError(format!(
-            "cannot capture on {iface}: permission denied; run as root, or grant the capability once: sudo setcap cap_net_raw,cap_net_admin=eip \"$(command -v wsscope)\""
+            "cannot capture on {iface}: permission denied; run as root, or grant the capability once: sudo setcap cap_net_raw,cap_net_admin=eip {}",
+            std::env::current_exe()
+                .map(|p| wsscope::text::safe(&p.to_string_lossy()))
+                .unwrap_or_else(|_| "\"$(command -v wsscope)\"".to_string())
         ))
     } else {
         SourceError(format!(
