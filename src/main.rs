@@ -59,8 +59,8 @@ struct InputArgs {
     /// BPF capture filter, as in tcpdump (applied to files too).
     #[arg(short = 'f', value_name = "FILTER")]
     filter: Option<String>,
-    /// Stop after N packets.
-    #[arg(short = 'c', value_name = "N")]
+    /// Stop after N packets (N ≥ 1).
+    #[arg(short = 'c', value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     count: Option<u64>,
     /// Bytes held per direction of a connection while waiting for a missing segment
     /// (past it, the hole is reported as a gap).

@@ -210,10 +210,7 @@ impl Analyzer {
         let conns = &mut self.conns;
         self.flows.finish(&mut |ev| conns.tcp_event(here, ev, sink));
         if conns.suppressed > 0 {
-            sink.warning(format!(
-                "{} more warnings of other kinds were not shown",
-                conns.suppressed
-            ));
+            sink.warning(format!("{} more warnings were not shown", conns.suppressed));
         }
     }
 }
@@ -508,12 +505,14 @@ impl Conns {
                         emit_violation(sink, here, conn, Some(dir), v);
                     }
                 }
-                if h.awaiting_upgrade {
+                // Only a connection that really ended left the upgrade unanswered; a
+                // capture that stops (or `-c`) just did not see the answer yet.
+                if h.awaiting_upgrade && ended {
                     emit(
                         sink,
                         here,
                         conn,
-                        Some(Direction::S2C),
+                        None,
                         unanswered_upgrade(h.outstanding.back().and_then(Option::as_ref)),
                     );
                 }
@@ -525,8 +524,13 @@ impl Conns {
 
 /// What a 101 switches a connection to.
 enum Switch {
-    /// WebSocket, with permessage-deflate when it was accepted.
-    WebSocket(Option<ws::DeflateParams>),
+    /// WebSocket.
+    WebSocket {
+        /// permessage-deflate, when it was accepted.
+        deflate: Option<ws::DeflateParams>,
+        /// The handshake passed every check.
+        established: bool,
+    },
     /// Another protocol (e.g. h2c): not decoded.
     Other,
 }
@@ -628,13 +632,19 @@ fn http_data(
                             );
                             emit(sink, here, conn, Some(dir), handshake_event(&up));
                             if resp.status == 101 {
-                                upgraded = Some(Switch::WebSocket(up.deflate));
+                                upgraded = Some(Switch::WebSocket {
+                                    deflate: up.deflate,
+                                    established: up.ok,
+                                });
                             }
                         } else if resp.status == 101 {
                             // A 101 whose request was not seen (mid-stream) is taken at its
                             // word; one to another protocol (h2c) is not decoded.
                             upgraded = Some(if resp.has_token("upgrade", "websocket") {
-                                Switch::WebSocket(None)
+                                Switch::WebSocket {
+                                    deflate: None,
+                                    established: true,
+                                }
                             } else {
                                 Switch::Other
                             });
@@ -650,8 +660,12 @@ fn http_data(
             }
             match upgraded {
                 Some(Switch::Other) => *switch = Some(Mode::Opaque),
-                Some(Switch::WebSocket(deflate)) => {
-                    let session = WsSession::new(&cfg.ws, deflate);
+                Some(Switch::WebSocket {
+                    deflate,
+                    established,
+                }) => {
+                    let mut session = WsSession::new(&cfg.ws, deflate);
+                    session.set_established(established);
                     if !h.held.is_empty() {
                         emit_violation(
                             sink,

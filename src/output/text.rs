@@ -135,7 +135,11 @@ impl TextTimeline {
                     .get(&e.conn)
                     .map(String::as_str)
                     .unwrap_or("upgrade");
-                let _ = write!(out, "{request} → {status}");
+                if *status == 0 {
+                    let _ = write!(out, "{request} → no answer");
+                } else {
+                    let _ = write!(out, "{request} → {status}");
+                }
                 if *ok {
                     out.push_str(" upgraded ✓");
                 } else {

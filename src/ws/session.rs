@@ -228,6 +228,9 @@ pub struct WsSession {
     /// FIN or RST per side: the connection is over when both are set.
     tcp_ends: [Option<Timestamp>; 2],
     ended: bool,
+    /// The opening handshake succeeded; when it did not, the client was right to drop
+    /// the connection without a close frame (RFC 6455 4.1: _Fail the WebSocket Connection_).
+    established: bool,
     stats: WsStats,
 }
 
@@ -255,6 +258,13 @@ fn kind_name(k: MessageKind) -> &'static str {
 }
 
 impl WsSession {
+    /// Marks the opening handshake as failed (the 101 broke a rule, e.g. a wrong
+    /// Accept): the client then fails the connection, so ending it without a close
+    /// frame is no `abnormal_closure`.
+    pub fn set_established(&mut self, established: bool) {
+        self.established = established;
+    }
+
     /// After a successful upgrade. `deflate` is Some when permessage-deflate was accepted.
     pub fn new(cfg: &WsConfig, deflate: Option<DeflateParams>) -> Self {
         WsSession {
@@ -269,6 +279,7 @@ impl WsSession {
             tcp_end: None,
             tcp_ends: [None, None],
             ended: false,
+            established: true,
             stats: WsStats::default(),
         }
     }
@@ -1319,7 +1330,8 @@ impl WsSession {
                 .iter()
                 .filter(|(_, _, owed)| *owed)
                 .count();
-            if n > 0 {
+            // After a failed handshake the client fails the connection: it owes no pong.
+            if n > 0 && self.established {
                 self.stats.unanswered_pings += n as u64;
                 self.dirs[i].pings.clear();
                 let msg = format!("{n} {dir} ping(s) were never answered by a pong.");
@@ -1334,7 +1346,9 @@ impl WsSession {
                 // The capture stopped while the connection was open: nothing was closed.
                 return;
             }
-            self.emit(out, None, rule::ABNORMAL_CLOSURE, "The TCP connection ended without a close frame from either side (reported as 1006, which is never sent on the wire).".into());
+            if self.established {
+                self.emit(out, None, rule::ABNORMAL_CLOSURE, "The TCP connection ended without a close frame from either side (reported as 1006, which is never sent on the wire).".into());
+            }
             self.stats.close = Some(CloseSummary {
                 initiator: None,
                 code: Some(1006),
