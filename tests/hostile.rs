@@ -806,10 +806,7 @@ fn syn_flood_is_bounded_by_max_flows() {
         "{} warning lines",
         err.lines().count()
     );
-    assert!(
-        err.contains("more warnings were not shown"),
-        "{err}"
-    );
+    assert!(err.contains("more warnings were not shown"), "{err}");
     let opens = ev.iter().filter(|e| e["event"] == "conn_open").count();
     assert_eq!(opens, 20_001);
     // the real connection after the flood is followed in full

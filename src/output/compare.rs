@@ -307,6 +307,7 @@ mod tests {
                 pings: 0,
                 pongs: 0,
                 ping_rtt_ms: if ws { latency } else { None },
+                heartbeat_ms: None,
                 requests,
                 http_latency_ms: if ws { None } else { latency },
                 gap_bytes: 0,

@@ -101,6 +101,8 @@ pub struct ConnStats {
     pub pongs: u64,
     /// Median ping→pong round trip (extension).
     pub ping_rtt_ms: Option<f64>,
+    /// The heartbeat: median time between one side's successive pings (extension).
+    pub heartbeat_ms: Option<f64>,
     /// HTTP requests (extension).
     pub requests: u64,
     /// Median request→response latency (extension).
@@ -130,6 +132,7 @@ impl ConnStats {
             pings: 0,
             pongs: 0,
             ping_rtt_ms: None,
+            heartbeat_ms: None,
             requests: 0,
             http_latency_ms: None,
             gap_bytes: 0,
@@ -152,6 +155,9 @@ struct Open {
     idles: Vec<f64>,
     last_response: Option<Timestamp>,
     ping_rtts: Vec<f64>,
+    /// The last ping of each direction, and the gaps between successive ones.
+    last_ping: [Option<Timestamp>; 2],
+    ping_gaps: Vec<f64>,
     targets: HashMap<String, u32>,
 }
 
@@ -190,6 +196,8 @@ impl StatsBuilder {
             idles: Vec::new(),
             last_response: None,
             ping_rtts: Vec::new(),
+            last_ping: [None, None],
+            ping_gaps: Vec::new(),
             targets: HashMap::new(),
         })
     }
@@ -324,7 +332,15 @@ impl StatsBuilder {
                 row.frames.add(e.dir, 1);
                 row.bytes.payload += len;
                 match *opcode {
-                    9 => row.pings += 1,
+                    9 => {
+                        row.pings += 1;
+                        let side = e.dir.unwrap_or(Direction::C2S).index();
+                        if let Some(prev) = o.last_ping[side].replace(e.ts) {
+                            if o.ping_gaps.len() < MAX_SAMPLES {
+                                o.ping_gaps.push(e.ts.millis_since(prev));
+                            }
+                        }
+                    }
                     10 => row.pongs += 1,
                     _ => {}
                 }
@@ -377,6 +393,7 @@ impl Sink for StatsBuilder {
         };
         o.row.duration_ms = o.last.millis_since(o.first);
         o.row.ping_rtt_ms = median(&mut o.ping_rtts);
+        o.row.heartbeat_ms = median(&mut o.ping_gaps);
         o.row.http_latency_ms = median(&mut o.latencies);
         if !o.ws {
             o.row.bytes.payload = o.row.bytes.wire.saturating_sub(o.head_bytes);
@@ -508,4 +525,62 @@ pub fn table_row(r: &ConnStats) -> String {
         r.violations
     );
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Event, EventKind};
+
+    fn ping(conn: u64, secs: i64, dir: Direction) -> Event {
+        Event {
+            conn,
+            pkt: 1,
+            ts: Timestamp(secs * 1_000_000),
+            dir: Some(dir),
+            kind: EventKind::WsFrame {
+                fin: true,
+                rsv: 0,
+                opcode: 9,
+                opname: "ping",
+                masked: dir == Direction::C2S,
+                mask_key: None,
+                len: 0,
+                header_len: 2,
+                close_code: None,
+                close_reason: None,
+                payload_hex: String::new(),
+                rtt_ms: None,
+                mid_stream: false,
+            },
+        }
+    }
+
+    #[test]
+    fn the_heartbeat_is_the_median_gap_between_one_sides_pings() {
+        let mut b = StatsBuilder::new();
+        // The server pings every 15 s (one late at 50 s); the client once, in between.
+        for (t, dir) in [
+            (0, Direction::S2C),
+            (15, Direction::S2C),
+            (20, Direction::C2S),
+            (30, Direction::S2C),
+            (50, Direction::S2C),
+        ] {
+            b.event(ping(0, t, dir));
+        }
+        b.conn_closed(0);
+        let rows = b.ready();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].pings, 5);
+        assert_eq!(rows[0].heartbeat_ms, Some(15_000.0));
+    }
+
+    #[test]
+    fn one_ping_is_no_heartbeat() {
+        let mut b = StatsBuilder::new();
+        b.event(ping(0, 3, Direction::C2S));
+        b.conn_closed(0);
+        assert_eq!(b.ready()[0].heartbeat_ms, None);
+    }
 }
