@@ -319,7 +319,11 @@ impl<W: Write> Sink for CliSink<W> {
             return;
         }
         let res = match self.mode {
-            Mode::Text => writeln!(self.out, "{}", self.text.line(&e)),
+            Mode::Text => {
+                // Kept for the summary of a capture stopped with Ctrl-C.
+                self.stats.add(&e);
+                writeln!(self.out, "{}", self.text.line(&e))
+            }
             Mode::Json => output::write_json_line(&mut self.out, &e),
             Mode::StatsTable | Mode::StatsJson => {
                 self.stats.add(&e);
@@ -348,10 +352,18 @@ impl<W: Write> Sink for CliSink<W> {
         if let Some(t) = self.teach.as_mut() {
             self.broken |= t.conn_closed(conn, &mut self.out).is_err();
         }
-        if matches!(self.mode, Mode::StatsTable | Mode::StatsJson) {
-            self.stats.conn_closed(conn);
-            let rows = self.stats.ready();
-            self.write_rows(rows);
+        match self.mode {
+            Mode::StatsTable | Mode::StatsJson => {
+                self.stats.conn_closed(conn);
+                let rows = self.stats.ready();
+                self.write_rows(rows);
+            }
+            Mode::Text => {
+                // Its lines are printed: only open connections are summarised at Ctrl-C.
+                self.stats.conn_closed(conn);
+                self.stats.ready();
+            }
+            Mode::Json | Mode::Teach(_) => {}
         }
     }
 }
@@ -586,6 +598,22 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
         let dropped = source.dropped();
         if dropped > 0 {
             eprintln!("wsscope: warning: libpcap dropped {dropped} packets");
+        }
+    }
+    let interrupted = stop.load(Ordering::Relaxed);
+    if interrupted && matches!(mode, Mode::Text) {
+        // Ctrl-C: say what was still going on before the open connections are ended.
+        let open = sink.stats.finish();
+        if !open.is_empty() && !sink.broken {
+            let _ = writeln!(
+                sink.out,
+                "--- stopped after {seen} packets; {} connection(s) still open:",
+                open.len()
+            );
+            let _ = writeln!(sink.out, "{}", stats::table_header());
+            for row in &open {
+                let _ = writeln!(sink.out, "{}", stats::table_row(row));
+            }
         }
     }
     analyzer.finish(if live { now() } else { last_ts }, &mut sink);

@@ -239,3 +239,43 @@ fn live_capture_stops_after_count() {
         3
     );
 }
+
+/// Ctrl-C while a connection is still open: the text timeline ends with a summary
+/// of what was still going on.
+#[test]
+fn ctrl_c_summarises_the_connections_still_open() {
+    let port = 20000 + ((std::process::id() + 9173) % 20000) as u16;
+    let filter = format!("tcp port {port}");
+    let mut child = common::wsscope()
+        .args(["print", "-i", "lo", "-f", &filter])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start wsscope");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).expect("read stderr");
+    if line.contains("permission denied") {
+        assert_eq!(child.wait().unwrap().code(), Some(1));
+        return;
+    }
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let (_server, _) = listener.accept().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(out.contains("1 connection(s) still open"), "{out}");
+    assert!(out.contains(&format!("127.0.0.1:{port}")), "{out}");
+}
