@@ -339,3 +339,40 @@ fn live_view_shows_a_real_connection_within_a_second() {
     t.keys(&["q"]);
     t.assert_quit_cleanly();
 }
+
+/// The terminal is resized under a running replay: the screen is redrawn at the new
+/// size each time (borders meet the edge, the status bar stays), down to 80x24 and up.
+#[test]
+fn a_running_replay_follows_the_terminal_size() {
+    if !Tmux::available() {
+        return;
+    }
+    let t = Tmux::start("resize", &["captures/crafted-basic.pcap"], 100, 30);
+    let (ok, s) = t.wait_for(Duration::from_secs(10), |s| s.contains("32 pkts"));
+    assert!(ok, "the replay never showed:\n{s}");
+    t.keys(&["Home", "Right", "Right", "Right"]);
+    for (w, h) in [(80u16, 24u16), (140, 40), (100, 30)] {
+        let out = t.tmux(&[
+            "resize-window",
+            "-t",
+            &t.session,
+            "-x",
+            &w.to_string(),
+            "-y",
+            &h.to_string(),
+        ]);
+        assert!(out.status.success(), "resize-window {w}x{h}");
+        // The top border of the connections panel spans the whole new width.
+        let (ok, s) = t.wait_for(Duration::from_secs(3), |s| {
+            s.lines().next().is_some_and(|l| {
+                l.starts_with("┌ Connections")
+                    && l.ends_with('┐')
+                    && l.chars().count() == w as usize
+            }) && s.contains("32 pkts")
+                && s.lines().count() >= h as usize
+        });
+        assert!(ok, "not redrawn at {w}x{h}:\n{s}");
+    }
+    t.keys(&["q"]);
+    t.assert_quit_cleanly();
+}
