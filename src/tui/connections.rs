@@ -52,7 +52,15 @@ pub fn badges(c: &Conn, theme: &Theme) -> Vec<(String, Style)> {
         out.push((format!("{}fr", s.frames), theme.dim));
     }
     if s.pings > 0 {
-        out.push((format!("{}ping", s.pings), theme.dim));
+        let badge = match s.heartbeat_ms {
+            // The heartbeat's period, as the seed article's 心跳 is explained.
+            Some(ms) => {
+                let every = super::fmt::delta((ms * 1e3) as i64);
+                format!("{}ping/{}", s.pings, every.trim_start_matches('+'))
+            }
+            None => format!("{}ping", s.pings),
+        };
+        out.push((badge, theme.dim));
     }
     out
 }

@@ -113,6 +113,9 @@ pub struct ConnStats {
     pub pings: u64,
     /// Pongs.
     pub pongs: u64,
+    /// The heartbeat: the latest gap between one side's successive pings.
+    pub heartbeat_ms: Option<f64>,
+    last_ping: [Option<wsscope::types::Timestamp>; 2],
     /// The close code (of the close exchange, else of the first close frame).
     pub close_code: Option<u16>,
     /// Violations.
@@ -124,7 +127,7 @@ pub struct ConnStats {
 }
 
 impl ConnStats {
-    fn apply(&mut self, ev: &Event) {
+    pub(crate) fn apply(&mut self, ev: &Event) {
         self.events += 1;
         if let Some(p) = phase_of(ev, self.phase) {
             self.phase = Some(p);
@@ -149,7 +152,14 @@ impl ConnStats {
             } => {
                 self.frames += 1;
                 match opcode {
-                    9 => self.pings += 1,
+                    9 => {
+                        self.pings += 1;
+                        if let Some(d) = ev.dir {
+                            if let Some(prev) = self.last_ping[d.index()].replace(ev.ts) {
+                                self.heartbeat_ms = Some(ev.ts.millis_since(prev));
+                            }
+                        }
+                    }
                     10 => self.pongs += 1,
                     8 => self.close_code = self.close_code.or(close_code.flatten()),
                     _ => {}

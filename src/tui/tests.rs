@@ -9,6 +9,7 @@ use ratatui::style::Color;
 use ratatui::Terminal;
 
 use wsscope::analysis::EventKind;
+use wsscope::types::Direction;
 
 use super::app::{App, Focus, Msg};
 use super::fixtures::{self, session};
@@ -817,4 +818,31 @@ fn end_sticks_while_the_file_is_still_being_read() {
     let before = app.store().revealed;
     app.update(Msg::Feed(Feed::Events(rest.to_vec())));
     assert_eq!(app.store().revealed, before);
+}
+
+#[test]
+fn the_ping_badge_tells_the_heartbeat() {
+    // The server pings every 15 s; the client once in between (another side's ping
+    // is not the same heartbeat).
+    let s2c = Some(Direction::S2C);
+    let ping = |pkt, ms, dir| {
+        fixtures::ev(
+            7,
+            pkt,
+            ms,
+            dir,
+            fixtures::frame(9, true, None, 0, b"", None, None),
+        )
+    };
+    let events = vec![
+        ping(1, 0.0, s2c),
+        ping(2, 5_000.0, Some(Direction::C2S)),
+        ping(3, 15_000.0, s2c),
+    ];
+    let mut stats = super::store::ConnStats::default();
+    for e in &events {
+        stats.apply(e);
+    }
+    assert_eq!(stats.pings, 3);
+    assert_eq!(stats.heartbeat_ms, Some(15_000.0));
 }
