@@ -560,29 +560,16 @@ fn classify(cfg: &WsConfig, bytes: &[u8]) -> (Mode, Option<bool>) {
     }
 }
 
-/// The request methods recognised at the start of a connection, with their space.
-const METHODS: [&[u8]; 9] = [
-    b"GET ",
-    b"POST ",
-    b"PUT ",
-    b"HEAD ",
-    b"DELETE ",
-    b"OPTIONS ",
-    b"PATCH ",
-    b"CONNECT ",
-    b"TRACE ",
-];
-
 /// An HTTP request line starts with a method token and a space.
 fn looks_like_request(bytes: &[u8]) -> bool {
-    METHODS.iter().any(|m| bytes.starts_with(m))
+    http::REQUEST_STARTS.iter().any(|m| bytes.starts_with(m))
 }
 
 /// A first payload too short to tell: a strict prefix of a method token (with its
 /// space) or of `HTTP/`, so the connection may still turn out to be HTTP.
 fn could_become_http(bytes: &[u8]) -> bool {
     let prefix = |t: &[u8]| bytes.len() < t.len() && t.starts_with(bytes);
-    !bytes.is_empty() && (METHODS.iter().any(|m| prefix(m)) || prefix(b"HTTP/"))
+    !bytes.is_empty() && (http::REQUEST_STARTS.iter().any(|m| prefix(m)) || prefix(b"HTTP/"))
 }
 
 #[allow(clippy::too_many_arguments)]

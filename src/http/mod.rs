@@ -14,7 +14,9 @@ mod parse;
 mod upgrade;
 
 pub use accept::{accept_for, accept_steps, key_is_valid, AcceptSteps, WS_GUID};
-pub use parse::{HttpItem, HttpParser, ParserState, Role, DEFAULT_MAX_HEAD_BYTES, MAX_HEADERS};
+pub use parse::{
+    HttpItem, HttpParser, ParserState, Role, DEFAULT_MAX_HEAD_BYTES, MAX_HEADERS, REQUEST_STARTS,
+};
 pub use upgrade::{
     check_request, check_upgrade, deflate_params, parse_extensions, request_checks, Check,
     DeflateParams, Extension, Upgrade,

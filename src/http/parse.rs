@@ -168,7 +168,9 @@ pub struct HttpParser {
     pending_methods: VecDeque<Answering>,
 }
 
-const REQUEST_STARTS: &[&[u8]] = &[
+/// How a request line starts: a method and its space (where the parser resynchronises,
+/// and how the analyzer recognises HTTP at the start of a connection).
+pub const REQUEST_STARTS: &[&[u8]] = &[
     b"GET ",
     b"POST ",
     b"PUT ",
