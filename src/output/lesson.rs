@@ -10,6 +10,8 @@
 //! Every cell is escaped for markdown ([`md`]); rows per phase are bounded.
 
 use std::collections::{BTreeMap, HashMap};
+
+use super::order::InOrder;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -93,8 +95,7 @@ pub struct Lesson {
     explainer: Explainer,
     stats: StatsBuilder,
     open: HashMap<u64, ConnLesson>,
-    done: BTreeMap<u64, ConnLesson>,
-    next: u64,
+    done: InOrder<ConnLesson>,
     title_done: bool,
     compared: Vec<CompareRow>,
     /// Stats rows released before their lesson was (kept until it is).
@@ -110,8 +111,7 @@ impl Lesson {
             explainer: Explainer::new(lang),
             stats: StatsBuilder::new(),
             open: HashMap::new(),
-            done: BTreeMap::new(),
-            next: 0,
+            done: InOrder::new(),
             title_done: false,
             compared: Vec::new(),
             rows: HashMap::new(),
@@ -125,15 +125,12 @@ impl Lesson {
             self.stats.ready()
         };
         self.rows.extend(rows.into_iter().map(|r| (r.conn, r)));
-        loop {
-            let key = if all {
-                self.done.keys().next().copied()
-            } else {
-                Some(self.next).filter(|k| self.done.contains_key(k))
-            };
-            let Some(k) = key else { break };
-            let Some(c) = self.done.remove(&k) else { break };
-            self.next = k + 1;
+        let ready = if all {
+            self.done.finish()
+        } else {
+            self.done.ready()
+        };
+        for (k, c) in ready {
             if !self.title_done {
                 self.title_done = true;
                 let title = self
@@ -275,14 +272,14 @@ impl Report for Lesson {
         self.explainer.conn_closed(conn);
         self.stats.conn_closed(conn);
         if let Some(c) = self.open.remove(&conn) {
-            self.done.insert(conn, c);
+            self.done.push(conn, c);
         }
         self.write_ready(out, false)
     }
 
     fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         for (conn, c) in std::mem::take(&mut self.open) {
-            self.done.insert(conn, c);
+            self.done.push(conn, c);
         }
         self.write_ready(out, true)?;
         let cols = compare::compare(&self.compared);

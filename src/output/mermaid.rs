@@ -7,7 +7,9 @@
 //! directive, or inject HTML. Each diagram stops after a bounded number of arrows and
 //! says how many events it left out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+
+use super::order::InOrder;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -211,8 +213,7 @@ pub struct Diagrams {
     max_arrows: usize,
     text: TextTimeline,
     open: HashMap<u64, ConnDiagram>,
-    done: BTreeMap<u64, String>,
-    next: u64,
+    done: InOrder<String>,
     written: usize,
 }
 
@@ -224,27 +225,23 @@ impl Diagrams {
             max_arrows,
             text: TextTimeline::new(),
             open: HashMap::new(),
-            done: BTreeMap::new(),
-            next: 0,
+            done: InOrder::new(),
             written: 0,
         }
     }
 
     fn write_ready(&mut self, out: &mut dyn Write, all: bool) -> io::Result<()> {
-        loop {
-            let key = if all {
-                self.done.keys().next().copied()
-            } else {
-                Some(self.next).filter(|k| self.done.contains_key(k))
-            };
-            let Some(k) = key else { break };
-            let Some(d) = self.done.remove(&k) else { break };
+        let ready = if all {
+            self.done.finish()
+        } else {
+            self.done.ready()
+        };
+        for (_, d) in ready {
             if self.written > 0 {
                 out.write_all(b"\n")?;
             }
             out.write_all(d.as_bytes())?;
             self.written += 1;
-            self.next = k + 1;
         }
         Ok(())
     }
@@ -263,14 +260,14 @@ impl Report for Diagrams {
 
     fn conn_closed(&mut self, conn: u64, out: &mut dyn Write) -> io::Result<()> {
         if let Some(d) = self.open.remove(&conn) {
-            self.done.insert(conn, d.render());
+            self.done.push(conn, d.render());
         }
         self.write_ready(out, false)
     }
 
     fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         for (conn, d) in std::mem::take(&mut self.open) {
-            self.done.insert(conn, d.render());
+            self.done.push(conn, d.render());
         }
         self.write_ready(out, true)
     }

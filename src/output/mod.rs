@@ -7,6 +7,7 @@ pub mod compare;
 pub mod explain;
 pub mod lesson;
 pub mod mermaid;
+pub mod order;
 pub mod stats;
 pub mod text;
 

@@ -4,13 +4,15 @@
 //! before them has ended, so memory holds only the connections still open (and
 //! finished ones waiting for an older, longer one).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt::Write;
 
 use serde::Serialize;
 
 use crate::analysis::{Event, EventKind, HandshakeStep, Sink, TeardownHow};
 use crate::types::{ConnMap, Direction, Timestamp};
+
+use super::order::InOrder;
 
 /// A count per direction.
 #[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
@@ -164,7 +166,7 @@ struct Open {
 /// Requests remembered for latency while their responses are awaited.
 const MAX_PENDING_REQUESTS: usize = 256;
 /// Ended connections' rows held while an earlier connection is still open.
-pub const MAX_WAITING_ROWS: usize = 4096;
+pub const MAX_WAITING_ROWS: usize = super::order::MAX_WAITING;
 
 /// Latency samples kept per connection (for the median).
 const MAX_SAMPLES: usize = 4096;
@@ -173,8 +175,7 @@ const MAX_SAMPLES: usize = 4096;
 #[derive(Default)]
 pub struct StatsBuilder {
     open: ConnMap<Open>,
-    done: BTreeMap<u64, ConnStats>,
-    next: u64,
+    done: InOrder<ConnStats>,
 }
 
 impl StatsBuilder {
@@ -202,26 +203,10 @@ impl StatsBuilder {
         })
     }
 
-    /// Rows ready to print, in connection order: every connection before them has ended.
-    /// Past [`MAX_WAITING_ROWS`] rows waiting (a long-lived connection and many short
-    /// ones after it, in a long live capture), they go out of order instead of piling
-    /// up: the turn of the connections still open is skipped, and their rows go out
-    /// as soon as they end.
+    /// Rows ready to print, in connection order (see [`InOrder`]: past
+    /// [`MAX_WAITING_ROWS`] waiting, rows go out as their connections end).
     pub fn ready(&mut self) -> Vec<ConnStats> {
-        let mut out = Vec::new();
-        if self.done.len() > MAX_WAITING_ROWS {
-            if let Some(&first) = self.done.keys().next() {
-                self.next = self.next.max(first);
-            }
-        }
-        while let Some(entry) = self.done.first_entry().filter(|e| *e.key() < self.next) {
-            out.push(entry.remove());
-        }
-        while let Some(row) = self.done.remove(&self.next) {
-            out.push(row);
-            self.next += 1;
-        }
-        out
+        self.done.ready().into_iter().map(|(_, row)| row).collect()
     }
 
     /// The end of the input: every row, in connection order.
@@ -230,9 +215,7 @@ impl StatsBuilder {
         for conn in open {
             self.conn_closed(conn);
         }
-        let rows = std::mem::take(&mut self.done).into_values().collect();
-        self.next = u64::MAX;
-        rows
+        self.done.finish().into_iter().map(|(_, row)| row).collect()
     }
 }
 
@@ -399,7 +382,7 @@ impl Sink for StatsBuilder {
             o.row.bytes.payload = o.row.bytes.wire.saturating_sub(o.head_bytes);
         }
         o.row.kind = classify(&o);
-        self.done.insert(conn, o.row);
+        self.done.push(conn, o.row);
     }
 }
 
