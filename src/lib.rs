@@ -22,6 +22,7 @@
 pub mod analysis;
 pub mod http;
 pub mod output;
+pub mod rules;
 pub mod tcp;
 pub mod text;
 pub mod types;

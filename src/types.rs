@@ -91,28 +91,7 @@ impl Serialize for Timestamp {
     }
 }
 
-/// A rule a peer broke: a stable snake_case code, one sentence, and the RFC
-/// section it comes from. Violations are events, never errors.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Violation {
-    /// Stable snake_case name, e.g. `unmasked_client_frame`.
-    pub code: &'static str,
-    /// One sentence saying what happened.
-    pub message: String,
-    /// The rule, e.g. `"RFC 6455 5.1"`.
-    pub rfc: &'static str,
-}
-
-impl Violation {
-    /// A violation with the given code, rule and message.
-    pub fn new(code: &'static str, rfc: &'static str, message: impl Into<String>) -> Violation {
-        Violation {
-            code,
-            message: message.into(),
-            rfc,
-        }
-    }
-}
+pub use crate::rules::Violation;
 
 /// A map keyed by connection number, hashed cheaply.
 ///

@@ -660,8 +660,7 @@ fn http_data(
                             conn,
                             Some(Direction::C2S),
                             Violation::new(
-                                "data_before_upgrade",
-                                "RFC 6455 4.1",
+                                http::rules::DATA_BEFORE_UPGRADE,
                                 format!(
                                     "The client sent {} bytes after its upgrade request before the server's 101 arrived.",
                                     h.held.len()

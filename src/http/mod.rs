@@ -11,6 +11,7 @@
 
 mod accept;
 mod parse;
+pub mod rules;
 mod upgrade;
 
 pub use accept::{accept_for, accept_steps, key_is_valid, AcceptSteps, WS_GUID};

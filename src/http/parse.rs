@@ -43,8 +43,9 @@
 
 use std::collections::VecDeque;
 
+use super::rules;
 use super::{RequestHead, ResponseHead};
-use crate::types::Violation;
+use crate::rules::Violation;
 
 /// Default bound of one head (start line and header fields), in bytes: 64 KiB.
 pub const DEFAULT_MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -397,8 +398,7 @@ impl HttpParser {
 
         if self.head.len() > self.max_head {
             let v = Violation::new(
-                "http_head_too_large",
-                "RFC 9110 5.4",
+                rules::HTTP_HEAD_TOO_LARGE,
                 format!(
                     "An HTTP head is longer than {} bytes; the rest of this direction is not parsed.",
                     self.max_head
@@ -568,8 +568,7 @@ impl HttpParser {
                         self.trailer_bytes += 1;
                         if self.trailer_bytes > self.max_head {
                             let v = Violation::new(
-                                "http_head_too_large",
-                                "RFC 9110 5.4",
+                                rules::HTTP_HEAD_TOO_LARGE,
                                 format!(
                                     "Chunked trailers are longer than {} bytes; the rest of this direction is not parsed.",
                                     self.max_head
@@ -666,13 +665,11 @@ fn owned_headers(headers: &[httparse::Header<'_>]) -> Vec<(String, String)> {
 fn parse_error(e: httparse::Error, what: &str) -> Violation {
     match e {
         httparse::Error::TooManyHeaders => Violation::new(
-            "http_too_many_headers",
-            "RFC 9110 5.4",
+            rules::HTTP_TOO_MANY_HEADERS,
             format!("An HTTP {what} has more than {MAX_HEADERS} header fields; the rest of this direction is not parsed."),
         ),
         e => Violation::new(
-            "http_malformed",
-            "RFC 9112 2.2",
+            rules::HTTP_MALFORMED,
             format!("A malformed HTTP {what} head ({e}); the rest of this direction is not parsed."),
         ),
     }
@@ -680,16 +677,14 @@ fn parse_error(e: httparse::Error, what: &str) -> Violation {
 
 fn bad_chunk(what: &str) -> Violation {
     Violation::new(
-        "http_bad_chunk",
-        "RFC 9112 7.1",
+        rules::HTTP_BAD_CHUNK,
         format!("Bad chunked encoding: {what}; the rest of this direction is not parsed."),
     )
 }
 
 fn incomplete(what: &str) -> HttpItem {
     HttpItem::Violation(Violation::new(
-        "http_incomplete_message",
-        "RFC 9112 8",
+        rules::HTTP_INCOMPLETE_MESSAGE,
         format!("The stream ended inside an HTTP message {what}."),
     ))
 }
@@ -742,8 +737,7 @@ fn content_length(headers: &[(String, String)]) -> Result<Option<u64>, Violation
             (Some(n), Some(f)) if n == f => {}
             _ => {
                 return Err(Violation::new(
-                    "http_malformed",
-                    "RFC 9112 6.3",
+                    rules::HTTP_BAD_LENGTH,
                     "A Content-Length is not one decimal number, so the body cannot be delimited; the rest of this direction is not parsed.",
                 ))
             }
@@ -754,8 +748,7 @@ fn content_length(headers: &[(String, String)]) -> Result<Option<u64>, Violation
 
 fn conflicting() -> Violation {
     Violation::new(
-        "http_conflicting_length",
-        "RFC 9112 6.1",
+        rules::HTTP_CONFLICTING_LENGTH,
         "A message has both Transfer-Encoding and Content-Length; Transfer-Encoding is used.",
     )
 }
@@ -767,8 +760,7 @@ fn request_framing(req: &RequestHead) -> FramingResult {
     match chunked_last(&req.headers) {
         Some(true) => Ok((Framing::Chunked, req.header("content-length").map(|_| conflicting()))),
         Some(false) => Err(Violation::new(
-            "http_malformed",
-            "RFC 9112 6.3",
+            rules::HTTP_BAD_LENGTH,
             "A request's Transfer-Encoding does not end in chunked, so its body cannot be delimited; the rest of this direction is not parsed.",
         )),
         None if req.method.eq_ignore_ascii_case("CONNECT") => Ok((Framing::UntilClose, None)),

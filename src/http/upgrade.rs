@@ -13,7 +13,9 @@
 use super::accept::trim_ows;
 use super::{accept_for, key_is_valid, RequestHead, ResponseHead};
 
-use crate::types::Violation;
+use super::rules;
+use crate::rules::Rule;
+use crate::rules::Violation;
 /// The parameters are the WebSocket decoder's: the handshake only finds them.
 pub use crate::ws::DeflateParams;
 
@@ -98,11 +100,11 @@ impl List {
         rfc: &'static str,
         ok: bool,
         detail: String,
-        code: Option<(&'static str, String)>,
+        code: Option<(Rule, String)>,
     ) {
         if !ok {
             if let Some((code, message)) = code {
-                self.violations.push(Violation::new(code, rfc, message));
+                self.violations.push(Violation::new(code, message));
             }
         }
         self.checks.push(Check {
@@ -166,7 +168,7 @@ fn request_list(req: &RequestHead) -> List {
         get,
         quote(&req.method),
         Some((
-            "upgrade_method_not_get",
+            rules::UPGRADE_METHOD_NOT_GET,
             format!(
                 "The upgrade request's method is {}, not GET.",
                 quote(&req.method)
@@ -180,7 +182,7 @@ fn request_list(req: &RequestHead) -> List {
         v11,
         quote(&req.version),
         Some((
-            "upgrade_http_version",
+            rules::UPGRADE_HTTP_VERSION,
             format!(
                 "The upgrade request is {}; a WebSocket handshake needs HTTP/1.1 or later.",
                 quote(&req.version)
@@ -194,7 +196,7 @@ fn request_list(req: &RequestHead) -> List {
         !hosts.is_empty(),
         list_detail(&hosts),
         Some((
-            "upgrade_missing_host",
+            rules::UPGRADE_MISSING_HOST,
             "The upgrade request has no Host header.".to_string(),
         )),
     );
@@ -205,7 +207,7 @@ fn request_list(req: &RequestHead) -> List {
         req.has_token("upgrade", "websocket"),
         list_detail(&upgrades),
         Some((
-            "upgrade_missing_upgrade_websocket",
+            rules::UPGRADE_MISSING_UPGRADE_WEBSOCKET,
             format!(
                 "The upgrade request's Upgrade header does not list websocket (it is {}).",
                 list_detail(&upgrades)
@@ -219,7 +221,7 @@ fn request_list(req: &RequestHead) -> List {
         req.has_token("connection", "upgrade"),
         list_detail(&connections),
         Some((
-            "upgrade_missing_connection_upgrade",
+            rules::UPGRADE_MISSING_CONNECTION_UPGRADE,
             format!(
                 "The upgrade request's Connection header does not hold the token Upgrade (it is {}).",
                 list_detail(&connections)
@@ -234,7 +236,7 @@ fn request_list(req: &RequestHead) -> List {
         version_ok,
         list_detail(&versions),
         Some((
-            "upgrade_bad_version",
+            rules::UPGRADE_BAD_VERSION,
             if versions.is_empty() {
                 "The upgrade request has no Sec-WebSocket-Version header (it must be 13).".into()
             } else {
@@ -252,7 +254,7 @@ fn request_list(req: &RequestHead) -> List {
         !keys.is_empty(),
         list_detail(&keys),
         Some((
-            "upgrade_missing_key",
+            rules::UPGRADE_MISSING_KEY,
             "The upgrade request has no Sec-WebSocket-Key header.".to_string(),
         )),
     );
@@ -265,7 +267,7 @@ fn request_list(req: &RequestHead) -> List {
         key.map_or_else(|| "absent".to_string(), quote),
         key.map(|k| {
             (
-                "upgrade_bad_key",
+                rules::UPGRADE_BAD_KEY,
                 format!(
                     "The Sec-WebSocket-Key {} is not the base64 of 16 bytes (24 characters ending in ==).",
                     quote(k)
@@ -279,7 +281,7 @@ fn request_list(req: &RequestHead) -> List {
         keys.len() <= 1,
         format!("{} header(s)", keys.len()),
         Some((
-            "upgrade_duplicate_key",
+            rules::UPGRADE_DUPLICATE_KEY,
             format!(
                 "The upgrade request has {} Sec-WebSocket-Key headers; at most one is allowed.",
                 keys.len()
@@ -440,8 +442,7 @@ pub fn deflate_params(ext: &Extension, offers: &[Extension]) -> (DeflateParams, 
         .into_iter()
         .map(|what| {
             Violation::new(
-                "deflate_bad_params",
-                "RFC 7692 7.1",
+                rules::DEFLATE_BAD_PARAMS,
                 format!("The server's permessage-deflate response is invalid: {what}."),
             )
         })
@@ -582,7 +583,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         resp.has_token("upgrade", "websocket"),
         list_detail(&upgrades),
         Some((
-            "response_missing_upgrade",
+            rules::RESPONSE_MISSING_UPGRADE,
             format!(
                 "The 101 response's Upgrade header does not name websocket (it is {}).",
                 list_detail(&upgrades)
@@ -596,7 +597,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         resp.has_token("connection", "upgrade"),
         list_detail(&connections),
         Some((
-            "response_missing_connection",
+            rules::RESPONSE_MISSING_CONNECTION,
             format!(
                 "The 101 response's Connection header does not hold the token Upgrade (it is {}).",
                 list_detail(&connections)
@@ -609,7 +610,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         !accepts.is_empty(),
         list_detail(&accepts),
         Some((
-            "accept_missing",
+            rules::ACCEPT_MISSING,
             "The 101 response has no Sec-WebSocket-Accept header.".to_string(),
         )),
     );
@@ -618,7 +619,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
             Some(expected) => (
                 format!("{} (expected {})", quote(accept), quote(expected)),
                 Some((
-                    "accept_mismatch",
+                    rules::ACCEPT_MISMATCH,
                     format!(
                         "The Sec-WebSocket-Accept {} does not match the key: it should be {}.",
                         quote(accept),
@@ -646,7 +647,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         accepts.len() <= 1,
         format!("{} header(s)", accepts.len()),
         Some((
-            "accept_duplicate",
+            rules::ACCEPT_DUPLICATE,
             format!(
                 "The 101 response has {} Sec-WebSocket-Accept headers; at most one is allowed.",
                 accepts.len()
@@ -665,7 +666,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
             offered,
             quote(&ext.raw),
             Some((
-                "extension_not_offered",
+                rules::EXTENSION_NOT_OFFERED,
                 format!(
                     "The server accepted the extension {}, which the client did not offer.",
                     quote(&ext.name)
@@ -681,8 +682,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         let (params, mut problems) = deflate_params(first, &offers);
         if deflates.len() > 1 {
             problems.push(Violation::new(
-                "deflate_bad_params",
-                "RFC 7692 7.1",
+                rules::DEFLATE_BAD_PARAMS,
                 "The server accepted permessage-deflate more than once.",
             ));
         }
@@ -720,7 +720,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
             offered,
             quote(&chosen),
             Some((
-                "subprotocol_not_offered",
+                rules::SUBPROTOCOL_NOT_OFFERED,
                 format!(
                     "The server chose the subprotocol {}, which is not one the client offered.",
                     quote(&chosen)

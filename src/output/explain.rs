@@ -863,19 +863,9 @@ pub fn check_name(lang: Lang, name: &'static str) -> &'static str {
 }
 
 /// Violation codes that record a limit of the capture or of wsscope, or something the
-/// RFC allows, rather than a peer breaking a rule.
+/// RFC allows, rather than a peer breaking a rule: the rule's own flag.
 fn is_note(code: &str) -> bool {
-    matches!(
-        code,
-        "mid_stream"
-            | "unsolicited_pong"
-            | "gap_resync"
-            | "deflate_params_unknown"
-            | "message_too_big"
-            | "inflate_ratio_exceeded"
-            | "http_head_too_large"
-            | "http_too_many_headers"
-    )
+    crate::rules::find(code).is_some_and(|r| r.note)
 }
 
 /// The rule a violation code stands for, in plain words, in `lang`.
@@ -1069,8 +1059,8 @@ mod tests {
     }
 
     #[test]
-    fn every_ws_rule_has_plain_words_in_both_languages() {
-        for r in crate::ws::violations::ALL {
+    fn every_rule_of_every_layer_has_plain_words_in_both_languages() {
+        for r in crate::rules::all() {
             for lang in [Lang::En, Lang::Zh] {
                 let words = violation_rule(lang, r.code);
                 assert_ne!(words, violation_rule(lang, "no_such_rule"), "{}", r.code);

@@ -3,24 +3,9 @@
 //! The codes are part of the NDJSON contract; the sentences are built where
 //! the violation is found, with the facts of the case.
 
-/// A rule: stable snake_case code and the section it comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rule {
-    /// Stable snake_case code.
-    pub code: &'static str,
-    /// RFC section, e.g. `RFC 6455 5.1`.
-    pub rfc: &'static str,
-}
+pub use crate::rules::Rule;
 
-macro_rules! rules {
-    ($($(#[$doc:meta])* $name:ident = $code:literal, $rfc:literal;)*) => {
-        $( $(#[$doc])* pub const $name: Rule = Rule { code: $code, rfc: $rfc }; )*
-        /// Every rule, for documentation and tests.
-        pub const ALL: &[Rule] = &[$($name),*];
-    };
-}
-
-rules! {
+crate::rules! {
     /// A client frame without the MASK bit.
     UNMASKED_CLIENT_FRAME = "unmasked_client_frame", "RFC 6455 5.1";
     /// A server frame with the MASK bit.
@@ -56,41 +41,25 @@ rules! {
     /// A frame sent after the sender's own close frame.
     FRAME_AFTER_CLOSE = "frame_after_close", "RFC 6455 5.5.1";
     /// A pong whose payload matches no outstanding ping (a note: unsolicited pongs are allowed).
-    UNSOLICITED_PONG = "unsolicited_pong", "RFC 6455 5.5.3";
+    UNSOLICITED_PONG = "unsolicited_pong", "RFC 6455 5.5.3", note;
     /// Pings never answered by the end of the connection.
     UNANSWERED_PING = "unanswered_ping", "RFC 6455 5.5.2";
     /// permessage-deflate data that does not inflate.
     DECOMPRESSION_FAILED = "decompression_failed", "RFC 7692 7.2.2";
     /// An inflated message larger than the configured bound.
-    MESSAGE_TOO_BIG = "message_too_big", "RFC 6455 10.4";
+    MESSAGE_TOO_BIG = "message_too_big", "RFC 6455 10.4", note;
     /// A message inflating more than the configured ratio.
-    INFLATE_RATIO_EXCEEDED = "inflate_ratio_exceeded", "RFC 6455 10.4";
+    INFLATE_RATIO_EXCEEDED = "inflate_ratio_exceeded", "RFC 6455 10.4", note;
     /// The TCP connection ended without a close frame.
     ABNORMAL_CLOSURE = "abnormal_closure", "RFC 6455 7.1.5";
     /// Bytes lost from the stream; what was skipped and where decoding resumed.
-    GAP_RESYNC = "gap_resync", "RFC 6455 5.2";
+    GAP_RESYNC = "gap_resync", "RFC 6455 5.2", note;
     /// The connection ended inside a fragmented message.
     UNFINISHED_MESSAGE = "unfinished_message", "RFC 6455 5.4";
     /// The connection (or capture) ended inside a frame.
     UNFINISHED_FRAME = "unfinished_frame", "RFC 6455 5.2";
     /// Decoding began without the handshake (a note on confidence).
-    MID_STREAM = "mid_stream", "RFC 6455 5.2";
+    MID_STREAM = "mid_stream", "RFC 6455 5.2", note;
     /// permessage-deflate in use but its parameters unknown (mid-stream capture).
-    DEFLATE_PARAMS_UNKNOWN = "deflate_params_unknown", "RFC 7692 7.1";
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn codes_are_unique_snake_case() {
-        let mut seen = std::collections::HashSet::new();
-        for r in super::ALL {
-            assert!(seen.insert(r.code), "duplicate {}", r.code);
-            assert!(r
-                .code
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
-            assert!(r.rfc.starts_with("RFC "));
-        }
-    }
+    DEFLATE_PARAMS_UNKNOWN = "deflate_params_unknown", "RFC 7692 7.1", note;
 }
