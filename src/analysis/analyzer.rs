@@ -8,10 +8,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 
+use super::contract::{handshake_event, request_event, response_event, unanswered_upgrade};
 use crate::analysis::{Event, EventKind, TeardownStep};
 use crate::http::{self, HttpItem, HttpParser, RequestHead, Role};
 use crate::tcp::{CloseReason, FlowTable, SegmentInfo, TcpConfig, TcpEvent};
-use crate::text::safe;
 use crate::types::{ConnMap, Direction, Timestamp, Violation};
 use crate::wire::{self, Decoded, WireLimits};
 use crate::ws::{self, WsConfig, WsSession};
@@ -299,7 +299,7 @@ impl Conns {
                             Direction::S2C => h.responses.gap(),
                         },
                         Mode::WebSocket(ws) => {
-                            let mut out = WsOut::new(sink, here, conn);
+                            let mut out = WsOut::new(sink, here, conn, self.cfg.ws.detail);
                             ws.gap(dir, bytes, here.ts, &mut |d, k| out.push(d, k));
                         }
                         Mode::Unknown | Mode::Opaque => {}
@@ -458,7 +458,7 @@ impl Conns {
         match &mut c.mode {
             Mode::Unknown | Mode::Opaque => {}
             Mode::WebSocket(ws) => {
-                let mut out = WsOut::new(sink, here, conn);
+                let mut out = WsOut::new(sink, here, conn, self.cfg.ws.detail);
                 ws.feed(dir, bytes, here.ts, &mut |d, k| out.push(d, k));
             }
             Mode::Http(h) => {
@@ -477,7 +477,7 @@ impl Conns {
         }
         if let Some(mut mode) = switch {
             if let Mode::WebSocket(ws) = &mut mode {
-                let mut out = WsOut::new(sink, here, conn);
+                let mut out = WsOut::new(sink, here, conn, self.cfg.ws.detail);
                 for (d, b) in leftover {
                     ws.feed(d, &b, here.ts, &mut |d, k| out.push(d, k));
                 }
@@ -491,7 +491,7 @@ impl Conns {
     fn end_conn(&mut self, here: Here, conn: u64, c: Conn, ended: bool, sink: &mut impl Sink) {
         match c.mode {
             Mode::WebSocket(mut ws) => {
-                let mut out = WsOut::new(sink, here, conn);
+                let mut out = WsOut::new(sink, here, conn, self.cfg.ws.detail);
                 ws.end(here.ts, &mut |d, k| out.push(d, k));
             }
             Mode::Http(mut h) => {
@@ -738,70 +738,6 @@ fn hold(conn: u64, h: &mut HttpState, bytes: &[u8], sink: &mut impl Sink) {
     h.held.extend_from_slice(&bytes[..bytes.len().min(room)]);
 }
 
-fn unanswered_upgrade(req: Option<&RequestHead>) -> EventKind {
-    let key = req.and_then(|r| r.header("sec-websocket-key")).map(safe);
-    let expected = req
-        .and_then(|r| r.header("sec-websocket-key"))
-        .filter(|k| http::key_is_valid(k))
-        .map(http::accept_for);
-    EventKind::WsHandshake {
-        key,
-        accept: None,
-        expected_accept: expected,
-        accept_ok: false,
-        version: req
-            .and_then(|r| r.header("sec-websocket-version"))
-            .map(safe),
-        extensions: Vec::new(),
-        subprotocol: None,
-        ok: false,
-        status: 0,
-        reason: Some("the server never answered the upgrade request".into()),
-        offered_extensions: Vec::new(),
-        offered_subprotocols: Vec::new(),
-    }
-}
-
-fn safe_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
-    headers.iter().map(|(n, v)| (safe(n), safe(v))).collect()
-}
-
-fn request_event(req: &RequestHead) -> EventKind {
-    EventKind::HttpRequest {
-        method: safe(&req.method),
-        target: safe(&req.target),
-        version: safe(&req.version),
-        headers: safe_headers(&req.headers),
-    }
-}
-
-fn response_event(resp: &http::ResponseHead) -> EventKind {
-    EventKind::HttpResponse {
-        status: resp.status,
-        reason: safe(&resp.reason),
-        version: safe(&resp.version),
-        headers: safe_headers(&resp.headers),
-    }
-}
-
-fn handshake_event(up: &http::Upgrade) -> EventKind {
-    let list = |v: &[String]| v.iter().map(|s| safe(s)).collect();
-    EventKind::WsHandshake {
-        key: up.key.as_deref().map(safe),
-        accept: up.accept.as_deref().map(safe),
-        expected_accept: up.expected_accept.clone(),
-        accept_ok: up.accept_ok,
-        version: up.version.as_deref().map(safe),
-        extensions: list(&up.extensions),
-        subprotocol: up.subprotocol.as_deref().map(safe),
-        ok: up.ok,
-        status: up.status,
-        reason: up.reason.as_deref().map(safe),
-        offered_extensions: list(&up.offered_extensions),
-        offered_subprotocols: list(&up.offered_subprotocols),
-    }
-}
-
 fn addr(a: SocketAddr) -> String {
     a.to_string()
 }
@@ -858,14 +794,21 @@ struct WsOut<'s, S: Sink> {
     sink: &'s mut S,
     here: Here,
     conn: u64,
+    detail: bool,
 }
 
 impl<'s, S: Sink> WsOut<'s, S> {
-    fn new(sink: &'s mut S, here: Here, conn: u64) -> Self {
-        WsOut { sink, here, conn }
+    fn new(sink: &'s mut S, here: Here, conn: u64, detail: bool) -> Self {
+        WsOut {
+            sink,
+            here,
+            conn,
+            detail,
+        }
     }
 
-    fn push(&mut self, dir: Option<Direction>, kind: EventKind) {
+    fn push(&mut self, dir: Option<Direction>, ev: ws::WsEvent) {
+        let kind = super::contract::ws_event(ev, self.detail);
         emit(self.sink, self.here, self.conn, dir, kind);
     }
 }

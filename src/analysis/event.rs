@@ -6,7 +6,8 @@
 
 use serde::Serialize;
 
-use crate::types::{Direction, Timestamp, Violation};
+use crate::rules::Violation;
+use crate::types::{Direction, Timestamp};
 
 /// One event of the timeline.
 #[derive(Clone, Debug, Serialize)]
@@ -25,57 +26,8 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-/// A step of the TCP three-way handshake.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HandshakeStep {
-    /// The client's SYN.
-    Syn,
-    /// The server's SYN-ACK.
-    SynAck,
-    /// The client's ACK of the SYN-ACK.
-    Ack,
-}
-
-/// How a TCP connection ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TeardownHow {
-    /// An orderly FIN.
-    Fin,
-    /// A reset.
-    Rst,
-}
-
-/// For FIN teardowns: the FIN itself, or the ACK that acknowledges it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TeardownStep {
-    /// A FIN segment.
-    Fin,
-    /// The ACK of the peer's FIN.
-    Ack,
-}
-
-/// A WebSocket message's kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    /// Opcode 1.
-    Text,
-    /// Opcode 2.
-    Binary,
-}
-
-impl MessageKind {
-    /// `"text"` or `"binary"`, as in NDJSON.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MessageKind::Text => "text",
-            MessageKind::Binary => "binary",
-        }
-    }
-}
+pub use crate::tcp::{HandshakeStep, TeardownHow, TeardownStep};
+pub use crate::ws::MessageKind;
 
 /// An HTTP header as `[name, value]`, made safe for a terminal.
 pub type Header = (String, String);
@@ -269,10 +221,6 @@ impl EventKind {
 
 impl From<Violation> for EventKind {
     fn from(v: Violation) -> EventKind {
-        EventKind::Violation {
-            code: v.code,
-            message: v.message,
-            rfc: v.rfc,
-        }
+        super::contract::violation(v)
     }
 }

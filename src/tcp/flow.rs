@@ -9,7 +9,7 @@ use super::lru::Lru;
 use super::reassembly::{Chunk, Reassembler};
 use super::seq::SeqNum;
 use super::{CloseReason, SegmentInfo, TcpConfig, TcpEvent};
-use crate::analysis::{HandshakeStep, TeardownHow, TeardownStep};
+use super::{HandshakeStep, TeardownHow, TeardownStep};
 use crate::types::{Direction, Timestamp};
 
 /// One end of a connection as plain integers: the address (IPv4 in the low 32

@@ -12,7 +12,6 @@
 
 use std::net::SocketAddr;
 
-use crate::analysis::{HandshakeStep, TeardownHow, TeardownStep};
 use crate::types::Direction;
 
 mod flow;
@@ -23,6 +22,35 @@ mod seq;
 pub use flow::FlowTable;
 pub use reassembly::{Chunk, Reassembler};
 pub use seq::SeqNum;
+
+/// A step of the TCP three-way handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandshakeStep {
+    /// The client's SYN.
+    Syn,
+    /// The server's SYN-ACK.
+    SynAck,
+    /// The client's ACK of the SYN-ACK.
+    Ack,
+}
+
+/// How a TCP connection ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TeardownHow {
+    /// An orderly FIN.
+    Fin,
+    /// A reset.
+    Rst,
+}
+
+/// For FIN teardowns: the FIN itself, or the ACK that acknowledges it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TeardownStep {
+    /// A FIN segment.
+    Fin,
+    /// The ACK of the peer's FIN.
+    Ack,
+}
 
 /// The fields of one TCP segment that the flow table needs (the wire layer
 /// converts its segment view into this).

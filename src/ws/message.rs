@@ -81,7 +81,7 @@ impl Utf8Checker {
 }
 
 /// The first `limit` bytes of a message.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Preview {
     bytes: Vec<u8>,
     limit: usize,

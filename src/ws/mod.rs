@@ -6,7 +6,7 @@
 //! - [`deflate`]: the negotiated parameters and a streaming, bounded inflater.
 //! - [`close`]: close payloads and the RFC 6455 7.4 code ranges.
 //! - [`session`]: [`WsSession`], both directions of one connection, emitting
-//!   [`crate::analysis::EventKind`]s as frames complete.
+//!   [`WsEvent`]s ([`event`]) as frames complete.
 //! - [`sniff`]: does a byte stream look like WebSocket frames?
 //! - [`violations`]: every rule checked, with its stable code and RFC section.
 //!
@@ -16,6 +16,7 @@
 
 pub mod close;
 pub mod deflate;
+pub mod event;
 pub mod frame;
 pub mod message;
 pub mod session;
@@ -24,6 +25,7 @@ pub mod violations;
 
 pub use close::close_code_meaning;
 pub use deflate::DeflateParams;
+pub use event::{ClosePayload, FrameEvent, MessageEvent, MessageKind, WsEvent};
 pub use session::{CloseSummary, WsSession, WsStats};
 pub use sniff::{sniff, Confidence, Sniffed};
 

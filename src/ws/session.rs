@@ -8,16 +8,18 @@ use std::collections::VecDeque;
 
 use super::close::{close_code_class, close_code_meaning, parse_close_payload, CloseCodeClass};
 use super::deflate::{DeflateParams, InflateStop, Inflater};
+use super::event::{
+    ClosePayload, FrameEvent, MessageEvent, MessageKind, WsEvent, FRAME_HEAD_BYTES,
+};
 use super::frame::{
-    header_len_from_prefix, hex as frame_hex, parse_header, unmask_into, FrameHeader, HeaderParse,
-    Opcode, MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
+    header_len_from_prefix, parse_header, unmask_into, FrameHeader, HeaderParse, Opcode,
+    MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN,
 };
 use super::message::{Preview, Utf8Checker};
 use super::sniff::{plausible, Confidence};
 use super::violations::{self as rule, Rule};
 use super::WsConfig;
-use crate::analysis::{EventKind, MessageKind};
-use crate::text;
+use crate::rules::Violation;
 use crate::types::{Direction, Timestamp};
 
 /// Frame payload bytes shown as `payload_hex`.
@@ -25,7 +27,7 @@ const FRAME_HEX_BYTES: usize = 32;
 /// Masked payload is unmasked through a scratch buffer of at most this size.
 const SCRATCH: usize = 64 * 1024;
 
-type Out<'a> = dyn FnMut(Option<Direction>, EventKind) + 'a;
+type Out<'a> = dyn FnMut(Option<Direction>, WsEvent) + 'a;
 
 /// The close exchange as the stats see it.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
@@ -242,12 +244,8 @@ fn dir_of(i: usize) -> Direction {
     }
 }
 
-fn violation(r: Rule, message: String) -> EventKind {
-    EventKind::Violation {
-        code: r.code,
-        message,
-        rfc: r.rfc,
-    }
+fn violation(r: Rule, message: String) -> WsEvent {
+    WsEvent::Violation(Violation::new(r, message))
 }
 
 fn kind_name(k: MessageKind) -> &'static str {
@@ -335,7 +333,7 @@ impl WsSession {
         dir: Direction,
         data: &[u8],
         ts: Timestamp,
-        out: &mut impl FnMut(Option<Direction>, EventKind),
+        out: &mut impl FnMut(Option<Direction>, WsEvent),
     ) {
         self.feed_dyn(dir, data, ts, out);
     }
@@ -846,8 +844,7 @@ impl WsSession {
             return;
         };
         let h = f.h;
-        let mut close_code = None;
-        let mut close_reason = None;
+        let mut close = None;
         let mut rtt_ms = None;
         let mut close_completes = false;
         if f.role == Role::Control && !f.damaged {
@@ -869,8 +866,10 @@ impl WsSession {
                             self.emit(out, Some(dir), rule::INVALID_UTF8_CLOSE_REASON, format!("A {dir} close reason is not valid UTF-8 at byte {at} of the reason."));
                         }
                     }
-                    close_code = Some(p.code);
-                    close_reason = Some(text::safe(&p.reason));
+                    close = Some(ClosePayload {
+                        code: p.code,
+                        reason: p.reason.clone(),
+                    });
                     close_completes = self.on_close(dir, ts, p.code, p.reason);
                 }
                 Opcode::Ping => {
@@ -886,8 +885,10 @@ impl WsSession {
             }
         } else if h.opcode == Opcode::Close {
             // Damaged by a gap: the close happened, its contents are lost.
-            close_code = Some(None);
-            close_reason = Some(String::new());
+            close = Some(ClosePayload {
+                code: None,
+                reason: String::new(),
+            });
             close_completes = self.on_close(dir, ts, None, String::new());
         }
         // Finish a message whose last frame this is (before the frame event, so that a
@@ -923,23 +924,25 @@ impl WsSession {
                 message = Some(m);
             }
         }
+        let mut head = [0u8; FRAME_HEAD_BYTES];
+        let n = f.hex_len.min(FRAME_HEAD_BYTES);
+        head[..n].copy_from_slice(&f.hex[..n]);
         out(
             Some(dir),
-            EventKind::WsFrame {
+            WsEvent::Frame(Box::new(FrameEvent {
                 fin: h.fin,
                 rsv: h.rsv,
                 opcode: h.opcode.value(),
                 opname: h.opcode.name(),
-                masked: h.mask.is_some(),
-                mask_key: h.mask.filter(|_| self.cfg.detail).map(|k| frame_hex(&k)),
+                mask: h.mask,
                 len: h.len,
                 header_len: h.header_len,
-                close_code,
-                close_reason,
-                payload_hex: frame_hex(&f.hex[..f.hex_len]),
+                close,
+                head,
+                head_len: n as u8,
                 rtt_ms,
                 mid_stream: self.mid_stream,
-            },
+            })),
         );
         if let Some(m) = message {
             if m.damaged {
@@ -951,19 +954,15 @@ impl WsSession {
                 }
                 out(
                     Some(dir),
-                    EventKind::WsMessage {
+                    WsEvent::Message(Box::new(MessageEvent {
                         kind: m.kind,
                         frames: m.frames,
                         len: m.len,
                         wire_len: m.wire_len,
                         compressed: m.compressed,
-                        preview: if self.cfg.detail {
-                            m.preview.render(m.kind == MessageKind::Text, m.len)
-                        } else {
-                            String::new()
-                        },
                         compressed_len: m.compressed.then_some(m.compressed_len),
-                    },
+                        preview: m.preview,
+                    })),
                 );
             }
         }
@@ -1026,18 +1025,7 @@ impl WsSession {
         }
         self.close_emitted = true;
         let c = self.stats.close.clone().unwrap_or_default();
-        out(
-            c.initiator,
-            EventKind::WsClose {
-                initiator: c.initiator,
-                code: c.code,
-                reason: text::safe(&c.reason),
-                echoed: c.echoed,
-                clean: c.clean,
-                echo_ms: c.echo_ms,
-                fin_ms: c.fin_ms,
-            },
-        );
+        out(c.initiator, WsEvent::Close(c));
     }
 
     fn on_ping(&mut self, dir: Direction, ts: Timestamp, payload: Vec<u8>, owed: bool) {
@@ -1082,7 +1070,7 @@ impl WsSession {
                 self.stats.unsolicited_pongs += 1;
                 let msg = format!(
                     "A {dir} pong (payload {}) matches no ping awaiting an answer; unsolicited pongs are allowed as a heartbeat (a note, not an error).",
-                    if payload.is_empty() { "empty".to_string() } else { text::hex(&payload[..payload.len().min(16)]) }
+                    if payload.is_empty() { "empty".to_string() } else { crate::text::hex(&payload[..payload.len().min(16)]) }
                 );
                 self.emit(out, Some(dir), rule::UNSOLICITED_PONG, msg);
                 None
@@ -1098,7 +1086,7 @@ impl WsSession {
         dir: Direction,
         bytes: u64,
         ts: Timestamp,
-        out: &mut impl FnMut(Option<Direction>, EventKind),
+        out: &mut impl FnMut(Option<Direction>, WsEvent),
     ) {
         self.gap_dyn(dir, bytes, ts, out);
     }
@@ -1284,7 +1272,7 @@ impl WsSession {
     /// message, unanswered pings) and the `ws_close` for the exchange if it was not
     /// yet emitted (1006, never on the wire, with a null initiator when no close
     /// frame was seen). Calling it again does nothing.
-    pub fn end(&mut self, ts: Timestamp, out: &mut impl FnMut(Option<Direction>, EventKind)) {
+    pub fn end(&mut self, ts: Timestamp, out: &mut impl FnMut(Option<Direction>, WsEvent)) {
         self.end_dyn(ts, out);
     }
 

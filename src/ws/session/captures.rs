@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::*;
+use crate::analysis::EventKind;
 
 const DIR: &str = "/work/shared/captures";
 
@@ -171,50 +172,55 @@ fn decode(path: &Path) -> Option<(Vec<Row>, Vec<&'static str>, Vec<String>)> {
         }
         let Some(ws) = c.ws.as_mut() else { continue };
         let srcport = src.1;
-        ws.feed(dir, ws_bytes, t, &mut |_, k| match k {
-            EventKind::WsFrame {
-                fin,
-                rsv,
-                opcode,
-                masked,
-                len,
-                close_code,
-                header_len,
-                ..
-            } => {
-                // tshark's `len` is the 7-bit length field, which the header length reveals.
-                let field = match header_len - if masked { 4 } else { 0 } {
-                    2 => len,
-                    4 => 126,
-                    _ => 127,
-                };
-                rows.push((
-                    pkt,
-                    n as u64,
-                    srcport,
-                    u8::from(fin),
+        ws.feed(
+            dir,
+            ws_bytes,
+            t,
+            &mut |_, k| match crate::analysis::contract::ws_event(k, true) {
+                EventKind::WsFrame {
+                    fin,
                     rsv,
                     opcode,
-                    u8::from(masked),
-                    field,
-                    close_code.flatten(),
-                ))
-            }
-            EventKind::Violation { code, .. } => codes.push(code),
-            EventKind::WsMessage {
-                preview,
-                compressed,
-                len,
-                ..
-            } => msgs.push(format!("{compressed} {len} {preview}")),
-            _ => {}
-        });
+                    masked,
+                    len,
+                    close_code,
+                    header_len,
+                    ..
+                } => {
+                    // tshark's `len` is the 7-bit length field, which the header length reveals.
+                    let field = match header_len - if masked { 4 } else { 0 } {
+                        2 => len,
+                        4 => 126,
+                        _ => 127,
+                    };
+                    rows.push((
+                        pkt,
+                        n as u64,
+                        srcport,
+                        u8::from(fin),
+                        rsv,
+                        opcode,
+                        u8::from(masked),
+                        field,
+                        close_code.flatten(),
+                    ))
+                }
+                EventKind::Violation { code, .. } => codes.push(code),
+                EventKind::WsMessage {
+                    preview,
+                    compressed,
+                    len,
+                    ..
+                } => msgs.push(format!("{compressed} {len} {preview}")),
+                _ => {}
+            },
+        );
     }
     for c in &mut conns {
         if let Some(ws) = c.ws.as_mut() {
             ws.end(Timestamp(0), &mut |_, k| {
-                if let EventKind::Violation { code, .. } = k {
-                    codes.push(code);
+                if let WsEvent::Violation(v) = k {
+                    codes.push(v.code);
                 }
             });
         }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::analysis::EventKind;
 use crate::ws::frame::encode_frame;
 use proptest::prelude::*;
 
@@ -8,6 +9,12 @@ const KEY: Option<[u8; 4]> = Some([0x37, 0xfa, 0x21, 0x3d]);
 
 type Ev = (Option<Direction>, EventKind);
 
+/// The tests read the layer's events in their contract form (with every display
+/// string), so that they check the mapping too.
+fn kind(ev: WsEvent) -> EventKind {
+    crate::analysis::contract::ws_event(ev, true)
+}
+
 fn ts(ms: i64) -> Timestamp {
     Timestamp(1_700_000_000_000_000 + ms * 1000)
 }
@@ -15,11 +22,13 @@ fn ts(ms: i64) -> Timestamp {
 /// Feeds each chunk at 1 ms intervals (times are the chunk index in ms), then ends.
 fn run_with(mut s: WsSession, chunks: &[(Direction, Vec<u8>)], end: bool) -> (Vec<Ev>, WsSession) {
     let mut ev = Vec::new();
+    let detail = s.cfg.detail;
+    let map = |k| crate::analysis::contract::ws_event(k, detail);
     for (n, (d, b)) in chunks.iter().enumerate() {
-        s.feed(*d, b, ts(n as i64), &mut |d, k| ev.push((d, k)));
+        s.feed(*d, b, ts(n as i64), &mut |d, k| ev.push((d, map(k))));
     }
     if end {
-        s.end(ts(chunks.len() as i64), &mut |d, k| ev.push((d, k)));
+        s.end(ts(chunks.len() as i64), &mut |d, k| ev.push((d, map(k))));
     }
     (ev, s)
 }
@@ -484,10 +493,10 @@ fn close_exchange_clean_and_timed() {
     let echo = encode_frame(true, 0, 8, None, &[0x03, 0xe8]);
     let mut s = WsSession::new(&WsConfig::default(), None);
     let mut ev = Vec::new();
-    s.feed(C, &close, ts(10), &mut |d, k| ev.push((d, k)));
-    s.feed(S, &echo, ts(35), &mut |d, k| ev.push((d, k)));
+    s.feed(C, &close, ts(10), &mut |d, k| ev.push((d, kind(k))));
+    s.feed(S, &echo, ts(35), &mut |d, k| ev.push((d, kind(k))));
     s.tcp_end(S, ts(40));
-    s.end(ts(50), &mut |d, k| ev.push((d, k)));
+    s.end(ts(50), &mut |d, k| ev.push((d, kind(k))));
     let closes: Vec<_> = ev
         .iter()
         .filter(|(_, k)| matches!(k, EventKind::WsClose { .. }))
@@ -527,14 +536,14 @@ fn half_close_before_echo_is_clean() {
         S,
         &encode_frame(true, 0, 8, None, &[0x03, 0xe8]),
         ts(0),
-        &mut |d, k| ev.push((d, k)),
+        &mut |d, k| ev.push((d, kind(k))),
     );
     s.tcp_end(S, ts(1));
     s.feed(
         C,
         &encode_frame(true, 0, 8, KEY, &[0x03, 0xe8]),
         ts(3),
-        &mut |d, k| ev.push((d, k)),
+        &mut |d, k| ev.push((d, kind(k))),
     );
     assert!(
         matches!(ev.last(), Some((Some(S), EventKind::WsClose { clean: true, echoed: true, fin_ms: Some(f), .. })) if *f == 1.0)
@@ -546,7 +555,7 @@ fn half_close_before_echo_is_clean() {
         S,
         &encode_frame(true, 0, 8, None, &[0x03, 0xe8]),
         ts(0),
-        &mut |d, k| ev.push((d, k)),
+        &mut |d, k| ev.push((d, kind(k))),
     );
     s.tcp_end(S, ts(1));
     s.tcp_end(C, ts(2));
@@ -554,7 +563,7 @@ fn half_close_before_echo_is_clean() {
         C,
         &encode_frame(true, 0, 8, KEY, &[0x03, 0xe8]),
         ts(3),
-        &mut |d, k| ev.push((d, k)),
+        &mut |d, k| ev.push((d, kind(k))),
     );
     assert!(matches!(
         ev.last(),
@@ -577,11 +586,11 @@ fn close_without_echo_and_abnormal_end() {
         S,
         &encode_frame(true, 0, 8, None, &[0x03, 0xf1]),
         ts(0),
-        &mut |d, k| ev.push((d, k)),
+        &mut |d, k| ev.push((d, kind(k))),
     );
     s.tcp_end(S, ts(5));
-    s.end(ts(6), &mut |d, k| ev.push((d, k)));
-    s.end(ts(7), &mut |d, k| ev.push((d, k)));
+    s.end(ts(6), &mut |d, k| ev.push((d, kind(k))));
+    s.end(ts(7), &mut |d, k| ev.push((d, kind(k))));
     let got: Vec<_> = ev
         .iter()
         .filter_map(|(_, k)| match k {
@@ -604,10 +613,10 @@ fn close_without_echo_and_abnormal_end() {
         S,
         &encode_frame(true, 0, 1, None, b"hi"),
         ts(0),
-        &mut |d, k| ev.push((d, k)),
+        &mut |d, k| ev.push((d, kind(k))),
     );
     s.tcp_end(C, ts(5));
-    s.end(ts(6), &mut |d, k| ev.push((d, k)));
+    s.end(ts(6), &mut |d, k| ev.push((d, kind(k))));
     assert_eq!(violations(&ev), ["abnormal_closure"]);
     assert!(matches!(
         ev.last(),
@@ -818,10 +827,10 @@ fn gap_inside_known_frame_skips_exactly() {
     let next = encode_frame(true, 0, 1, None, b"after");
     let mut s = WsSession::new(&WsConfig::default(), None);
     let mut ev = Vec::new();
-    s.feed(S, &big[..100], ts(0), &mut |d, k| ev.push((d, k)));
-    s.gap(S, 500, ts(1), &mut |d, k| ev.push((d, k)));
+    s.feed(S, &big[..100], ts(0), &mut |d, k| ev.push((d, kind(k))));
+    s.gap(S, 500, ts(1), &mut |d, k| ev.push((d, kind(k))));
     s.feed(S, &[&big[600..], &next[..]].concat(), ts(2), &mut |d, k| {
-        ev.push((d, k))
+        ev.push((d, kind(k)))
     });
     assert_eq!(violations(&ev), ["gap_resync"]);
     assert_eq!(frames(&ev), [(S, 2, true, 1000), (S, 1, true, 5)]);
@@ -831,9 +840,9 @@ fn gap_inside_known_frame_skips_exactly() {
     // A gap that ends exactly at the frame's end.
     let mut s = WsSession::new(&WsConfig::default(), None);
     let mut ev = Vec::new();
-    s.feed(S, &big[..100], ts(0), &mut |d, k| ev.push((d, k)));
-    s.gap(S, 904, ts(1), &mut |d, k| ev.push((d, k)));
-    s.feed(S, &next, ts(2), &mut |d, k| ev.push((d, k)));
+    s.feed(S, &big[..100], ts(0), &mut |d, k| ev.push((d, kind(k))));
+    s.gap(S, 904, ts(1), &mut |d, k| ev.push((d, kind(k))));
+    s.feed(S, &next, ts(2), &mut |d, k| ev.push((d, kind(k))));
     assert_eq!(frames(&ev).len(), 2);
     assert_eq!(messages(&ev).len(), 1);
 }
@@ -846,10 +855,12 @@ fn gap_at_boundary_hunts_for_a_header() {
     let lost = encode_frame(false, 0, 1, KEY, b"lost fragment start");
     let f3 = encode_frame(true, 0, 0, KEY, b"continued");
     let f4 = encode_frame(true, 0, 1, KEY, b"four");
-    s.feed(C, &f1, ts(0), &mut |d, k| ev.push((d, k)));
-    s.gap(C, lost.len() as u64, ts(1), &mut |d, k| ev.push((d, k)));
+    s.feed(C, &f1, ts(0), &mut |d, k| ev.push((d, kind(k))));
+    s.gap(C, lost.len() as u64, ts(1), &mut |d, k| {
+        ev.push((d, kind(k)))
+    });
     s.feed(C, &[&f3[..], &f4[..]].concat(), ts(2), &mut |d, k| {
-        ev.push((d, k))
+        ev.push((d, kind(k)))
     });
     // The orphan continuation after the resync is not a violation.
     assert_eq!(violations(&ev), ["gap_resync"]);
@@ -868,10 +879,10 @@ fn gap_in_header_with_known_length() {
     let mut ev = Vec::new();
     let f1 = encode_frame(true, 0, 2, KEY, &[1; 300]);
     let f2 = encode_frame(true, 0, 1, KEY, b"next");
-    s.feed(C, &f1[..4], ts(0), &mut |d, k| ev.push((d, k)));
-    s.gap(C, 10, ts(1), &mut |d, k| ev.push((d, k)));
+    s.feed(C, &f1[..4], ts(0), &mut |d, k| ev.push((d, kind(k))));
+    s.gap(C, 10, ts(1), &mut |d, k| ev.push((d, kind(k))));
     s.feed(C, &[&f1[14..], &f2[..]].concat(), ts(2), &mut |d, k| {
-        ev.push((d, k))
+        ev.push((d, kind(k)))
     });
     assert_eq!(violations(&ev), ["gap_resync"]);
     assert_eq!(
@@ -896,7 +907,7 @@ fn mid_stream_starts_inside_a_frame() {
         S,
         &[&tail_of_previous[12..], &f1[..], &f2[..]].concat(),
         ts(0),
-        &mut |d, k| ev.push((d, k)),
+        &mut |d, k| ev.push((d, kind(k))),
     );
     let v = violations(&ev);
     assert_eq!(
@@ -927,7 +938,7 @@ fn mid_stream_starts_inside_a_frame() {
         S,
         &[0xc1, 0x05, 0xf2, 0x00, 0x11, 0x00, 0x00],
         ts(0),
-        &mut |d, k| ev.push((d, k)),
+        &mut |d, k| ev.push((d, kind(k))),
     );
     assert_eq!(
         violations(&ev),
@@ -940,7 +951,7 @@ fn mid_stream_starts_inside_a_frame() {
     let ok = [0xc1, 0x07, 0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
     let mut s = WsSession::new_mid_stream(&cfg);
     let mut ev = Vec::new();
-    s.feed(S, &ok, ts(0), &mut |d, k| ev.push((d, k)));
+    s.feed(S, &ok, ts(0), &mut |d, k| ev.push((d, kind(k))));
     assert_eq!(messages(&ev)[0].5, "Hello");
 }
 
@@ -955,7 +966,7 @@ fn header_split_byte_by_byte() {
     let mut s = WsSession::new(&WsConfig::default(), None);
     let mut ev = Vec::new();
     for (d, b) in &chunks {
-        s.feed(*d, b, ts(0), &mut |d, k| ev.push((d, k)));
+        s.feed(*d, b, ts(0), &mut |d, k| ev.push((d, kind(k))));
     }
     assert_eq!(frames(&ev), [(C, 2, true, 70000), (C, 1, true, 1)]);
 }
@@ -1009,10 +1020,12 @@ fn split_run(
     let mut ev = Vec::new();
     let mut prev = 0;
     for c in cuts.into_iter().chain([stream.len()]) {
-        s.feed(dir, &stream[prev..c], ts(0), &mut |d, k| ev.push((d, k)));
+        s.feed(dir, &stream[prev..c], ts(0), &mut |d, k| {
+            ev.push((d, kind(k)))
+        });
         prev = c;
     }
-    s.end(ts(1), &mut |d, k| ev.push((d, k)));
+    s.end(ts(1), &mut |d, k| ev.push((d, kind(k))));
     json(&ev)
 }
 
@@ -1073,10 +1086,10 @@ proptest! {
 fn stream_ending_while_hunting_says_so() {
     let mut s = WsSession::new(&WsConfig::default(), None);
     let mut ev = Vec::new();
-    s.gap(S, 100, ts(0), &mut |d, k| ev.push((d, k)));
+    s.gap(S, 100, ts(0), &mut |d, k| ev.push((d, kind(k))));
     // Reserved opcodes with RSV bits: nothing plausible.
-    s.feed(S, &[0x7f; 50], ts(1), &mut |d, k| ev.push((d, k)));
-    s.end(ts(2), &mut |d, k| ev.push((d, k)));
+    s.feed(S, &[0x7f; 50], ts(1), &mut |d, k| ev.push((d, kind(k))));
+    s.end(ts(2), &mut |d, k| ev.push((d, kind(k))));
     assert_eq!(violations(&ev), ["gap_resync"]);
     assert_eq!(s.stats().skipped_bytes, 150);
 }
@@ -1117,10 +1130,12 @@ fn split_run_mid(stream: &[u8], dir: Direction, cuts: &[usize]) -> Vec<String> {
     let mut ev = Vec::new();
     let mut prev = 0;
     for c in cuts.into_iter().chain([stream.len()]) {
-        s.feed(dir, &stream[prev..c], ts(0), &mut |d, k| ev.push((d, k)));
+        s.feed(dir, &stream[prev..c], ts(0), &mut |d, k| {
+            ev.push((d, kind(k)))
+        });
         prev = c;
     }
-    s.end(ts(1), &mut |d, k| ev.push((d, k)));
+    s.end(ts(1), &mut |d, k| ev.push((d, kind(k))));
     json(&ev)
 }
 
@@ -1138,7 +1153,7 @@ fn mid_stream_large_frame_split_over_segments() {
     let mut s = WsSession::new_mid_stream(&WsConfig::default());
     let mut ev = Vec::new();
     for chunk in stream.chunks(1448) {
-        s.feed(C, chunk, ts(0), &mut |d, k| ev.push((d, k)));
+        s.feed(C, chunk, ts(0), &mut |d, k| ev.push((d, kind(k))));
     }
     assert_eq!(
         messages(&ev)
