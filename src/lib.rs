@@ -23,6 +23,7 @@ pub mod analysis;
 pub mod http;
 pub mod output;
 pub mod rules;
+pub mod stack;
 pub mod tcp;
 pub mod text;
 pub mod types;

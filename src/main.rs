@@ -11,9 +11,9 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use wsscope::analysis::{Analyzer, Config, Event, Sink};
+use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, Sink};
 use wsscope::output::{self, stats, StatsBuilder, TeachMode, TextTimeline};
-use wsscope::types::{Direction, Timestamp};
+use wsscope::types::Timestamp;
 
 use crate::capture::{Next, Source, SourceError, SourceSpec};
 
@@ -287,6 +287,8 @@ struct CliSink<W: Write> {
     text: TextTimeline,
     stats: StatsBuilder,
     header_done: bool,
+    /// A live capture (text mode then keeps stats for the Ctrl-C summary).
+    live: bool,
     /// Set when stdout is gone (e.g. `| head`): stop quietly.
     broken: bool,
     /// The teaching view, in `Mode::Teach`.
@@ -320,8 +322,10 @@ impl<W: Write> Sink for CliSink<W> {
         }
         let res = match self.mode {
             Mode::Text => {
-                // Kept for the summary of a capture stopped with Ctrl-C.
-                self.stats.add(&e);
+                // Live: kept for the summary of a capture stopped with Ctrl-C.
+                if self.live {
+                    self.stats.add(&e);
+                }
                 writeln!(self.out, "{}", self.text.line(&e))
             }
             Mode::Json => output::write_json_line(&mut self.out, &e),
@@ -337,10 +341,10 @@ impl<W: Write> Sink for CliSink<W> {
         self.broken |= res.is_err();
     }
 
-    fn tcp_bytes(&mut self, conn: u64, dir: Direction, n: u64) {
-        self.stats.tcp_bytes(conn, dir, n);
+    fn first_packet(&mut self, ts: Timestamp) {
+        self.text.set_origin(ts);
         if let Some(t) = self.teach.as_mut() {
-            t.tcp_bytes(conn, dir, n);
+            t.first_packet(ts);
         }
     }
 
@@ -348,23 +352,36 @@ impl<W: Write> Sink for CliSink<W> {
         eprintln!("wsscope: warning: {message}");
     }
 
-    fn conn_closed(&mut self, conn: u64) {
+    fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
         if let Some(t) = self.teach.as_mut() {
-            self.broken |= t.conn_closed(conn, &mut self.out).is_err();
+            self.broken |= t.conn_closed(conn, totals, &mut self.out).is_err();
         }
         match self.mode {
             Mode::StatsTable | Mode::StatsJson => {
-                self.stats.conn_closed(conn);
+                self.stats.conn_closed(conn, totals);
                 let rows = self.stats.ready();
                 self.write_rows(rows);
             }
             Mode::Text => {
                 // Its lines are printed: only open connections are summarised at Ctrl-C.
-                self.stats.conn_closed(conn);
+                self.stats.conn_closed(conn, totals);
                 self.stats.ready();
             }
             Mode::Json | Mode::Teach(_) => {}
         }
+    }
+}
+
+impl<W: Write> Driver for CliSink<W> {
+    fn tick(&mut self, source: &mut Source, _packets: u64, _bytes_read: u64) -> bool {
+        if source.is_live() {
+            let _ = self.out.flush();
+        }
+        !self.broken
+    }
+
+    fn damaged(&mut self, message: String, _live: bool) {
+        eprintln!("wsscope: warning: {message}");
     }
 }
 
@@ -428,6 +445,161 @@ fn view(input: &InputArgs, speed: f64, no_color: bool) -> Result<(), SourceError
     result.map_err(|e| SourceError(format!("the terminal failed: {e}")))
 }
 
+/// What drives [`pump`]: a sink for the analyzer's output, told after each read.
+trait Driver: Sink {
+    /// After each read (a packet, a filtered one, or a live timeout): false stops the capture.
+    fn tick(&mut self, source: &mut Source, packets: u64, bytes_read: u64) -> bool;
+    /// The capture cannot go on (a damaged file, a failed interface).
+    fn damaged(&mut self, message: String, live: bool);
+}
+
+/// How [`pump`] ended.
+struct Pumped {
+    /// Packets read (those the filter hid included).
+    packets: u64,
+    /// The last packet's time.
+    last_ts: Timestamp,
+}
+
+/// The one packet loop, for files and live capture: reads packets (numbered as in
+/// the unfiltered file), feeds the analyzer, ends idle connections while live, and
+/// stops at the end, at `-c N`, on `stop`, or when the driver says so. The caller
+/// then calls `analyzer.finish`.
+fn pump(
+    source: &mut Source,
+    analyzer: &mut Analyzer,
+    driver: &mut impl Driver,
+    count: Option<u64>,
+    stop: &AtomicBool,
+) -> Pumped {
+    let live = source.is_live();
+    let linktype = source.linktype();
+    let (mut packets, mut bytes_read) = (0u64, 0u64);
+    let mut last_ts = Timestamp::default();
+    let mut last_expire = now();
+    while !stop.load(Ordering::Relaxed) {
+        match source.next_packet() {
+            Next::Packet(p) => {
+                packets += 1;
+                // A record header (16 bytes) and the bytes, as in a pcap file.
+                bytes_read += 16 + p.data.len() as u64;
+                last_ts = p.ts;
+                analyzer.packet(linktype, p.ts, p.data, driver);
+                if count.is_some_and(|c| packets >= c) {
+                    break;
+                }
+            }
+            Next::Filtered(ts) => {
+                packets += 1;
+                last_ts = ts;
+                analyzer.skip_packet(ts, driver);
+            }
+            Next::Timeout => {}
+            Next::End => break,
+            Next::Damaged(why) => {
+                driver.damaged(
+                    if live {
+                        format!("the capture stopped: {why}")
+                    } else {
+                        format!("the capture is damaged after packet {packets} ({why}); everything before it is reported")
+                    },
+                    live,
+                );
+                break;
+            }
+        }
+        if live {
+            let t = now();
+            if t.0 - last_expire.0 > 1_000_000 {
+                last_expire = t;
+                analyzer.expire(t, driver);
+            }
+        }
+        if !driver.tick(source, packets, bytes_read) {
+            break;
+        }
+    }
+    Pumped { packets, last_ts }
+}
+
+/// The TUI's side of the loop: events batched and handed over every
+/// [`FEED_INTERVAL`] (live: at once), progress and drops reported.
+struct TuiDriver<'t> {
+    batch: Batch,
+    tx: &'t mpsc::Sender<tui::Feed>,
+    total_bytes: Option<u64>,
+    last_send: Instant,
+    /// The UI has quit.
+    gone: bool,
+}
+
+impl TuiDriver<'_> {
+    fn flush(&mut self, packets: u64, bytes_read: u64, source: &mut Source) -> bool {
+        let mut ok = true;
+        for w in self.batch.warnings.drain(..) {
+            ok &= self.tx.send(tui::Feed::Warning(w)).is_ok();
+        }
+        if !self.batch.events.is_empty() {
+            ok &= self
+                .tx
+                .send(tui::Feed::Events(std::mem::take(&mut self.batch.events)))
+                .is_ok();
+        }
+        ok &= self
+            .tx
+            .send(tui::Feed::Progress {
+                packets,
+                bytes_read,
+                total_bytes: self.total_bytes,
+            })
+            .is_ok();
+        if source.is_live() {
+            ok &= self.tx.send(tui::Feed::Dropped(source.dropped())).is_ok();
+        }
+        self.gone |= !ok;
+        ok
+    }
+}
+
+impl Sink for TuiDriver<'_> {
+    fn event(&mut self, e: Event) {
+        self.batch.event(e);
+    }
+
+    fn warning(&mut self, message: String) {
+        self.batch.warning(message);
+    }
+}
+
+impl Driver for TuiDriver<'_> {
+    fn tick(&mut self, source: &mut Source, packets: u64, bytes_read: u64) -> bool {
+        // Live: what a packet completed is shown now.
+        if source.is_live()
+            && !self.batch.events.is_empty()
+            && self
+                .tx
+                .send(tui::Feed::Events(std::mem::take(&mut self.batch.events)))
+                .is_err()
+        {
+            self.gone = true;
+            return false; // the UI has quit
+        }
+        if self.last_send.elapsed() >= FEED_INTERVAL {
+            self.last_send = Instant::now();
+            return self.flush(packets, bytes_read, source);
+        }
+        true
+    }
+
+    fn damaged(&mut self, message: String, live: bool) {
+        if live {
+            let _ = self.tx.send(tui::Feed::Error(message));
+        } else {
+            self.batch.warnings.push(message);
+        }
+    }
+}
+
 /// The TUI's producer thread: capture and analysis, never blocking the UI.
 fn produce(
     mut source: Source,
@@ -437,84 +609,26 @@ fn produce(
     tx: &mpsc::Sender<tui::Feed>,
 ) {
     let live = source.is_live();
-    let linktype = source.linktype();
     let mut analyzer = Analyzer::new(cfg);
-    let mut batch = Batch::default();
-    let (mut packets, mut bytes_read) = (0u64, 0u64);
-    let mut last_ts = Timestamp::default();
-    let mut last_send = Instant::now();
-    let mut last_expire = now();
-    let flush = |batch: &mut Batch, packets: u64, bytes_read: u64, source: &mut Source| -> bool {
-        let mut ok = true;
-        for w in batch.warnings.drain(..) {
-            ok &= tx.send(tui::Feed::Warning(w)).is_ok();
-        }
-        if !batch.events.is_empty() {
-            ok &= tx
-                .send(tui::Feed::Events(std::mem::take(&mut batch.events)))
-                .is_ok();
-        }
-        ok &= tx
-            .send(tui::Feed::Progress {
-                packets,
-                bytes_read,
-                total_bytes,
-            })
-            .is_ok();
-        if source.is_live() {
-            ok &= tx.send(tui::Feed::Dropped(source.dropped())).is_ok();
-        }
-        ok
+    let mut driver = TuiDriver {
+        batch: Batch::default(),
+        tx,
+        total_bytes,
+        last_send: Instant::now(),
+        gone: false,
     };
-    loop {
-        match source.next_packet() {
-            Next::Packet(p) => {
-                packets += 1;
-                // A record header (16 bytes) and the bytes, as in a pcap file.
-                bytes_read += 16 + p.data.len() as u64;
-                last_ts = p.ts;
-                analyzer.packet(linktype, p.ts, p.data, &mut batch);
-                // Live: what a packet completed is shown now. The interval
-                // below is only checked when libpcap hands control back,
-                // which a quiet interface may not do for a long while.
-                if live
-                    && !batch.events.is_empty()
-                    && tx
-                        .send(tui::Feed::Events(std::mem::take(&mut batch.events)))
-                        .is_err()
-                {
-                    return; // the UI has quit
-                }
-                if count.is_some_and(|c| packets >= c) {
-                    break;
-                }
-            }
-            Next::Timeout => {}
-            Next::End => break,
-            Next::Damaged(why) if live => {
-                let _ = tx.send(tui::Feed::Error(format!("the capture stopped: {why}")));
-                break;
-            }
-            Next::Damaged(why) => {
-                batch.warnings.push(format!(
-                    "the capture is damaged after packet {packets} ({why}); everything before it is shown"
-                ));
-                break;
-            }
-        }
-        if live && now().0 - last_expire.0 > 1_000_000 {
-            last_expire = now();
-            analyzer.expire(last_expire, &mut batch);
-        }
-        if last_send.elapsed() >= FEED_INTERVAL {
-            last_send = Instant::now();
-            if !flush(&mut batch, packets, bytes_read, &mut source) {
-                return; // the UI has quit
-            }
-        }
+    let done = pump(
+        &mut source,
+        &mut analyzer,
+        &mut driver,
+        count,
+        &AtomicBool::new(false),
+    );
+    if driver.gone {
+        return;
     }
-    analyzer.finish(if live { now() } else { last_ts }, &mut batch);
-    if flush(&mut batch, packets, bytes_read, &mut source) {
+    analyzer.finish(if live { now() } else { done.last_ts }, &mut driver);
+    if driver.flush(done.packets, 0, &mut source) {
         let _ = tx.send(tui::Feed::Done);
     }
 }
@@ -546,6 +660,7 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
         text: TextTimeline::new(),
         stats: StatsBuilder::new(),
         header_done: false,
+        live,
         broken: false,
         teach: match mode {
             Mode::Teach(m) => Some(m.report()),
@@ -559,41 +674,9 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
         Mode::StatsTable | Mode::StatsJson | Mode::Teach(TeachMode::Compare { .. })
     );
     let mut analyzer = Analyzer::new(cfg);
-    let linktype = source.linktype();
-    let mut seen = 0u64;
-    let mut last_ts = Timestamp::default();
-    let mut last_expire = now();
-    while !stop.load(Ordering::Relaxed) && !sink.broken {
-        match source.next_packet() {
-            Next::Packet(p) => {
-                seen += 1;
-                last_ts = p.ts;
-                analyzer.packet(linktype, p.ts, p.data, &mut sink);
-                if live {
-                    let _ = sink.out.flush();
-                }
-                if input.count.is_some_and(|c| seen >= c) {
-                    break;
-                }
-            }
-            Next::Timeout => {}
-            Next::End => break,
-            Next::Damaged(why) => {
-                eprintln!(
-                    "wsscope: warning: the capture is damaged after packet {seen} ({why}); everything before it is reported"
-                );
-                break;
-            }
-        }
-        if live {
-            let t = now();
-            if t.0 - last_expire.0 > 1_000_000 {
-                last_expire = t;
-                analyzer.expire(t, &mut sink);
-                let _ = sink.out.flush();
-            }
-        }
-    }
+    let done = pump(&mut source, &mut analyzer, &mut sink, input.count, &stop);
+    let seen = done.packets;
+    let last_ts = done.last_ts;
     if live {
         let dropped = source.dropped();
         if dropped > 0 {
@@ -603,7 +686,7 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
     let interrupted = stop.load(Ordering::Relaxed);
     if interrupted && matches!(mode, Mode::Text) {
         // Ctrl-C: say what was still going on before the open connections are ended.
-        let open = sink.stats.finish();
+        let open = sink.stats.finish_with(|c| analyzer.totals(c));
         if !open.is_empty() && !sink.broken {
             let _ = writeln!(
                 sink.out,

@@ -1,37 +1,68 @@
 //! The analyzer: raw packets in, timeline events out.
 //!
-//! It owns the wire decoder and the TCP flow table, and for each connection
-//! follows the phases: TCP → HTTP (requests, responses, the Upgrade) →
-//! WebSocket (frames, messages, the close) → the TCP end. Everything it learns
-//! goes out as [`Event`]s through a [`Sink`]; it never does I/O.
+//! It owns the wire decoder and the TCP flow table, and gives each connection a
+//! [`Stack`] of protocol layers above TCP (recognition, HTTP/1.1, WebSocket; see
+//! [`crate::stack`]). It maps TCP directions to the connection's client and server,
+//! keeps each connection's packet-level totals, and turns every layer's typed
+//! events into [`Event`]s through the one contract mapping
+//! ([`super::contract`]), handed to a [`Sink`]. It never does I/O.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use super::contract::{handshake_event, request_event, response_event, unanswered_upgrade};
+use super::contract;
 use crate::analysis::{Event, EventKind, TeardownStep};
-use crate::http::{self, HttpItem, HttpParser, RequestHead, Role};
+use crate::stack::{LayerEvent, Stack};
 use crate::tcp::{CloseReason, FlowTable, SegmentInfo, TcpConfig, TcpEvent};
-use crate::types::{ConnMap, Direction, Timestamp, Violation};
+use crate::types::{ConnMap, Direction, Timestamp};
 use crate::wire::{self, Decoded, WireLimits};
-use crate::ws::{self, WsConfig, WsSession};
+use crate::ws::WsConfig;
 
-/// Where the analyzer's output goes.
+/// Where the analyzer's output goes: the one sink every view implements.
 pub trait Sink {
     /// A timeline event, in completion order.
     fn event(&mut self, event: Event);
-    /// `n` bytes of TCP payload (new stream bytes) travelled `dir` on `conn`.
-    fn tcp_bytes(&mut self, _conn: u64, _dir: Direction, _n: u64) {}
+    /// The capture's first packet (filtered out or not): time zero of the timelines.
+    fn first_packet(&mut self, _ts: Timestamp) {}
     /// A warning for the user (unsupported link type, buffer bound hit, ...),
     /// already deduplicated by the analyzer.
     fn warning(&mut self, _message: String) {}
-    /// `conn` has ended: no event for it follows.
-    fn conn_closed(&mut self, _conn: u64) {}
+    /// `conn` has ended: no event for it follows. `totals`: its packet-level numbers.
+    fn conn_closed(&mut self, _conn: u64, _totals: &ConnTotals) {}
 }
 
 impl Sink for Vec<Event> {
     fn event(&mut self, event: Event) {
         self.push(event);
+    }
+}
+
+/// A connection's packet-level numbers, whatever it carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ConnTotals {
+    /// The number of its first packet.
+    pub first_pkt: u64,
+    /// The earliest and latest capture times of its packets (files are not always in
+    /// time order: these are the minimum and the maximum, not the first and last).
+    pub first_ts: Timestamp,
+    /// See `first_ts`.
+    pub last_ts: Timestamp,
+    /// Its packets.
+    pub packets: u64,
+    /// TCP payload bytes per direction (`[c2s, s2c]`), each byte of the stream once:
+    /// retransmissions and keep-alive probes are not counted again.
+    pub bytes: [u64; 2],
+}
+
+impl ConnTotals {
+    /// Both directions' payload bytes.
+    pub fn wire_bytes(&self) -> u64 {
+        self.bytes[0] + self.bytes[1]
+    }
+
+    /// Latest minus earliest packet time, never negative.
+    pub fn duration_ms(&self) -> f64 {
+        self.last_ts.millis_since(self.first_ts).max(0.0)
     }
 }
 
@@ -47,61 +78,19 @@ pub struct Config {
     pub ws: WsConfig,
 }
 
-/// Bytes of a request stream held while the answer to an upgrade request is awaited.
-const MAX_HELD_BYTES: usize = 1 << 20;
-/// HTTP head size bound (request line / status line and headers).
-const MAX_HTTP_HEAD: usize = 64 * 1024;
-/// Requests remembered while their responses are awaited (pipelining).
-const MAX_OUTSTANDING_REQUESTS: usize = 256;
 /// Distinct warnings shown; the rest are counted.
 const MAX_WARNINGS: usize = 100;
 
-/// What a connection's bytes turned out to be.
-enum Mode {
-    /// No payload yet.
-    Unknown,
-    /// HTTP/1.x, possibly on its way to an upgrade.
-    Http(Box<HttpState>),
-    /// WebSocket frames (after a 101, or recognised mid-stream).
-    WebSocket(Box<WsSession>),
-    /// Something else: bytes are counted, not decoded.
-    Opaque,
-}
-
-struct HttpState {
-    requests: HttpParser,
-    responses: HttpParser,
-    /// Requests whose responses have not come yet, oldest first.
-    /// (Only WebSocket upgrade requests are kept whole: the rest need no more than a place.)
-    outstanding: VecDeque<Option<RequestHead>>,
-    /// Index in `outstanding` of an upgrade request: while it is awaited, the
-    /// client's further bytes are held, since they are WebSocket if the answer is 101.
-    awaiting_upgrade: bool,
-    held: Vec<u8>,
-    /// Bytes that arrived after a 101 when no session could be made yet.
-    held_overflow: bool,
-}
-
 struct Conn {
     /// True when the TCP layer's guess of the client must be turned round
-    /// (mid-stream captures where HTTP or masking showed the other side is the client).
+    /// (mid-stream captures where HTTP, TLS or masking showed the other side is the client).
     swapped: bool,
-    /// A mid-stream connection whose client is still unknown: its `conn_open` waits.
+    /// A mid-stream connection whose client is still unknown: its `conn_open` waits
+    /// (at the latest until its first payload).
     pending_open: Option<(SocketAddr, SocketAddr)>,
-    /// The capture began after the SYN.
-    mid_stream: bool,
-    /// Payload chunks looked at without recognising anything (mid-stream captures
-    /// can begin inside a frame or a body, so a few are tried).
-    probes: u8,
-    mode: Mode,
-    /// The first payload bytes while they are too few to classify (a strict prefix
-    /// of a request method or of `HTTP/`, so at most 7 bytes), with their TCP
-    /// direction: a request sent one byte at a time is still HTTP.
-    first: Option<(Direction, Vec<u8>)>,
+    stack: Stack,
+    totals: ConnTotals,
 }
-
-/// Payload chunks a mid-stream connection is given to show what it carries.
-const MAX_PROBES: u8 = 8;
 
 /// Turns packets into events. See the module docs.
 pub struct Analyzer {
@@ -111,7 +100,7 @@ pub struct Analyzer {
     packets: u64,
 }
 
-/// The per-connection decoders, apart from the flow table so that the flow
+/// The per-connection stacks, apart from the flow table so that the flow
 /// table's events (which borrow its buffers) can be handled without a copy.
 struct Conns {
     cfg: Config,
@@ -145,14 +134,31 @@ impl Analyzer {
         }
     }
 
-    /// Packets seen so far.
+    /// Packets seen so far (those filtered out included).
     pub fn packets(&self) -> u64 {
         self.packets
+    }
+
+    /// The packet-level numbers of an open connection.
+    pub fn totals(&self, conn: u64) -> Option<ConnTotals> {
+        self.conns.map.get(&conn).map(|c| c.totals)
+    }
+
+    /// A packet the filter hid: it keeps its number, so the packets after it are
+    /// numbered as in the unfiltered capture.
+    pub fn skip_packet(&mut self, ts: Timestamp, sink: &mut impl Sink) {
+        self.packets += 1;
+        if self.packets == 1 {
+            sink.first_packet(ts);
+        }
     }
 
     /// Feeds one captured packet (`linktype` is libpcap's DLT number).
     pub fn packet(&mut self, linktype: i32, ts: Timestamp, data: &[u8], sink: &mut impl Sink) {
         self.packets += 1;
+        if self.packets == 1 {
+            sink.first_packet(ts);
+        }
         let here = Here {
             pkt: self.packets,
             ts,
@@ -181,9 +187,19 @@ impl Analyzer {
                     payload: seg.payload,
                     wire_payload_len: seg.wire_payload_len,
                 };
-                self.flows.segment(here.pkt, ts, &info, &mut |ev| {
+                let conn = self.flows.segment(here.pkt, ts, &info, &mut |ev| {
                     conns.tcp_event(here, ev, sink)
                 });
+                if let Some(c) = conns.map.get_mut(&conn) {
+                    let t = &mut c.totals;
+                    t.packets += 1;
+                    if ts < t.first_ts {
+                        t.first_ts = ts;
+                    }
+                    if ts > t.last_ts {
+                        t.last_ts = ts;
+                    }
+                }
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {}
             Decoded::Problem(p) => conns.warn(sink, p.message),
@@ -242,10 +258,13 @@ impl Conns {
                 let state = Conn {
                     swapped: false,
                     pending_open: mid_stream.then_some((client, server)),
-                    mid_stream,
-                    probes: 0,
-                    mode: Mode::Unknown,
-                    first: None,
+                    stack: Stack::new(mid_stream, &self.cfg.ws),
+                    totals: ConnTotals {
+                        first_pkt: here.pkt,
+                        first_ts: here.ts,
+                        last_ts: here.ts,
+                        ..ConnTotals::default()
+                    },
                 };
                 self.map.insert(conn, state);
                 if !mid_stream {
@@ -255,8 +274,8 @@ impl Conns {
                         conn,
                         None,
                         EventKind::ConnOpen {
-                            client: addr(client),
-                            server: addr(server),
+                            client: client.to_string(),
+                            server: server.to_string(),
                             mid_stream,
                         },
                     );
@@ -282,28 +301,17 @@ impl Conns {
                     },
                 );
             }
-            TcpEvent::Data { conn, dir, bytes } => {
-                self.data(here, conn, dir, bytes, sink);
-            }
+            TcpEvent::Data { conn, dir, bytes } => self.data(here, conn, dir, bytes, false, sink),
             TcpEvent::Gap { conn, dir, bytes } => {
-                // Bytes held to classify the connection are not joined across a gap.
-                if let Some((d, held)) = self.map.get_mut(&conn).and_then(|c| c.first.take()) {
-                    self.data_now(here, conn, d, &held, sink);
-                }
+                // Bytes held to recognise the connection are not joined across a gap.
+                self.flush_held(here, conn, sink);
                 let dir = self.settle(here, conn, dir, sink);
                 emit(sink, here, conn, Some(dir), EventKind::Gap { bytes });
+                let detail = self.cfg.ws.detail;
                 if let Some(c) = self.map.get_mut(&conn) {
-                    match &mut c.mode {
-                        Mode::Http(h) => match dir {
-                            Direction::C2S => h.requests.gap(),
-                            Direction::S2C => h.responses.gap(),
-                        },
-                        Mode::WebSocket(ws) => {
-                            let mut out = WsOut::new(sink, here, conn, self.cfg.ws.detail);
-                            ws.gap(dir, bytes, here.ts, &mut |d, k| out.push(d, k));
-                        }
-                        Mode::Unknown | Mode::Opaque => {}
-                    }
+                    c.stack.gap(dir, bytes, here.ts, &mut |d, e| {
+                        layer_event(sink, here, conn, detail, d, e)
+                    });
                 }
             }
             TcpEvent::Teardown {
@@ -313,13 +321,9 @@ impl Conns {
                 step,
             } => {
                 let dir = self.settle(here, conn, dir, sink);
-                if let Some(Conn {
-                    mode: Mode::WebSocket(ws),
-                    ..
-                }) = self.map.get_mut(&conn)
-                {
-                    if step != Some(TeardownStep::Ack) {
-                        ws.tcp_end(dir, here.ts);
+                if step != Some(TeardownStep::Ack) {
+                    if let Some(c) = self.map.get_mut(&conn) {
+                        c.stack.tcp_end(dir, here.ts);
                     }
                 }
                 emit(
@@ -331,15 +335,18 @@ impl Conns {
                 );
             }
             TcpEvent::Closed { conn, reason } => {
-                if let Some((d, held)) = self.map.get_mut(&conn).and_then(|c| c.first.take()) {
-                    self.data_now(here, conn, d, &held, sink);
-                }
+                self.flush_held(here, conn, sink);
                 self.settle(here, conn, Direction::C2S, sink);
-                if let Some(c) = self.map.remove(&conn) {
+                let detail = self.cfg.ws.detail;
+                if let Some(mut c) = self.map.remove(&conn) {
                     let ended = matches!(reason, CloseReason::Fin | CloseReason::Rst);
-                    self.end_conn(here, conn, c, ended, sink);
+                    c.stack.end(ended, here.ts, &mut |d, e| {
+                        layer_event(sink, here, conn, detail, d, e)
+                    });
+                    sink.conn_closed(conn, &c.totals);
+                } else {
+                    sink.conn_closed(conn, &ConnTotals::default());
                 }
-                sink.conn_closed(conn);
             }
             TcpEvent::Warning { conn, message } => {
                 self.warn(sink, format!("connection {conn}: {message}"));
@@ -347,8 +354,17 @@ impl Conns {
         }
     }
 
+    /// Bytes held while recognising are decided as they are (a gap or the end came).
+    fn flush_held(&mut self, here: Here, conn: u64, sink: &mut impl Sink) {
+        let held = self.map.get_mut(&conn).and_then(|c| c.stack.take_held());
+        if let Some((d, held)) = held {
+            // Already counted in the totals when they arrived.
+            self.data(here, conn, d, &held, true, sink);
+        }
+    }
+
     /// Maps the TCP layer's direction to the connection's, and for a mid-stream
-    /// connection whose client is still unknown, settles on the TCP layer's guess
+    /// connection whose client is still unknown, settles on the current guess
     /// (emitting the waiting `conn_open`).
     fn settle(&mut self, here: Here, conn: u64, dir: Direction, sink: &mut impl Sink) -> Direction {
         let Some(c) = self.map.get_mut(&conn) else {
@@ -366,8 +382,8 @@ impl Conns {
                 conn,
                 None,
                 EventKind::ConnOpen {
-                    client: addr(client),
-                    server: addr(server),
+                    client: client.to_string(),
+                    server: server.to_string(),
                     mid_stream: true,
                 },
             );
@@ -379,367 +395,89 @@ impl Conns {
         }
     }
 
+    /// The next bytes of one direction's stream. `again`: bytes given back after
+    /// being held to recognise the connection (counted when they first arrived).
     fn data(
         &mut self,
         here: Here,
         conn: u64,
         tcp_dir: Direction,
         bytes: &[u8],
+        again: bool,
         sink: &mut impl Sink,
     ) {
+        let detail = self.cfg.ws.detail;
         let Some(c) = self.map.get_mut(&conn) else {
             return;
         };
-        if !matches!(c.mode, Mode::Unknown) {
-            return self.data_now(here, conn, tcp_dir, bytes, sink);
+        if !again {
+            c.totals.bytes[tcp_dir.index() ^ usize::from(c.swapped)] += bytes.len() as u64;
         }
-        let joined;
-        let bytes = match c.first.take() {
-            Some((d, mut held)) if d == tcp_dir => {
-                held.extend_from_slice(bytes);
-                joined = held;
-                &joined[..]
-            }
-            Some((d, held)) => {
-                // The other side spoke: the held bytes are classified as they are.
-                self.data_now(here, conn, d, &held, sink);
-                return self.data_now(here, conn, tcp_dir, bytes, sink);
-            }
-            None => bytes,
-        };
-        if could_become_http(bytes) {
-            c.first = Some((tcp_dir, bytes.to_vec()));
-            return;
-        }
-        self.data_now(here, conn, tcp_dir, bytes, sink);
-    }
-
-    fn data_now(
-        &mut self,
-        here: Here,
-        conn: u64,
-        tcp_dir: Direction,
-        bytes: &[u8],
-        sink: &mut impl Sink,
-    ) {
-        let Some(c) = self.map.get_mut(&conn) else {
-            return;
-        };
-        if matches!(c.mode, Mode::Unknown) {
-            // The first payload decides what the connection carries and, mid-stream, who the client is.
+        let mut held = Vec::new();
+        if c.stack.recognising() {
             let dir = if c.swapped {
                 tcp_dir.reverse()
             } else {
                 tcp_dir
             };
-            let (mode, client_is_sender) = classify(&self.cfg.ws, bytes);
+            let Some((roles, before)) = c.stack.recognise(dir, bytes, again) else {
+                return; // held: too few bytes to tell
+            };
+            let mut turned = false;
             if c.pending_open.is_some() {
-                if let Some(sender_is_client) = client_is_sender {
-                    c.swapped ^= sender_is_client != (dir == Direction::C2S);
+                if let Some(sender_is_client) = roles.sender_is_client {
+                    if sender_is_client != (dir == Direction::C2S) {
+                        c.swapped = !c.swapped;
+                        turned = true;
+                        // The bytes were counted under the guess: move them.
+                        c.totals.bytes.swap(0, 1);
+                    }
                 }
             }
-            let unrecognised = matches!(mode, Mode::Opaque);
-            if unrecognised && c.mid_stream && c.probes < MAX_PROBES {
-                // Maybe the capture began inside a frame or a body: look again at the
-                // next chunk, with the client still open to question.
-                c.probes += 1;
-                sink.tcp_bytes(conn, dir, bytes.len() as u64);
-                return;
-            }
-            c.mode = mode;
+            // Held bytes carry the direction they had under the guess.
+            held = before
+                .into_iter()
+                .map(|(d, b)| (if turned { d.reverse() } else { d }, b))
+                .collect();
         }
+        // The first payload settles who the client is, at the latest.
         let dir = self.settle(here, conn, tcp_dir, sink);
-        sink.tcp_bytes(conn, dir, bytes.len() as u64);
         let Some(c) = self.map.get_mut(&conn) else {
             return;
         };
-        let mut switch: Option<Mode> = None;
-        let mut leftover: Vec<(Direction, Vec<u8>)> = Vec::new();
-        match &mut c.mode {
-            Mode::Unknown | Mode::Opaque => {}
-            Mode::WebSocket(ws) => {
-                let mut out = WsOut::new(sink, here, conn, self.cfg.ws.detail);
-                ws.feed(dir, bytes, here.ts, &mut |d, k| out.push(d, k));
-            }
-            Mode::Http(h) => {
-                http_data(
-                    &self.cfg,
-                    here,
-                    conn,
-                    dir,
-                    bytes,
-                    h,
-                    sink,
-                    &mut switch,
-                    &mut leftover,
-                );
-            }
+        for (d, b) in held {
+            c.stack.feed(d, &b, here.ts, &mut |d, e| {
+                layer_event(sink, here, conn, detail, d, e)
+            });
         }
-        if let Some(mut mode) = switch {
-            if let Mode::WebSocket(ws) = &mut mode {
-                let mut out = WsOut::new(sink, here, conn, self.cfg.ws.detail);
-                for (d, b) in leftover {
-                    ws.feed(d, &b, here.ts, &mut |d, k| out.push(d, k));
-                }
-            }
-            c.mode = mode;
-        }
-    }
-
-    /// The connection's last word. `ended`: the TCP connection really ended (FIN or
-    /// RST), as opposed to the capture stopping while it was open.
-    fn end_conn(&mut self, here: Here, conn: u64, c: Conn, ended: bool, sink: &mut impl Sink) {
-        match c.mode {
-            Mode::WebSocket(mut ws) => {
-                let mut out = WsOut::new(sink, here, conn, self.cfg.ws.detail);
-                ws.end(here.ts, &mut |d, k| out.push(d, k));
-            }
-            Mode::Http(mut h) => {
-                let mut items = Vec::new();
-                if ended {
-                    h.requests.end(&mut |i| items.push((Direction::C2S, i)));
-                    h.responses.end(&mut |i| items.push((Direction::S2C, i)));
-                }
-                for (dir, item) in items {
-                    if let HttpItem::Violation(v) = item {
-                        emit_violation(sink, here, conn, Some(dir), v);
-                    }
-                }
-                // Only a connection that really ended left the upgrade unanswered; a
-                // capture that stops (or `-c`) just did not see the answer yet.
-                if h.awaiting_upgrade && ended {
-                    emit(
-                        sink,
-                        here,
-                        conn,
-                        None,
-                        unanswered_upgrade(h.outstanding.back().and_then(Option::as_ref)),
-                    );
-                }
-            }
-            Mode::Unknown | Mode::Opaque => {}
-        }
+        c.stack.feed(dir, bytes, here.ts, &mut |d, e| {
+            layer_event(sink, here, conn, detail, d, e)
+        });
     }
 }
 
-/// What a 101 switches a connection to.
-enum Switch {
-    /// WebSocket.
-    WebSocket {
-        /// permessage-deflate, when it was accepted.
-        deflate: Option<ws::DeflateParams>,
-        /// The handshake passed every check.
-        established: bool,
-    },
-    /// Another protocol (e.g. h2c): not decoded.
-    Other,
-}
-
-/// Decides from a connection's first payload what it carries. Returns the mode and,
-/// when the bytes show it, whether their sender is the client.
-fn classify(cfg: &WsConfig, bytes: &[u8]) -> (Mode, Option<bool>) {
-    let http = || {
-        Mode::Http(Box::new(HttpState {
-            requests: HttpParser::new(Role::Request, MAX_HTTP_HEAD),
-            responses: HttpParser::new(Role::Response, MAX_HTTP_HEAD),
-            outstanding: VecDeque::new(),
-            awaiting_upgrade: false,
-            held: Vec::new(),
-            held_overflow: false,
-        }))
-    };
-    if looks_like_request(bytes) {
-        (http(), Some(true))
-    } else if bytes.starts_with(b"HTTP/") {
-        (http(), Some(false))
-    } else if let Some(s) = ws::sniff(bytes) {
-        let session = WsSession::new_mid_stream(cfg).with_confidence(s.confidence);
-        (Mode::WebSocket(Box::new(session)), Some(s.masked))
-    } else {
-        (Mode::Opaque, None)
-    }
-}
-
-/// An HTTP request line starts with a method token and a space.
-fn looks_like_request(bytes: &[u8]) -> bool {
-    http::REQUEST_STARTS.iter().any(|m| bytes.starts_with(m))
-}
-
-/// A first payload too short to tell: a strict prefix of a method token (with its
-/// space) or of `HTTP/`, so the connection may still turn out to be HTTP.
-fn could_become_http(bytes: &[u8]) -> bool {
-    let prefix = |t: &[u8]| bytes.len() < t.len() && t.starts_with(bytes);
-    !bytes.is_empty() && (http::REQUEST_STARTS.iter().any(|m| prefix(m)) || prefix(b"HTTP/"))
-}
-
-#[allow(clippy::too_many_arguments)]
-fn http_data(
-    cfg: &Config,
+/// Stamps a layer's event with the connection and packet, through the contract mapping.
+fn layer_event(
+    sink: &mut impl Sink,
     here: Here,
     conn: u64,
-    dir: Direction,
-    bytes: &[u8],
-    h: &mut HttpState,
-    sink: &mut impl Sink,
-    switch: &mut Option<Mode>,
-    leftover: &mut Vec<(Direction, Vec<u8>)>,
+    detail: bool,
+    dir: Option<Direction>,
+    ev: LayerEvent,
 ) {
-    match dir {
-        Direction::C2S => {
-            if h.awaiting_upgrade {
-                hold(conn, h, bytes, sink);
-                return;
-            }
-            feed_requests(here, conn, bytes, h, sink);
-        }
-        Direction::S2C => {
-            let mut items = Vec::new();
-            let used = h.responses.feed(bytes, &mut |i| items.push(i));
-            let mut upgraded = None;
-            for item in items {
-                match item {
-                    HttpItem::Response(resp) => {
-                        emit(sink, here, conn, Some(dir), response_event(&resp));
-                        if resp.status < 200 && resp.status != 101 {
-                            continue; // 100 Continue and friends: the final answer is still to come
-                        }
-                        let req = h.outstanding.pop_front().flatten();
-                        let answers_upgrade = h.awaiting_upgrade && h.outstanding.is_empty();
-                        if !answers_upgrade && resp.status != 101 {
-                            continue;
-                        }
-                        if let Some(req) = &req {
-                            let up = http::check_upgrade(req, &resp);
-                            emit_violations(
-                                sink,
-                                here,
-                                conn,
-                                Some(dir),
-                                up.violations.iter().cloned(),
-                            );
-                            emit(sink, here, conn, Some(dir), handshake_event(&up));
-                            if resp.status == 101 {
-                                upgraded = Some(Switch::WebSocket {
-                                    deflate: up.deflate,
-                                    established: up.ok,
-                                });
-                            }
-                        } else if resp.status == 101 {
-                            // A 101 whose request was not seen (mid-stream) is taken at its
-                            // word; one to another protocol (h2c) is not decoded.
-                            upgraded = Some(if resp.has_token("upgrade", "websocket") {
-                                Switch::WebSocket {
-                                    deflate: None,
-                                    established: true,
-                                }
-                            } else {
-                                Switch::Other
-                            });
-                        }
-                        if resp.status != 101 {
-                            h.awaiting_upgrade = false;
-                            h.requests.resume();
-                        }
-                    }
-                    HttpItem::Violation(v) => emit_violation(sink, here, conn, Some(dir), v),
-                    HttpItem::Request(_) | HttpItem::BodyDone { .. } => {}
-                }
-            }
-            match upgraded {
-                Some(Switch::Other) => *switch = Some(Mode::Opaque),
-                Some(Switch::WebSocket {
-                    deflate,
-                    established,
-                }) => {
-                    let mut session = WsSession::new(&cfg.ws, deflate);
-                    session.set_established(established);
-                    if !h.held.is_empty() {
-                        emit_violation(
-                            sink,
-                            here,
-                            conn,
-                            Some(Direction::C2S),
-                            Violation::new(
-                                http::rules::DATA_BEFORE_UPGRADE,
-                                format!(
-                                    "The client sent {} bytes after its upgrade request before the server's 101 arrived.",
-                                    h.held.len()
-                                ),
-                            ),
-                        );
-                        leftover.push((Direction::C2S, std::mem::take(&mut h.held)));
-                    }
-                    if used < bytes.len() {
-                        leftover.insert(0, (Direction::S2C, bytes[used..].to_vec()));
-                    }
-                    *switch = Some(Mode::WebSocket(Box::new(session)));
-                }
-                None => {
-                    if !h.awaiting_upgrade && !h.held.is_empty() {
-                        // A refused upgrade: what the client sent meanwhile is HTTP again.
-                        let held = std::mem::take(&mut h.held);
-                        feed_requests(here, conn, &held, h, sink);
-                    }
-                }
-            }
-        }
-    }
-}
-
-fn feed_requests(here: Here, conn: u64, bytes: &[u8], h: &mut HttpState, sink: &mut impl Sink) {
-    let mut rest = bytes;
-    loop {
-        let mut items = Vec::new();
-        let used = h.requests.feed(rest, &mut |i| items.push(i));
-        for item in items {
-            match item {
-                HttpItem::Request(req) => {
-                    emit(sink, here, conn, Some(Direction::C2S), request_event(&req));
-                    h.responses.expect_response_to(&req.method);
-                    let upgrade = req.is_upgrade_request();
-                    if upgrade {
-                        let broken = http::check_request(&req);
-                        emit_violations(sink, here, conn, Some(Direction::C2S), broken.into_iter());
-                    }
-                    if h.outstanding.len() == MAX_OUTSTANDING_REQUESTS {
-                        h.outstanding.pop_front();
-                    }
-                    h.outstanding.push_back(upgrade.then_some(req));
-                }
-                HttpItem::Violation(v) => emit_violation(sink, here, conn, Some(Direction::C2S), v),
-                HttpItem::Response(_) | HttpItem::BodyDone { .. } => {}
-            }
-        }
-        rest = rest.get(used..).unwrap_or_default();
-        // The parser stops after any request asking for an Upgrade: what the client
-        // sends next is WebSocket (or another protocol) if the answer is 101.
-        h.awaiting_upgrade = h.requests.is_stopped();
-        if h.awaiting_upgrade {
-            hold(conn, h, rest, sink);
+    let kind = match ev {
+        LayerEvent::Request(r) => contract::request_event(&r),
+        LayerEvent::Response(r) => contract::response_event(&r),
+        LayerEvent::Handshake(up) => contract::handshake_event(&up),
+        LayerEvent::Unanswered(req) => contract::unanswered_upgrade(req.as_deref()),
+        LayerEvent::Ws(e) => contract::ws_event(e, detail),
+        LayerEvent::Violation(v) => contract::violation(v),
+        LayerEvent::Warning(w) => {
+            sink.warning(format!("connection {conn}: {w}"));
             return;
         }
-        if rest.is_empty() || used == 0 {
-            return;
-        }
-    }
-}
-
-/// Holds client bytes sent while the answer to its upgrade request is awaited
-/// (bounded by [`MAX_HELD_BYTES`]; the excess is dropped, with one warning).
-fn hold(conn: u64, h: &mut HttpState, bytes: &[u8], sink: &mut impl Sink) {
-    let room = MAX_HELD_BYTES.saturating_sub(h.held.len());
-    if bytes.len() > room && !h.held_overflow {
-        h.held_overflow = true;
-        sink.warning(format!(
-            "connection {conn}: the client sent more than {} KiB before the answer to its upgrade request; the rest is not decoded",
-            MAX_HELD_BYTES / 1024
-        ));
-    }
-    h.held.extend_from_slice(&bytes[..bytes.len().min(room)]);
-}
-
-fn addr(a: SocketAddr) -> String {
-    a.to_string()
+    };
+    emit(sink, here, conn, dir, kind);
 }
 
 fn emit(sink: &mut impl Sink, here: Here, conn: u64, dir: Option<Direction>, kind: EventKind) {
@@ -750,67 +488,6 @@ fn emit(sink: &mut impl Sink, here: Here, conn: u64, dir: Option<Direction>, kin
         dir,
         kind,
     });
-}
-
-/// Violations one HTTP head can give; a hostile head could give thousands.
-const MAX_VIOLATIONS_PER_HEAD: usize = 16;
-
-/// Emits the violations found in one head, at most [`MAX_VIOLATIONS_PER_HEAD`]; the
-/// rest are counted in a warning.
-fn emit_violations(
-    sink: &mut impl Sink,
-    here: Here,
-    conn: u64,
-    dir: Option<Direction>,
-    violations: impl Iterator<Item = Violation>,
-) {
-    let mut more = 0usize;
-    for (n, v) in violations.enumerate() {
-        if n < MAX_VIOLATIONS_PER_HEAD {
-            emit_violation(sink, here, conn, dir, v);
-        } else {
-            more += 1;
-        }
-    }
-    if more > 0 {
-        sink.warning(format!(
-            "connection {conn}: {more} more violations in one HTTP head were not reported"
-        ));
-    }
-}
-
-fn emit_violation(
-    sink: &mut impl Sink,
-    here: Here,
-    conn: u64,
-    dir: Option<Direction>,
-    v: Violation,
-) {
-    emit(sink, here, conn, dir, v.into());
-}
-
-/// Stamps the WebSocket layer's events with the connection and packet.
-struct WsOut<'s, S: Sink> {
-    sink: &'s mut S,
-    here: Here,
-    conn: u64,
-    detail: bool,
-}
-
-impl<'s, S: Sink> WsOut<'s, S> {
-    fn new(sink: &'s mut S, here: Here, conn: u64, detail: bool) -> Self {
-        WsOut {
-            sink,
-            here,
-            conn,
-            detail,
-        }
-    }
-
-    fn push(&mut self, dir: Option<Direction>, ev: ws::WsEvent) {
-        let kind = super::contract::ws_event(ev, self.detail);
-        emit(self.sink, self.here, self.conn, dir, kind);
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 mod analyzer;
 pub mod contract;
 mod event;
+pub mod summary;
 
-pub use analyzer::{Analyzer, Config, Sink};
+pub use analyzer::{Analyzer, Config, ConnTotals, Sink};
 pub use event::*;
+pub use summary::{ConnStats, Summary};

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::path::Path;
 
-use pcap::{Active, Capture, Offline};
+use pcap::{Active, BpfProgram, Capture, Offline};
 use wsscope::text::safe;
 use wsscope::types::Timestamp;
 
@@ -42,6 +42,8 @@ pub struct RawPacket<'a> {
 pub enum Next<'a> {
     /// A packet.
     Packet(RawPacket<'a>),
+    /// A packet of a file that the filter hides: it keeps its number (`ts` is its time).
+    Filtered(Timestamp),
     /// Live capture: nothing arrived within the read timeout.
     Timeout,
     /// The end of the file.
@@ -72,6 +74,8 @@ enum Inner {
 pub struct Source {
     inner: Inner,
     linktype: i32,
+    /// A file's filter, run on each packet so that hidden packets keep their numbers.
+    filter: Option<BpfProgram>,
 }
 
 /// Live capture's read timeout, for libpcap's buffering.
@@ -91,8 +95,12 @@ impl Source {
             SourceSpec::Live(iface) => Source::open_live(iface)?,
         };
         if let Some(expr) = filter {
+            // Live, the kernel filters (what is not captured has no number); a file's
+            // packets are each tested, so that those the filter hides keep their numbers.
             let res = match &mut source.inner {
-                Inner::File(c) => c.filter(expr, true),
+                Inner::File(_) => Capture::dead(pcap::Linktype(source.linktype))
+                    .and_then(|d| d.compile(expr, true))
+                    .map(|p| source.filter = Some(p)),
                 Inner::Live(c) => c.filter(expr, true),
             };
             res.map_err(|e| {
@@ -126,6 +134,7 @@ impl Source {
         Ok(Source {
             inner: Inner::File(cap),
             linktype,
+            filter: None,
         })
     }
 
@@ -162,6 +171,7 @@ impl Source {
         Ok(Source {
             inner: Inner::Live(cap),
             linktype,
+            filter: None,
         })
     }
 
@@ -182,10 +192,13 @@ impl Source {
             Inner::Live(c) => c.next_packet(),
         };
         match res {
-            Ok(p) => Next::Packet(RawPacket {
-                ts: Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec),
-                data: p.data,
-            }),
+            Ok(p) => {
+                let ts = Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
+                match &self.filter {
+                    Some(f) if !f.filter(p.data) => Next::Filtered(ts),
+                    _ => Next::Packet(RawPacket { ts, data: p.data }),
+                }
+            }
             Err(pcap::Error::NoMorePackets) => Next::End,
             Err(pcap::Error::TimeoutExpired) => {
                 std::thread::sleep(LIVE_IDLE_SLEEP);

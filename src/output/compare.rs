@@ -15,8 +15,7 @@ use serde::Serialize;
 use super::explain::header;
 use super::stats::{ConnStats, StatsBuilder};
 use super::Report;
-use crate::analysis::{Event, EventKind, Sink};
-use crate::types::Direction;
+use crate::analysis::{ConnTotals, Event, EventKind, Sink};
 
 /// The kinds, in the order of the table's columns.
 pub const KINDS: [&str; 6] = [
@@ -244,12 +243,13 @@ impl Report for CompareBuilder {
         Ok(())
     }
 
-    fn tcp_bytes(&mut self, conn: u64, dir: Direction, n: u64) {
-        self.stats.tcp_bytes(conn, dir, n);
-    }
-
-    fn conn_closed(&mut self, conn: u64, _out: &mut dyn Write) -> io::Result<()> {
-        self.stats.conn_closed(conn);
+    fn conn_closed(
+        &mut self,
+        conn: u64,
+        totals: &ConnTotals,
+        _out: &mut dyn Write,
+    ) -> io::Result<()> {
+        self.stats.conn_closed(conn, totals);
         Ok(())
     }
 

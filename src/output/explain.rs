@@ -973,6 +973,10 @@ impl ExplainedTimeline {
 }
 
 impl Report for ExplainedTimeline {
+    fn first_packet(&mut self, ts: Timestamp) {
+        self.text.set_origin(ts);
+    }
+
     fn event(&mut self, e: &Event, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{}", self.text.line(e))?;
         for line in self.explainer.explain(e) {
@@ -981,7 +985,12 @@ impl Report for ExplainedTimeline {
         Ok(())
     }
 
-    fn conn_closed(&mut self, conn: u64, _out: &mut dyn Write) -> io::Result<()> {
+    fn conn_closed(
+        &mut self,
+        conn: u64,
+        _totals: &crate::analysis::ConnTotals,
+        _out: &mut dyn Write,
+    ) -> io::Result<()> {
         self.explainer.conn_closed(conn);
         Ok(())
     }

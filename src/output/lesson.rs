@@ -20,7 +20,7 @@ use super::explain::{capitalise, check_name, close_meaning, Explainer, Lang, Pha
 use super::mermaid::{summary_of, ConnDiagram};
 use super::stats::StatsBuilder;
 use super::{Report, TextTimeline};
-use crate::analysis::{Event, EventKind, Sink};
+use crate::analysis::{ConnTotals, Event, EventKind, Sink};
 use crate::http::{check_upgrade, RequestHead, ResponseHead};
 use crate::types::{Direction, Timestamp};
 
@@ -264,13 +264,14 @@ impl Report for Lesson {
         Ok(())
     }
 
-    fn tcp_bytes(&mut self, conn: u64, dir: Direction, n: u64) {
-        self.stats.tcp_bytes(conn, dir, n);
-    }
-
-    fn conn_closed(&mut self, conn: u64, out: &mut dyn Write) -> io::Result<()> {
+    fn conn_closed(
+        &mut self,
+        conn: u64,
+        totals: &ConnTotals,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         self.explainer.conn_closed(conn);
-        self.stats.conn_closed(conn);
+        self.stats.conn_closed(conn, totals);
         if let Some(c) = self.open.remove(&conn) {
             self.done.push(conn, c);
         }

@@ -258,7 +258,12 @@ impl Report for Diagrams {
         Ok(())
     }
 
-    fn conn_closed(&mut self, conn: u64, out: &mut dyn Write) -> io::Result<()> {
+    fn conn_closed(
+        &mut self,
+        conn: u64,
+        _totals: &crate::analysis::ConnTotals,
+        out: &mut dyn Write,
+    ) -> io::Result<()> {
         if let Some(d) = self.open.remove(&conn) {
             self.done.push(conn, d.render());
         }

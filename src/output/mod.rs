@@ -13,7 +13,7 @@ pub mod text;
 
 use std::io::{self, Write};
 
-use crate::analysis::Event;
+use crate::analysis::{ConnTotals, Event};
 
 pub use stats::{ConnStats, StatsBuilder};
 pub use text::TextTimeline;
@@ -23,17 +23,20 @@ pub use explain::{ExplainedTimeline, Explainer, Lang, Phase};
 pub use lesson::Lesson;
 pub use mermaid::Diagrams;
 
-use crate::types::Direction;
-
 /// A view that writes as events arrive, when connections end, and at the end of the
 /// input: how the command line drives the teaching views.
 pub trait Report {
     /// A timeline event, in capture order.
     fn event(&mut self, e: &Event, out: &mut dyn Write) -> io::Result<()>;
-    /// `n` bytes of TCP payload travelled `dir` on `conn`.
-    fn tcp_bytes(&mut self, _conn: u64, _dir: Direction, _n: u64) {}
-    /// `conn` has ended.
-    fn conn_closed(&mut self, _conn: u64, _out: &mut dyn Write) -> io::Result<()> {
+    /// The capture's first packet: time zero.
+    fn first_packet(&mut self, _ts: crate::types::Timestamp) {}
+    /// `conn` has ended, with its packet-level `totals`.
+    fn conn_closed(
+        &mut self,
+        _conn: u64,
+        _totals: &ConnTotals,
+        _out: &mut dyn Write,
+    ) -> io::Result<()> {
         Ok(())
     }
     /// The end of the input.

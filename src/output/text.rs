@@ -7,7 +7,7 @@
 //!     0.001200  #0  →  http  GET /chat HTTP/1.1 (Upgrade: websocket)
 //! ```
 //!
-//! Times are relative to the first event. All strings in events are already
+//! Times are relative to the capture's first packet ([`TextTimeline::set_origin`]). All strings in events are already
 //! made safe for a terminal by the analyzer.
 
 use std::collections::HashMap;
@@ -28,6 +28,11 @@ impl TextTimeline {
     /// A new timeline.
     pub fn new() -> TextTimeline {
         TextTimeline::default()
+    }
+
+    /// Time zero: the capture's first packet (before it is set, the first event).
+    pub fn set_origin(&mut self, ts: Timestamp) {
+        self.start.get_or_insert(ts);
     }
 
     /// The phase an event belongs to, as shown in the text timeline.

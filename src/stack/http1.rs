@@ -1,0 +1,296 @@
+//! The HTTP/1.1 layer of a connection's stack: requests and responses (keep-alive,
+//! pipelining, bodies), the WebSocket upgrade checked, and the hand-over.
+//!
+//! While an upgrade request awaits its answer, the client's further bytes are held
+//! (they are WebSocket if the answer is 101). A 101 to `websocket` hands the stream,
+//! with what was held and what followed the 101, to the WebSocket layer; a 101 to
+//! anything else (h2c) leaves it undecoded; any other answer makes it HTTP again.
+
+use std::collections::VecDeque;
+
+use super::LayerEvent;
+use crate::http::{self, HttpItem, HttpParser, RequestHead, Role};
+use crate::rules::Violation;
+use crate::types::Direction;
+use crate::ws::DeflateParams;
+
+/// Bytes of a request stream held while the answer to an upgrade request is awaited.
+pub const MAX_HELD_BYTES: usize = 1 << 20;
+/// HTTP head size bound (request line / status line and headers).
+pub const MAX_HTTP_HEAD: usize = 64 * 1024;
+/// Requests remembered while their responses are awaited (pipelining).
+pub const MAX_OUTSTANDING_REQUESTS: usize = 256;
+/// Violations one HTTP head can give; a hostile head could give thousands.
+pub const MAX_VIOLATIONS_PER_HEAD: usize = 16;
+
+/// What a 101 hands the stream to.
+#[derive(Debug)]
+pub enum Handover {
+    /// WebSocket, with the bytes that already belong to it (in order, per direction).
+    WebSocket {
+        /// permessage-deflate, when it was accepted.
+        deflate: Option<DeflateParams>,
+        /// The handshake passed every check.
+        established: bool,
+        /// Stream bytes that followed the 101 (server) and were held (client).
+        leftover: Vec<(Direction, Vec<u8>)>,
+    },
+    /// Another protocol (h2c, ...): not decoded here.
+    Other,
+}
+
+/// One connection's HTTP/1.x state.
+pub struct Http1 {
+    requests: HttpParser,
+    responses: HttpParser,
+    /// Requests whose responses have not come yet, oldest first (only upgrade
+    /// requests kept whole: the rest need no more than a place).
+    outstanding: VecDeque<Option<RequestHead>>,
+    /// An upgrade request awaits its answer: client bytes are held.
+    awaiting_upgrade: bool,
+    held: Vec<u8>,
+    held_overflow: bool,
+}
+
+impl Default for Http1 {
+    fn default() -> Self {
+        Http1::new()
+    }
+}
+
+impl Http1 {
+    /// A fresh HTTP/1.x layer.
+    pub fn new() -> Http1 {
+        Http1 {
+            requests: HttpParser::new(Role::Request, MAX_HTTP_HEAD),
+            responses: HttpParser::new(Role::Response, MAX_HTTP_HEAD),
+            outstanding: VecDeque::new(),
+            awaiting_upgrade: false,
+            held: Vec::new(),
+            held_overflow: false,
+        }
+    }
+
+    /// Bytes of `dir`'s stream. Returns the hand-over when a 101 switched protocols.
+    pub fn feed(
+        &mut self,
+        dir: Direction,
+        bytes: &[u8],
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) -> Option<Handover> {
+        match dir {
+            Direction::C2S => {
+                if self.awaiting_upgrade {
+                    self.hold(bytes, out);
+                } else {
+                    self.feed_requests(bytes, out);
+                }
+                None
+            }
+            Direction::S2C => self.feed_responses(bytes, out),
+        }
+    }
+
+    /// A hole in `dir`'s stream: the parser resynchronises at the next head.
+    pub fn gap(&mut self, dir: Direction) {
+        match dir {
+            Direction::C2S => self.requests.gap(),
+            Direction::S2C => self.responses.gap(),
+        }
+    }
+
+    /// The connection is over. `ended`: it really ended (FIN or RST), as opposed to the
+    /// capture stopping while it was open.
+    pub fn end(&mut self, ended: bool, out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+        if !ended {
+            return;
+        }
+        let mut items = Vec::new();
+        self.requests.end(&mut |i| items.push((Direction::C2S, i)));
+        self.responses.end(&mut |i| items.push((Direction::S2C, i)));
+        for (dir, item) in items {
+            if let HttpItem::Violation(v) = item {
+                out(Some(dir), LayerEvent::Violation(v));
+            }
+        }
+        // Only a connection that really ended left the upgrade unanswered; a capture
+        // that stops (or `-c`) just did not see the answer yet.
+        if self.awaiting_upgrade {
+            let req = self
+                .outstanding
+                .back()
+                .and_then(Option::clone)
+                .map(Box::new);
+            out(None, LayerEvent::Unanswered(req));
+        }
+    }
+
+    fn feed_responses(
+        &mut self,
+        bytes: &[u8],
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) -> Option<Handover> {
+        let dir = Some(Direction::S2C);
+        let mut items = Vec::new();
+        let used = self.responses.feed(bytes, &mut |i| items.push(i));
+        let mut upgraded = None;
+        for item in items {
+            match item {
+                HttpItem::Response(resp) => {
+                    let status = resp.status;
+                    let to_websocket = resp.has_token("upgrade", "websocket");
+                    if status < 200 && status != 101 {
+                        out(dir, LayerEvent::Response(Box::new(resp)));
+                        continue; // 100 Continue and friends: the final answer is still to come
+                    }
+                    let req = self.outstanding.pop_front().flatten();
+                    let answers_upgrade = self.awaiting_upgrade && self.outstanding.is_empty();
+                    if !answers_upgrade && status != 101 {
+                        out(dir, LayerEvent::Response(Box::new(resp)));
+                        continue;
+                    }
+                    if let Some(req) = &req {
+                        let up = http::check_upgrade(req, &resp);
+                        out(dir, LayerEvent::Response(Box::new(resp)));
+                        violations(dir, up.violations.iter().cloned(), out);
+                        if status == 101 {
+                            upgraded = Some((up.deflate, up.ok, true));
+                        }
+                        out(dir, LayerEvent::Handshake(Box::new(up)));
+                    } else {
+                        out(dir, LayerEvent::Response(Box::new(resp)));
+                        if status == 101 {
+                            // A 101 whose request was not seen (mid-stream) is taken at its
+                            // word; one to another protocol (h2c) is not decoded.
+                            upgraded = Some((None, true, to_websocket));
+                        }
+                    }
+                    if status != 101 {
+                        self.awaiting_upgrade = false;
+                        self.requests.resume();
+                    }
+                }
+                HttpItem::Violation(v) => out(dir, LayerEvent::Violation(v)),
+                HttpItem::Request(_) | HttpItem::BodyDone { .. } => {}
+            }
+        }
+        match upgraded {
+            Some((_, _, false)) => Some(Handover::Other),
+            Some((deflate, established, true)) => {
+                let mut leftover = Vec::new();
+                if used < bytes.len() {
+                    leftover.push((Direction::S2C, bytes[used..].to_vec()));
+                }
+                if !self.held.is_empty() {
+                    out(
+                        Some(Direction::C2S),
+                        LayerEvent::Violation(Violation::new(
+                            http::rules::DATA_BEFORE_UPGRADE,
+                            format!(
+                                "The client sent {} bytes after its upgrade request before the server's 101 arrived.",
+                                self.held.len()
+                            ),
+                        )),
+                    );
+                    leftover.push((Direction::C2S, std::mem::take(&mut self.held)));
+                }
+                Some(Handover::WebSocket {
+                    deflate,
+                    established,
+                    leftover,
+                })
+            }
+            None => {
+                if !self.awaiting_upgrade && !self.held.is_empty() {
+                    // A refused upgrade: what the client sent meanwhile is HTTP again.
+                    let held = std::mem::take(&mut self.held);
+                    self.feed_requests(&held, out);
+                }
+                None
+            }
+        }
+    }
+
+    fn feed_requests(&mut self, bytes: &[u8], out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+        let dir = Some(Direction::C2S);
+        let mut rest = bytes;
+        loop {
+            let mut items = Vec::new();
+            let used = self.requests.feed(rest, &mut |i| items.push(i));
+            for item in items {
+                match item {
+                    HttpItem::Request(req) => {
+                        self.responses.expect_response_to(&req.method);
+                        let upgrade = req.is_upgrade_request();
+                        let broken = if upgrade {
+                            http::check_request(&req)
+                        } else {
+                            Vec::new()
+                        };
+                        if self.outstanding.len() == MAX_OUTSTANDING_REQUESTS {
+                            self.outstanding.pop_front();
+                        }
+                        self.outstanding.push_back(upgrade.then(|| req.clone()));
+                        out(dir, LayerEvent::Request(Box::new(req)));
+                        violations(dir, broken.into_iter(), out);
+                    }
+                    HttpItem::Violation(v) => out(dir, LayerEvent::Violation(v)),
+                    HttpItem::Response(_) | HttpItem::BodyDone { .. } => {}
+                }
+            }
+            rest = rest.get(used..).unwrap_or_default();
+            // The parser stops after any request asking for an Upgrade: what the client
+            // sends next is WebSocket (or another protocol) if the answer is 101.
+            self.awaiting_upgrade = self.requests.is_stopped();
+            if self.awaiting_upgrade {
+                self.hold(rest, out);
+                return;
+            }
+            if rest.is_empty() || used == 0 {
+                return;
+            }
+        }
+    }
+
+    /// Holds client bytes sent while the answer to its upgrade request is awaited
+    /// (bounded by [`MAX_HELD_BYTES`]; the excess is dropped, with one warning).
+    fn hold(&mut self, bytes: &[u8], out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+        let room = MAX_HELD_BYTES.saturating_sub(self.held.len());
+        if bytes.len() > room && !self.held_overflow {
+            self.held_overflow = true;
+            out(
+                None,
+                LayerEvent::Warning(format!(
+                    "the client sent more than {} KiB before the answer to its upgrade request; the rest is not decoded",
+                    MAX_HELD_BYTES / 1024
+                )),
+            );
+        }
+        self.held.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+}
+
+/// Passes on the violations found in one head, at most [`MAX_VIOLATIONS_PER_HEAD`];
+/// the rest are counted in a warning.
+fn violations(
+    dir: Option<Direction>,
+    vs: impl Iterator<Item = Violation>,
+    out: &mut impl FnMut(Option<Direction>, LayerEvent),
+) {
+    let mut more = 0usize;
+    for (n, v) in vs.enumerate() {
+        if n < MAX_VIOLATIONS_PER_HEAD {
+            out(dir, LayerEvent::Violation(v));
+        } else {
+            more += 1;
+        }
+    }
+    if more > 0 {
+        out(
+            None,
+            LayerEvent::Warning(format!(
+                "{more} more violations in one HTTP head were not reported"
+            )),
+        );
+    }
+}
