@@ -477,6 +477,9 @@ fn pump(
     let (mut packets, mut bytes_read) = (0u64, 0u64);
     let mut last_ts = Timestamp::default();
     let mut last_expire = now();
+    if source.hides_packets() {
+        analyzer.hide_packets();
+    }
     while !stop.load(Ordering::Relaxed) {
         match source.next_packet() {
             Next::Packet(p) => {
@@ -489,10 +492,10 @@ fn pump(
                     break;
                 }
             }
-            Next::Filtered(ts) => {
+            Next::Filtered(p) => {
                 packets += 1;
-                last_ts = ts;
-                analyzer.skip_packet(ts, driver);
+                last_ts = p.ts;
+                analyzer.skip_packet(linktype, p.ts, p.data, driver);
             }
             Next::Timeout => {}
             Next::End => break,

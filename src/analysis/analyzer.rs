@@ -55,6 +55,17 @@ pub struct ConnTotals {
 }
 
 impl ConnTotals {
+    /// One more packet, captured at `ts`.
+    fn count(&mut self, ts: Timestamp) {
+        self.packets += 1;
+        if ts < self.first_ts {
+            self.first_ts = ts;
+        }
+        if ts > self.last_ts {
+            self.last_ts = ts;
+        }
+    }
+
     /// Both directions' payload bytes.
     pub fn wire_bytes(&self) -> u64 {
         self.bytes[0] + self.bytes[1]
@@ -98,6 +109,21 @@ pub struct Analyzer {
     flows: FlowTable,
     conns: Conns,
     packets: u64,
+    /// With a filter hiding packets of a file: the connections numbered as without
+    /// the filter (see [`Analyzer::skip_packet`]).
+    numbering: Option<Numbering>,
+}
+
+/// Connection numbers as in the unfiltered capture: a second flow table sees every
+/// TCP packet, without its payload (only SYN, FIN, RST and sequence numbers decide
+/// where a connection begins), and the analysing table's numbers are mapped to it.
+struct Numbering {
+    wire: wire::Decoder,
+    flows: FlowTable,
+    /// Analysing table's number → the unfiltered number.
+    map: ConnMap<u64>,
+    /// The unfiltered number of the packet being analysed.
+    current: u64,
 }
 
 /// The per-connection stacks, apart from the flow table so that the flow
@@ -131,6 +157,7 @@ impl Analyzer {
                 snaplen_warned: false,
             },
             packets: 0,
+            numbering: None,
         }
     }
 
@@ -145,11 +172,30 @@ impl Analyzer {
     }
 
     /// A packet the filter hid: it keeps its number, so the packets after it are
-    /// numbered as in the unfiltered capture.
-    pub fn skip_packet(&mut self, ts: Timestamp, sink: &mut impl Sink) {
+    /// numbered as in the unfiltered capture, and it still counts in the numbering of
+    /// connections (once any packet is hidden, every packet is numbered this way).
+    pub fn skip_packet(&mut self, linktype: i32, ts: Timestamp, data: &[u8], sink: &mut impl Sink) {
         self.packets += 1;
         if self.packets == 1 {
             sink.first_packet(ts);
+        }
+        let pkt = self.packets;
+        self.hide_packets();
+        if let Some(n) = self.numbering.as_mut() {
+            n.number(linktype, pkt, ts, data);
+        }
+    }
+
+    /// Packets will be hidden ([`Analyzer::skip_packet`]): from now on connections are
+    /// numbered as in the unfiltered capture. Call it before the first packet.
+    pub fn hide_packets(&mut self) {
+        if self.numbering.is_none() {
+            self.numbering = Some(Numbering {
+                wire: wire::Decoder::new(self.conns.cfg.wire),
+                flows: FlowTable::new(self.conns.cfg.tcp),
+                map: ConnMap::default(),
+                current: 0,
+            });
         }
     }
 
@@ -163,7 +209,11 @@ impl Analyzer {
             pkt: self.packets,
             ts,
         };
+        if let Some(n) = self.numbering.as_mut() {
+            n.number(linktype, here.pkt, ts, data);
+        }
         let conns = &mut self.conns;
+        let numbering = &mut self.numbering;
         match self.wire.decode(linktype, data, ts) {
             Decoded::Tcp(seg) => {
                 if seg.payload.len() < seg.wire_payload_len as usize && !conns.snaplen_warned {
@@ -188,17 +238,18 @@ impl Analyzer {
                     wire_payload_len: seg.wire_payload_len,
                 };
                 let conn = self.flows.segment(here.pkt, ts, &info, &mut |ev| {
+                    let ev = match numbering.as_mut() {
+                        Some(n) => n.renumber(ev),
+                        None => ev,
+                    };
                     conns.tcp_event(here, ev, sink)
                 });
+                let conn = match numbering.as_ref() {
+                    Some(n) => n.map.get(&conn).copied().unwrap_or(conn),
+                    None => conn,
+                };
                 if let Some(c) = conns.map.get_mut(&conn) {
-                    let t = &mut c.totals;
-                    t.packets += 1;
-                    if ts < t.first_ts {
-                        t.first_ts = ts;
-                    }
-                    if ts > t.last_ts {
-                        t.last_ts = ts;
-                    }
+                    c.totals.count(ts);
                 }
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {}
@@ -213,8 +264,14 @@ impl Analyzer {
             ts: now,
         };
         let conns = &mut self.conns;
-        self.flows
-            .expire(now, &mut |ev| conns.tcp_event(here, ev, sink));
+        let numbering = &mut self.numbering;
+        self.flows.expire(now, &mut |ev| {
+            let ev = match numbering.as_mut() {
+                Some(n) => n.renumber(ev),
+                None => ev,
+            };
+            conns.tcp_event(here, ev, sink)
+        });
     }
 
     /// The end of the capture: every open connection is ended and summarised.
@@ -224,10 +281,50 @@ impl Analyzer {
             ts: last_ts,
         };
         let conns = &mut self.conns;
-        self.flows.finish(&mut |ev| conns.tcp_event(here, ev, sink));
+        let numbering = &mut self.numbering;
+        self.flows.finish(&mut |ev| {
+            let ev = match numbering.as_mut() {
+                Some(n) => n.renumber(ev),
+                None => ev,
+            };
+            conns.tcp_event(here, ev, sink)
+        });
         if conns.suppressed > 0 {
             sink.warning(format!("{} more warnings were not shown", conns.suppressed));
         }
+    }
+}
+
+impl Numbering {
+    /// Numbers one packet's connection as the unfiltered capture does.
+    fn number(&mut self, linktype: i32, pkt: u64, ts: Timestamp, data: &[u8]) {
+        if let Decoded::Tcp(seg) = self.wire.decode(linktype, data, ts) {
+            let info = SegmentInfo {
+                src: seg.src,
+                dst: seg.dst,
+                seq: seg.seq,
+                ack: seg.ack,
+                syn: seg.flags.syn(),
+                ack_flag: seg.flags.ack(),
+                fin: seg.flags.fin(),
+                rst: seg.flags.rst(),
+                payload: &[],
+                wire_payload_len: 0,
+            };
+            self.current = self.flows.segment(pkt, ts, &info, &mut |_| {});
+        }
+    }
+
+    /// The analysing table's event under the unfiltered number.
+    fn renumber<'a>(&mut self, ev: TcpEvent<'a>) -> TcpEvent<'a> {
+        if let TcpEvent::Open { conn, .. } = ev {
+            self.map.insert(conn, self.current);
+        }
+        let to = self.map.get(&ev.conn()).copied().unwrap_or(ev.conn());
+        if let TcpEvent::Closed { conn, .. } = ev {
+            self.map.remove(&conn);
+        }
+        ev.renumbered(to)
     }
 }
 
@@ -340,6 +437,10 @@ impl Conns {
                 let detail = self.cfg.ws.detail;
                 if let Some(mut c) = self.map.remove(&conn) {
                     let ended = matches!(reason, CloseReason::Fin | CloseReason::Rst);
+                    if ended {
+                        // The packet that ended it (the last ACK, the RST) is its last.
+                        c.totals.count(here.ts);
+                    }
                     c.stack.end(ended, here.ts, &mut |d, e| {
                         layer_event(sink, here, conn, detail, d, e)
                     });

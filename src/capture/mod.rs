@@ -42,8 +42,9 @@ pub struct RawPacket<'a> {
 pub enum Next<'a> {
     /// A packet.
     Packet(RawPacket<'a>),
-    /// A packet of a file that the filter hides: it keeps its number (`ts` is its time).
-    Filtered(Timestamp),
+    /// A packet of a file that the filter hides: it keeps its number (and counts in
+    /// the numbering of connections).
+    Filtered(RawPacket<'a>),
     /// Live capture: nothing arrived within the read timeout.
     Timeout,
     /// The end of the file.
@@ -180,6 +181,11 @@ impl Source {
         self.linktype
     }
 
+    /// True when a file's filter hides some of its packets ([`Next::Filtered`]).
+    pub fn hides_packets(&self) -> bool {
+        self.filter.is_some()
+    }
+
     /// True for a live capture.
     pub fn is_live(&self) -> bool {
         matches!(self.inner, Inner::Live(_))
@@ -195,7 +201,7 @@ impl Source {
             Ok(p) => {
                 let ts = Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
                 match &self.filter {
-                    Some(f) if !f.filter(p.data) => Next::Filtered(ts),
+                    Some(f) if !f.filter(p.data) => Next::Filtered(RawPacket { ts, data: p.data }),
                     _ => Next::Packet(RawPacket { ts, data: p.data }),
                 }
             }

@@ -223,6 +223,20 @@ pub enum TcpEvent<'a> {
 }
 
 impl TcpEvent<'_> {
+    /// The same event for connection `to` (a renumbering).
+    pub fn renumbered(mut self, to: u64) -> Self {
+        match &mut self {
+            TcpEvent::Open { conn, .. }
+            | TcpEvent::Handshake { conn, .. }
+            | TcpEvent::Data { conn, .. }
+            | TcpEvent::Gap { conn, .. }
+            | TcpEvent::Teardown { conn, .. }
+            | TcpEvent::Closed { conn, .. }
+            | TcpEvent::Warning { conn, .. } => *conn = to,
+        }
+        self
+    }
+
     /// The connection the event belongs to.
     pub fn conn(&self) -> u64 {
         match self {
