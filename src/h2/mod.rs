@@ -1767,7 +1767,8 @@ impl H2Layer {
                         );
                     }
                 }
-            } else if req.method.as_deref() != Some("CONNECT") {
+            }
+            if req.method.as_deref() != Some("CONNECT") {
                 let missing: Vec<&str> = [
                     (":method", &req.method),
                     (":scheme", &req.scheme),
