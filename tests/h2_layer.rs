@@ -772,3 +772,111 @@ async fn gap_at_unknown_position_resyncs_and_loses_hpack() {
     assert_eq!(seen.ws[&(chat, S2C)], reference.ws[&(chat, S2C)]);
     assert_eq!(seen.ws[&(chat, C2S)], reference.ws[&(chat, C2S)]);
 }
+
+/// What the layer above will do: one wsscope WebSocket decoder per RFC 8441 stream,
+/// fed the routed DATA, told of END_STREAM and RST_STREAM.
+#[tokio::test]
+async fn routed_websocket_bytes_decode_with_wsscope_sessions() {
+    use wsscope::analysis::EventKind;
+    use wsscope::h2::WsStreamEnd;
+    use wsscope::types::Timestamp;
+    use wsscope::ws::{WsConfig, WsSession};
+
+    let rec = record().await;
+    let mut layer = H2Layer::new(Entry::PriorKnowledge);
+    let mut sessions: std::collections::BTreeMap<u32, WsSession> = Default::default();
+    let mut ws_events: Vec<(u32, Option<Direction>, String)> = Vec::new();
+    let ts = Timestamp(0);
+    for (dir, bytes) in &rec.log {
+        let mut h2_events = Vec::new();
+        layer.feed(*dir, bytes, &mut |e| match e {
+            H2Event::WebSocketOpen(o) if o.ok => h2_events.push((o.stream, None, Vec::new())),
+            H2Event::Data {
+                dir,
+                stream,
+                bytes,
+                websocket: true,
+                ..
+            } => h2_events.push((stream, Some((dir, None)), bytes.to_vec())),
+            H2Event::WebSocketEnd { stream, dir, how } => {
+                h2_events.push((stream, Some((dir, Some(how))), Vec::new()))
+            }
+            _ => {}
+        });
+        for (stream, what, data) in h2_events {
+            let mut out = |d: Option<Direction>, k: EventKind| {
+                ws_events.push((stream, d, format!("{k:?}")));
+            };
+            match what {
+                None => {
+                    sessions.insert(stream, WsSession::new(&WsConfig::default(), None));
+                }
+                Some((d, None)) => sessions
+                    .get_mut(&stream)
+                    .unwrap()
+                    .feed(d, &data, ts, &mut out),
+                Some((d, Some(WsStreamEnd::Reset(_)))) => {
+                    let s = sessions.get_mut(&stream).unwrap();
+                    s.tcp_end(d, ts);
+                    s.tcp_end(d.reverse(), ts);
+                }
+                Some((d, Some(_))) => sessions.get_mut(&stream).unwrap().tcp_end(d, ts),
+            }
+        }
+    }
+    assert_eq!(sessions.len(), 2);
+    for (stream, s) in sessions.iter_mut() {
+        let stream = *stream;
+        s.end(ts, &mut |d, k| {
+            ws_events.push((stream, d, format!("{k:?}")))
+        });
+    }
+    let (chat, abort) = {
+        let ids: Vec<u32> = sessions.keys().copied().collect();
+        (ids[0], ids[1])
+    };
+    let frames = |s: u32, d: Direction| -> Vec<String> {
+        ws_events
+            .iter()
+            .filter(|(st, dd, k)| *st == s && *dd == Some(d) && k.starts_with("WsFrame"))
+            .map(|(_, _, k)| k.split(", masked").next().unwrap().to_string())
+            .collect()
+    };
+    let ops = |v: Vec<String>| -> Vec<String> {
+        v.iter()
+            .map(|f| {
+                f.split("opname: \"")
+                    .nth(1)
+                    .unwrap()
+                    .split('"')
+                    .next()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(ops(frames(chat, C2S)), ["text", "binary", "close"]);
+    assert_eq!(ops(frames(chat, S2C)), ["text", "close"]);
+    assert_eq!(ops(frames(abort, C2S)), ["text"]);
+    assert_eq!(ops(frames(abort, S2C)), ["binary"]);
+    let close = ws_events
+        .iter()
+        .find(|(s, _, k)| *s == chat && k.starts_with("WsClose"))
+        .unwrap();
+    assert!(
+        close.2.contains("initiator: Some(C2S), code: Some(1000)"),
+        "{close:?}"
+    );
+    assert!(close.2.contains("echoed: true, clean: true"), "{close:?}");
+    // The aborted one ended without a close exchange: abnormal (1006).
+    let abnormal = ws_events
+        .iter()
+        .find(|(s, _, k)| *s == abort && k.starts_with("WsClose"))
+        .unwrap();
+    assert!(abnormal.2.contains("code: Some(1006)"), "{abnormal:?}");
+    let viols: Vec<_> = ws_events
+        .iter()
+        .filter(|(s, _, k)| *s == chat && k.starts_with("Violation"))
+        .collect();
+    assert!(viols.is_empty(), "{viols:#?}");
+}
