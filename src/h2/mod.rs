@@ -1648,6 +1648,13 @@ impl H2Layer {
             }
         };
         let Some((fields, truncated, size)) = decoded else {
+            // The client's first block opened a request, even unread: a later block
+            // from the client on that stream is its trailers.
+            if dir == Direction::C2S && matches!(block.kind, BlockKind::Headers { .. }) {
+                if let Some(s) = self.streams.get_mut(&stream) {
+                    s.request.get_or_insert_with(Request::default);
+                }
+            }
             match block.kind {
                 BlockKind::Headers { .. } => out(H2Event::HeadersUndecoded {
                     dir,
