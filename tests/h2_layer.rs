@@ -777,7 +777,7 @@ async fn gap_at_unknown_position_resyncs_and_loses_hpack() {
 /// fed the routed DATA, told of END_STREAM and RST_STREAM.
 #[tokio::test]
 async fn routed_websocket_bytes_decode_with_wsscope_sessions() {
-    use wsscope::analysis::EventKind;
+    use wsscope::analysis::{contract, EventKind};
     use wsscope::h2::WsStreamEnd;
     use wsscope::types::Timestamp;
     use wsscope::ws::{WsConfig, WsSession};
@@ -804,7 +804,8 @@ async fn routed_websocket_bytes_decode_with_wsscope_sessions() {
             _ => {}
         });
         for (stream, what, data) in h2_events {
-            let mut out = |d: Option<Direction>, k: EventKind| {
+            let mut out = |d: Option<Direction>, k: wsscope::ws::WsEvent| {
+                let k: EventKind = contract::ws_event(k, true);
                 ws_events.push((stream, d, format!("{k:?}")));
             };
             match what {
@@ -828,6 +829,7 @@ async fn routed_websocket_bytes_decode_with_wsscope_sessions() {
     for (stream, s) in sessions.iter_mut() {
         let stream = *stream;
         s.end(ts, &mut |d, k| {
+            let k: EventKind = contract::ws_event(k, true);
             ws_events.push((stream, d, format!("{k:?}")))
         });
     }

@@ -1,20 +1,12 @@
 //! Every rule the HTTP/2 layer checks: a stable code and its RFC section.
 //!
-//! Same pattern as [`crate::ws::violations`] (and the same [`Rule`] type, for now):
+//! Declared with [`crate::rules!`] like every layer's rules:
 //! the codes are stable; the sentences are built where the violation is found.
 //! Codes start with `h2_` so that they never collide with the WebSocket rules.
 
-pub use crate::ws::violations::Rule;
+pub use crate::rules::Rule;
 
-macro_rules! rules {
-    ($($(#[$doc:meta])* $name:ident = $code:literal, $rfc:literal;)*) => {
-        $( $(#[$doc])* pub const $name: Rule = Rule { code: $code, rfc: $rfc }; )*
-        /// Every rule, for documentation and tests.
-        pub const ALL: &[Rule] = &[$($name),*];
-    };
-}
-
-rules! {
+crate::rules! {
     /// The client's first 24 bytes are not the connection preface.
     BAD_PREFACE = "h2_bad_preface", "RFC 9113 3.4";
     /// A side's first frame is not SETTINGS.
@@ -81,7 +73,7 @@ rules! {
     /// An extended CONNECT for `websocket` without `sec-websocket-version: 13`.
     WEBSOCKET_VERSION = "h2_websocket_version", "RFC 8441 5";
     /// A note: bytes were lost; what was skipped and where frame decoding resumed.
-    GAP_RESYNC = "h2_gap_resync", "RFC 9113 4.1";
+    GAP_RESYNC = "h2_gap_resync", "RFC 9113 4.1", note;
     /// The direction ended inside a frame or inside a header block.
     UNFINISHED_FRAME = "h2_unfinished_frame", "RFC 9113 4.1";
     /// The HTTP2-Settings header of an h2c upgrade is not base64url of a SETTINGS payload.
