@@ -14,12 +14,15 @@
 //! - [`tcp`]: the flow table, connection phases and per-direction reassembly.
 //! - [`http`]: incremental HTTP/1.x parsing, the Upgrade requirements, the Accept.
 //! - [`ws`]: RFC 6455 frames and messages, RFC 7692 permessage-deflate, the close.
+//! - [`app`]: application protocols riding on WebSocket (Socket.IO, MQTT, GraphQL,
+//!   STOMP, JSON-RPC, JSON), fed whole messages; sans-IO like the rest.
 //! - [`analysis`]: one connection's life as [`analysis::Event`]s; the [`analysis::Analyzer`].
 //! - [`output`]: the text timeline, NDJSON and per-connection stats.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod app;
 pub mod http;
 pub mod output;
 pub mod tcp;
