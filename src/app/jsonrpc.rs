@@ -66,10 +66,10 @@ impl JsonRpcState {
 
     /// One WebSocket message: one message per object (per element of a batch).
     pub fn message(&mut self, dir: Direction, payload: &[u8], ts: i64) -> Vec<AppMessage> {
-        let v: Value =
-            match serde_json::from_slice(payload) {
-                Ok(v) => v,
-                Err(e) => return vec![AppMessage::malformed(
+        let v: Value = match serde_json::from_slice(payload) {
+            Ok(v) => v,
+            Err(e) => {
+                return vec![AppMessage::malformed(
                     Protocol::JsonRpc,
                     dir,
                     ts,
@@ -79,8 +79,9 @@ impl JsonRpcState {
                             "The message is not JSON ({e}) (JSON-RPC 2.0 5.1: -32700 Parse error)."
                         ),
                     ),
-                )],
-            };
+                )]
+            }
+        };
         match &v {
             Value::Array(a) if a.is_empty() => vec![AppMessage::malformed(
                 Protocol::JsonRpc,
