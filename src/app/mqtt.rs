@@ -293,6 +293,11 @@ impl MqttState {
         }
     }
 
+    /// Bytes held in `dir`'s reassembly buffer (an incomplete packet).
+    pub fn held(&self, dir: Direction) -> usize {
+        self.buf[dir.index()].len()
+    }
+
     /// One WebSocket message: the packets it completes.
     pub fn message(
         &mut self,
