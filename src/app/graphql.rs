@@ -280,17 +280,20 @@ impl GraphqlState {
                             format!("{kind:?} with id {id:?}, which an operation still in progress uses."),
                         ));
                     }
-                    if self.ops.len() < MAX_OPERATIONS || self.ops.contains_key(id) {
-                        self.ops.insert(
-                            id.clone(),
-                            Operation {
-                                name: m.name.clone(),
-                                op_type: d.operation_type.clone(),
-                                start: ts,
-                                results: 0,
-                            },
-                        );
+                    if self.ops.len() >= MAX_OPERATIONS {
+                        // Past the bound the operations in progress are forgotten at
+                        // once, so that the following ones are followed again.
+                        self.ops.clear();
                     }
+                    self.ops.insert(
+                        id.clone(),
+                        Operation {
+                            name: m.name.clone(),
+                            op_type: d.operation_type.clone(),
+                            start: ts,
+                            results: 0,
+                        },
+                    );
                 }
             }
             "next" | "data" => {

@@ -89,12 +89,22 @@ impl JsonRpcState {
                 ts,
                 Violation::new(rules::JSONRPC_EMPTY_BATCH, "An empty batch array."),
             )],
-            Value::Array(a) => a
-                .iter()
-                .take(super::MAX_PACKETS_PER_MESSAGE)
-                .enumerate()
-                .map(|(i, e)| self.one(dir, e, Some((i, a.len())), ts))
-                .collect(),
+            Value::Array(a) => {
+                let mut out: Vec<AppMessage> = a
+                    .iter()
+                    .take(super::MAX_PACKETS_PER_MESSAGE)
+                    .enumerate()
+                    .map(|(i, e)| self.one(dir, e, Some((i, a.len())), ts))
+                    .collect();
+                if a.len() > super::MAX_PACKETS_PER_MESSAGE {
+                    let rest: usize = a[super::MAX_PACKETS_PER_MESSAGE..]
+                        .iter()
+                        .map(|e| e.to_string().len())
+                        .sum();
+                    out.push(AppMessage::too_many(Protocol::JsonRpc, dir, ts, rest));
+                }
+                out
+            }
             v => vec![self.one(dir, v, None, ts)],
         }
     }
@@ -203,10 +213,12 @@ impl JsonRpcState {
                 }
             }
             if let Some(id) = &id {
-                if self.pending.len() < MAX_PENDING {
-                    self.pending
-                        .insert((dir.index(), format!("{id:?}")), (m.name.clone(), ts));
+                if self.pending.len() >= MAX_PENDING {
+                    // Unanswered requests are forgotten at once past the bound.
+                    self.pending.clear();
                 }
+                self.pending
+                    .insert((dir.index(), format!("{id:?}")), (m.name.clone(), ts));
             }
         } else {
             let has_result = o.contains_key("result");

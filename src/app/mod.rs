@@ -31,9 +31,10 @@ use std::fmt;
 use crate::types::Direction;
 pub use rules::Rule;
 
-/// Application packets reported from one WebSocket message or HTTP body; the
-/// rest of a message holding more (MQTT, STOMP, polling payloads) is skipped
-/// with a violation.
+/// Application packets reported from one WebSocket message or HTTP body (MQTT,
+/// STOMP heart-beats and frames, polling payloads, JSON-RPC batches); the rest is
+/// skipped and reported once as type `skipped` with an `app_too_many_packets`
+/// violation.
 pub const MAX_PACKETS_PER_MESSAGE: usize = 4096;
 
 /// What the WebSocket handshake said about the application protocol.
@@ -180,6 +181,19 @@ impl AppMessage {
     pub(crate) fn malformed(protocol: Protocol, dir: Direction, ts: i64, v: Violation) -> Self {
         let mut m = AppMessage::new(protocol, "malformed", dir, ts);
         m.violations.push(v);
+        m
+    }
+
+    /// The `skipped` message closing a message or body that held more than
+    /// [`MAX_PACKETS_PER_MESSAGE`] packets.
+    pub(crate) fn too_many(protocol: Protocol, dir: Direction, ts: i64, rest: usize) -> Self {
+        let mut m = AppMessage::new(protocol, "skipped", dir, ts);
+        m.violations.push(Violation::new(
+            rules::APP_TOO_MANY_PACKETS,
+            format!(
+                "More than {MAX_PACKETS_PER_MESSAGE} packets in one message; the remaining {rest} bytes were not decoded."
+            ),
+        ));
         m
     }
 
@@ -362,8 +376,13 @@ impl AppDecoder {
         let Some(v) = engine_io_version(path) else {
             return Vec::new();
         };
-        if !matches!(self.state, State::Eio(_)) {
-            self.state = State::Eio(socketio::EioState::new(v, is_socketio_path(path)));
+        match self.state {
+            State::Eio(_) => {}
+            State::Undecided => {
+                self.state = State::Eio(socketio::EioState::new(v, is_socketio_path(path)))
+            }
+            // A WebSocket already speaking another protocol has no polling bodies.
+            _ => return Vec::new(),
         }
         match &mut self.state {
             State::Eio(s) => s.polling_body(dir, body, ts_micros),

@@ -331,18 +331,11 @@ impl MqttState {
         let mut pos = 0;
         while pos < buf.len() {
             if out.len() >= super::MAX_PACKETS_PER_MESSAGE {
-                out.push(AppMessage::malformed(
+                out.push(AppMessage::too_many(
                     Protocol::Mqtt,
                     dir,
                     ts,
-                    Violation::new(
-                        rules::MQTT_NOT_BINARY,
-                        format!(
-                            "More than {} packets in one message; the remaining {} bytes were skipped.",
-                            super::MAX_PACKETS_PER_MESSAGE,
-                            buf.len() - pos
-                        ),
-                    ),
+                    buf.len() - pos,
                 ));
                 pos = buf.len();
                 break;
@@ -401,9 +394,11 @@ impl MqttState {
     }
 
     fn pair_request(&mut self, dir: Direction, answer: u8, id: u16, ts: i64) {
-        if self.pending.len() < MAX_PENDING {
-            self.pending.insert((dir.index(), answer, id), ts);
+        if self.pending.len() >= MAX_PENDING {
+            // Unanswered requests are forgotten at once past the bound.
+            self.pending.clear();
         }
+        self.pending.insert((dir.index(), answer, id), ts);
     }
 
     fn pair_answer(&mut self, dir: Direction, answer: u8, id: u16, ts: i64) -> Option<i64> {

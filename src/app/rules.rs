@@ -110,6 +110,10 @@ rules! {
     JSONRPC_EMPTY_BATCH = "jsonrpc_empty_batch", "JSON-RPC 2.0 6";
 
     // ---- shared ----
+    /// More application packets in one WebSocket message or HTTP body than the
+    /// decoder reports (`MAX_PACKETS_PER_MESSAGE`); the rest was skipped. An
+    /// implementation limit, as RFC 6455 10.4 allows.
+    APP_TOO_MANY_PACKETS = "app_too_many_packets", "RFC 6455 10.4";
     /// A text message that should be JSON and is not.
     APP_BAD_JSON = "app_bad_json", "RFC 8259 2";
 }

@@ -184,10 +184,18 @@ impl EioState {
         }
         let text = String::from_utf8_lossy(body);
         let mut out = Vec::new();
+        let mut offset = 0;
         for record in text.split('\x1e') {
             if out.len() >= super::MAX_PACKETS_PER_MESSAGE {
+                out.push(AppMessage::too_many(
+                    Protocol::EngineIo,
+                    dir,
+                    ts,
+                    text.len() - offset,
+                ));
                 break;
             }
+            offset += record.len() + 1;
             if record.is_empty() {
                 out.push(AppMessage::malformed(
                     Protocol::EngineIo,
@@ -272,6 +280,14 @@ impl EioState {
                 }
                 rest = &rest[start + len..];
             }
+            if !rest.is_empty() && out.len() >= super::MAX_PACKETS_PER_MESSAGE {
+                out.push(AppMessage::too_many(
+                    Protocol::EngineIo,
+                    dir,
+                    ts,
+                    rest.len(),
+                ));
+            }
             return out;
         }
         let text = String::from_utf8_lossy(body);
@@ -314,6 +330,14 @@ impl EioState {
                 out.push(self.text_packet(dir, packet, Transport::Polling, ts));
             }
             rest = &after[end..];
+        }
+        if !rest.is_empty() && out.len() >= super::MAX_PACKETS_PER_MESSAGE {
+            out.push(AppMessage::too_many(
+                Protocol::EngineIo,
+                dir,
+                ts,
+                rest.len(),
+            ));
         }
         out
     }

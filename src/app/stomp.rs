@@ -185,6 +185,12 @@ impl StompState {
         let mut pos = 0;
         while pos < buf.len() {
             if out.len() >= super::MAX_PACKETS_PER_MESSAGE {
+                out.push(AppMessage::too_many(
+                    Protocol::Stomp,
+                    dir,
+                    ts,
+                    buf.len() - pos,
+                ));
                 pos = buf.len();
                 break;
             }
@@ -463,9 +469,11 @@ impl StompState {
         }
         if command != "MESSAGE" {
             if let Some(r) = d.header("receipt") {
-                if self.receipts.len() < MAX_PENDING {
-                    self.receipts.insert(r.to_owned(), ts);
+                if self.receipts.len() >= MAX_PENDING {
+                    // Receipts never answered are forgotten at once past the bound.
+                    self.receipts.clear();
                 }
+                self.receipts.insert(r.to_owned(), ts);
             }
         }
     }

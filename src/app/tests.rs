@@ -905,6 +905,39 @@ fn deep_json_never_panics() {
     }
 }
 
+#[test]
+fn packets_per_message_are_capped() {
+    let mut d = dec(Some("v12.stomp"), "/");
+    let out = d.message(S2C, true, &vec![b'\n'; MAX_PACKETS_PER_MESSAGE + 500], 0);
+    assert_eq!(out.len(), MAX_PACKETS_PER_MESSAGE + 1);
+    let last = out.last().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), codes(last)),
+        ("skipped", vec!["app_too_many_packets"])
+    );
+    assert!(last.violations[0].message.contains("remaining 500 bytes"));
+    // The next message is decoded as usual.
+    assert_eq!(d.message(S2C, true, b"\n", 1).len(), 1);
+
+    let mut d = dec(Some("mqtt"), "/");
+    let out = d.message(
+        C2S,
+        false,
+        &[0xC0, 0].repeat(MAX_PACKETS_PER_MESSAGE + 3),
+        0,
+    );
+    assert_eq!(out.len(), MAX_PACKETS_PER_MESSAGE + 1);
+    assert_eq!(out.last().unwrap().kind, "skipped");
+
+    let batch = format!(
+        "[{}]",
+        vec![r#"{"jsonrpc":"2.0","method":"m"}"#; MAX_PACKETS_PER_MESSAGE + 2].join(",")
+    );
+    let out = dec(Some("jsonrpc"), "/").message(C2S, true, batch.as_bytes(), 0);
+    assert_eq!(out.len(), MAX_PACKETS_PER_MESSAGE + 1);
+    assert_eq!(codes(out.last().unwrap()), ["app_too_many_packets"]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
 
