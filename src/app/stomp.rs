@@ -83,6 +83,8 @@ pub struct StompState {
     buf: [Vec<u8>; 2],
     /// Skipping a too-large frame up to its NUL.
     discarding: [bool; 2],
+    /// Bytes still to skip of a too-large frame whose content-length is known.
+    skip: [usize; 2],
     last_seen: [Option<i64>; 2],
     connect: Option<(i64, Option<(u32, u32)>)>,
     negotiated: Option<HeartBeats>,
@@ -149,6 +151,13 @@ fn unescape(s: &str) -> Option<String> {
 
 enum Parsed {
     Incomplete,
+    /// The head is complete and `content-length` says the frame ends at `total`.
+    NeedBody {
+        m: Box<AppMessage>,
+        d: Box<StompDetail>,
+        command: String,
+        total: usize,
+    },
     Frame(Box<AppMessage>, usize),
 }
 
@@ -158,6 +167,7 @@ impl StompState {
         StompState {
             buf: [Vec::new(), Vec::new()],
             discarding: [false, false],
+            skip: [0, 0],
             last_seen: [None, None],
             connect: None,
             negotiated: None,
@@ -170,6 +180,14 @@ impl StompState {
     pub fn message(&mut self, dir: Direction, payload: &[u8], ts: i64) -> Vec<AppMessage> {
         let d = dir.index();
         let mut payload = payload;
+        if self.skip[d] > 0 {
+            let n = self.skip[d].min(payload.len());
+            self.skip[d] -= n;
+            payload = &payload[n..];
+            if self.skip[d] > 0 {
+                return Vec::new();
+            }
+        }
         if self.discarding[d] {
             match payload.iter().position(|&b| b == 0) {
                 Some(p) => {
@@ -244,6 +262,31 @@ impl StompState {
                         }
                         out.push(m);
                         self.discarding[d] = true;
+                        pos = buf.len();
+                    }
+                    break;
+                }
+                Parsed::NeedBody {
+                    mut m,
+                    mut d,
+                    command,
+                    total,
+                } => {
+                    if total > MAX_FRAME {
+                        // Reported now from its head; its body is skipped, never held.
+                        self.semantics(dir, &command, &mut m, &mut d, ts);
+                        d.skipped = true;
+                        m.violations.push(Violation::new(
+                            rules::STOMP_FRAME_TOO_LARGE,
+                            format!(
+                                "A {}-byte body (content-length) is more than the {MAX_FRAME} bytes held; it was skipped.",
+                                d.body_len
+                            ),
+                        ));
+                        m.detail = Detail::Stomp(d);
+                        self.last_seen[dir.index()] = Some(ts);
+                        out.push(*m);
+                        self.skip[dir.index()] = total - b.len();
                         pos = buf.len();
                     }
                     break;
@@ -333,7 +376,13 @@ impl StompState {
                     return Parsed::Incomplete;
                 };
                 if b.len() <= end {
-                    return Parsed::Incomplete;
+                    d.body_len = len;
+                    return Parsed::NeedBody {
+                        m: Box::new(m),
+                        d: Box::new(d),
+                        command,
+                        total: end.saturating_add(1),
+                    };
                 }
                 d.body_len = len;
                 if b[end] == 0 {

@@ -692,6 +692,26 @@ fn stomp_violations() {
     let out = d.message(C2S, true, b"zz\0SEND\ndestination:/a\n\n\0", 3);
     assert_eq!(out.len(), 1, "resumes after the NUL: {out:?}");
     assert!(out[0].violations.is_empty());
+    // A content-length beyond MAX_FRAME: reported at once from its head, the body
+    // skipped by count (NULs inside it do not matter), never held.
+    let mut d = dec(Some("v12.stomp"), "/");
+    let len = stomp::MAX_FRAME * 3;
+    let head = format!("SEND\ndestination:/huge\ncontent-length:{len}\n\n");
+    let out = d.message(C2S, true, head.as_bytes(), 0);
+    assert_eq!(
+        (out[0].kind.as_str(), out[0].name.as_deref()),
+        ("SEND", Some("/huge"))
+    );
+    assert_eq!(codes(&out[0]), ["stomp_frame_too_large"]);
+    assert!(stomp(&out[0]).skipped);
+    for _ in 0..3 {
+        assert!(d
+            .message(C2S, true, &vec![0u8; stomp::MAX_FRAME], 1)
+            .is_empty());
+    }
+    let out = d.message(C2S, true, b"\0\n", 2);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].kind, "HEARTBEAT");
 }
 
 // ------------------------------------------------------------------ JSON-RPC
