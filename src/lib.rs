@@ -14,6 +14,8 @@
 //! - [`tcp`]: the flow table, connection phases and per-direction reassembly.
 //! - [`http`]: incremental HTTP/1.x parsing, the Upgrade requirements, the Accept.
 //! - [`ws`]: RFC 6455 frames and messages, RFC 7692 permessage-deflate, the close.
+//! - [`app`]: application protocols riding on WebSocket (Socket.IO, MQTT, GraphQL,
+//!   STOMP, JSON-RPC, JSON), fed whole messages; sans-IO like the rest.
 //! - [`h2`]: HTTP/2 frames, HPACK, requests and responses per stream, RFC 8441
 //!   WebSockets over HTTP/2 (a sans-IO layer for the layered pipeline).
 //! - [`analysis`]: one connection's life as [`analysis::Event`]s; the [`analysis::Analyzer`].
@@ -22,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod app;
 pub mod h2;
 pub mod http;
 pub mod output;
