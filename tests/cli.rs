@@ -107,3 +107,36 @@ fn a_bad_filter_is_one_line_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
 }
+
+/// `ws_handshake` carries the upgrade checklist every view renders (CONTRACT "Additions").
+#[test]
+fn the_handshake_event_carries_its_checks() {
+    let basic = common::events(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/crafted-basic.pcap"),
+    );
+    let hs = basic
+        .iter()
+        .find(|e| e["event"] == "ws_handshake")
+        .expect("ws_handshake");
+    let checks = hs["checks"].as_array().expect("checks");
+    assert!(checks.len() >= 10, "{checks:?}");
+    assert!(checks
+        .iter()
+        .all(|c| c["ok"] == true && c["rule"].as_str().unwrap().starts_with("RFC ")));
+    assert!(checks.iter().any(|c| c["name"] == "method is GET"
+        && c["seen"] == "\"GET\""
+        && c["rule"] == "RFC 6455 4.2.1"));
+    let wrong = common::events(&common::shared_dir().join("zeek__wrong-accept-header.pcap"));
+    let hs = wrong
+        .iter()
+        .find(|e| e["event"] == "ws_handshake")
+        .expect("ws_handshake");
+    let failed: Vec<&str> = hs["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["Sec-WebSocket-Accept matches the key"]);
+}

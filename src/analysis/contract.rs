@@ -4,7 +4,7 @@
 
 use serde::{Serialize, Serializer};
 
-use super::event::EventKind;
+use super::event::{Check, EventKind};
 use crate::http::{self, RequestHead, ResponseHead};
 use crate::rules::Violation;
 use crate::tcp::{HandshakeStep, TeardownHow, TeardownStep};
@@ -134,7 +134,20 @@ pub fn handshake_event(up: &http::Upgrade) -> EventKind {
         reason: up.reason.as_deref().map(safe),
         offered_extensions: list(&up.offered_extensions),
         offered_subprotocols: list(&up.offered_subprotocols),
+        checks: checks(&up.checks),
     }
+}
+
+/// The checklist as the contract has it (details already quoted safely by the layer).
+fn checks(list: &[http::Check]) -> Vec<Check> {
+    list.iter()
+        .map(|c| Check {
+            name: c.name,
+            ok: c.ok,
+            seen: c.detail.clone(),
+            rule: c.rfc,
+        })
+        .collect()
 }
 
 /// An upgrade request the server never answered (the connection ended first).
@@ -155,5 +168,8 @@ pub fn unanswered_upgrade(req: Option<&RequestHead>) -> EventKind {
         reason: Some("the server never answered the upgrade request".into()),
         offered_extensions: Vec::new(),
         offered_subprotocols: Vec::new(),
+        checks: req
+            .map(|r| checks(&http::request_checks(r)))
+            .unwrap_or_default(),
     }
 }

@@ -29,6 +29,19 @@ pub struct Event {
 pub use crate::tcp::{HandshakeStep, TeardownHow, TeardownStep};
 pub use crate::ws::MessageKind;
 
+/// One requirement of the opening handshake, as `ws_handshake`'s `checks` list it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// The requirement, e.g. `"method is GET"`.
+    pub name: &'static str,
+    /// Whether the handshake met it.
+    pub ok: bool,
+    /// What was seen (terminal-safe), e.g. `"GET"` or `"1 header(s)"`.
+    pub seen: String,
+    /// The rule, e.g. `"RFC 6455 4.2.1"`.
+    pub rule: &'static str,
+}
+
 /// An HTTP header as `[name, value]`, made safe for a terminal.
 pub type Header = (String, String);
 
@@ -105,6 +118,9 @@ pub enum EventKind {
         offered_extensions: Vec<String>,
         /// Subprotocols the client offered (extension).
         offered_subprotocols: Vec<String>,
+        /// Every requirement of the handshake, request and response side, passed or
+        /// not: what every view shows as the upgrade checklist (extension).
+        checks: Vec<Check>,
     },
     /// One WebSocket frame.
     WsFrame {

@@ -203,6 +203,7 @@ pub fn session() -> Vec<Event> {
                 reason: None,
                 offered_extensions: vec![],
                 offered_subprotocols: vec!["chat".into(), "superchat".into()],
+                checks: vec![],
             },
         ),
         ws(
