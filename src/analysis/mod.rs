@@ -3,8 +3,10 @@
 mod analyzer;
 pub mod contract;
 mod event;
+mod phase;
 pub mod summary;
 
 pub use analyzer::{Analyzer, Config, ConnTotals, Sink};
 pub use event::*;
+pub use phase::Phase;
 pub use summary::{ConnStats, Summary};

@@ -100,45 +100,9 @@ macro_rules! tr {
     };
 }
 
-/// The phase of a WebSocket connection's life an event belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Phase {
-    /// The TCP three-way handshake (and the connection's first sight).
-    TcpHandshake,
-    /// HTTP requests and responses: the Upgrade, or plain HTTP.
-    Http,
-    /// The Accept check and the outcome of the upgrade.
-    Accept,
-    /// Data frames and messages.
-    Data,
-    /// Ping and pong.
-    Heartbeat,
-    /// Close frames and the close exchange.
-    Close,
-    /// FIN or RST.
-    Teardown,
-    /// A broken rule.
-    Violation,
-    /// Bytes missing from the capture.
-    Gap,
-}
+pub use crate::analysis::Phase;
 
 impl Phase {
-    /// The phase of `kind`.
-    pub fn of(kind: &EventKind) -> Phase {
-        match kind {
-            EventKind::ConnOpen { .. } | EventKind::TcpHandshake { .. } => Phase::TcpHandshake,
-            EventKind::HttpRequest { .. } | EventKind::HttpResponse { .. } => Phase::Http,
-            EventKind::WsHandshake { .. } => Phase::Accept,
-            EventKind::WsFrame { opcode: 9 | 10, .. } => Phase::Heartbeat,
-            EventKind::WsFrame { opcode: 8, .. } | EventKind::WsClose { .. } => Phase::Close,
-            EventKind::WsFrame { .. } | EventKind::WsMessage { .. } => Phase::Data,
-            EventKind::TcpTeardown { .. } => Phase::Teardown,
-            EventKind::Violation { .. } => Phase::Violation,
-            EventKind::Gap { .. } => Phase::Gap,
-        }
-    }
-
     /// The phase's title.
     pub fn title(self, lang: Lang) -> &'static str {
         match self {
