@@ -23,6 +23,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+// The message catalogue: `locales/*.yml`, every key in English and Chinese.
+rust_i18n::i18n!("locales", fallback = "en");
+
 pub mod analysis;
 pub mod app;
 pub mod h2;

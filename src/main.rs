@@ -4,6 +4,11 @@
 mod capture;
 mod tui;
 
+// The message catalogue (`locales/*.yml`), shared with the library.
+rust_i18n::i18n!("locales", fallback = "en");
+
+use rust_i18n::t;
+
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -174,6 +179,9 @@ struct AcceptArgs {
     /// Show each step of the computation.
     #[arg(long)]
     explain: bool,
+    /// Language of the labels (default: from LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -223,39 +231,74 @@ fn main() -> ExitCode {
 }
 
 fn accept(a: &AcceptArgs) -> ExitCode {
+    let lang = lang_of(a.lang.as_deref());
+    let l = lang.code();
     let key = a.key.trim();
     if !wsscope::http::key_is_valid(key) {
-        eprintln!(
-            "wsscope: {key:?} is not a Sec-WebSocket-Key: it must be the base64 of 16 bytes (24 characters ending in ==)"
-        );
+        let shown = format!("{:?}", wsscope::text::safe(key));
+        eprintln!("wsscope: {}", t!("accept.bad_key", locale = l, key = shown));
         return ExitCode::from(2);
     }
     let steps = wsscope::http::accept_steps(key);
     let mut out = io::stdout().lock();
+    // Labels padded to one column, whatever their width on screen.
+    let labels = [
+        "accept.key",
+        "accept.key_guid",
+        "accept.sha1",
+        "accept.base64",
+        "accept.expected",
+        "accept.computed",
+    ]
+    .map(|k| t!(k, locale = l).to_string());
+    let width = labels
+        .iter()
+        .map(|s| wsscope::text::width(s))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let label = |i: usize| {
+        let s = &labels[i];
+        format!("{s}{}", " ".repeat(width - wsscope::text::width(s)))
+    };
     if a.explain {
-        let _ = writeln!(out, "key             {}", steps.key);
-        let _ = writeln!(out, "key + GUID      {}", steps.concatenated);
-        let _ = writeln!(out, "SHA-1 (hex)     {}", steps.sha1_hex);
-        let _ = writeln!(out, "base64 = Accept {}", steps.accept);
+        let _ = writeln!(out, "{}{}", label(0), steps.key);
+        let _ = writeln!(out, "{}{}", label(1), steps.concatenated);
+        let _ = writeln!(out, "{}{}", label(2), steps.sha1_hex);
+        let _ = writeln!(out, "{}{}", label(3), steps.accept);
     } else {
         let _ = writeln!(out, "{}", steps.accept);
     }
     if let Some(expect) = &a.expect {
         if expect.trim() == steps.accept {
             if a.explain {
-                let _ = writeln!(out, "expected        {} ✓ matches", expect.trim());
+                let _ = writeln!(
+                    out,
+                    "{}{} {}",
+                    label(4),
+                    expect.trim(),
+                    t!("accept.matches", locale = l)
+                );
             }
         } else {
             let _ = writeln!(
                 out,
-                "expected        {} ✗ differs",
-                wsscope::text::safe(expect)
+                "{}{} {}",
+                label(4),
+                wsscope::text::safe(expect),
+                t!("accept.differs", locale = l)
             );
-            let _ = writeln!(out, "computed        {}", steps.accept);
+            let _ = writeln!(out, "{}{}", label(5), steps.accept);
             return ExitCode::from(1);
         }
     }
     ExitCode::SUCCESS
+}
+
+/// `--lang`, else the locale variables.
+fn lang_of(flag: Option<&str>) -> output::Lang {
+    flag.and_then(output::Lang::from_code)
+        .unwrap_or_else(output::Lang::from_env)
 }
 
 fn list_interfaces() -> Result<(), SourceError> {

@@ -81,6 +81,12 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
+/// Columns `s` takes on a terminal (2 for a wide CJK character), for aligning
+/// tables whose labels may be Chinese.
+pub fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,6 +71,14 @@ impl Lang {
         )
     }
 
+    /// The message catalogue's locale (`locales/*.yml`): `"en"` or `"zh"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
     /// Picks the English or the Chinese text.
     pub fn pick<'a>(self, en: &'a str, zh: &'a str) -> &'a str {
         match self {

@@ -1,0 +1,85 @@
+//! The message catalogue (`locales/*.yml`, rust-i18n's format 2): every key has
+//! both languages, with the same placeholders; and the commands speak Chinese.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// (key, language, text) of a format-2 file: `key:` at column 0, `  lang: text` under it.
+fn entries(text: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut key: Option<String> = None;
+    for line in text.lines() {
+        if line.trim_start().starts_with('#')
+            || line.trim().is_empty()
+            || line.starts_with("_version")
+        {
+            continue;
+        }
+        if !line.starts_with(' ') {
+            key = Some(line.trim_end_matches(':').trim().to_string());
+        } else if let (Some(k), Some((lang, value))) = (&key, line.trim().split_once(':')) {
+            let v = value.trim().trim_matches('"').to_string();
+            out.push((k.clone(), lang.trim().to_string(), v));
+        }
+    }
+    out
+}
+
+fn placeholders(s: &str) -> BTreeSet<String> {
+    s.split("%{")
+        .skip(1)
+        .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string()))
+        .collect()
+}
+
+#[test]
+fn every_key_has_english_and_chinese_with_the_same_placeholders() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    let mut keys = 0;
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let path = f.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("_version: 2"), "{}", path.display());
+        let all = entries(&text);
+        let names: BTreeSet<&str> = all.iter().map(|(k, _, _)| k.as_str()).collect();
+        for k in names {
+            let of = |lang: &str| {
+                all.iter()
+                    .find(|(kk, l, _)| kk == k && l == lang)
+                    .map(|(_, _, v)| v.clone())
+            };
+            let (en, zh) = (of("en"), of("zh"));
+            let (Some(en), Some(zh)) = (en, zh) else {
+                panic!("{}: {k} lacks a language", path.display());
+            };
+            assert!(!en.is_empty() && !zh.is_empty(), "{k}");
+            assert_eq!(
+                placeholders(&en),
+                placeholders(&zh),
+                "{k}: placeholders differ"
+            );
+            keys += 1;
+        }
+    }
+    assert!(keys > 0);
+}
+
+#[test]
+fn accept_explains_in_chinese() {
+    let out = common::run(&[
+        "accept",
+        "dGhlIHNhbXBsZSBub25jZQ==",
+        "--explain",
+        "--lang",
+        "zh",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("密钥 + GUID"), "{text}");
+    assert!(text.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), "{text}");
+    let bad = common::run(&["accept", "short", "--lang", "zh"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("不是合法的"));
+}
