@@ -24,6 +24,7 @@ pub mod http;
 pub mod output;
 pub mod tcp;
 pub mod text;
+pub mod tls;
 pub mod types;
 pub mod wire;
 pub mod ws;
