@@ -211,7 +211,11 @@ fn encrypted_extensions(body: &[u8]) -> Result<Parsed, &'static str> {
     let list = body
         .get(2..2 + n)
         .ok_or("EncryptedExtensions shorter than its length")?;
-    let (_, exts) = parse_tls_extensions(list).map_err(|_| "EncryptedExtensions do not parse")?;
+    let (rest, exts) =
+        parse_tls_extensions(list).map_err(|_| "EncryptedExtensions do not parse")?;
+    if !rest.is_empty() {
+        return Err("EncryptedExtensions do not parse");
+    }
     let alpn = exts.iter().find_map(|e| match e {
         TlsExtension::ALPN(p) => p.first().map(|p| lossy(p)),
         _ => None,

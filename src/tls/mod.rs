@@ -56,6 +56,8 @@ pub mod crypto;
 mod handshake;
 pub mod keylog;
 pub mod rules;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
