@@ -825,8 +825,9 @@ impl TlsLayer {
             out(TlsEvent::ChangeCipherSpec { dir });
             // TLS 1.3 compatibility ChangeCipherSpec: skipped. Before any ServerHello
             // (a 1.3 client sending early data, or a mid-stream capture): nothing to switch.
-            if self.version.is_some_and(|v| v != 0x0304) && matches!(self.sides[d].enc, Enc::Clear)
-            {
+            // TLS 1.2: new keys from here on (again after a renegotiation, whose
+            // ClientHello and ServerHello brought new randoms).
+            if self.version.is_some_and(|v| v != 0x0304) {
                 self.enter(dir, Epoch::Tls12, out);
             }
             return;

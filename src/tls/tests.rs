@@ -739,3 +739,278 @@ fn mid_stream_capture_says_no_handshake() {
         seen.events
     );
 }
+
+// ---- synthetic TLS 1.2 sessions ----
+
+const MASTER: [u8; 48] = [0x42; 48];
+const SR: [u8; 32] = [5; 32];
+
+/// Seals TLS 1.2 records with the key block of [`MASTER`] (RFC 5246 6.3),
+/// for one side; `etm`: encrypt-then-MAC (RFC 7366).
+struct Sealer12 {
+    suite: crypto::SuiteParams,
+    mac_key: Vec<u8>,
+    key: Vec<u8>,
+    iv: Vec<u8>,
+    seq: u64,
+    etm: bool,
+}
+
+impl Sealer12 {
+    fn new(id: u16, client: bool, etm: bool) -> Sealer12 {
+        let suite = suite_params(id).unwrap();
+        let ml = suite.mac.map_or(0, HashAlg::output_len);
+        let kl = match suite.bulk {
+            crypto::Bulk::Aes128Gcm | crypto::Bulk::Aes128Cbc => 16,
+            _ => 32,
+        };
+        let il = match suite.bulk {
+            crypto::Bulk::Aes128Gcm | crypto::Bulk::Aes256Gcm => 4,
+            crypto::Bulk::ChaCha20Poly1305 => 12,
+            _ => 0,
+        };
+        let seed = [SR, CR].concat();
+        let kb = prf12(
+            suite.prf,
+            &MASTER,
+            b"key expansion",
+            &seed,
+            2 * (ml + kl + il),
+        );
+        let pick = |off: usize, n: usize| kb[off..off + n].to_vec();
+        let (m, k, i) = if client {
+            (0, 2 * ml, 2 * ml + 2 * kl)
+        } else {
+            (ml, 2 * ml + kl, 2 * ml + 2 * kl + il)
+        };
+        Sealer12 {
+            suite,
+            mac_key: pick(m, ml),
+            key: pick(k, kl),
+            iv: pick(i, il),
+            seq: 0,
+            etm,
+        }
+    }
+
+    fn header(&self, ctype: u8, len: usize) -> Vec<u8> {
+        [
+            &self.seq.to_be_bytes()[..],
+            &[ctype, 3, 3],
+            &(len as u16).to_be_bytes(),
+        ]
+        .concat()
+    }
+
+    fn seal(&mut self, ctype: u8, plain: &[u8]) -> Vec<u8> {
+        use aes_gcm::Aes256Gcm;
+        use cbc::cipher::{block_padding::NoPadding, BlockEncryptMut, KeyIvInit};
+        use chacha20poly1305::ChaCha20Poly1305;
+        let aad = self.header(ctype, plain.len());
+        let body = match (self.suite.bulk, self.suite.mac) {
+            (_, Some(mac)) => {
+                let explicit_iv = [0x5a ^ self.seq as u8; 16];
+                let mut buf = plain.to_vec();
+                if !self.etm {
+                    buf.extend(crypto::hmac(mac, &self.mac_key, &[&aad, plain]));
+                }
+                let pad = 15 - buf.len() % 16;
+                buf.extend(std::iter::repeat_n(pad as u8, pad + 1));
+                let n = buf.len();
+                if self.key.len() == 16 {
+                    cbc::Encryptor::<aes::Aes128>::new_from_slices(&self.key, &explicit_iv)
+                        .unwrap()
+                        .encrypt_padded_mut::<NoPadding>(&mut buf, n)
+                        .unwrap();
+                } else {
+                    cbc::Encryptor::<aes::Aes256>::new_from_slices(&self.key, &explicit_iv)
+                        .unwrap()
+                        .encrypt_padded_mut::<NoPadding>(&mut buf, n)
+                        .unwrap();
+                }
+                let mut out = [&explicit_iv[..], &buf].concat();
+                if self.etm {
+                    let tag =
+                        crypto::hmac(mac, &self.mac_key, &[&self.header(ctype, out.len()), &out]);
+                    out.extend(tag);
+                }
+                out
+            }
+            (crypto::Bulk::ChaCha20Poly1305, None) => {
+                let mut nonce = [0u8; 12];
+                nonce.copy_from_slice(&self.iv);
+                for (n, s) in nonce[4..].iter_mut().zip(self.seq.to_be_bytes()) {
+                    *n ^= s;
+                }
+                let mut buf = plain.to_vec();
+                ChaCha20Poly1305::new_from_slice(&self.key)
+                    .unwrap()
+                    .encrypt_in_place((&nonce).into(), &aad, &mut buf)
+                    .unwrap();
+                buf
+            }
+            (bulk, None) => {
+                let explicit = (self.seq ^ 0x1234).to_be_bytes();
+                let nonce: [u8; 12] = [&self.iv[..], &explicit].concat().try_into().unwrap();
+                let mut buf = plain.to_vec();
+                if bulk == crypto::Bulk::Aes128Gcm {
+                    Aes128Gcm::new_from_slice(&self.key)
+                        .unwrap()
+                        .encrypt_in_place((&nonce).into(), &aad, &mut buf)
+                        .unwrap();
+                } else {
+                    Aes256Gcm::new_from_slice(&self.key)
+                        .unwrap()
+                        .encrypt_in_place((&nonce).into(), &aad, &mut buf)
+                        .unwrap();
+                }
+                [&explicit[..], &buf].concat()
+            }
+        };
+        self.seq += 1;
+        record(ctype, &body)
+    }
+}
+
+fn session12(id: u16, etm: bool) -> Vec<(Direction, Vec<u8>)> {
+    session12_as(id, id, etm)
+}
+
+/// A TLS 1.2 session whose hellos name suite `id` and whose records are sealed with `seal_id`.
+fn session12_as(id: u16, seal_id: u16, etm: bool) -> Vec<(Direction, Vec<u8>)> {
+    let ch_exts = [ext(16, &[&[0, 3, 2][..], b"h2"].concat()), ext(22, &[])].concat();
+    let ch = hs(
+        1,
+        &[
+            &[3, 3][..],
+            &CR,
+            &[0],
+            &[0, 2],
+            &id.to_be_bytes(),
+            &[1, 0],
+            &(ch_exts.len() as u16).to_be_bytes(),
+            &ch_exts,
+        ]
+        .concat(),
+    );
+    let mut sh_exts = ext(16, &[&[0, 3, 2][..], b"h2"].concat());
+    if etm {
+        sh_exts.extend(ext(22, &[]));
+    }
+    let sh = hs(
+        2,
+        &[
+            &[3, 3][..],
+            &SR,
+            &[0],
+            &id.to_be_bytes(),
+            &[0],
+            &(sh_exts.len() as u16).to_be_bytes(),
+            &sh_exts,
+        ]
+        .concat(),
+    );
+    let (mut c, mut s) = (
+        Sealer12::new(seal_id, true, etm),
+        Sealer12::new(seal_id, false, etm),
+    );
+    let c_fin = [
+        record(22, &hs(16, &[0, 1, 9])),
+        record(20, &[1]),
+        c.seal(22, &hs(20, &[1; 12])),
+    ]
+    .concat();
+    let s_fin = [record(20, &[1]), s.seal(22, &hs(20, &[2; 12]))].concat();
+    let c_data = [
+        c.seal(23, GET),
+        c.seal(23, &[b'x'; 3000]),
+        c.seal(21, &[1, 0]),
+    ]
+    .concat();
+    let s_data = [s.seal(23, OK), s.seal(23, b"")].concat();
+    vec![
+        (Direction::C2S, record(22, &ch)),
+        (
+            Direction::S2C,
+            [record(22, &sh), record(22, &hs(14, &[]))].concat(),
+        ),
+        (Direction::C2S, c_fin),
+        (Direction::S2C, s_fin),
+        (Direction::C2S, c_data),
+        (Direction::S2C, s_data),
+    ]
+}
+
+fn keys12() -> Arc<KeyLog> {
+    let cr: String = CR.iter().map(|b| format!("{b:02x}")).collect();
+    Arc::new(KeyLog::parse(&format!("CLIENT_RANDOM {cr} {}\n", "42".repeat(48))).0)
+}
+
+#[test]
+fn tls12_suites_decrypt() {
+    for (id, etm) in [
+        (0xc02f, false), // ECDHE-RSA-AES128-GCM-SHA256
+        (0xc030, false), // ECDHE-RSA-AES256-GCM-SHA384 (PRF SHA-384)
+        (0xcca8, false), // ECDHE-RSA-CHACHA20-POLY1305
+        (0xc013, false), // ECDHE-RSA-AES128-SHA, MAC-then-encrypt
+        (0xc013, true),  // the same, encrypt-then-MAC
+        (0x003d, false), // RSA-AES256-SHA256
+        (0xc028, true),  // ECDHE-RSA-AES256-SHA384, encrypt-then-MAC
+    ] {
+        let steps = session12(id, etm);
+        let seen = run_steps(&steps, &mut TlsLayer::new(keys12()));
+        let ev = seen.events.join("\n");
+        assert_eq!(
+            seen.plain[0],
+            [GET, &[b'x'; 3000]].concat(),
+            "{id:#x} {etm}\n{ev}"
+        );
+        assert_eq!(seen.plain[1], OK, "{id:#x} {etm}");
+        assert!(ev.contains("alpn: Some(\"h2\")"), "{ev}");
+        assert!(
+            ev.contains(&format!(
+                "HandshakeDone {{ version: 771, cipher_suite: {id} }}"
+            )),
+            "{ev}"
+        );
+        assert!(ev.contains("CloseNotify { dir: C2S }"), "{ev}");
+        assert!(
+            !ev.contains("Violation") && !ev.contains("ok: false"),
+            "{id:#x}: {ev}"
+        );
+        // One flipped bit in the client's big record: bad_tag, and nothing after it.
+        let mut bad = steps.clone();
+        let at = bad[4].1.len() / 2;
+        bad[4].1[at] ^= 0x80;
+        let seen = run_steps(&bad, &mut TlsLayer::new(keys12()));
+        assert_eq!(seen.plain[0], GET, "{id:#x}");
+        assert!(seen
+            .events
+            .iter()
+            .any(|e| e == "Decrypt { dir: C2S, ok: false, reason: Some(\"bad_tag\") }"));
+    }
+}
+
+#[test]
+fn tls12_unsupported_suite_is_said() {
+    // TLS_RSA_WITH_3DES_EDE_CBC_SHA: records still counted, no decryption.
+    let steps = session12_as(0x000a, 0xc013, false);
+    let mut records = 0;
+    let mut outcome = Vec::new();
+    let mut layer = TlsLayer::new(keys12());
+    for (dir, bytes) in &steps {
+        layer.feed(*dir, bytes, &mut |e| match e {
+            TlsEvent::Record { .. } => records += 1,
+            TlsEvent::Decrypt { dir, ok, reason } => outcome.push((dir, ok, reason)),
+            _ => {}
+        });
+    }
+    assert!(records >= 10);
+    assert_eq!(
+        outcome,
+        [
+            (Direction::C2S, false, Some("unsupported_cipher")),
+            (Direction::S2C, false, Some("unsupported_cipher"))
+        ]
+    );
+}
