@@ -623,3 +623,47 @@ fn streams(capture: &Path) -> BTreeMap<u64, (u16, Vec<(Direction, Vec<u8>)>)> {
     tcp_events(capture, &mut handle);
     out
 }
+
+/// Decrypt throughput, printed (not asserted): each capture's two streams fed
+/// to fresh layers again and again for about a second.
+/// `cargo test --release --test tls_layer -- --ignored --nocapture throughput`
+#[test]
+#[ignore]
+fn throughput() {
+    for name in [
+        "py_tls13_std",
+        "tls13_chacha20_py_server_node_client",
+        "tls12_ecdhe_rsa_aes128_gcm_py",
+        "tls12_ecdhe_rsa_aes128_sha_cbc_etm_py",
+    ] {
+        let keys = keylog(name);
+        let streams = streams(&dir_path().join(format!("{name}.pcap")));
+        let bytes: usize = streams
+            .values()
+            .flat_map(|s| s.1.iter().map(|p| p.1.len()))
+            .sum();
+        let start = std::time::Instant::now();
+        let mut runs = 0u32;
+        let mut plain = 0usize;
+        while start.elapsed().as_secs_f64() < 1.0 {
+            for (_, parts) in streams.values() {
+                let mut layer = TlsLayer::new(keys.clone());
+                for (dir, b) in parts {
+                    layer.feed(*dir, b, &mut |e| {
+                        if let TlsEvent::Plaintext { bytes, .. } = e {
+                            plain += bytes.len();
+                        }
+                    });
+                }
+            }
+            runs += 1;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        assert!(plain > 0);
+        println!(
+            "{name}: {:.1} MB/s of TLS stream ({} bytes x {runs} runs in {secs:.2} s)",
+            (bytes as f64 * runs as f64) / secs / 1e6,
+            bytes
+        );
+    }
+}

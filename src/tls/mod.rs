@@ -594,6 +594,11 @@ impl TlsLayer {
             pos += 5 + len;
         }
         buf.drain(..pos);
+        // A big chunk from the TCP layer must not leave a big buffer behind:
+        // what stays is less than one record.
+        if buf.capacity() > 4 * (MAX_RECORD_LEN + 5) {
+            buf.shrink_to(MAX_RECORD_LEN + 5);
+        }
         self.sides[d].rd.buf = buf;
     }
 
@@ -616,7 +621,7 @@ impl TlsLayer {
             return;
         } else if rd.buf.len() >= 5 {
             let len = u16::from_be_bytes([rd.buf[3], rd.buf[4]]) as u64;
-            let rem = 5 + len - rd.buf.len() as u64;
+            let rem = (5 + len).saturating_sub(rd.buf.len() as u64);
             rd.buf.clear();
             if bytes <= rem {
                 // The gap lies within one record: exactly that record is lost.
@@ -636,7 +641,7 @@ impl TlsLayer {
     pub fn end(&mut self, dir: Direction, out: &mut impl FnMut(TlsEvent<'_>)) {
         let d = idx(dir);
         let left = self.sides[d].rd.buf.len();
-        if left > 0 {
+        if left > 0 && !self.sides[d].rd.hunting {
             out(TlsEvent::Violation {
                 dir,
                 rule: rules::UNFINISHED_RECORD,

@@ -1014,3 +1014,30 @@ fn tls12_unsupported_suite_is_said() {
         ]
     );
 }
+
+#[test]
+fn a_big_chunk_leaves_no_big_buffer() {
+    let mut s_ap = Sealer::new(&[4; 32]);
+    let steps = session();
+    let mut layer = TlsLayer::new(keys());
+    let mut seen = Seen::default();
+    for (dir, bytes) in &steps[..3] {
+        layer.feed(*dir, bytes, &mut collect(&mut seen));
+    }
+    let chunk: Vec<u8> = (0..300)
+        .flat_map(|_| s_ap.seal(23, &[b'z'; 16000]))
+        .collect();
+    layer.feed(
+        Direction::S2C,
+        &chunk[..chunk.len() - 100],
+        &mut collect(&mut seen),
+    );
+    assert_eq!(seen.plain[1].len(), 299 * 16000);
+    assert!(layer.sides[1].rd.buf.capacity() <= 4 * (MAX_RECORD_LEN + 5));
+    layer.end(Direction::S2C, &mut collect(&mut seen));
+    assert!(seen
+        .events
+        .last()
+        .unwrap()
+        .contains("tls_unfinished_record"));
+}
