@@ -80,6 +80,12 @@ impl Conn {
 /// Every TCP event of a capture, from the crate's wire decoder and flow table
 /// (as `Analyzer::packet` drives them).
 fn tcp_events(capture: &Path, handle: &mut impl FnMut(TcpEvent<'_>)) {
+    tcp_events_without(capture, 0, handle)
+}
+
+/// [`tcp_events`] with packet number `drop` (1-based) left out, as if the
+/// capture had missed it.
+fn tcp_events_without(capture: &Path, drop: u64, handle: &mut impl FnMut(TcpEvent<'_>)) {
     let mut cap = pcap::Capture::from_file(capture).expect("open capture");
     let linktype = cap.get_datalink().0;
     let mut wire = Decoder::new(WireLimits::default());
@@ -87,6 +93,9 @@ fn tcp_events(capture: &Path, handle: &mut impl FnMut(TcpEvent<'_>)) {
     let mut pkt = 0;
     while let Ok(p) = cap.next_packet() {
         pkt += 1;
+        if pkt == drop {
+            continue;
+        }
         let ts = Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
         if let Decoded::Tcp(seg) = wire.decode(linktype, p.data, ts) {
             let info = SegmentInfo {
@@ -109,6 +118,11 @@ fn tcp_events(capture: &Path, handle: &mut impl FnMut(TcpEvent<'_>)) {
 
 /// Every TCP connection of a capture through the TLS layer.
 fn run(capture: &Path, keys: Arc<KeyLog>) -> BTreeMap<u64, Conn> {
+    run_without(capture, keys, 0)
+}
+
+/// [`run`] with one packet left out.
+fn run_without(capture: &Path, keys: Arc<KeyLog>, drop: u64) -> BTreeMap<u64, Conn> {
     let mut conns: BTreeMap<u64, Conn> = BTreeMap::new();
     let mut layers: HashMap<u64, TlsLayer> = HashMap::new();
     let mut handle = |ev: TcpEvent<'_>| {
@@ -156,7 +170,7 @@ fn run(capture: &Path, keys: Arc<KeyLog>) -> BTreeMap<u64, Conn> {
             _ => {}
         }
     };
-    tcp_events(capture, &mut handle);
+    tcp_events_without(capture, drop, &mut handle);
     conns
 }
 
@@ -666,4 +680,68 @@ fn throughput() {
             bytes
         );
     }
+}
+
+/// Each data packet after the handshake left out in turn: the TCP layer
+/// declares the hole, the TLS layer loses what it must and finds the next
+/// record (and its sequence number) again; nothing after the hole is lost.
+#[test]
+fn a_lost_packet_costs_only_its_records() {
+    let name = "py_tls13_std";
+    let path = dir_path().join(format!("{name}.pcap"));
+    let keys = keylog(name);
+    let whole = run(&path, keys.clone());
+    let whole = whole.values().next().unwrap();
+    let frames = ws_frames(&whole.plain[1]);
+    let mut checked = 0;
+    // Packets 12 to 34 carry the WebSocket frames (frames.tsv).
+    for drop in 12..=34 {
+        let conns = run_without(&path, keys.clone(), drop);
+        let c = conns.values().next().unwrap();
+        if c.gaps == 0 {
+            continue; // a pure ACK
+        }
+        checked += 1;
+        assert!(
+            c.decrypt.iter().all(|d| d.1),
+            "packet {drop}: {:?} {:?}",
+            c.decrypt,
+            c.violations
+        );
+        // One direction lost bytes; the other is whole.
+        let lossy = (0..2)
+            .find(|&d| c.plain[d] != whole.plain[d])
+            .expect("something lost");
+        let other = 1 - lossy;
+        assert_eq!(c.plain[other], whole.plain[other], "packet {drop}");
+        // What is left is the whole plaintext with one piece cut out of it.
+        let (got, all) = (&c.plain[lossy], &whole.plain[lossy]);
+        let head = got
+            .iter()
+            .zip(all.iter())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let tail = got
+            .iter()
+            .rev()
+            .zip(all.iter().rev())
+            .take_while(|(a, b)| a == b)
+            .count();
+        assert!(
+            head + tail >= got.len(),
+            "packet {drop}: more than one piece differs"
+        );
+        assert!(got.len() < all.len());
+        // Packets 33 and 34 are each side's last (the close frames): nothing follows them.
+        if drop < 33 {
+            assert!(tail > 0, "packet {drop}: nothing decrypted after the hole");
+        }
+        assert!(
+            c.violations.iter().all(|v| v.starts_with("tls_gap_resync")),
+            "{:?}",
+            c.violations
+        );
+    }
+    assert!(checked >= 10, "only {checked} packets with data");
+    assert!(!frames.is_empty());
 }
