@@ -215,6 +215,108 @@ fn ws_frames(stream: &[u8]) -> Vec<(u8, u8, u8, u8, u64)> {
     out
 }
 
+/// The data messages of a decrypted HTTP/1.1 WebSocket stream, after its head:
+/// (kind, length, sha256 hex) with masks removed, fragments joined and
+/// permessage-deflate (RFC 7692, context kept across messages) inflated.
+fn ws_messages(stream: &[u8]) -> Msgs {
+    use sha2::{Digest, Sha256};
+    let head = stream.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let mut r = &stream[head..];
+    let mut out = Vec::new();
+    let mut inflate = flate2::Decompress::new(false);
+    let mut msg: Option<(&'static str, bool, Vec<u8>)> = None;
+    while !r.is_empty() {
+        let (b0, b1) = (r[0], r[1]);
+        let (len, mut at) = match b1 & 0x7f {
+            126 => (u16::from_be_bytes([r[2], r[3]]) as usize, 4),
+            127 => (
+                u64::from_be_bytes(r[2..10].try_into().unwrap()) as usize,
+                10,
+            ),
+            n => (n as usize, 2),
+        };
+        let mask = (b1 & 0x80 != 0).then(|| {
+            at += 4;
+            [r[at - 4], r[at - 3], r[at - 2], r[at - 1]]
+        });
+        let mut payload = r[at..at + len].to_vec();
+        if let Some(m) = mask {
+            payload
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, b)| *b ^= m[i % 4]);
+        }
+        r = &r[at + len..];
+        let opcode = b0 & 0xf;
+        match opcode {
+            1 | 2 => {
+                let kind = if opcode == 1 { "text" } else { "binary" };
+                msg = Some((kind, b0 & 0x40 != 0, payload));
+            }
+            0 => msg.as_mut().unwrap().2.extend(payload),
+            _ => continue,
+        }
+        if b0 & 0x80 == 0 {
+            continue;
+        }
+        let (kind, compressed, mut data) = msg.take().unwrap();
+        if compressed {
+            data.extend_from_slice(&[0, 0, 0xff, 0xff]);
+            let mut plain = Vec::with_capacity(data.len() * 4 + 1024);
+            let mut input = &data[..];
+            loop {
+                let before = inflate.total_in();
+                inflate
+                    .decompress_vec(input, &mut plain, flate2::FlushDecompress::Sync)
+                    .unwrap();
+                input = &input[(inflate.total_in() - before) as usize..];
+                if input.is_empty() && plain.len() < plain.capacity() {
+                    break;
+                }
+                plain.reserve(plain.capacity().max(1024));
+            }
+            data = plain;
+        }
+        out.push((kind, data.len(), format!("{:x}", Sha256::digest(&data))));
+    }
+    out
+}
+
+/// Data messages: (kind, length, sha256 hex).
+type Msgs = Vec<(&'static str, usize, String)>;
+
+/// The peers' own log of the data messages of one connection, from the
+/// server's side: (messages it received = client to server, messages it sent).
+fn logged_messages(facts: &serde_json::Value, client_port: u16) -> (Msgs, Msgs) {
+    let conn = facts["server"]["conns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["remote"]["port"].as_u64() == Some(client_port as u64)
+                && c["events"]
+                    .as_array()
+                    .is_some_and(|e| e.iter().any(|e| e["kind"] == "text"))
+        })
+        .expect("the server logged this connection");
+    let (mut recv, mut send) = (Vec::new(), Vec::new());
+    for e in conn["events"].as_array().unwrap() {
+        let kind = match e["kind"].as_str() {
+            Some("text") => "text",
+            Some("binary") => "binary",
+            _ => continue,
+        };
+        let len = e["len"].as_u64().unwrap() as usize;
+        let m = (kind, len, e["sha256"].as_str().unwrap().to_string());
+        if e["op"] == "recv" {
+            recv.push(m)
+        } else {
+            send.push(m)
+        }
+    }
+    (recv, send)
+}
+
 /// tshark's frames for one client port: (C2S frames, S2C frames).
 type Frame = (u8, u8, u8, u8, u64);
 fn tshark_frames(capture: &str, client_port: u16) -> (Vec<Frame>, Vec<Frame>) {
@@ -354,6 +456,11 @@ fn check_wss(name: &str, capture_file: &str, keys: Arc<KeyLog>) -> BTreeMap<u64,
                 s2c,
                 "{name}: server frames as tshark"
             );
+            // Every message byte for byte, as the peers logged it.
+            let (recv, send) = logged_messages(&facts, port);
+            assert!(!recv.is_empty());
+            assert_eq!(ws_messages(&c.plain[0]), recv, "{name}: client messages");
+            assert_eq!(ws_messages(&c.plain[1]), send, "{name}: server messages");
         }
     }
     conns
