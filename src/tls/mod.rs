@@ -370,8 +370,6 @@ struct Held {
     ctype: u8,
     version: [u8; 2],
     payload: Vec<u8>,
-    /// Application data sent before the ServerHello was seen (0-RTT or mid-stream).
-    early: bool,
 }
 
 #[derive(Debug, Default)]
@@ -405,6 +403,10 @@ struct Side {
     lost_records: u64,
     /// Records lost to gaps, count unknown (search sequence numbers).
     seq_unknown: bool,
+    /// The keys in use (or awaited) since the last change.
+    epoch: Option<Epoch>,
+    /// A record decrypted under them.
+    epoch_ok: bool,
 }
 
 impl Side {
@@ -423,6 +425,8 @@ impl Side {
             after_close_reported: false,
             lost_records: 0,
             seq_unknown: false,
+            epoch: None,
+            epoch_ok: false,
         }
     }
 }
@@ -705,7 +709,6 @@ impl TlsLayer {
         out: &mut impl FnMut(TlsEvent<'_>),
     ) {
         let d = idx(dir);
-        let early = self.version.is_none();
         let s = &mut self.sides[d];
         if s.held_bytes + payload.len() > self.cfg.max_held_bytes {
             let why = self.why_waiting(d);
@@ -717,7 +720,6 @@ impl TlsLayer {
             ctype,
             version,
             payload: payload.to_vec(),
-            early,
         });
     }
 
@@ -729,7 +731,7 @@ impl TlsLayer {
                 break;
             };
             self.sides[d].held_bytes -= h.payload.len();
-            self.decrypt(dir, h.ctype, h.version, &h.payload, h.early, out);
+            self.decrypt(dir, h.ctype, h.version, &h.payload, out);
         }
     }
 
@@ -787,6 +789,8 @@ impl TlsLayer {
             return;
         }
         s.enc = Enc::Waiting(epoch);
+        s.epoch = Some(epoch);
+        s.epoch_ok = false;
         s.lost_records = 0;
         s.seq_unknown = false;
         self.activate(dir, out);
@@ -858,7 +862,7 @@ impl TlsLayer {
                 }
             },
             Enc::Waiting(_) => self.hold(dir, ctype, version, payload, out),
-            Enc::Active(_) => self.decrypt(dir, ctype, version, payload, false, out),
+            Enc::Active(_) => self.decrypt(dir, ctype, version, payload, out),
             Enc::Stopped => {}
         }
     }
@@ -869,7 +873,6 @@ impl TlsLayer {
         ctype: u8,
         version: [u8; 2],
         payload: &[u8],
-        early: bool,
         out: &mut impl FnMut(TlsEvent<'_>),
     ) {
         let d = idx(dir);
@@ -899,6 +902,7 @@ impl TlsLayer {
         match res {
             Ok(inner) => {
                 s.seq_unknown = false;
+                s.epoch_ok = true;
                 if !s.ok_reported {
                     s.ok_reported = true;
                     out(TlsEvent::Decrypt {
@@ -917,8 +921,14 @@ impl TlsLayer {
                 });
             }
             Err(OpenError::BadTag) => {
-                if early && self.early_data_offered && !s.ok_reported {
-                    // 0-RTT data under the early traffic secret, which this layer does not use.
+                let early = dir == Direction::C2S
+                    && self.early_data_offered
+                    && s.epoch == Some(Epoch::Handshake13)
+                    && !s.epoch_ok;
+                if early {
+                    // 0-RTT data (and EndOfEarlyData) under the early traffic secret,
+                    // which this layer does not use: before the client's first
+                    // handshake-key record, a record that fails is taken for it.
                     out(TlsEvent::Violation {
                         dir,
                         rule: rules::EARLY_DATA_SKIPPED,

@@ -326,6 +326,10 @@ fn ext(typ: u16, body: &[u8]) -> Vec<u8> {
 }
 
 fn client_hello() -> Vec<u8> {
+    client_hello_with(&[])
+}
+
+fn client_hello_with(more_exts: &[u8]) -> Vec<u8> {
     let sni = [&[0, 14, 0, 0, 11][..], b"example.com"].concat();
     let alpn = [&[0, 9, 8][..], b"http/1.1"].concat();
     let key_share = [&[0, 36, 0, 0x1d, 0, 32][..], &[9; 32]].concat();
@@ -334,6 +338,7 @@ fn client_hello() -> Vec<u8> {
         ext(16, &alpn),
         ext(43, &[2, 3, 4]),
         ext(51, &key_share),
+        more_exts.to_vec(),
     ]
     .concat();
     let body = [
@@ -350,14 +355,14 @@ fn client_hello() -> Vec<u8> {
 }
 
 fn server_hello() -> Vec<u8> {
-    let exts = [
-        ext(43, &[3, 4]),
-        ext(51, &[&[0, 0x1d, 0, 32][..], &[8; 32]].concat()),
-    ]
-    .concat();
+    server_hello_with([5; 32], &[&[0, 0x1d, 0, 32][..], &[8; 32]].concat())
+}
+
+fn server_hello_with(random: [u8; 32], key_share: &[u8]) -> Vec<u8> {
+    let exts = [ext(43, &[3, 4]), ext(51, key_share)].concat();
     let body = [
         &[3, 3][..],
-        &[5; 32],
+        &random,
         &[0],
         &[0x13, 0x01],
         &[0],
@@ -1040,4 +1045,66 @@ fn a_big_chunk_leaves_no_big_buffer() {
         .last()
         .unwrap()
         .contains("tls_unfinished_record"));
+}
+
+#[test]
+fn hello_retry_request() {
+    let mut steps = session();
+    let hrr = record(22, &server_hello_with(handshake::HRR_RANDOM, &[0, 0x17]));
+    steps.insert(1, (Direction::S2C, hrr));
+    let again = [record(20, &[1]), record(22, &client_hello())].concat();
+    steps.insert(2, (Direction::C2S, again));
+    let seen = run_steps(&steps, &mut TlsLayer::new(keys()));
+    assert_eq!(seen.plain[0], [GET, b"after update"].concat());
+    assert_eq!(seen.plain[1], OK);
+    let ev = seen.events.join("\n");
+    assert_eq!(
+        seen.events
+            .iter()
+            .filter(|e| e.starts_with("ClientHello"))
+            .count(),
+        2
+    );
+    assert!(
+        ev.contains("HelloRetryRequest") && ev.contains("key_share_group: Some(23)"),
+        "{ev}"
+    );
+    assert!(
+        !ev.contains("Violation") && !ev.contains("ok: false"),
+        "{ev}"
+    );
+}
+
+#[test]
+fn early_data_is_skipped_with_a_note() {
+    let mut steps = session();
+    // 0-RTT: the ClientHello offers early_data and two records follow it at
+    // once, under an early traffic secret the key log does not give here; the
+    // client's EndOfEarlyData comes under the same key after the server's flight.
+    let mut early = Sealer::new(&[9; 32]);
+    steps[0].1 = [
+        record(22, &client_hello_with(&ext(42, &[]))),
+        early.seal(23, b"GET /early HTTP/1.1\r\n\r\n"),
+        early.seal(23, b"more early data"),
+    ]
+    .concat();
+    steps[2].1 = [early.seal(22, &hs(5, &[])), steps[2].1.clone()].concat();
+    let seen = run_steps(&steps, &mut TlsLayer::new(keys()));
+    assert_eq!(seen.plain[0], [GET, b"after update"].concat());
+    assert_eq!(seen.plain[1], OK);
+    let notes = seen
+        .events
+        .iter()
+        .filter(|e| e.contains("tls_early_data_skipped"))
+        .count();
+    assert_eq!(notes, 3, "{:?}", seen.events);
+    assert!(!seen.events.iter().any(|e| e.contains("ok: false")));
+    // Without early_data offered, the same records are a bad tag.
+    steps[0].1 = [record(22, &client_hello()), early.seal(23, b"x")].concat();
+    let seen = run_steps(&steps, &mut TlsLayer::new(keys()));
+    assert!(
+        seen.events.iter().any(|e| e.contains("bad_tag")),
+        "{:?}",
+        seen.events
+    );
 }
