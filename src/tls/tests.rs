@@ -1108,3 +1108,46 @@ fn early_data_is_skipped_with_a_note() {
         seen.events
     );
 }
+
+#[test]
+fn handshake_messages_span_records() {
+    let mut steps = session();
+    // The ClientHello in three plaintext records, the server's encrypted
+    // flight with its EncryptedExtensions cut across two protected records.
+    let ch = client_hello();
+    steps[0].1 = [
+        record(22, &ch[..3]),
+        record(22, &ch[3..50]),
+        record(22, &ch[50..]),
+    ]
+    .concat();
+    let mut s_hs = Sealer::new(&[2; 32]);
+    let ee_exts = ext(16, &[&[0, 9, 8][..], b"http/1.1"].concat());
+    let ee = hs(
+        8,
+        &[&(ee_exts.len() as u16).to_be_bytes()[..], &ee_exts].concat(),
+    );
+    let flight = [ee, hs(20, &[0xaa; 32])].concat();
+    steps[1].1 = [
+        record(22, &server_hello()),
+        s_hs.seal(22, &flight[..7]),
+        s_hs.seal(22, &flight[7..]),
+    ]
+    .concat();
+    let seen = run_steps(&steps, &mut TlsLayer::new(keys()));
+    let ev = seen.events.join("\n");
+    assert_eq!(
+        seen.events
+            .iter()
+            .filter(|e| e.starts_with("ClientHello"))
+            .count(),
+        1
+    );
+    assert!(
+        ev.contains("EncryptedExtensions { alpn: Some(\"http/1.1\") }"),
+        "{ev}"
+    );
+    assert!(ev.contains("HandshakeDone"), "{ev}");
+    assert_eq!(seen.plain[1], OK);
+    assert!(!ev.contains("Violation"), "{ev}");
+}
