@@ -820,7 +820,7 @@ impl Sealer12 {
                     buf.extend(crypto::hmac(mac, &self.mac_key, &[&aad, plain]));
                 }
                 let pad = 15 - buf.len() % 16;
-                buf.extend(std::iter::repeat_n(pad as u8, pad + 1));
+                buf.resize(buf.len() + pad + 1, pad as u8);
                 let n = buf.len();
                 if self.key.len() == 16 {
                     cbc::Encryptor::<aes::Aes128>::new_from_slices(&self.key, &explicit_iv)
