@@ -35,6 +35,7 @@ pub mod rules;
 pub mod stack;
 pub mod tcp;
 pub mod text;
+pub mod tls;
 pub mod types;
 pub mod wire;
 pub mod ws;
