@@ -270,3 +270,35 @@ fn every_capture_makes_a_lesson() {
         }
     }
 }
+
+/// The teardown is told as it happened: a FIN answered by a reset is not a four-way
+/// teardown (suricata-verify's ping capture: the client's FIN, the server's ACK, then
+/// the client's RST).
+#[test]
+fn explain_tells_the_teardown_as_it_happened() {
+    let path = common::shared_dir().join("suricata-verify__websocket-ping.pcap");
+    let text = stdout(&[
+        "print",
+        "--explain",
+        "--lang",
+        "en",
+        "-r",
+        path.to_str().unwrap(),
+        "-f",
+        "tcp port 55371",
+    ]);
+    assert!(
+        text.contains("The client sends FIN: it has nothing more to send"),
+        "{text}"
+    );
+    assert!(
+        text.contains("The server acknowledges the client's FIN."),
+        "{text}"
+    );
+    assert!(
+        text.contains("instead of finishing the teardown with FIN and ACK"),
+        "{text}"
+    );
+    assert!(!text.contains("four-way teardown, is complete"), "{text}");
+    assert!(!text.contains("sends its own FIN: now both"), "{text}");
+}

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use super::{Report, TextTimeline};
-use crate::analysis::{Event, EventKind, HandshakeStep, Header, TeardownHow};
+use crate::analysis::{Event, EventKind, HandshakeStep, Header, TeardownHow, TeardownStep};
 use crate::http::{accept_steps, request_checks, RequestHead, WS_GUID};
 use crate::types::{Direction, Timestamp};
 use crate::ws::close_code_meaning;
@@ -149,7 +149,6 @@ mod topic {
     pub const CLOSE_ACTIVE: u32 = 1 << 17;
     pub const CLOSE_PASSIVE: u32 = 1 << 18;
     pub const CLOSE_DONE: u32 = 1 << 19;
-    pub const TEARDOWN: u32 = 1 << 20;
     pub const GAP: u32 = 1 << 21;
     pub const COMPRESSED_MESSAGE: u32 = 1 << 22;
 }
@@ -165,6 +164,19 @@ struct Conn {
     last_request: Option<Timestamp>,
     last_response: Option<Timestamp>,
     first_close: Option<(Direction, Timestamp)>,
+    /// The TCP end as it happened so far: FINs sent, ACKs of FINs, a reset.
+    teardown: Teardown,
+}
+
+/// The TCP end of one connection, as its events showed it.
+#[derive(Default)]
+struct Teardown {
+    /// FIN sent, per side (`[client, server]`).
+    fin: [bool; 2],
+    /// ACKs of FINs seen.
+    acks: u8,
+    /// A reset was seen.
+    rst: bool,
 }
 
 /// Explains events: the lines to show under each one (usually none).
@@ -574,15 +586,20 @@ impl Explainer {
                     }
                 }
             }
-            EventKind::TcpTeardown { how, .. } => {
-                if first(c, topic::TEARDOWN) {
-                    let sender = lang.side(e.dir);
-                    let sender_cap = capitalise(sender);
-                    match how {
-                        TeardownHow::Fin => {
+            EventKind::TcpTeardown { how, step } => {
+                // Each step as it happens: nothing is said of steps not (yet) seen.
+                let sender = lang.side(e.dir);
+                let sender_cap = capitalise(sender);
+                let other = lang.side(e.dir.map(Direction::reverse));
+                let side = e.dir.unwrap_or(Direction::C2S).index();
+                let t = &mut c.teardown;
+                match (how, step) {
+                    (TeardownHow::Fin, Some(TeardownStep::Fin)) if !t.fin[side] => {
+                        t.fin[side] = true;
+                        if !t.fin[1 - side] {
                             out.push(tr!(lang,
-                                "TCP teardown (four-way): {sender} sends FIN first; the other side ACKs it, sends its own FIN, and that is ACKed too.",
-                                "TCP 四次挥手：{sender}先发送 FIN；对方回 ACK，再发送自己的 FIN，最后这个 FIN 也被 ACK。"));
+                                "{sender_cap} sends FIN: it has nothing more to send. This half of the connection is closed; {other} may still send until it sends its own FIN (a half-close).",
+                                "{sender}发送 FIN：表示自己没有数据要发送了。连接的这一半关闭了；在{other}发出自己的 FIN 之前，它仍然可以继续发送数据（半关闭）。"));
                             if c.seen & topic::CLOSE_ACTIVE != 0 {
                                 out.push(if e.dir == Some(Direction::S2C) {
                                     tr!(lang,
@@ -594,11 +611,40 @@ impl Explainer {
                                         "这里是客户端先关闭 TCP；RFC 6455 7.1.1 建议由服务器先关闭，让服务器而不是客户端承担 TIME_WAIT。")
                                 });
                             }
+                        } else {
+                            out.push(tr!(lang,
+                                "{sender_cap} sends its own FIN: now both directions are closed, once it is acknowledged.",
+                                "{sender}也发送了自己的 FIN：等它被确认后，两个方向就都关闭了。"));
                         }
-                        TeardownHow::Rst => out.push(tr!(lang,
-                            "{sender_cap} resets the connection (RST): TCP ends at once, without the four-way teardown; data not yet delivered may be lost.",
-                            "{sender}发送 RST 直接重置连接：没有四次挥手，TCP 立即终止，尚未送达的数据可能丢失。")),
                     }
+                    (TeardownHow::Fin, Some(TeardownStep::Ack)) => {
+                        t.acks = t.acks.saturating_add(1);
+                        let both = t.fin[0] && t.fin[1];
+                        if both && t.acks >= 2 {
+                            out.push(tr!(lang,
+                                "{sender_cap} acknowledges the last FIN: FIN and ACK each way, the TCP four-way teardown, is complete.",
+                                "{sender}确认了最后一个 FIN：双方各发一个 FIN、各确认一次，TCP 四次挥手完成。"));
+                        } else if t.acks == 1 {
+                            out.push(tr!(
+                                lang,
+                                "{sender_cap} acknowledges {other}'s FIN.",
+                                "{sender}确认了{other}的 FIN。"
+                            ));
+                        }
+                    }
+                    (TeardownHow::Rst, _) if !t.rst => {
+                        t.rst = true;
+                        if t.fin[0] || t.fin[1] {
+                            out.push(tr!(lang,
+                                "{sender_cap} resets the connection (RST) instead of finishing the teardown with FIN and ACK: TCP ends at once; the four-way teardown never completes.",
+                                "{sender}发送 RST 重置连接，而不是用 FIN 和 ACK 完成关闭：TCP 立即终止，四次挥手没有完成。"));
+                        } else {
+                            out.push(tr!(lang,
+                                "{sender_cap} resets the connection (RST): TCP ends at once, without the four-way teardown; data not yet delivered may be lost.",
+                                "{sender}发送 RST 直接重置连接：没有四次挥手，TCP 立即终止，尚未送达的数据可能丢失。"));
+                        }
+                    }
+                    _ => {}
                 }
             }
             EventKind::Violation { code, rfc, .. } => {
