@@ -567,7 +567,7 @@ fn layer_event(
     ev: LayerEvent,
 ) {
     let kind = match ev {
-        LayerEvent::Request(r) => contract::request_event(&r),
+        LayerEvent::Request(r, checks) => contract::request_event(&r, checks.as_deref()),
         LayerEvent::Response(r) => contract::response_event(&r),
         LayerEvent::Handshake(up) => contract::handshake_event(&up),
         LayerEvent::Unanswered(req) => contract::unanswered_upgrade(req.as_deref()),

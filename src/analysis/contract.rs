@@ -98,13 +98,14 @@ fn safe_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
     headers.iter().map(|(n, v)| (safe(n), safe(v))).collect()
 }
 
-/// An HTTP request head.
-pub fn request_event(req: &RequestHead) -> EventKind {
+/// An HTTP request head, with an upgrade request's checklist.
+pub fn request_event(req: &RequestHead, request_checks: Option<&[http::Check]>) -> EventKind {
     EventKind::HttpRequest {
         method: safe(&req.method),
         target: safe(&req.target),
         version: safe(&req.version),
         headers: safe_headers(&req.headers),
+        checks: request_checks.map(checks),
     }
 }
 

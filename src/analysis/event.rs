@@ -79,6 +79,10 @@ pub enum EventKind {
         version: String,
         /// Headers in wire order.
         headers: Vec<Header>,
+        /// An upgrade request's checklist (its side of the handshake's requirements),
+        /// as `ws_handshake`'s `checks` (extension; absent for other requests).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        checks: Option<Vec<Check>>,
     },
     /// An HTTP response head.
     HttpResponse {

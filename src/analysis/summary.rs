@@ -107,8 +107,19 @@ pub struct ConnStats {
     pub http_latency_ms: Option<f64>,
     /// Bytes missing from the capture (extension).
     pub gap_bytes: u64,
-    /// First to last event (extension).
+    /// Latest minus earliest packet time (extension).
     pub duration_ms: f64,
+    /// The bytes that are not payload: WebSocket frame headers, or HTTP heads
+    /// (`bytes.wire - bytes.payload` for HTTP) (extension).
+    pub framing_bytes: u64,
+    /// The one overhead: bytes on the wire per payload byte, null without payload
+    /// (extension). `stats --compare` and the lesson read it.
+    pub overhead: Option<f64>,
+}
+
+/// Bytes on the wire per payload byte, the one definition of overhead.
+pub fn overhead(wire: u64, payload: u64) -> Option<f64> {
+    (payload > 0).then(|| wire as f64 / payload as f64)
 }
 
 impl ConnStats {
@@ -135,6 +146,8 @@ impl ConnStats {
             http_latency_ms: None,
             gap_bytes: 0,
             duration_ms: 0.0,
+            framing_bytes: 0,
+            overhead: None,
         }
     }
 }
@@ -230,6 +243,7 @@ impl Summary {
                 target,
                 version,
                 headers,
+                ..
             } => {
                 row.requests += 1;
                 o.head_bytes += head_len(&[method, target, version], headers);
@@ -287,10 +301,12 @@ impl Summary {
                 opcode,
                 len,
                 rtt_ms,
+                header_len,
                 ..
             } => {
                 o.ws = true;
                 row.frames.add(e.dir, 1);
+                row.framing_bytes += u64::from(*header_len);
                 row.bytes.payload += len;
                 match *opcode {
                     9 => {
@@ -352,7 +368,9 @@ impl Summary {
         o.row.http_latency_ms = median(&mut o.latencies);
         if !o.ws {
             o.row.bytes.payload = o.row.bytes.wire.saturating_sub(o.head_bytes);
+            o.row.framing_bytes = o.row.bytes.wire - o.row.bytes.payload;
         }
+        o.row.overhead = overhead(o.row.bytes.wire, o.row.bytes.payload);
         o.row.kind = classify(&o);
         o.row
     }

@@ -19,8 +19,8 @@ pub use parse::{
     HttpItem, HttpParser, ParserState, Role, DEFAULT_MAX_HEAD_BYTES, MAX_HEADERS, REQUEST_STARTS,
 };
 pub use upgrade::{
-    check_request, check_upgrade, deflate_params, parse_extensions, request_checks, Check,
-    DeflateParams, Extension, Upgrade,
+    check_request, check_upgrade, deflate_params, parse_extensions, request_checks,
+    request_checks_and_violations, Check, DeflateParams, Extension, Upgrade,
 };
 
 use accept::trim_ows;

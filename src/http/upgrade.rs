@@ -304,6 +304,12 @@ pub fn check_request(req: &RequestHead) -> Vec<Violation> {
     request_list(req).violations
 }
 
+/// The request's checklist and the violations among it, computed once.
+pub fn request_checks_and_violations(req: &RequestHead) -> (Vec<Check>, Vec<Violation>) {
+    let l = request_list(req);
+    (l.checks, l.violations)
+}
+
 /// Splits `s` at `sep`, except inside quoted strings (with `\` escapes).
 fn split_outside_quotes(s: &str, sep: char) -> Vec<&str> {
     let mut parts = Vec::new();

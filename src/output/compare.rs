@@ -118,7 +118,7 @@ pub fn compare(rows: &[CompareRow]) -> Vec<KindSummary> {
             responses_with_data,
             wire_bytes,
             payload_bytes,
-            overhead: ratio(wire_bytes, payload_bytes),
+            overhead: crate::analysis::summary::overhead(wire_bytes, payload_bytes),
             overhead_bytes_per_message: ratio(
                 wire_bytes.saturating_sub(payload_bytes),
                 messages_or_requests,
@@ -312,6 +312,8 @@ mod tests {
                 http_latency_ms: if ws { None } else { latency },
                 gap_bytes: 0,
                 duration_ms: 0.0,
+                framing_bytes: 0,
+                overhead: None,
             },
             responses_with_data: with_data,
         }

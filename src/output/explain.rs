@@ -15,7 +15,7 @@ use std::io::{self, Write};
 
 use super::{Report, TextTimeline};
 use crate::analysis::{Event, EventKind, HandshakeStep, Header, TeardownHow, TeardownStep};
-use crate::http::{accept_steps, request_checks, RequestHead, WS_GUID};
+use crate::http::{accept_steps, RequestHead, WS_GUID};
 use crate::types::{Direction, Timestamp};
 use crate::ws::close_code_meaning;
 
@@ -252,6 +252,7 @@ impl Explainer {
                 target,
                 version,
                 headers,
+                checks,
             } => {
                 let head = head_bytes(&[method, target, version], headers);
                 let req = RequestHead {
@@ -266,7 +267,8 @@ impl Explainer {
                     c.request_head_bytes = head;
                     c.upgrade_request = req.is_upgrade_request();
                     if c.upgrade_request {
-                        explain_upgrade_request(lang, &req, head, &mut out);
+                        let checks = checks.as_deref().unwrap_or_default();
+                        explain_upgrade_request(lang, &req, checks, head, &mut out);
                     } else {
                         out.push(tr!(lang,
                             "A plain HTTP request ({method} {target}, {head} bytes of head), no Upgrade: the server answers once and the exchange is over.",
@@ -671,15 +673,21 @@ impl Explainer {
     }
 }
 
-fn explain_upgrade_request(lang: Lang, req: &RequestHead, head: u64, out: &mut Vec<String>) {
+fn explain_upgrade_request(
+    lang: Lang,
+    req: &RequestHead,
+    checks: &[crate::analysis::Check],
+    head: u64,
+    out: &mut Vec<String>,
+) {
     let (method, target, version) = (&req.method, &req.target, &req.version);
     out.push(tr!(lang,
         "HTTP Upgrade: the WebSocket handshake reuses HTTP. With {method} {target} {version} ({head} bytes of head) the client asks to switch this TCP connection to WebSocket. What the request must hold:",
         "HTTP 升级：WebSocket 复用了 HTTP 的握手通道。客户端用 {method} {target} {version}（请求头 {head} 字节）请求把这条 TCP 连接升级为 WebSocket。请求必须满足："));
-    for ch in request_checks(req) {
+    for ch in checks {
         let mark = if ch.ok { "✓" } else { "✗" };
         let name = check_name(lang, ch.name);
-        let detail = &ch.detail;
+        let detail = &ch.seen;
         let sep = lang.pick(": ", "：");
         out.push(format!("  {mark} {name}{sep}{detail}"));
     }

@@ -20,8 +20,9 @@ use super::explain::{capitalise, check_name, close_meaning, Explainer, Lang, Pha
 use super::mermaid::{summary_of, ConnDiagram};
 use super::stats::StatsBuilder;
 use super::{Report, TextTimeline};
+use crate::analysis::Check;
 use crate::analysis::{ConnTotals, Event, EventKind, Sink};
-use crate::http::{check_upgrade, RequestHead, ResponseHead};
+use crate::http::RequestHead;
 use crate::types::{Direction, Timestamp};
 
 /// Event rows shown per phase of a connection; the rest are counted.
@@ -79,9 +80,9 @@ struct ConnLesson {
     phases: BTreeMap<Phase, PhaseRows>,
     upgrade_request: bool,
     request: Option<RequestHead>,
-    response: Option<ResponseHead>,
+    /// The upgrade checklist, as the `ws_handshake` event carries it.
+    checks: Vec<Check>,
     closes: Vec<CloseStep>,
-    header_bytes: u64,
     violations: Vec<(Row, String)>,
     violations_more: u64,
     diagram: ConnDiagram,
@@ -169,9 +170,8 @@ impl Report for Lesson {
             phases: BTreeMap::new(),
             upgrade_request: false,
             request: None,
-            response: None,
+            checks: Vec::new(),
             closes: Vec::new(),
-            header_bytes: 0,
             violations: Vec::new(),
             violations_more: 0,
             diagram: ConnDiagram::new(e.conn, lang, MAX_DIAGRAM_ARROWS),
@@ -194,6 +194,7 @@ impl Report for Lesson {
                 target,
                 version,
                 headers,
+                ..
             } if c.request.is_none() => {
                 let req = RequestHead {
                     method: method.clone(),
@@ -205,41 +206,27 @@ impl Report for Lesson {
                 c.request = Some(req);
             }
             EventKind::HttpResponse {
-                status,
-                reason,
-                version,
-                headers,
-            } => {
-                if compare::response_has_data(*status, headers) {
-                    c.data_responses += 1;
-                }
-                if c.response.is_none() {
-                    c.response = Some(ResponseHead {
-                        status: *status,
-                        reason: reason.clone(),
-                        version: version.clone(),
-                        headers: headers.clone(),
-                    });
-                }
+                status, headers, ..
+            } if compare::response_has_data(*status, headers) => {
+                c.data_responses += 1;
+            }
+            EventKind::WsHandshake { checks, .. } if c.checks.is_empty() => {
+                c.checks.clone_from(checks);
             }
             EventKind::WsFrame {
-                opcode,
-                header_len,
+                opcode: 8,
                 close_code,
                 close_reason,
                 ..
-            } => {
-                c.header_bytes += u64::from(*header_len);
-                if *opcode == 8 && c.closes.len() < 2 {
-                    let dir = e.dir.unwrap_or(Direction::C2S);
-                    if !matches!(c.closes.first(), Some(f) if f.dir == dir) {
-                        c.closes.push(CloseStep {
-                            dir,
-                            code: close_code.flatten(),
-                            reason: close_reason.clone().unwrap_or_default(),
-                            ms: row.ms,
-                        });
-                    }
+            } if c.closes.len() < 2 => {
+                let dir = e.dir.unwrap_or(Direction::C2S);
+                if !matches!(c.closes.first(), Some(f) if f.dir == dir) {
+                    c.closes.push(CloseStep {
+                        dir,
+                        code: close_code.flatten(),
+                        reason: close_reason.clone().unwrap_or_default(),
+                        ms: row.ms,
+                    });
                 }
             }
             _ => {}
@@ -416,11 +403,9 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
 }
 
 fn checklist(lang: Lang, c: &ConnLesson, out: &mut String) {
-    let Some(req) = &c.request else { return };
-    let checks = match &c.response {
-        Some(resp) => check_upgrade(req, resp).checks,
-        None => crate::http::request_checks(req),
-    };
+    if c.checks.is_empty() {
+        return;
+    }
     let _ = writeln!(
         out,
         "**{}**\n\n| {} | {} | | {} |\n|---|---|:-:|---|",
@@ -429,14 +414,14 @@ fn checklist(lang: Lang, c: &ConnLesson, out: &mut String) {
         lang.pick("seen", "实际"),
         lang.pick("rule", "规则")
     );
-    for ch in checks {
+    for ch in &c.checks {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
             md(check_name(lang, ch.name)),
-            md(&ch.detail),
+            md(&ch.seen),
             if ch.ok { "✓" } else { "✗" },
-            ch.rfc
+            ch.rule
         );
     }
     out.push('\n');
@@ -489,15 +474,43 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
     out.push('\n');
 }
 
+/// The framing bytes and the one overhead (bytes on the wire per payload byte), as
+/// `stats` and `--compare` define them.
+fn overhead_rows(
+    lang: Lang,
+    s: &super::ConnStats,
+    framing_en: &str,
+    framing_zh: &str,
+    row: &mut impl FnMut(&str, String),
+) {
+    row(
+        lang.pick(framing_en, framing_zh),
+        s.framing_bytes.to_string(),
+    );
+    row(
+        lang.pick(
+            "overhead = bytes on the wire / payload bytes",
+            "开销 = 线上字节数 / 载荷字节数",
+        ),
+        format!(
+            "{} / {} = {}",
+            s.bytes.wire,
+            s.bytes.payload,
+            s.overhead
+                .map_or_else(|| "-".to_string(), |o| format!("{o:.3}"))
+        ),
+    );
+}
+
 /// What the connection's kind means, with its numbers.
-fn kind_paragraph(lang: Lang, c: &ConnLesson, s: &super::ConnStats) -> Option<String> {
+fn kind_paragraph(lang: Lang, s: &super::ConnStats) -> Option<String> {
     let n = s.requests;
     let lat = s
         .http_latency_ms
         .map_or_else(|| "-".to_string(), |v| format!("{v:.3} ms"));
     let heads = s.bytes.wire.saturating_sub(s.bytes.payload);
     let wire = s.bytes.wire;
-    let (m, h) = (s.messages, c.header_bytes);
+    let (m, h) = (s.messages, s.framing_bytes);
     Some(match (s.kind, lang) {
         ("websocket", Lang::En) => format!("WebSocket: one handshake, then {m} messages over the same connection, with {h} bytes of frame headers in all."),
         ("websocket", Lang::Zh) => format!("WebSocket：一次握手之后，双方在同一个连接上收发了 {m} 条消息，帧头一共只有 {h} 字节。"),
@@ -513,7 +526,7 @@ fn kind_paragraph(lang: Lang, c: &ConnLesson, s: &super::ConnStats) -> Option<St
 
 fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
     let _ = writeln!(out, "### {}\n", lang.pick("Summary", "小结"));
-    if let Some(p) = kind_paragraph(lang, c, s) {
+    if let Some(p) = kind_paragraph(lang, s) {
         let _ = writeln!(out, "{}\n", md(&p));
     }
     out.push_str("| | |\n|---|---|\n");
@@ -550,21 +563,7 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
             format!("{} / {}", s.frames.c2s, s.frames.s2c),
         );
         row(lang.pick("messages", "消息数"), s.messages.to_string());
-        let pct = if s.bytes.payload > 0 {
-            format!(
-                "{:.2}%",
-                100.0 * c.header_bytes as f64 / s.bytes.payload as f64
-            )
-        } else {
-            "-".to_string()
-        };
-        row(
-            lang.pick(
-                "overhead = frame header bytes / payload bytes",
-                "开销 = 帧头字节数 / 载荷字节数",
-            ),
-            format!("{} / {} = {pct}", c.header_bytes, s.bytes.payload),
-        );
+        overhead_rows(lang, s, "frame header bytes", "帧头字节数", &mut row);
         row(
             lang.pick("heartbeat", "心跳"),
             match lang {
@@ -614,19 +613,7 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
             lang.pick("median request → response", "请求到响应的时间中位数"),
             ms(s.http_latency_ms),
         );
-        let heads = s.bytes.wire.saturating_sub(s.bytes.payload);
-        let pct = if s.bytes.payload > 0 {
-            format!("{:.2}%", 100.0 * heads as f64 / s.bytes.payload as f64)
-        } else {
-            "-".to_string()
-        };
-        row(
-            lang.pick(
-                "overhead = HTTP head bytes / body bytes",
-                "开销 = HTTP 头字节数 / 正文字节数",
-            ),
-            format!("{heads} / {} = {pct}", s.bytes.payload),
-        );
+        overhead_rows(lang, s, "HTTP head bytes", "HTTP 头字节数", &mut row);
     }
     row(lang.pick("teardown", "TCP 结束"), s.teardown.to_string());
     row(lang.pick("violations", "违规"), s.violations.to_string());

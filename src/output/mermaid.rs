@@ -354,6 +354,7 @@ mod tests {
             target: "/x;\nClient->>Server: injected %%{init}%%".into(),
             version: "HTTP/1.1".into(),
             headers: vec![],
+            checks: None,
         };
         for _ in 0..5 {
             d.event(

@@ -107,6 +107,7 @@ impl TextTimeline {
                 target,
                 version,
                 headers,
+                ..
             } => {
                 let _ = write!(out, "{method} {target} {version}");
                 if let Some((_, v)) = headers

@@ -222,16 +222,17 @@ impl Http1 {
                     HttpItem::Request(req) => {
                         self.responses.expect_response_to(&req.method);
                         let upgrade = req.is_upgrade_request();
-                        let broken = if upgrade {
-                            http::check_request(&req)
+                        let (checks, broken) = if upgrade {
+                            let (c, v) = http::request_checks_and_violations(&req);
+                            (Some(c), v)
                         } else {
-                            Vec::new()
+                            (None, Vec::new())
                         };
                         if self.outstanding.len() == MAX_OUTSTANDING_REQUESTS {
                             self.outstanding.pop_front();
                         }
                         self.outstanding.push_back(upgrade.then(|| req.clone()));
-                        out(dir, LayerEvent::Request(Box::new(req)));
+                        out(dir, LayerEvent::Request(Box::new(req), checks));
                         violations(dir, broken.into_iter(), out);
                     }
                     HttpItem::Violation(v) => out(dir, LayerEvent::Violation(v)),

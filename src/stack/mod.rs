@@ -20,7 +20,7 @@
 pub mod http1;
 pub mod recognise;
 
-use crate::http::{RequestHead, ResponseHead, Upgrade};
+use crate::http::{Check, RequestHead, ResponseHead, Upgrade};
 use crate::rules::Violation;
 use crate::types::{Direction, Timestamp};
 use crate::ws::{WsConfig, WsEvent, WsSession};
@@ -31,8 +31,8 @@ use recognise::{Recognised, Recogniser};
 /// What a layer of the stack saw (the layer's own typed events).
 #[derive(Debug)]
 pub enum LayerEvent {
-    /// An HTTP/1.x request head.
-    Request(Box<RequestHead>),
+    /// An HTTP/1.x request head; for an upgrade request, its checklist.
+    Request(Box<RequestHead>, Option<Vec<Check>>),
     /// An HTTP/1.x response head.
     Response(Box<ResponseHead>),
     /// The outcome of the WebSocket opening handshake, with every check.

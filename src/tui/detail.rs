@@ -420,6 +420,7 @@ pub fn lines(
             target,
             version,
             headers,
+            ..
         } => {
             o.heading("Request head");
             o.text(format!(" {method} {target} {version}"));

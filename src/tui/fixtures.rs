@@ -138,6 +138,7 @@ pub fn session() -> Vec<Event> {
                 target: "/index.html".into(),
                 version: "HTTP/1.1".into(),
                 headers: headers(&[("Host", "198.51.100.7"), ("User-Agent", "curl/8.5.0")]),
+                checks: None,
             },
         ),
         http(
@@ -168,6 +169,7 @@ pub fn session() -> Vec<Event> {
                     ("Sec-WebSocket-Protocol", "chat, superchat"),
                     ("Sec-WebSocket-Version", "13"),
                 ]),
+                checks: None,
             },
         ),
         ws(
