@@ -2,6 +2,7 @@
 //! the analyzer and a view together. No decoding happens here.
 
 mod capture;
+mod keys;
 mod tui;
 
 // The message catalogue (`locales/*.yml`), shared with the library.
@@ -77,6 +78,10 @@ struct InputArgs {
     /// Live capture: end connections idle for this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     idle_timeout: u64,
+    /// TLS secrets (NSS key log, as SSLKEYLOGFILE writes) to decrypt wss; default:
+    /// the SSLKEYLOGFILE environment variable. Re-read as it grows while live.
+    #[arg(long, value_name = "FILE")]
+    keylog: Option<String>,
 }
 
 impl InputArgs {
@@ -88,8 +93,12 @@ impl InputArgs {
         }
     }
 
-    fn config(&self) -> Config {
+    /// The pipeline's options, with the TLS secrets known so far.
+    fn config(&self, keys: &keys::Keys, live: bool) -> Config {
         let mut cfg = Config::default();
+        cfg.keys = keys.shared();
+        // Live, a key log may still receive a connection's secrets: records wait.
+        cfg.tls.wait_for_keys = live;
         cfg.tcp.max_buffered_per_direction = self.max_flow_buffer;
         cfg.tcp.max_flows = self.max_flows.max(1);
         cfg.tcp.idle_timeout_us =
@@ -211,6 +220,7 @@ fn main() -> ExitCode {
                     max_flow_buffer: Config::default().tcp.max_buffered_per_direction,
                     max_flows: Config::default().tcp.max_flows,
                     idle_timeout: 300,
+                    keylog: None,
                 },
                 1.0,
                 false,
@@ -478,9 +488,11 @@ fn view(input: &InputArgs, speed: f64, no_color: bool) -> Result<(), SourceError
         },
         no_color,
     };
-    let cfg = input.config();
+    let live = source.is_live();
+    let keys = keys::Keys::load(input.keylog.as_deref(), input.read.as_deref(), live)?;
+    let cfg = input.config(&keys, live);
     let count = input.count;
-    let producer = std::thread::spawn(move || produce(source, cfg, count, total_bytes, &tx));
+    let producer = std::thread::spawn(move || produce(source, cfg, keys, count, total_bytes, &tx));
     let result = tui::run(rx, opts);
     // The receiver is gone: the producer stops at its next send, which comes
     // within FEED_INTERVAL even on a quiet interface (live reads do not block).
@@ -512,6 +524,7 @@ fn pump(
     source: &mut Source,
     analyzer: &mut Analyzer,
     driver: &mut impl Driver,
+    keys: &mut keys::Keys,
     count: Option<u64>,
     stop: &AtomicBool,
 ) -> Pumped {
@@ -558,6 +571,9 @@ fn pump(
             let t = now();
             if t.0 - last_expire.0 > 1_000_000 {
                 last_expire = t;
+                if keys.poll() {
+                    analyzer.keys_updated(keys.shared(), t, driver);
+                }
                 analyzer.expire(t, driver);
             }
         }
@@ -565,6 +581,7 @@ fn pump(
             break;
         }
     }
+    keys.finish();
     Pumped { packets, last_ts }
 }
 
@@ -650,6 +667,7 @@ impl Driver for TuiDriver<'_> {
 fn produce(
     mut source: Source,
     cfg: Config,
+    mut keys: keys::Keys,
     count: Option<u64>,
     total_bytes: Option<u64>,
     tx: &mpsc::Sender<tui::Feed>,
@@ -667,6 +685,7 @@ fn produce(
         &mut source,
         &mut analyzer,
         &mut driver,
+        &mut keys,
         count,
         &AtomicBool::new(false),
     );
@@ -713,14 +732,22 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
             _ => None,
         },
     };
-    let mut cfg = input.config();
+    let mut keys = keys::Keys::load(input.keylog.as_deref(), input.read.as_deref(), live)?;
+    let mut cfg = input.config(&keys, live);
     // The stats never read the display strings of frames and messages.
     cfg.ws.detail = !matches!(
         mode,
         Mode::StatsTable | Mode::StatsJson | Mode::Teach(TeachMode::Compare { .. })
     );
     let mut analyzer = Analyzer::new(cfg);
-    let done = pump(&mut source, &mut analyzer, &mut sink, input.count, &stop);
+    let done = pump(
+        &mut source,
+        &mut analyzer,
+        &mut sink,
+        &mut keys,
+        input.count,
+        &stop,
+    );
     let seen = done.packets;
     let last_ts = done.last_ts;
     if live {

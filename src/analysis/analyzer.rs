@@ -12,11 +12,13 @@ use std::net::SocketAddr;
 
 use super::contract;
 use crate::analysis::{Event, EventKind, TeardownStep};
-use crate::stack::{LayerEvent, Stack};
+use crate::stack::{LayerEvent, Stack, StackConfig};
 use crate::tcp::{CloseReason, FlowTable, SegmentInfo, TcpConfig, TcpEvent};
+use crate::tls::{KeyLog, TlsConfig};
 use crate::types::{ConnMap, Direction, Timestamp};
 use crate::wire::{self, Decoded, WireLimits};
 use crate::ws::WsConfig;
+use std::sync::Arc;
 
 /// Where the analyzer's output goes: the one sink every view implements.
 pub trait Sink {
@@ -38,7 +40,7 @@ impl Sink for Vec<Event> {
 }
 
 /// A connection's packet-level numbers, whatever it carries.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct ConnTotals {
     /// The number of its first packet.
     pub first_pkt: u64,
@@ -52,6 +54,8 @@ pub struct ConnTotals {
     /// TCP payload bytes per direction (`[c2s, s2c]`), each byte of the stream once:
     /// retransmissions and keep-alive probes are not counted again.
     pub bytes: [u64; 2],
+    /// TLS records and bytes, for a TLS connection.
+    pub tls: Option<crate::stack::TlsTotals>,
 }
 
 impl ConnTotals {
@@ -87,6 +91,10 @@ pub struct Config {
     /// WebSocket decoding bounds, and whether display strings are rendered
     /// ([`WsConfig::detail`]: a summary-only consumer sets it false).
     pub ws: WsConfig,
+    /// TLS bounds; `wait_for_keys` (live capture: the key log may still grow).
+    pub tls: TlsConfig,
+    /// TLS secrets (a key log, a pcapng's Decryption Secrets Blocks).
+    pub keys: Arc<KeyLog>,
 }
 
 /// Distinct warnings shown; the rest are counted.
@@ -130,6 +138,8 @@ struct Numbering {
 /// table's events (which borrow its buffers) can be handled without a copy.
 struct Conns {
     cfg: Config,
+    /// What every new connection's stack starts with.
+    stack_cfg: StackConfig,
     map: ConnMap<Conn>,
     warned: HashMap<String, u32>,
     suppressed: u64,
@@ -150,6 +160,11 @@ impl Analyzer {
             wire: wire::Decoder::new(cfg.wire),
             flows: FlowTable::new(cfg.tcp),
             conns: Conns {
+                stack_cfg: StackConfig {
+                    ws: cfg.ws.clone(),
+                    tls: cfg.tls,
+                    keys: cfg.keys.clone(),
+                },
                 cfg,
                 map: ConnMap::default(),
                 warned: HashMap::new(),
@@ -168,7 +183,11 @@ impl Analyzer {
 
     /// The packet-level numbers of an open connection.
     pub fn totals(&self, conn: u64) -> Option<ConnTotals> {
-        self.conns.map.get(&conn).map(|c| c.totals)
+        self.conns.map.get(&conn).map(|c| {
+            let mut t = c.totals.clone();
+            t.tls = c.stack.tls_totals();
+            t
+        })
     }
 
     /// A packet the filter hid: it keeps its number, so the packets after it are
@@ -254,6 +273,32 @@ impl Analyzer {
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {}
             Decoded::Problem(p) => conns.warn(sink, p.message),
+        }
+    }
+
+    /// The key log grew (live capture): connections holding TLS records for their
+    /// keys decrypt them now, and new connections use the new keys.
+    pub fn keys_updated(&mut self, keys: Arc<KeyLog>, now: Timestamp, sink: &mut impl Sink) {
+        let here = Here {
+            pkt: self.packets,
+            ts: now,
+        };
+        let conns = &mut self.conns;
+        conns.stack_cfg.keys = keys.clone();
+        let detail = conns.cfg.ws.detail;
+        let mut waiting: Vec<u64> = conns
+            .map
+            .iter()
+            .filter(|(_, c)| c.stack.waiting_for_keys())
+            .map(|(n, _)| *n)
+            .collect();
+        waiting.sort_unstable();
+        for conn in waiting {
+            if let Some(c) = conns.map.get_mut(&conn) {
+                c.stack.keys_updated(&keys, now, &mut |d, e| {
+                    layer_event(sink, here, conn, detail, d, e)
+                });
+            }
         }
     }
 
@@ -355,7 +400,7 @@ impl Conns {
                 let state = Conn {
                     swapped: false,
                     pending_open: mid_stream.then_some((client, server)),
-                    stack: Stack::new(mid_stream, &self.cfg.ws),
+                    stack: Stack::new(mid_stream, &self.stack_cfg),
                     totals: ConnTotals {
                         first_pkt: here.pkt,
                         first_ts: here.ts,
@@ -444,6 +489,7 @@ impl Conns {
                     c.stack.end(ended, here.ts, &mut |d, e| {
                         layer_event(sink, here, conn, detail, d, e)
                     });
+                    c.totals.tls = c.stack.tls_totals();
                     sink.conn_closed(conn, &c.totals);
                 } else {
                     sink.conn_closed(conn, &ConnTotals::default());
@@ -573,6 +619,7 @@ fn layer_event(
         LayerEvent::Unanswered(req) => contract::unanswered_upgrade(req.as_deref()),
         LayerEvent::Ws(e) => contract::ws_event(e, detail),
         LayerEvent::Violation(v) => contract::violation(v),
+        LayerEvent::Tls(n) => contract::tls_event(n),
         LayerEvent::Warning(w) => {
             sink.warning(format!("connection {conn}: {w}"));
             return;

@@ -4,11 +4,13 @@
 
 use serde::{Serialize, Serializer};
 
-use super::event::{Check, EventKind};
+use super::event::{Check, EventKind, TlsStep};
 use crate::http::{self, RequestHead, ResponseHead};
 use crate::rules::Violation;
+use crate::stack::TlsNote;
 use crate::tcp::{HandshakeStep, TeardownHow, TeardownStep};
 use crate::text::{hex, safe};
+use crate::tls;
 use crate::ws::{self, MessageKind, WsEvent};
 
 macro_rules! serialize_as_str {
@@ -78,6 +80,65 @@ pub fn ws_event(ev: WsEvent, detail: bool) -> EventKind {
         },
         WsEvent::Close(c) => close_event(&c),
         WsEvent::Violation(v) => violation(v),
+    }
+}
+
+/// A TLS event of the stack.
+pub fn tls_event(n: TlsNote) -> EventKind {
+    let version = |v: u16| tls::version_name(v).to_string();
+    let cipher = |id: u16, name: Option<&str>| {
+        name.or_else(|| tls::crypto::suite_name(id))
+            .map_or_else(|| format!("0x{id:04x}"), str::to_string)
+    };
+    match n {
+        TlsNote::ClientHello(h) => EventKind::TlsHandshake {
+            step: TlsStep::ClientHello {
+                sni: h.sni.as_deref().map(safe),
+                alpn: h.alpn.iter().map(|a| safe(a)).collect(),
+                versions: if h.supported_versions.is_empty() {
+                    vec![version(h.legacy_version)]
+                } else {
+                    h.supported_versions
+                        .iter()
+                        .map(|v| version(*v))
+                        .filter(|v| v != "GREASE")
+                        .collect()
+                },
+                cipher_suites: h.cipher_suites.len(),
+                resumption: h.psk_offered,
+            },
+        },
+        TlsNote::ServerHello(h, retry) => EventKind::TlsHandshake {
+            step: TlsStep::ServerHello {
+                version: version(h.version),
+                cipher: cipher(h.cipher_suite, h.cipher_name),
+                alpn: h.alpn.as_deref().map(safe),
+                resumed: h.psk_accepted,
+                retry,
+            },
+        },
+        TlsNote::Certificate { subject, issuer } => EventKind::TlsHandshake {
+            step: TlsStep::Certificate {
+                subject: subject.as_deref().map(safe),
+                issuer: issuer.as_deref().map(safe),
+            },
+        },
+        TlsNote::Done {
+            version: v,
+            cipher_suite,
+            alpn,
+        } => EventKind::TlsHandshake {
+            step: TlsStep::Done {
+                version: version(v),
+                cipher: cipher(cipher_suite, None),
+                alpn: alpn.as_deref().map(safe),
+            },
+        },
+        TlsNote::Alert { level, name } => EventKind::TlsAlert {
+            level: if level == 2 { "fatal" } else { "warning" },
+            description: name,
+        },
+        TlsNote::Decrypt { ok, reason } => EventKind::TlsDecrypt { ok, reason },
     }
 }
 

@@ -42,6 +42,55 @@ pub struct Check {
     pub rule: &'static str,
 }
 
+/// A step of the TLS handshake, with the fields the contract gives it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "step", rename_all = "snake_case")]
+pub enum TlsStep {
+    /// The client's offer.
+    ClientHello {
+        /// Server Name Indication.
+        sni: Option<String>,
+        /// ALPN protocols offered.
+        alpn: Vec<String>,
+        /// Versions offered (`"TLS 1.3"`, ...).
+        versions: Vec<String>,
+        /// Cipher suites offered (extension).
+        cipher_suites: usize,
+        /// A pre-shared key (session resumption) is offered (extension).
+        resumption: bool,
+    },
+    /// The server's choice (a HelloRetryRequest has `retry`).
+    ServerHello {
+        /// Negotiated version, e.g. `"TLS 1.3"`.
+        version: String,
+        /// Cipher suite by IANA name.
+        cipher: String,
+        /// ALPN chosen (TLS 1.2; TLS 1.3 tells it encrypted, see `done`).
+        alpn: Option<String>,
+        /// The session is resumed (extension).
+        resumed: bool,
+        /// A HelloRetryRequest (extension).
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        retry: bool,
+    },
+    /// The server's certificate (extension).
+    Certificate {
+        /// Subject.
+        subject: Option<String>,
+        /// Issuer.
+        issuer: Option<String>,
+    },
+    /// Both Finished messages seen: the handshake is over.
+    Done {
+        /// Negotiated version (extension).
+        version: String,
+        /// Cipher suite (extension).
+        cipher: String,
+        /// ALPN chosen, from either side of TLS 1.3's encryption (extension).
+        alpn: Option<String>,
+    },
+}
+
 /// An HTTP header as `[name, value]`, made safe for a terminal.
 pub type Header = (String, String);
 
@@ -204,6 +253,27 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         step: Option<TeardownStep>,
     },
+    /// A step of the TLS handshake.
+    TlsHandshake {
+        /// Which step, with its fields.
+        #[serde(flatten)]
+        step: TlsStep,
+    },
+    /// One direction's decryption outcome.
+    TlsDecrypt {
+        /// Decryption works.
+        ok: bool,
+        /// Why not (`no_key`, `bad_tag`, `unsupported_cipher`, ...).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'static str>,
+    },
+    /// A TLS alert.
+    TlsAlert {
+        /// `warning` or `fatal`.
+        level: &'static str,
+        /// Its name, e.g. `close_notify`.
+        description: &'static str,
+    },
     /// A rule broken.
     Violation {
         /// Stable snake_case name.
@@ -233,6 +303,9 @@ impl EventKind {
             EventKind::WsMessage { .. } => "ws_message",
             EventKind::WsClose { .. } => "ws_close",
             EventKind::TcpTeardown { .. } => "tcp_teardown",
+            EventKind::TlsHandshake { .. } => "tls_handshake",
+            EventKind::TlsDecrypt { .. } => "tls_decrypt",
+            EventKind::TlsAlert { .. } => "tls_alert",
             EventKind::Violation { .. } => "violation",
             EventKind::Gap { .. } => "gap",
         }

@@ -8,6 +8,8 @@ use super::EventKind;
 pub enum Phase {
     /// The TCP three-way handshake (and the connection's first sight).
     TcpHandshake,
+    /// The TLS handshake (wss): hellos, keys, decryption.
+    Tls,
     /// HTTP requests and responses: the Upgrade, or plain HTTP.
     Http,
     /// The Accept check and the outcome of the upgrade.
@@ -31,6 +33,9 @@ impl Phase {
     pub fn of(kind: &EventKind) -> Phase {
         match kind {
             EventKind::ConnOpen { .. } | EventKind::TcpHandshake { .. } => Phase::TcpHandshake,
+            EventKind::TlsHandshake { .. }
+            | EventKind::TlsDecrypt { .. }
+            | EventKind::TlsAlert { .. } => Phase::Tls,
             EventKind::HttpRequest { .. } | EventKind::HttpResponse { .. } => Phase::Http,
             EventKind::WsHandshake { .. } => Phase::Accept,
             EventKind::WsFrame { opcode: 9 | 10, .. } => Phase::Heartbeat,

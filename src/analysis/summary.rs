@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 
 use serde::Serialize;
 
-use super::{ConnTotals, Event, EventKind, HandshakeStep, TeardownHow};
+use super::{ConnTotals, Event, EventKind, HandshakeStep, TeardownHow, TlsStep};
 use crate::types::{Direction, Timestamp};
 
 /// A count per direction.
@@ -64,6 +64,29 @@ pub struct CloseStats {
     pub clean: bool,
 }
 
+/// TLS on a connection (`stats --json`'s `tls` object).
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct TlsStats {
+    /// Negotiated version, e.g. `"TLS 1.3"`.
+    pub version: Option<String>,
+    /// Cipher suite by IANA name.
+    pub cipher: Option<String>,
+    /// Server Name Indication.
+    pub sni: Option<String>,
+    /// ALPN chosen.
+    pub alpn: Option<String>,
+    /// Every direction whose outcome is known decrypts.
+    pub decrypted: bool,
+    /// Why a direction does not decrypt (extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// Records per direction (extension).
+    pub records: PerDir,
+    /// Bytes TLS adds: record bytes minus the plaintext they carried (extension;
+    /// only when decrypted, else 0).
+    pub overhead_bytes: u64,
+}
+
 /// One connection's summary: the `stats --json` object.
 #[derive(Clone, Debug, Serialize)]
 pub struct ConnStats {
@@ -115,6 +138,8 @@ pub struct ConnStats {
     /// The one overhead: bytes on the wire per payload byte, null without payload
     /// (extension). `stats --compare` and the lesson read it.
     pub overhead: Option<f64>,
+    /// TLS (wss), or null.
+    pub tls: Option<TlsStats>,
 }
 
 /// Bytes on the wire per payload byte, the one definition of overhead.
@@ -148,6 +173,7 @@ impl ConnStats {
             duration_ms: 0.0,
             framing_bytes: 0,
             overhead: None,
+            tls: None,
         }
     }
 }
@@ -347,6 +373,36 @@ impl Summary {
                     (TeardownHow::Fin, _) => "fin",
                 };
             }
+            EventKind::TlsHandshake { step } => {
+                let t = row.tls.get_or_insert_with(TlsStats::default);
+                match step {
+                    TlsStep::ClientHello { sni, .. } => t.sni.clone_from(sni),
+                    TlsStep::ServerHello {
+                        version,
+                        cipher,
+                        alpn,
+                        ..
+                    } => {
+                        t.version = Some(version.clone());
+                        t.cipher = Some(cipher.clone());
+                        if alpn.is_some() {
+                            t.alpn.clone_from(alpn);
+                        }
+                    }
+                    TlsStep::Done { alpn, .. } if alpn.is_some() => t.alpn.clone_from(alpn),
+                    _ => {}
+                }
+            }
+            EventKind::TlsDecrypt { ok, reason } => {
+                let t = row.tls.get_or_insert_with(TlsStats::default);
+                if *ok && t.reason.is_none() {
+                    t.decrypted = true;
+                } else if !*ok {
+                    t.decrypted = false;
+                    t.reason = *reason;
+                }
+            }
+            EventKind::TlsAlert { .. } => {}
             EventKind::Violation { .. } => row.violations += 1,
             EventKind::Gap { bytes } => row.gap_bytes += *bytes,
         }
@@ -371,6 +427,17 @@ impl Summary {
             o.row.framing_bytes = o.row.bytes.wire - o.row.bytes.payload;
         }
         o.row.overhead = overhead(o.row.bytes.wire, o.row.bytes.payload);
+        if let (Some(t), Some(tt)) = (o.row.tls.as_mut(), totals.tls.as_ref()) {
+            t.records = PerDir {
+                c2s: tt.records[0],
+                s2c: tt.records[1],
+            };
+            if t.decrypted {
+                let records: u64 = tt.record_bytes.iter().sum();
+                let plain: u64 = tt.plaintext_bytes.iter().sum();
+                t.overhead_bytes = records.saturating_sub(plain);
+            }
+        }
         o.row.kind = classify(&o);
         o.row
     }

@@ -14,7 +14,9 @@ use std::collections::HashMap;
 use std::io::{self, Write};
 
 use super::{Report, TextTimeline};
-use crate::analysis::{Event, EventKind, HandshakeStep, Header, TeardownHow, TeardownStep};
+use crate::analysis::{
+    Event, EventKind, HandshakeStep, Header, TeardownHow, TeardownStep, TlsStep,
+};
 use crate::http::{accept_steps, RequestHead, WS_GUID};
 use crate::types::{Direction, Timestamp};
 use crate::ws::close_code_meaning;
@@ -115,6 +117,7 @@ impl Phase {
     pub fn title(self, lang: Lang) -> &'static str {
         match self {
             Phase::TcpHandshake => lang.pick("TCP three-way handshake", "TCP 三次握手"),
+            Phase::Tls => lang.pick("TLS handshake", "TLS 握手"),
             Phase::Http => lang.pick("HTTP", "HTTP"),
             Phase::Accept => lang.pick("the Accept", "Accept 校验"),
             Phase::Data => lang.pick("data frames", "数据帧"),
@@ -151,6 +154,11 @@ mod topic {
     pub const CLOSE_DONE: u32 = 1 << 19;
     pub const GAP: u32 = 1 << 21;
     pub const COMPRESSED_MESSAGE: u32 = 1 << 22;
+    pub const TLS_HELLO: u32 = 1 << 23;
+    pub const TLS_SERVER: u32 = 1 << 24;
+    pub const TLS_DONE: u32 = 1 << 25;
+    pub const TLS_DECRYPT: u32 = 1 << 26;
+    pub const TLS_NO_KEY: u32 = 1 << 27;
 }
 
 /// What the explanations of one connection need from its earlier events.
@@ -649,6 +657,55 @@ impl Explainer {
                     _ => {}
                 }
             }
+            EventKind::TlsHandshake { step } => match step {
+                TlsStep::ClientHello { sni, alpn, .. } if first(c, topic::TLS_HELLO) => {
+                    let sni = sni.as_deref().unwrap_or("-");
+                    let alpn = if alpn.is_empty() {
+                        "-".to_string()
+                    } else {
+                        alpn.join(", ")
+                    };
+                    out.push(tr!(lang,
+                        "TLS handshake (wss://): before any HTTP, the client says hello in clear: the server name it wants (SNI {sni}), the protocols it can speak over TLS (ALPN {alpn}), its TLS versions and cipher suites, and its key share.",
+                        "TLS 握手（wss://）：在任何 HTTP 之前，客户端先用明文打招呼：要访问的服务器名（SNI {sni}）、TLS 之上能说的协议（ALPN {alpn}）、支持的 TLS 版本和加密套件，以及它的密钥交换参数。"));
+                    out.push(tr!(lang,
+                        "TLS is what makes wss secure: it encrypts and authenticates every byte. The Sec-WebSocket-Key/Accept exchange only proves the server understood the WebSocket handshake; it gives no security.",
+                        "wss 的安全来自 TLS：它对每个字节加密并校验完整性。Sec-WebSocket-Key/Accept 的交换只证明服务器读懂了 WebSocket 握手，本身不提供任何安全性。"));
+                }
+                TlsStep::ServerHello {
+                    version, cipher, ..
+                } if first(c, topic::TLS_SERVER) => {
+                    out.push(tr!(lang,
+                        "The server chooses {version} with {cipher}. Both sides now derive the same secret keys from the key exchange; from here on (in TLS 1.3 even the rest of the handshake) the records are encrypted.",
+                        "服务器选择了 {version} 和 {cipher}。双方根据密钥交换算出同样的会话密钥；从这里开始（TLS 1.3 连握手的后半部分也是），记录都是加密的。"));
+                }
+                TlsStep::Done { alpn, .. } if first(c, topic::TLS_DONE) => {
+                    let alpn = alpn.as_deref().unwrap_or("http/1.1");
+                    out.push(tr!(lang,
+                        "Both Finished messages are in: the TLS handshake is over, and the connection speaks {alpn} inside TLS. What follows (the HTTP Upgrade, the frames) is exactly what ws:// would carry, only encrypted.",
+                        "双方的 Finished 消息都已到达：TLS 握手完成，连接在 TLS 里说 {alpn}。接下来的内容（HTTP 升级、各种帧）和 ws:// 完全一样，只是被加密了。"));
+                }
+                _ => {}
+            },
+            EventKind::TlsDecrypt { ok: true, .. } => {
+                if first(c, topic::TLS_DECRYPT) {
+                    out.push(tr!(lang,
+                        "wsscope decrypts it with the session's secrets from the key log (SSLKEYLOGFILE): browsers, curl, OpenSSL, Python and Node can write them. Whoever holds the key log can read the traffic, so keep it private.",
+                        "wsscope 用密钥日志（SSLKEYLOGFILE）里这个会话的密钥把它解密：浏览器、curl、OpenSSL、Python 和 Node 都可以输出这个文件。拿到密钥日志的人就能读取流量，所以要妥善保管。"));
+                    out.push(tr!(lang,
+                        "Each TLS record adds a 5-byte header and, with AEAD ciphers, a 16-byte tag (TLS 1.3 one more byte for the inner type): the price of security on top of the WebSocket frame header.",
+                        "每个 TLS 记录要额外加上 5 字节的记录头，用 AEAD 加密时还有 16 字节的认证标签（TLS 1.3 再多 1 字节的内部类型）：这是在 WebSocket 帧头之外为安全付出的开销。"));
+                }
+            }
+            EventKind::TlsDecrypt { ok: false, reason } => {
+                if first(c, topic::TLS_NO_KEY) {
+                    let reason = reason.unwrap_or("unknown");
+                    out.push(tr!(lang,
+                        "The records stay encrypted ({reason}): without this session's secrets nobody in the middle can read them, wsscope included. To see inside, run the client with SSLKEYLOGFILE=/path/keys.log and give wsscope --keylog /path/keys.log.",
+                        "这些记录无法解密（{reason}）：没有这个会话的密钥，中间的任何人（包括 wsscope）都读不到内容。想看到里面的内容，请在运行客户端时设置 SSLKEYLOGFILE=/path/keys.log，再用 --keylog /path/keys.log 交给 wsscope。"));
+                }
+            }
+            EventKind::TlsAlert { .. } => {}
             EventKind::Violation { code, rfc, .. } => {
                 let rule = violation_rule(lang, code);
                 out.push(if is_note(code) {

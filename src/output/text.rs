@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use crate::analysis::{Event, EventKind, HandshakeStep, TeardownHow, TeardownStep};
+use crate::analysis::{Event, EventKind, HandshakeStep, TeardownHow, TeardownStep, TlsStep};
 use crate::types::{Direction, Timestamp};
 
 /// Formats events as text lines; remembers what a line needs from earlier events
@@ -42,6 +42,9 @@ impl TextTimeline {
             | EventKind::TcpHandshake { .. }
             | EventKind::TcpTeardown { .. }
             | EventKind::Gap { .. } => "tcp",
+            EventKind::TlsHandshake { .. }
+            | EventKind::TlsDecrypt { .. }
+            | EventKind::TlsAlert { .. } => "tls",
             EventKind::HttpRequest { .. } | EventKind::HttpResponse { .. } => "http",
             EventKind::WsHandshake { .. } => "upgr",
             EventKind::WsFrame { .. } | EventKind::WsMessage { .. } => "ws",
@@ -126,6 +129,9 @@ impl TextTimeline {
             } => {
                 let _ = write!(out, "{version} {status} {reason}");
             }
+            EventKind::TlsHandshake { .. }
+            | EventKind::TlsDecrypt { .. }
+            | EventKind::TlsAlert { .. } => tls_line(&e.kind, out),
             EventKind::WsHandshake {
                 accept_ok,
                 ok,
@@ -263,6 +269,84 @@ impl TextTimeline {
             }
             EventKind::Gap { bytes } => {
                 let _ = write!(out, "gap: {bytes} bytes missing from the capture");
+            }
+        }
+    }
+}
+/// A TLS event's line (the text timeline's and the terminal view's).
+pub fn tls_line(kind: &EventKind, out: &mut String) {
+    match kind {
+        EventKind::TlsHandshake { step } => tls_step(step, out),
+        EventKind::TlsDecrypt { ok: true, .. } => out.push_str("decrypted with the key log ✓"),
+        EventKind::TlsDecrypt { ok: false, reason } => {
+            let _ = write!(out, "not decrypted ✗ ({})", reason.unwrap_or("unknown"));
+            if *reason == Some("no_key") {
+                out.push_str(
+                    ": no key for this session; capture with SSLKEYLOGFILE set and pass --keylog",
+                );
+            }
+        }
+        EventKind::TlsAlert { level, description } => {
+            let _ = write!(out, "alert {level} {description}");
+        }
+        _ => {}
+    }
+}
+
+/// One TLS handshake step as a line.
+fn tls_step(step: &TlsStep, out: &mut String) {
+    match step {
+        TlsStep::ClientHello {
+            sni,
+            alpn,
+            versions,
+            ..
+        } => {
+            out.push_str("ClientHello");
+            if let Some(sni) = sni {
+                let _ = write!(out, " SNI {sni}");
+            }
+            if !alpn.is_empty() {
+                let _ = write!(out, " ALPN {}", alpn.join(","));
+            }
+            let _ = write!(out, " ({})", versions.join(", "));
+        }
+        TlsStep::ServerHello {
+            version,
+            cipher,
+            alpn,
+            resumed,
+            retry,
+        } => {
+            out.push_str(if *retry {
+                "HelloRetryRequest"
+            } else {
+                "ServerHello"
+            });
+            let _ = write!(out, " {version} {cipher}");
+            if let Some(a) = alpn {
+                let _ = write!(out, " ALPN {a}");
+            }
+            if *resumed {
+                out.push_str(" (resumed)");
+            }
+        }
+        TlsStep::Certificate { subject, issuer } => {
+            let _ = write!(
+                out,
+                "Certificate {} (issuer {})",
+                subject.as_deref().unwrap_or("?"),
+                issuer.as_deref().unwrap_or("?")
+            );
+        }
+        TlsStep::Done {
+            version,
+            cipher,
+            alpn,
+        } => {
+            let _ = write!(out, "handshake done: {version} {cipher}");
+            if let Some(a) = alpn {
+                let _ = write!(out, ", ALPN {a}");
             }
         }
     }

@@ -1,27 +1,31 @@
 //! A connection's stack of protocol layers, above TCP.
 //!
 //! Each TCP connection's two byte streams (per direction: data, gaps, the end)
-//! feed a [`Stack`]. Its top layer is what the connection has shown itself to be:
+//! feed a [`Stack`]. Its layers are what the connection has shown itself to be:
 //!
 //! ```text
 //!   TCP stream ─▶ Recognise ─▶ HTTP/1.1 ─101─▶ WebSocket
 //!                     │
+//!                     ├─▶ TLS ─plaintext─▶ Recognise ─▶ HTTP/1.1 ─101─▶ WebSocket
 //!                     ├─▶ WebSocket (caught mid-stream: frames recognised)
-//!                     └─▶ Opaque (TLS without keys, other protocols: counted, not decoded)
+//!                     └─▶ Opaque (other protocols: counted, not decoded)
 //! ```
 //!
-//! What a layer learns chooses the next one: the first bytes choose HTTP (or,
-//! mid-stream, WebSocket frames); a 101 hands the stream to WebSocket with the
-//! bytes that already belong to it. Recognising is itself a layer that replaces
-//! itself. Layers emit typed [`LayerEvent`]s; the contract mapping
-//! (`analysis::contract`) turns them into timeline events. Nothing here imports
-//! the analysis, the views or the binary.
+//! What a layer learns chooses the next one: the first bytes choose TLS or HTTP
+//! (or, mid-stream, WebSocket frames); TLS hands its plaintext to a new
+//! recognition; a 101 hands the stream to WebSocket with the bytes that already
+//! belong to it. Recognising is itself a layer that replaces itself. Layers emit
+//! typed [`LayerEvent`]s; the contract mapping (`analysis::contract`) turns them
+//! into timeline events. Nothing here imports the analysis, the views or the binary.
 
 pub mod http1;
 pub mod recognise;
 
+use std::sync::Arc;
+
 use crate::http::{Check, RequestHead, ResponseHead, Upgrade};
 use crate::rules::Violation;
+use crate::tls::{ClientHello, KeyLog, ServerHello, TlsConfig, TlsEvent, TlsLayer};
 use crate::types::{Direction, Timestamp};
 use crate::ws::{WsConfig, WsEvent, WsSession};
 
@@ -41,10 +45,66 @@ pub enum LayerEvent {
     Unanswered(Option<Box<RequestHead>>),
     /// A WebSocket event.
     Ws(WsEvent),
+    /// A TLS event.
+    Tls(TlsNote),
     /// A rule broken, or a note.
     Violation(Violation),
     /// Something to warn the user about (a bound hit).
     Warning(String),
+}
+
+/// What the TLS layer saw, as the layers above and the views need it (owned; the
+/// per-record events are counted in [`TlsTotals`] instead).
+#[derive(Debug)]
+pub enum TlsNote {
+    /// The client's offer.
+    ClientHello(Box<ClientHello>),
+    /// The server's choice (or a HelloRetryRequest: `retry`).
+    ServerHello(Box<ServerHello>, bool),
+    /// A certificate's names.
+    Certificate {
+        /// Subject.
+        subject: Option<String>,
+        /// Issuer.
+        issuer: Option<String>,
+    },
+    /// Both Finished messages seen.
+    Done {
+        /// Negotiated version.
+        version: u16,
+        /// Negotiated cipher suite.
+        cipher_suite: u16,
+        /// The ALPN protocol chosen (ServerHello in TLS 1.2, EncryptedExtensions in 1.3).
+        alpn: Option<String>,
+    },
+    /// An alert.
+    Alert {
+        /// 1 warning, 2 fatal.
+        level: u8,
+        /// Its RFC name.
+        name: &'static str,
+    },
+    /// A direction's decryption outcome.
+    Decrypt {
+        /// Decryption works.
+        ok: bool,
+        /// Why not.
+        reason: Option<&'static str>,
+    },
+}
+
+/// TLS records per direction (`[c2s, s2c]`): how many, and the bytes TLS adds
+/// (record headers, and for decrypted records the expansion: tag, padding, type).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsTotals {
+    /// Records seen.
+    pub records: [u64; 2],
+    /// Record bytes, headers included.
+    pub record_bytes: [u64; 2],
+    /// Plaintext bytes handed to the layer above.
+    pub plaintext_bytes: [u64; 2],
+    /// The ALPN protocol the server chose.
+    pub alpn: Option<String>,
 }
 
 /// What the stack has recognised the connection to carry (its top layer).
@@ -56,10 +116,21 @@ pub enum Carries {
     Http,
     /// WebSocket frames.
     WebSocket,
-    /// TLS records (not decrypted).
+    /// TLS records.
     Tls,
     /// Something else: bytes counted, not decoded.
     Other,
+}
+
+/// Options of every connection's stack.
+#[derive(Clone, Debug, Default)]
+pub struct StackConfig {
+    /// WebSocket bounds.
+    pub ws: WsConfig,
+    /// TLS bounds, and whether records wait for keys (live capture).
+    pub tls: TlsConfig,
+    /// The TLS secrets known so far.
+    pub keys: Arc<KeyLog>,
 }
 
 enum Top {
@@ -69,10 +140,18 @@ enum Top {
     Opaque(Carries),
 }
 
-/// One connection's layers above TCP.
-pub struct Stack {
+/// The layers that read a byte stream: TCP's, or TLS's plaintext.
+struct App {
     top: Top,
     ws_cfg: WsConfig,
+}
+
+/// One connection's layers above TCP.
+pub struct Stack {
+    app: App,
+    tls: Option<Box<TlsLayer>>,
+    tls_totals: TlsTotals,
+    cfg: StackConfig,
 }
 
 /// Stream bytes held while recognising, with their direction.
@@ -88,32 +167,46 @@ pub struct Roles {
 impl Stack {
     /// A new stack. `mid_stream`: the capture began after the SYN, so the stream may
     /// begin inside a message and WebSocket frames may be recognised without a handshake.
-    pub fn new(mid_stream: bool, ws_cfg: &WsConfig) -> Stack {
+    pub fn new(mid_stream: bool, cfg: &StackConfig) -> Stack {
         Stack {
-            top: Top::Recognise(Recogniser::new(mid_stream)),
-            ws_cfg: ws_cfg.clone(),
+            app: App {
+                top: Top::Recognise(Recogniser::new(mid_stream)),
+                ws_cfg: cfg.ws.clone(),
+            },
+            tls: None,
+            tls_totals: TlsTotals::default(),
+            cfg: cfg.clone(),
         }
     }
 
-    /// What the connection has shown itself to carry.
+    /// What the connection has shown itself to carry (TLS when it is TLS, whatever
+    /// the plaintext carries).
     pub fn carries(&self) -> Carries {
-        match &self.top {
-            Top::Recognise(_) => Carries::Unknown,
-            Top::Http1(_) => Carries::Http,
-            Top::WebSocket(_) => Carries::WebSocket,
-            Top::Opaque(c) => *c,
+        if self.tls.is_some() {
+            return Carries::Tls;
         }
+        self.app.carries()
+    }
+
+    /// TLS records and bytes, when the connection is TLS.
+    pub fn tls_totals(&self) -> Option<TlsTotals> {
+        self.tls.as_ref().map(|_| self.tls_totals.clone())
     }
 
     /// True while the first bytes are still being looked at.
     pub fn recognising(&self) -> bool {
-        matches!(self.top, Top::Recognise(_))
+        self.tls.is_none() && matches!(self.app.top, Top::Recognise(_))
+    }
+
+    /// True when the TLS layer holds records waiting for their keys.
+    pub fn waiting_for_keys(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.waiting_for_keys())
     }
 
     /// Recognition step: looks at `bytes` (the next chunk of `dir`'s stream) before
     /// they are fed. Returns `None` when the bytes are held (too few to tell); else
     /// the roles they show, after which [`Stack::feed`] must be called with the same
-    /// bytes (and any held ones, returned as the second value).
+    /// bytes (after the held ones, returned as the second value).
     /// `force`: decide now, holding nothing (a gap or the end follows).
     pub fn recognise(
         &mut self,
@@ -121,7 +214,7 @@ impl Stack {
         bytes: &[u8],
         force: bool,
     ) -> Option<(Roles, Vec<Held>)> {
-        let Top::Recognise(r) = &mut self.top else {
+        let Top::Recognise(r) = &mut self.app.top else {
             return Some((
                 Roles {
                     sender_is_client: None,
@@ -129,6 +222,14 @@ impl Stack {
                 Vec::new(),
             ));
         };
+        if self.tls.is_some() {
+            return Some((
+                Roles {
+                    sender_is_client: None,
+                },
+                Vec::new(),
+            ));
+        }
         match r.look(dir, bytes, force) {
             Recognised::Hold => None,
             Recognised::Undecided { held } => Some((
@@ -143,17 +244,16 @@ impl Stack {
                 held,
                 confidence,
             } => {
-                self.top = match what {
-                    Carries::Http => Top::Http1(Box::default()),
-                    Carries::WebSocket => {
-                        let mut s = WsSession::new_mid_stream(&self.ws_cfg);
-                        if let Some(c) = confidence {
-                            s = s.with_confidence(c);
-                        }
-                        Top::WebSocket(Box::new(s))
-                    }
-                    other => Top::Opaque(other),
-                };
+                if what == Carries::Tls {
+                    self.tls = Some(Box::new(TlsLayer::with_config(
+                        self.cfg.keys.clone(),
+                        self.cfg.tls,
+                    )));
+                    // The plaintext begins at the start of its stream.
+                    self.app.top = Top::Recognise(Recogniser::new(false));
+                } else {
+                    self.app.decided(what, confidence);
+                }
                 Some((Roles { sender_is_client }, held))
             }
         }
@@ -161,8 +261,11 @@ impl Stack {
 
     /// Bytes held while recognising (a strict prefix of an HTTP start), to be decided
     /// as they are when a gap or the end comes first.
-    pub fn take_held(&mut self) -> Option<(Direction, Vec<u8>)> {
-        match &mut self.top {
+    pub fn take_held(&mut self) -> Option<Held> {
+        if self.tls.is_some() {
+            return None;
+        }
+        match &mut self.app.top {
             Top::Recognise(r) => r.take_held(),
             _ => None,
         }
@@ -170,6 +273,204 @@ impl Stack {
 
     /// The next bytes of `dir`'s stream (after [`Stack::recognise`] let them through).
     pub fn feed(
+        &mut self,
+        dir: Direction,
+        bytes: &[u8],
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
+        let Some(tls) = self.tls.as_mut() else {
+            return self.app.feed(dir, bytes, ts, out);
+        };
+        let (app, totals) = (&mut self.app, &mut self.tls_totals);
+        tls.feed(dir, bytes, &mut |ev| tls_event(app, totals, ev, ts, out));
+    }
+
+    /// `bytes` missing from `dir`'s stream.
+    pub fn gap(
+        &mut self,
+        dir: Direction,
+        bytes: u64,
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
+        let Some(tls) = self.tls.as_mut() else {
+            return self.app.gap(dir, bytes, ts, out);
+        };
+        let (app, totals) = (&mut self.app, &mut self.tls_totals);
+        tls.gap(dir, bytes, &mut |ev| tls_event(app, totals, ev, ts, out));
+    }
+
+    /// The key log grew: records held for their keys are decrypted now if it has them.
+    pub fn keys_updated(
+        &mut self,
+        keys: &Arc<KeyLog>,
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
+        self.cfg.keys = keys.clone();
+        if let Some(tls) = self.tls.as_mut() {
+            let (app, totals) = (&mut self.app, &mut self.tls_totals);
+            tls.keys_updated(keys.clone(), &mut |ev| tls_event(app, totals, ev, ts, out));
+        }
+    }
+
+    /// `dir` sent its FIN or RST (not its ACK).
+    pub fn tcp_end(&mut self, dir: Direction, ts: Timestamp) {
+        self.app.tcp_end(dir, ts);
+    }
+
+    /// The connection's last word. `ended`: the TCP connection really ended (FIN or
+    /// RST), as opposed to the capture stopping while it was open.
+    pub fn end(
+        &mut self,
+        ended: bool,
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
+        if let Some(tls) = self.tls.as_mut() {
+            let (app, totals) = (&mut self.app, &mut self.tls_totals);
+            for dir in [Direction::C2S, Direction::S2C] {
+                tls.end(dir, &mut |ev| tls_event(app, totals, ev, ts, out));
+            }
+        }
+        self.app.end(ended, ts, out);
+    }
+}
+
+/// One TLS event: plaintext goes up to the application layers, the rest out.
+fn tls_event(
+    app: &mut App,
+    totals: &mut TlsTotals,
+    ev: TlsEvent<'_>,
+    ts: Timestamp,
+    out: &mut impl FnMut(Option<Direction>, LayerEvent),
+) {
+    let note =
+        |dir: Option<Direction>, n: TlsNote, out: &mut dyn FnMut(Option<Direction>, LayerEvent)| {
+            out(dir, LayerEvent::Tls(n))
+        };
+    let c2s = Some(Direction::C2S);
+    let s2c = Some(Direction::S2C);
+    match ev {
+        TlsEvent::Record {
+            dir,
+            content_type: _,
+            len,
+        } => {
+            totals.records[dir.index()] += 1;
+            totals.record_bytes[dir.index()] += 5 + u64::from(len);
+        }
+        TlsEvent::Plaintext { dir, bytes } => {
+            totals.plaintext_bytes[dir.index()] += bytes.len() as u64;
+            app.feed_recognising(dir, bytes, ts, out);
+        }
+        // The TCP gap itself is reported by the analyzer; the plaintext loses it too.
+        TlsEvent::Gap { dir, bytes } => app.gap(dir, bytes, ts, out),
+        TlsEvent::ClientHello(h) => note(c2s, TlsNote::ClientHello(h), out),
+        TlsEvent::ServerHello(h) => {
+            if h.alpn.is_some() {
+                totals.alpn.clone_from(&h.alpn);
+            }
+            note(s2c, TlsNote::ServerHello(h, false), out)
+        }
+        TlsEvent::HelloRetryRequest(h) => note(s2c, TlsNote::ServerHello(h, true), out),
+        TlsEvent::EncryptedExtensions { alpn } => {
+            if alpn.is_some() {
+                totals.alpn = alpn;
+            }
+        }
+        TlsEvent::Certificate {
+            dir,
+            subject,
+            issuer,
+            ..
+        } => note(Some(dir), TlsNote::Certificate { subject, issuer }, out),
+        TlsEvent::HandshakeDone {
+            version,
+            cipher_suite,
+        } => note(
+            None,
+            TlsNote::Done {
+                version,
+                cipher_suite,
+                alpn: totals.alpn.clone(),
+            },
+            out,
+        ),
+        TlsEvent::Alert {
+            dir, level, name, ..
+        } => note(Some(dir), TlsNote::Alert { level, name }, out),
+        TlsEvent::Decrypt { dir, ok, reason } => {
+            note(Some(dir), TlsNote::Decrypt { ok, reason }, out)
+        }
+        TlsEvent::Violation { dir, rule, message } => out(
+            Some(dir),
+            LayerEvent::Violation(Violation::new(rule, message)),
+        ),
+        TlsEvent::Finished { .. }
+        | TlsEvent::NewSessionTicket { .. }
+        | TlsEvent::KeyUpdate { .. }
+        | TlsEvent::ChangeCipherSpec { .. }
+        | TlsEvent::CloseNotify { .. } => {}
+    }
+}
+
+impl App {
+    fn carries(&self) -> Carries {
+        match &self.top {
+            Top::Recognise(_) => Carries::Unknown,
+            Top::Http1(_) => Carries::Http,
+            Top::WebSocket(_) => Carries::WebSocket,
+            Top::Opaque(c) => *c,
+        }
+    }
+
+    /// Recognition chose `what`: the new top layer.
+    fn decided(&mut self, what: Carries, confidence: Option<crate::ws::Confidence>) {
+        self.top = match what {
+            Carries::Http => Top::Http1(Box::default()),
+            Carries::WebSocket => {
+                let mut s = WsSession::new_mid_stream(&self.ws_cfg);
+                if let Some(c) = confidence {
+                    s = s.with_confidence(c);
+                }
+                Top::WebSocket(Box::new(s))
+            }
+            other => Top::Opaque(other),
+        };
+    }
+
+    /// Bytes whose roles are known (TLS plaintext): recognised here, then fed.
+    fn feed_recognising(
+        &mut self,
+        dir: Direction,
+        bytes: &[u8],
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
+        if let Top::Recognise(r) = &mut self.top {
+            let held = match r.look(dir, bytes, false) {
+                Recognised::Hold => return,
+                Recognised::Undecided { held } => held,
+                Recognised::Decided {
+                    what,
+                    held,
+                    confidence,
+                    ..
+                } => {
+                    self.decided(what, confidence);
+                    held
+                }
+            };
+            for (d, b) in held {
+                self.feed(d, &b, ts, out);
+            }
+        }
+        self.feed(dir, bytes, ts, out);
+    }
+
+    fn feed(
         &mut self,
         dir: Direction,
         bytes: &[u8],
@@ -202,8 +503,7 @@ impl Stack {
         }
     }
 
-    /// `bytes` missing from `dir`'s stream.
-    pub fn gap(
+    fn gap(
         &mut self,
         dir: Direction,
         bytes: u64,
@@ -213,21 +513,17 @@ impl Stack {
         match &mut self.top {
             Top::Http1(h) => h.gap(dir),
             Top::WebSocket(ws) => ws.gap(dir, bytes, ts, &mut |d, e| out(d, LayerEvent::Ws(e))),
-            Top::Recognise(_) => {}
-            Top::Opaque(_) => {}
+            Top::Recognise(_) | Top::Opaque(_) => {}
         }
     }
 
-    /// `dir` sent its FIN or RST (not its ACK).
-    pub fn tcp_end(&mut self, dir: Direction, ts: Timestamp) {
+    fn tcp_end(&mut self, dir: Direction, ts: Timestamp) {
         if let Top::WebSocket(ws) = &mut self.top {
             ws.tcp_end(dir, ts);
         }
     }
 
-    /// The connection's last word. `ended`: the TCP connection really ended (FIN or
-    /// RST), as opposed to the capture stopping while it was open.
-    pub fn end(
+    fn end(
         &mut self,
         ended: bool,
         ts: Timestamp,

@@ -46,6 +46,17 @@ pub enum DsbError {
     NotTlsKeyLog(u32),
 }
 
+impl std::fmt::Display for DsbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DsbError::Truncated => f.write_str("the block is shorter than its fields say"),
+            DsbError::NotTlsKeyLog(t) => {
+                write!(f, "its secrets (type 0x{t:08x}) are not a TLS key log")
+            }
+        }
+    }
+}
+
 /// pcapng Decryption Secrets Block secrets type for TLS key log text ("TLSK").
 pub const DSB_TLS_KEY_LOG: u32 = 0x544c_534b;
 

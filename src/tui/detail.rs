@@ -696,6 +696,14 @@ pub fn lines(
                 o.text(format!(" concerns pkt {}: {}", p.pkt, label(p)));
             }
         }
+        EventKind::TlsHandshake { .. }
+        | EventKind::TlsDecrypt { .. }
+        | EventKind::TlsAlert { .. } => {
+            o.heading("TLS");
+            let mut s = String::new();
+            wsscope::output::text::tls_line(&ev.kind, &mut s);
+            o.text(format!(" {s}"));
+        }
         EventKind::Gap { bytes } => {
             o.heading("Gap");
             o.text(format!(

@@ -17,6 +17,8 @@ pub const MAX_EVENTS: usize = 1_000_000;
 pub enum Phase {
     /// SYN, SYN-ACK, ACK.
     TcpHandshake,
+    /// The TLS handshake (wss).
+    TlsHandshake,
     /// The HTTP request and response that ask for and grant the upgrade.
     HttpUpgrade,
     /// Plain HTTP (no upgrade asked for).
@@ -36,6 +38,7 @@ impl Phase {
     pub fn title(self) -> &'static str {
         match self {
             Phase::TcpHandshake => "TCP handshake",
+            Phase::TlsHandshake => "TLS handshake",
             Phase::HttpUpgrade => "HTTP Upgrade",
             Phase::Http => "HTTP",
             Phase::Data => "Data",
@@ -58,6 +61,11 @@ pub fn phase_of(ev: &Event, prev: Option<Phase>) -> Option<Phase> {
             }
         }
         EventKind::TcpHandshake { .. } => Phase::TcpHandshake,
+        EventKind::TlsHandshake { .. } | EventKind::TlsDecrypt { .. } => match prev {
+            Some(p) if p > Phase::TlsHandshake => p,
+            _ => Phase::TlsHandshake,
+        },
+        EventKind::TlsAlert { .. } => prev.unwrap_or(Phase::TlsHandshake),
         EventKind::HttpRequest { headers, .. } => {
             if header_has_token(headers, "upgrade", "websocket") {
                 Phase::HttpUpgrade

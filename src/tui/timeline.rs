@@ -510,6 +510,13 @@ fn label_in(ev: &Event, compressed_continuation: bool) -> String {
             (TeardownHow::Fin, _) => "FIN".into(),
         },
         EventKind::Violation { code, message, rfc } => format!("⚠ {code}: {message} ({rfc})"),
+        EventKind::TlsHandshake { .. }
+        | EventKind::TlsDecrypt { .. }
+        | EventKind::TlsAlert { .. } => {
+            let mut s = String::new();
+            wsscope::output::text::tls_line(&ev.kind, &mut s);
+            s
+        }
         EventKind::Gap { bytes } => {
             format!(
                 "⚠ gap: {bytes} B missing from the {} stream",

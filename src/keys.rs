@@ -1,0 +1,203 @@
+//! TLS secrets for the binary: the key log named by `--keylog` (or the
+//! `SSLKEYLOGFILE` environment variable), re-read as it grows during a live
+//! capture, and the Decryption Secrets Blocks of a pcapng file (libpcap does not
+//! hand those over, so the file is scanned for them with `pcap-parser`).
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::sync::Arc;
+
+use wsscope::tls::{BadLine, KeyLog};
+
+use crate::capture::SourceError;
+
+/// Bad key log lines reported one by one; the rest are counted.
+const MAX_BAD_LINES_SHOWN: usize = 10;
+/// Bytes of key log read at once while it grows.
+const READ_CHUNK: usize = 1 << 20;
+
+/// The secrets known, and the key log file being followed.
+pub struct Keys {
+    log: KeyLog,
+    /// The key log file, its name as given, and how much of it was read.
+    file: Option<(std::path::PathBuf, String, u64)>,
+    bad_shown: usize,
+    bad_more: usize,
+}
+
+impl Keys {
+    /// The secrets for a capture: `--keylog FILE`, else `SSLKEYLOGFILE` (said on
+    /// stderr), plus those embedded in the capture file (pcapng DSBs). A `--keylog`
+    /// that cannot be read is an error; `SSLKEYLOGFILE` naming a file not there yet
+    /// is fine live (it is followed) and a warning otherwise.
+    pub fn load(
+        flag: Option<&str>,
+        capture_file: Option<&str>,
+        live: bool,
+    ) -> Result<Keys, SourceError> {
+        let mut keys = Keys {
+            log: KeyLog::new(),
+            file: None,
+            bad_shown: 0,
+            bad_more: 0,
+        };
+        let from_env = std::env::var("SSLKEYLOGFILE")
+            .ok()
+            .filter(|s| !s.is_empty());
+        let (path, is_flag) = match (flag, from_env) {
+            (Some(p), _) => (Some(p.to_string()), true),
+            (None, Some(p)) => {
+                eprintln!(
+                    "wsscope: using the TLS key log named by SSLKEYLOGFILE: {}",
+                    wsscope::text::safe(&p)
+                );
+                (Some(p), false)
+            }
+            (None, None) => (None, false),
+        };
+        if let Some(p) = path {
+            let shown = wsscope::text::safe(&p);
+            match std::fs::metadata(&p) {
+                Ok(_) => {
+                    keys.file = Some((p.into(), shown, 0));
+                    keys.read_more();
+                }
+                Err(e) if is_flag && !live => {
+                    return Err(SourceError(format!(
+                        "cannot read the key log {shown}: {e}; give the file the TLS client wrote with SSLKEYLOGFILE"
+                    )))
+                }
+                Err(_) if live => keys.file = Some((p.into(), shown, 0)),
+                Err(e) => eprintln!("wsscope: warning: cannot read the key log {shown}: {e}"),
+            }
+        }
+        if let Some(f) = capture_file {
+            keys.add_dsbs(f);
+        }
+        Ok(keys)
+    }
+
+    /// The secrets, for the analyzer.
+    pub fn shared(&self) -> Arc<KeyLog> {
+        Arc::new(self.log.clone())
+    }
+
+    /// A live capture: reads what was appended to the key log since the last call;
+    /// true when new secrets came.
+    pub fn poll(&mut self) -> bool {
+        let before = self.log.len();
+        self.read_more();
+        self.log.len() > before
+    }
+
+    fn read_more(&mut self) {
+        let Some((path, shown, offset)) = self.file.as_mut() else {
+            return;
+        };
+        let Ok(mut f) = File::open(&*path) else {
+            return;
+        };
+        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+        if len < *offset {
+            // Truncated or replaced: start again from its beginning.
+            *offset = 0;
+        }
+        if len == *offset || f.seek(SeekFrom::Start(*offset)).is_err() {
+            return;
+        }
+        let mut buf = vec![0u8; READ_CHUNK];
+        let mut bad = Vec::new();
+        loop {
+            match f.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    *offset += n as u64;
+                    bad.extend(self.log.add_bytes(&buf[..n]));
+                }
+            }
+        }
+        let shown = shown.clone();
+        self.report(&shown, bad);
+    }
+
+    fn report(&mut self, source: &str, bad: Vec<BadLine>) {
+        for b in bad {
+            if self.bad_shown < MAX_BAD_LINES_SHOWN {
+                self.bad_shown += 1;
+                eprintln!(
+                    "wsscope: warning: key log {source}, line {}: {}; the line is ignored",
+                    b.line, b.reason
+                );
+            } else {
+                self.bad_more += 1;
+            }
+        }
+    }
+
+    /// Says how many bad lines were not shown.
+    pub fn finish(&mut self) {
+        if let Some((_, shown, _)) = self.file.as_ref() {
+            let shown = shown.clone();
+            let bad = self.log.flush();
+            self.report(&shown, bad);
+        }
+        if self.bad_more > 0 {
+            eprintln!(
+                "wsscope: warning: {} more bad key log lines were ignored",
+                self.bad_more
+            );
+            self.bad_more = 0;
+        }
+    }
+
+    /// The TLS key logs embedded in a pcapng file (Decryption Secrets Blocks).
+    fn add_dsbs(&mut self, path: &str) {
+        use pcap_parser::traits::PcapReaderIterator;
+        use pcap_parser::{Block, PcapBlockOwned, PcapError};
+        let Ok(mut file) = File::open(path) else {
+            return;
+        };
+        let mut magic = [0u8; 4];
+        if file.read_exact(&mut magic).is_err() || magic != [0x0a, 0x0d, 0x0d, 0x0a] {
+            return; // not pcapng: no such blocks
+        }
+        if file.seek(SeekFrom::Start(0)).is_err() {
+            return;
+        }
+        let Ok(mut reader) = pcap_parser::pcapng::PcapNGReader::new(1 << 16, file) else {
+            return;
+        };
+        let mut found = 0;
+        loop {
+            match reader.next() {
+                Ok((used, block)) => {
+                    if let PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) = block {
+                        match self.log.add_dsb_secrets(dsb.secrets_type.0, dsb.data) {
+                            Ok(bad) => {
+                                found += 1;
+                                self.report("(pcapng Decryption Secrets Block)", bad);
+                            }
+                            Err(e) => eprintln!(
+                                "wsscope: warning: a Decryption Secrets Block of the capture is not used: {e}"
+                            ),
+                        }
+                    }
+                    reader.consume(used);
+                }
+                Err(PcapError::Incomplete(_)) => {
+                    if reader.refill().is_err() {
+                        break;
+                    }
+                }
+                // The end, or damage: libpcap's pass reports damage to the packets.
+                Err(_) => break,
+            }
+        }
+        if found > 0 {
+            eprintln!(
+                "wsscope: using the TLS secrets embedded in the capture ({found} Decryption Secrets Block{})",
+                if found == 1 { "" } else { "s" }
+            );
+        }
+    }
+}
