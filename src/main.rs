@@ -95,8 +95,10 @@ impl InputArgs {
 
     /// The pipeline's options, with the TLS secrets known so far.
     fn config(&self, keys: &keys::Keys, live: bool) -> Config {
-        let mut cfg = Config::default();
-        cfg.keys = keys.shared();
+        let mut cfg = Config {
+            keys: keys.shared(),
+            ..Config::default()
+        };
         // Live, a key log may still receive a connection's secrets: records wait.
         cfg.tls.wait_for_keys = live;
         cfg.tcp.max_buffered_per_direction = self.max_flow_buffer;

@@ -88,11 +88,16 @@ fn connection_numbers_agree_with_tshark_on_every_shared_capture() {
     for cap in shared_with_streams() {
         let name = cap.file_name().unwrap().to_string_lossy().to_string();
         let truth = streams(&PathBuf::from(format!("{}.streams.tsv", cap.display())));
-        let rows = stats(&cap, &[]);
-        let events = common::events(&cap);
-        // tshark decrypts the wss captures with their key logs; until wsscope does,
-        // their WebSocket is not seen (bytes and times still are).
-        let encrypted = cap.parent().is_some_and(|d| d.ends_with("captures-tls"));
+        // tshark decrypted the wss captures with their key logs: so does wsscope.
+        let keylog = cap.with_extension("keylog");
+        let keylog = keylog.to_str().unwrap().to_string();
+        let args: Vec<&str> = if Path::new(&keylog).exists() {
+            vec!["--keylog", &keylog]
+        } else {
+            vec![]
+        };
+        let rows = stats(&cap, &args);
+        let events = common::events_with(&cap, &args);
         assert_eq!(
             rows.keys().copied().collect::<Vec<_>>(),
             truth.keys().copied().collect::<Vec<_>>(),
@@ -128,7 +133,7 @@ fn connection_numbers_agree_with_tshark_on_every_shared_capture() {
                 "{name} #{conn}: duration_ms {d} against tshark's {}",
                 t.duration_ms
             );
-            if !encrypted {
+            {
                 let ws = row["kind"] == "websocket";
                 // tshark marks a stream WebSocket when it dissects a frame; wsscope from
                 // the successful upgrade on, frames or not (a 101 with nothing after it).
@@ -143,11 +148,6 @@ fn connection_numbers_agree_with_tshark_on_every_shared_capture() {
                     "{name} #{conn}: websocket? wsscope says kind {}, tshark {}",
                     row["kind"],
                     t.websocket
-                );
-            } else {
-                assert_ne!(
-                    row["kind"], "websocket",
-                    "{name} #{conn}: TLS is not WebSocket"
                 );
             }
             if t.syn_seen && row["kind"] == "websocket" {

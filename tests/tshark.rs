@@ -152,84 +152,115 @@ fn connections_handshakes_teardowns_and_upgrades_agree_with_tshark() {
 
 #[test]
 fn every_frame_tshark_decodes_is_decoded_identically() {
-    let mut failures = Vec::new();
-    for cap in captures() {
-        let name = cap.file_name().unwrap().to_string_lossy().to_string();
-        let events = common::events(&cap);
-        let rows = tsv(&cap.with_file_name(format!("{name}.frames.tsv")));
-        // Ports of each connection's client, to turn tshark's srcport into a direction.
-        let mut client_port = BTreeMap::new();
-        for e in events.iter().filter(|e| e["event"] == "conn_open") {
-            let port = e["client"]
-                .as_str()
-                .unwrap()
-                .rsplit(':')
-                .next()
-                .unwrap()
-                .to_string();
-            client_port.insert(e["conn"].as_u64().unwrap(), port);
-        }
-        let ours: Vec<String> = events
-            .iter()
-            .filter(|e| e["event"] == "ws_frame")
-            .filter(|e| {
-                rows.iter()
-                    .any(|r| r[1].parse::<u64>().ok() == e["conn"].as_u64())
-            })
-            .map(|e| {
-                let conn = e["conn"].as_u64().unwrap();
-                // tshark_truth.py records websocket.payload_length, the 7-bit length
-                // field (126 and 127 announce the 16- and 64-bit forms): compare that.
-                let masked = e["masked"].as_bool().unwrap();
-                let len7 = match e["header_len"].as_u64().unwrap() - if masked { 4 } else { 0 } {
-                    2 => e["len"].as_u64().unwrap(),
-                    4 => 126,
-                    _ => 127,
-                };
-                let code = match &e["close_code"] {
-                    Value::Number(n) => n.to_string(),
-                    _ => String::new(),
-                };
-                format!(
-                    "pkt {} conn {} {} fin {} rsv {} op {} mask {} len {} code {}",
-                    e["pkt"],
-                    conn,
-                    e["dir"].as_str().unwrap_or("?"),
-                    e["fin"].as_bool().unwrap() as u8,
-                    e["rsv"],
-                    e["opcode"],
-                    masked as u8,
-                    len7,
-                    code
-                )
-            })
-            .collect();
-        let theirs: Vec<String> = rows
-            .iter()
-            .map(|r| {
-                let conn: u64 = r[1].parse().unwrap();
-                let dir = if client_port.get(&conn) == Some(&r[2]) {
-                    "c2s"
-                } else {
-                    "s2c"
-                };
-                format!(
-                    "pkt {} conn {} {} fin {} rsv {} op {} mask {} len {} code {}",
-                    r[0], conn, dir, r[3], r[4], r[5], r[6], r[7], r[8]
-                )
-            })
-            .collect();
-        if ours != theirs {
-            failures.push(format!(
-                "{name}:\n  ours:   {ours:#?}\n  tshark: {theirs:#?}"
-            ));
-        }
-    }
+    let failures: Vec<String> = captures()
+        .iter()
+        .filter_map(|cap| frames_differ(cap, &[]))
+        .collect();
     assert!(
         failures.is_empty(),
         "frames differ from tshark:\n{}",
         failures.join("\n")
     );
+}
+
+/// The application captures (plain ws) and the wss captures, decrypted with their key
+/// logs (tshark ran with the same key log): every frame as tshark has it. The DSB
+/// pcapng carries its keys itself; the capture whose key log belongs to another
+/// session decodes no frame, as tshark.
+#[test]
+fn every_frame_of_the_app_and_wss_captures_is_decoded_identically() {
+    let base = common::shared_dir().join("..");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for dir in ["captures-apps", "captures-tls"] {
+        for cap in common::captures_in(&base.join(dir)) {
+            let keylog = cap.with_extension("keylog");
+            let keylog = keylog.to_str().unwrap().to_string();
+            let args: Vec<&str> = if std::path::Path::new(&keylog).exists() {
+                vec!["--keylog", &keylog]
+            } else {
+                vec![]
+            };
+            checked += 1;
+            failures.extend(frames_differ(&cap, &args));
+        }
+    }
+    assert!(checked >= 12, "{checked} captures");
+    assert!(
+        failures.is_empty(),
+        "frames differ from tshark:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Every WebSocket frame of `cap` against tshark's `NAME.frames.tsv`; the difference, if any.
+fn frames_differ(cap: &Path, args: &[&str]) -> Option<String> {
+    let name = cap.file_name().unwrap().to_string_lossy().to_string();
+    let events = common::events_with(cap, args);
+    let rows = tsv(&cap.with_file_name(format!("{name}.frames.tsv")));
+    // Ports of each connection's client, to turn tshark's srcport into a direction.
+    let mut client_port = BTreeMap::new();
+    for e in events.iter().filter(|e| e["event"] == "conn_open") {
+        let port = e["client"]
+            .as_str()
+            .unwrap()
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string();
+        client_port.insert(e["conn"].as_u64().unwrap(), port);
+    }
+    let ours: Vec<String> = events
+        .iter()
+        .filter(|e| e["event"] == "ws_frame")
+        .filter(|e| {
+            rows.iter()
+                .any(|r| r[1].parse::<u64>().ok() == e["conn"].as_u64())
+        })
+        .map(|e| {
+            let conn = e["conn"].as_u64().unwrap();
+            // tshark_truth.py records websocket.payload_length, the 7-bit length
+            // field (126 and 127 announce the 16- and 64-bit forms): compare that.
+            let masked = e["masked"].as_bool().unwrap();
+            let len7 = match e["header_len"].as_u64().unwrap() - if masked { 4 } else { 0 } {
+                2 => e["len"].as_u64().unwrap(),
+                4 => 126,
+                _ => 127,
+            };
+            let code = match &e["close_code"] {
+                Value::Number(n) => n.to_string(),
+                _ => String::new(),
+            };
+            format!(
+                "pkt {} conn {} {} fin {} rsv {} op {} mask {} len {} code {}",
+                e["pkt"],
+                conn,
+                e["dir"].as_str().unwrap_or("?"),
+                e["fin"].as_bool().unwrap() as u8,
+                e["rsv"],
+                e["opcode"],
+                masked as u8,
+                len7,
+                code
+            )
+        })
+        .collect();
+    let theirs: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let conn: u64 = r[1].parse().unwrap();
+            let dir = if client_port.get(&conn) == Some(&r[2]) {
+                "c2s"
+            } else {
+                "s2c"
+            };
+            format!(
+                "pkt {} conn {} {} fin {} rsv {} op {} mask {} len {} code {}",
+                r[0], conn, dir, r[3], r[4], r[5], r[6], r[7], r[8]
+            )
+        })
+        .collect();
+    (ours != theirs).then(|| format!("{name}:\n  ours:   {ours:#?}\n  tshark: {theirs:#?}"))
 }
 
 /// What tshark decodes without a word, and the rule each breaks. tshark's frame

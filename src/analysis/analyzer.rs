@@ -55,7 +55,7 @@ pub struct ConnTotals {
     /// retransmissions and keep-alive probes are not counted again.
     pub bytes: [u64; 2],
     /// TLS records and bytes, for a TLS connection.
-    pub tls: Option<crate::stack::TlsTotals>,
+    pub tls: Option<Box<crate::stack::TlsTotals>>,
 }
 
 impl ConnTotals {
@@ -138,8 +138,8 @@ struct Numbering {
 /// table's events (which borrow its buffers) can be handled without a copy.
 struct Conns {
     cfg: Config,
-    /// What every new connection's stack starts with.
-    stack_cfg: StackConfig,
+    /// What every new connection's stack starts with (shared by all).
+    stack_cfg: Arc<StackConfig>,
     map: ConnMap<Conn>,
     warned: HashMap<String, u32>,
     suppressed: u64,
@@ -160,11 +160,11 @@ impl Analyzer {
             wire: wire::Decoder::new(cfg.wire),
             flows: FlowTable::new(cfg.tcp),
             conns: Conns {
-                stack_cfg: StackConfig {
+                stack_cfg: Arc::new(StackConfig {
                     ws: cfg.ws.clone(),
                     tls: cfg.tls,
                     keys: cfg.keys.clone(),
-                },
+                }),
                 cfg,
                 map: ConnMap::default(),
                 warned: HashMap::new(),
@@ -185,7 +185,7 @@ impl Analyzer {
     pub fn totals(&self, conn: u64) -> Option<ConnTotals> {
         self.conns.map.get(&conn).map(|c| {
             let mut t = c.totals.clone();
-            t.tls = c.stack.tls_totals();
+            t.tls = c.stack.tls_totals().map(Box::new);
             t
         })
     }
@@ -284,7 +284,7 @@ impl Analyzer {
             ts: now,
         };
         let conns = &mut self.conns;
-        conns.stack_cfg.keys = keys.clone();
+        Arc::make_mut(&mut conns.stack_cfg).keys = keys.clone();
         let detail = conns.cfg.ws.detail;
         let mut waiting: Vec<u64> = conns
             .map
@@ -489,7 +489,7 @@ impl Conns {
                     c.stack.end(ended, here.ts, &mut |d, e| {
                         layer_event(sink, here, conn, detail, d, e)
                     });
-                    c.totals.tls = c.stack.tls_totals();
+                    c.totals.tls = c.stack.tls_totals().map(Box::new);
                     sink.conn_closed(conn, &c.totals);
                 } else {
                     sink.conn_closed(conn, &ConnTotals::default());

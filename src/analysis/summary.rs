@@ -139,7 +139,7 @@ pub struct ConnStats {
     /// (extension). `stats --compare` and the lesson read it.
     pub overhead: Option<f64>,
     /// TLS (wss), or null.
-    pub tls: Option<TlsStats>,
+    pub tls: Option<Box<TlsStats>>,
 }
 
 /// Bytes on the wire per payload byte, the one definition of overhead.
@@ -374,7 +374,7 @@ impl Summary {
                 };
             }
             EventKind::TlsHandshake { step } => {
-                let t = row.tls.get_or_insert_with(TlsStats::default);
+                let t = row.tls.get_or_insert_with(Box::default);
                 match step {
                     TlsStep::ClientHello { sni, .. } => t.sni.clone_from(sni),
                     TlsStep::ServerHello {
@@ -394,7 +394,7 @@ impl Summary {
                 }
             }
             EventKind::TlsDecrypt { ok, reason } => {
-                let t = row.tls.get_or_insert_with(TlsStats::default);
+                let t = row.tls.get_or_insert_with(Box::default);
                 if *ok && t.reason.is_none() {
                     t.decrypted = true;
                 } else if !*ok {
@@ -423,7 +423,14 @@ impl Summary {
         o.row.heartbeat_ms = median(&mut o.ping_gaps);
         o.row.http_latency_ms = median(&mut o.latencies);
         if !o.ws {
-            o.row.bytes.payload = o.row.bytes.wire.saturating_sub(o.head_bytes);
+            // HTTP bodies: the stream minus the heads; over decrypted TLS the stream is
+            // the plaintext (the records' own bytes are framing too).
+            let decrypted = o.row.tls.as_ref().is_some_and(|t| t.decrypted);
+            let stream = match totals.tls.as_ref() {
+                Some(tt) if decrypted => tt.plaintext_bytes.iter().sum(),
+                _ => o.row.bytes.wire,
+            };
+            o.row.bytes.payload = stream.saturating_sub(o.head_bytes);
             o.row.framing_bytes = o.row.bytes.wire - o.row.bytes.payload;
         }
         o.row.overhead = overhead(o.row.bytes.wire, o.row.bytes.payload);

@@ -314,6 +314,7 @@ mod tests {
                 duration_ms: 0.0,
                 framing_bytes: 0,
                 overhead: None,
+                tls: None,
             },
             responses_with_data: with_data,
         }

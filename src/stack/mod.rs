@@ -143,15 +143,20 @@ enum Top {
 /// The layers that read a byte stream: TCP's, or TLS's plaintext.
 struct App {
     top: Top,
-    ws_cfg: WsConfig,
 }
 
-/// One connection's layers above TCP.
+/// TLS and what it counted.
+struct Tls {
+    layer: TlsLayer,
+    totals: TlsTotals,
+}
+
+/// One connection's layers above TCP. Small: a flood of connections costs little
+/// until they carry something (the options are shared, TLS boxed).
 pub struct Stack {
     app: App,
-    tls: Option<Box<TlsLayer>>,
-    tls_totals: TlsTotals,
-    cfg: StackConfig,
+    tls: Option<Box<Tls>>,
+    cfg: Arc<StackConfig>,
 }
 
 /// Stream bytes held while recognising, with their direction.
@@ -167,14 +172,12 @@ pub struct Roles {
 impl Stack {
     /// A new stack. `mid_stream`: the capture began after the SYN, so the stream may
     /// begin inside a message and WebSocket frames may be recognised without a handshake.
-    pub fn new(mid_stream: bool, cfg: &StackConfig) -> Stack {
+    pub fn new(mid_stream: bool, cfg: &Arc<StackConfig>) -> Stack {
         Stack {
             app: App {
                 top: Top::Recognise(Recogniser::new(mid_stream)),
-                ws_cfg: cfg.ws.clone(),
             },
             tls: None,
-            tls_totals: TlsTotals::default(),
             cfg: cfg.clone(),
         }
     }
@@ -190,7 +193,7 @@ impl Stack {
 
     /// TLS records and bytes, when the connection is TLS.
     pub fn tls_totals(&self) -> Option<TlsTotals> {
-        self.tls.as_ref().map(|_| self.tls_totals.clone())
+        self.tls.as_ref().map(|t| t.totals.clone())
     }
 
     /// True while the first bytes are still being looked at.
@@ -200,7 +203,9 @@ impl Stack {
 
     /// True when the TLS layer holds records waiting for their keys.
     pub fn waiting_for_keys(&self) -> bool {
-        self.tls.as_ref().is_some_and(|t| t.waiting_for_keys())
+        self.tls
+            .as_ref()
+            .is_some_and(|t| t.layer.waiting_for_keys())
     }
 
     /// Recognition step: looks at `bytes` (the next chunk of `dir`'s stream) before
@@ -245,14 +250,14 @@ impl Stack {
                 confidence,
             } => {
                 if what == Carries::Tls {
-                    self.tls = Some(Box::new(TlsLayer::with_config(
-                        self.cfg.keys.clone(),
-                        self.cfg.tls,
-                    )));
+                    self.tls = Some(Box::new(Tls {
+                        layer: TlsLayer::with_config(self.cfg.keys.clone(), self.cfg.tls),
+                        totals: TlsTotals::default(),
+                    }));
                     // The plaintext begins at the start of its stream.
                     self.app.top = Top::Recognise(Recogniser::new(false));
                 } else {
-                    self.app.decided(what, confidence);
+                    self.app.decided(what, confidence, &self.cfg.ws);
                 }
                 Some((Roles { sender_is_client }, held))
             }
@@ -279,11 +284,15 @@ impl Stack {
         ts: Timestamp,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
+        let ws = &self.cfg.ws;
         let Some(tls) = self.tls.as_mut() else {
-            return self.app.feed(dir, bytes, ts, out);
+            return self.app.feed(dir, bytes, ts, ws, out);
         };
-        let (app, totals) = (&mut self.app, &mut self.tls_totals);
-        tls.feed(dir, bytes, &mut |ev| tls_event(app, totals, ev, ts, out));
+        let Tls { layer, totals } = &mut **tls;
+        let app = &mut self.app;
+        layer.feed(dir, bytes, &mut |ev| {
+            tls_event(app, totals, ev, ts, ws, out)
+        });
     }
 
     /// `bytes` missing from `dir`'s stream.
@@ -294,11 +303,15 @@ impl Stack {
         ts: Timestamp,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
+        let ws = &self.cfg.ws;
         let Some(tls) = self.tls.as_mut() else {
             return self.app.gap(dir, bytes, ts, out);
         };
-        let (app, totals) = (&mut self.app, &mut self.tls_totals);
-        tls.gap(dir, bytes, &mut |ev| tls_event(app, totals, ev, ts, out));
+        let Tls { layer, totals } = &mut **tls;
+        let app = &mut self.app;
+        layer.gap(dir, bytes, &mut |ev| {
+            tls_event(app, totals, ev, ts, ws, out)
+        });
     }
 
     /// The key log grew: records held for their keys are decrypted now if it has them.
@@ -308,10 +321,13 @@ impl Stack {
         ts: Timestamp,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
-        self.cfg.keys = keys.clone();
+        let ws = &self.cfg.ws;
         if let Some(tls) = self.tls.as_mut() {
-            let (app, totals) = (&mut self.app, &mut self.tls_totals);
-            tls.keys_updated(keys.clone(), &mut |ev| tls_event(app, totals, ev, ts, out));
+            let Tls { layer, totals } = &mut **tls;
+            let app = &mut self.app;
+            layer.keys_updated(keys.clone(), &mut |ev| {
+                tls_event(app, totals, ev, ts, ws, out)
+            });
         }
     }
 
@@ -328,10 +344,12 @@ impl Stack {
         ts: Timestamp,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
+        let ws = &self.cfg.ws;
         if let Some(tls) = self.tls.as_mut() {
-            let (app, totals) = (&mut self.app, &mut self.tls_totals);
+            let Tls { layer, totals } = &mut **tls;
+            let app = &mut self.app;
             for dir in [Direction::C2S, Direction::S2C] {
-                tls.end(dir, &mut |ev| tls_event(app, totals, ev, ts, out));
+                layer.end(dir, &mut |ev| tls_event(app, totals, ev, ts, ws, out));
             }
         }
         self.app.end(ended, ts, out);
@@ -344,6 +362,7 @@ fn tls_event(
     totals: &mut TlsTotals,
     ev: TlsEvent<'_>,
     ts: Timestamp,
+    ws: &WsConfig,
     out: &mut impl FnMut(Option<Direction>, LayerEvent),
 ) {
     let note =
@@ -363,7 +382,7 @@ fn tls_event(
         }
         TlsEvent::Plaintext { dir, bytes } => {
             totals.plaintext_bytes[dir.index()] += bytes.len() as u64;
-            app.feed_recognising(dir, bytes, ts, out);
+            app.feed_recognising(dir, bytes, ts, ws, out);
         }
         // The TCP gap itself is reported by the analyzer; the plaintext loses it too.
         TlsEvent::Gap { dir, bytes } => app.gap(dir, bytes, ts, out),
@@ -427,11 +446,11 @@ impl App {
     }
 
     /// Recognition chose `what`: the new top layer.
-    fn decided(&mut self, what: Carries, confidence: Option<crate::ws::Confidence>) {
+    fn decided(&mut self, what: Carries, confidence: Option<crate::ws::Confidence>, ws: &WsConfig) {
         self.top = match what {
             Carries::Http => Top::Http1(Box::default()),
             Carries::WebSocket => {
-                let mut s = WsSession::new_mid_stream(&self.ws_cfg);
+                let mut s = WsSession::new_mid_stream(ws);
                 if let Some(c) = confidence {
                     s = s.with_confidence(c);
                 }
@@ -447,6 +466,7 @@ impl App {
         dir: Direction,
         bytes: &[u8],
         ts: Timestamp,
+        ws: &WsConfig,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
         if let Top::Recognise(r) = &mut self.top {
@@ -459,15 +479,15 @@ impl App {
                     confidence,
                     ..
                 } => {
-                    self.decided(what, confidence);
+                    self.decided(what, confidence, ws);
                     held
                 }
             };
             for (d, b) in held {
-                self.feed(d, &b, ts, out);
+                self.feed(d, &b, ts, ws, out);
             }
         }
-        self.feed(dir, bytes, ts, out);
+        self.feed(dir, bytes, ts, ws, out);
     }
 
     fn feed(
@@ -475,6 +495,7 @@ impl App {
         dir: Direction,
         bytes: &[u8],
         ts: Timestamp,
+        ws_cfg: &WsConfig,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
         let handover = match &mut self.top {
@@ -493,7 +514,7 @@ impl App {
                 established,
                 leftover,
             }) => {
-                let mut session = WsSession::new(&self.ws_cfg, deflate);
+                let mut session = WsSession::new(ws_cfg, deflate);
                 session.set_established(established);
                 for (d, b) in leftover {
                     session.feed(d, &b, ts, &mut |d, e| out(d, LayerEvent::Ws(e)));

@@ -48,10 +48,21 @@ pub fn captures_in(dir: &Path) -> Vec<PathBuf> {
 
 /// `print --json` of a capture, parsed.
 pub fn events(path: &Path) -> Vec<serde_json::Value> {
-    let out = run(&["print", "--json", "-r", path.to_str().expect("utf-8 path")]);
+    events_with(path, &[])
+}
+
+/// `print --json` of a capture with more arguments (e.g. `--keylog K`), parsed.
+pub fn events_with(path: &Path, extra: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["print", "--json", "-r", path.to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    let out = wsscope()
+        .env_remove("SSLKEYLOGFILE")
+        .args(&args)
+        .output()
+        .expect("run wsscope");
     assert!(
         out.status.success(),
-        "wsscope print --json -r {} failed: {}",
+        "wsscope print --json -r {} {extra:?} failed: {}",
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
