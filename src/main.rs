@@ -157,15 +157,34 @@ enum Format {
 }
 
 #[derive(Args)]
+#[command(group(
+    clap::ArgGroup::new("source")
+        .args(["read", "iface"])
+        .required(true)
+))]
 struct ViewArgs {
     #[command(flatten)]
     input: InputArgs,
-    /// Replay speed: 1 is the recorded pace, 2 twice as fast.
-    #[arg(long, default_value_t = 1.0)]
+    /// Replay speed: 1 is the recorded pace, 2 twice as fast (more than 0).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_speed)]
     speed: f64,
     /// No colours (also with the NO_COLOR environment variable).
     #[arg(long)]
     no_color: bool,
+    /// Language of the view (default: from LC_ALL, LC_MESSAGES, LANG); `L` switches it.
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
+}
+
+/// `--speed`: a finite number above 0.
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(_) => Err(format!(
+            "{s} is not a speed: give a number above 0 (1 is the recorded pace)"
+        )),
+        Err(e) => Err(format!("{s} is not a number: {e}")),
+    }
 }
 
 #[derive(Args)]
@@ -198,7 +217,7 @@ struct AcceptArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::View(a)) => view(&a.input, a.speed, a.no_color),
+        Some(Command::View(a)) => view(&a.input, a.speed, a.no_color, lang_of(a.lang.as_deref())),
         Some(Command::Print(a)) => run_input(&a.input, a.mode()),
         Some(Command::Stats(a)) => run_input(
             &a.input,
@@ -226,6 +245,7 @@ fn main() -> ExitCode {
                 },
                 1.0,
                 false,
+                lang_of(None),
             ),
             None => {
                 eprintln!("wsscope: give a capture file or a command; try `wsscope --help`");
@@ -467,10 +487,23 @@ impl Sink for Batch {
 /// How often the producer hands the TUI what it has.
 const FEED_INTERVAL: Duration = Duration::from_millis(30);
 
-fn view(input: &InputArgs, speed: f64, no_color: bool) -> Result<(), SourceError> {
+fn view(
+    input: &InputArgs,
+    speed: f64,
+    no_color: bool,
+    lang: output::Lang,
+) -> Result<(), SourceError> {
     let spec = input.spec();
     // Opened here so that a bad input is one line and status 1, before the screen changes.
     let source = Source::open(&spec, input.filter.as_deref())?;
+    {
+        use std::io::IsTerminal;
+        if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
+            return Err(SourceError(
+                "the view needs a terminal; use `wsscope print` for text on stdout".into(),
+            ));
+        }
+    }
     let total_bytes = match &spec {
         SourceSpec::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
         SourceSpec::Live(_) => None,
@@ -489,6 +522,7 @@ fn view(input: &InputArgs, speed: f64, no_color: bool) -> Result<(), SourceError
             1.0
         },
         no_color,
+        lang,
     };
     let live = source.is_live();
     let keys = keys::Keys::load(input.keylog.as_deref(), input.read.as_deref(), live)?;
@@ -629,6 +663,11 @@ impl TuiDriver<'_> {
 impl Sink for TuiDriver<'_> {
     fn event(&mut self, e: Event) {
         self.batch.event(e);
+    }
+
+    fn first_packet(&mut self, ts: Timestamp) {
+        // At once: the view counts every time from it.
+        self.gone |= self.tx.send(tui::Feed::FirstPacket(ts)).is_err();
     }
 
     fn warning(&mut self, message: String) {

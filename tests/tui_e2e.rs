@@ -211,7 +211,7 @@ fn replay_steps_through_the_handshake_and_quits_cleanly() {
     }
     // Nothing after the 101 is shown yet.
     assert!(!s.contains("hello server"), "{s}");
-    assert!(s.contains("more events"), "{s}");
+    assert!(s.contains("more event"), "{s}");
 
     // ? opens the help over the screen; ? closes it.
     t.keys(&["?"]);
@@ -368,11 +368,108 @@ fn a_running_replay_follows_the_terminal_size() {
                 l.starts_with("┌ Connections")
                     && l.ends_with('┐')
                     && l.chars().count() == w as usize
-            }) && s.contains("32 pkts")
+            }) && s.contains("? help")
                 && s.lines().count() >= h as usize
         });
         assert!(ok, "not redrawn at {w}x{h}:\n{s}");
     }
     t.keys(&["q"]);
     t.assert_quit_cleanly();
+}
+
+/// `--lang zh`: the whole view in Chinese; the explanation pane (on for a
+/// replay) follows the selection, `e` hides it, `L` switches to English.
+#[test]
+fn the_chinese_view_explains_each_step() {
+    if !Tmux::available() {
+        return;
+    }
+    let t = Tmux::start(
+        "zh",
+        &["view", "-r", "captures/crafted-basic.pcap", "--lang", "zh"],
+        120,
+        40,
+    );
+    // Opens paused on the first WebSocket event, saying how to play.
+    let (ok, s) = t.wait_for(Duration::from_secs(10), |s| {
+        s.contains("连接（1）") && s.contains("空格 播放") && s.contains("? 帮助")
+    });
+    assert!(ok, "the Chinese view never showed:\n{s}");
+    assert!(s.contains("讲解（e 隐藏）"), "no explanation pane:\n{s}");
+    assert!(s.contains("⏸"), "not paused:\n{s}");
+    // → : the SYN, and the pane explains the three-way handshake.
+    t.keys(&["Right"]);
+    let (ok, s) = t.wait_for(Duration::from_secs(3), |s| {
+        s.contains("TCP 三次握手：客户端")
+    });
+    assert!(ok, "no explanation of the SYN:\n{s}");
+    // Tab to the close: the story in the article's words.
+    for _ in 0..8 {
+        t.keys(&["Tab"]);
+        if t.screen().contains("── 关闭握手") {
+            break;
+        }
+    }
+    t.keys(&["Right", "Right", "z"]);
+    let (ok, s) = t.wait_for(Duration::from_secs(3), |s| {
+        s.contains("主动关闭") && s.contains("被动关闭") && s.contains("四次挥手")
+    });
+    assert!(ok, "no close story:\n{s}");
+    t.keys(&["z", "e"]);
+    let (ok, s) = t.wait_for(Duration::from_secs(3), |s| !s.contains("讲解（e 隐藏）"));
+    assert!(ok, "e did not hide the pane:\n{s}");
+    t.keys(&["L"]);
+    let (ok, s) = t.wait_for(Duration::from_secs(3), |s| {
+        s.contains("Timeline #0") && s.contains("? help")
+    });
+    assert!(ok, "L did not switch to English:\n{s}");
+    t.keys(&["q"]);
+    t.assert_quit_cleanly();
+}
+
+/// Without a terminal, without a source or with a speed that is no speed:
+/// one line that says what to do, and the contract's exit status.
+#[test]
+fn the_view_needs_a_terminal_a_source_and_a_speed() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_wsscope"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run wsscope")
+    };
+    for args in [
+        &["view", "-r", "captures/crafted-basic.pcap"][..],
+        &["captures/crafted-basic.pcap"][..],
+    ] {
+        let out = run(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(
+            err.trim(),
+            "wsscope: the view needs a terminal; use `wsscope print` for text on stdout",
+            "{args:?}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let out = run(&["view"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("-r <FILE>") && err.contains("-i <IFACE>"),
+        "{err}"
+    );
+    for speed in [
+        "--speed=0",
+        "--speed=-1",
+        "--speed=NaN",
+        "--speed=inf",
+        "--speed=fast",
+    ] {
+        let out = run(&["view", "-r", "captures/crafted-basic.pcap", speed]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{speed}: {err}");
+        assert!(err.contains("--speed"), "{speed}: {err}");
+    }
 }

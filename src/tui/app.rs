@@ -20,13 +20,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use wsscope::analysis::EventKind;
+use wsscope::analysis::{EventKind, Phase};
+use wsscope::output::Lang;
 
 use super::fmt::{clean, fit};
-use super::store::{phase_of, Conn, Phase, Store};
+use super::store::{Conn, Store};
 use super::theme::Theme;
 use super::timeline::{self, Item, ItemKind};
-use super::{connections, detail, help, status, Feed, ViewOptions};
+use super::{connections, detail, explain, help, status, Feed, ViewOptions};
 
 /// Everything that can happen to the interface.
 #[derive(Debug)]
@@ -112,8 +113,19 @@ pub struct App {
     conn_rows: Vec<usize>,
     conn_key: Option<(u64, String)>,
     tl_items: Vec<Item>,
-    tl_key: Option<(Option<u64>, u64, String)>,
+    tl_key: Option<(Option<u64>, u64, String, Lang, bool)>,
     tl_builder: timeline::Builder,
+    lang: Lang,
+    explain: bool,
+    /// A replay has been opened on its first WebSocket event.
+    opened: bool,
+    #[allow(clippy::type_complexity)]
+    match_cache: Option<((u64, usize, String, Lang), bool)>,
+    #[allow(clippy::type_complexity)]
+    explain_cache: Option<(
+        (Option<u64>, Option<usize>, u64, usize, Lang),
+        Vec<Line<'static>>,
+    )>,
 }
 
 impl App {
@@ -126,8 +138,15 @@ impl App {
         };
         App {
             theme: Theme::new(opts.no_color),
-            playing: !opts.live,
+            // A replay opens paused on its first WebSocket event, as a
+            // lesson does; space plays.
+            playing: false,
             speed,
+            lang: opts.lang,
+            explain: !opts.live,
+            opened: opts.live,
+            match_cache: None,
+            explain_cache: None,
             opts,
             store: Store::default(),
             packets: 0,
@@ -216,6 +235,16 @@ impl App {
         &self.filter
     }
 
+    /// The language of the view.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The explanation pane is shown.
+    pub fn explain_open(&self) -> bool {
+        self.explain
+    }
+
     /// The timeline's lines for the selected connection.
     pub fn timeline_items(&mut self) -> &[Item] {
         self.refresh();
@@ -239,6 +268,12 @@ impl App {
 
     fn feed(&mut self, f: Feed) {
         match f {
+            Feed::FirstPacket(ts) => {
+                if self.store.first_packet.is_none() {
+                    self.store.first_packet = Some(ts);
+                    self.store.generation += 1;
+                }
+            }
             Feed::Events(events) => {
                 self.store.push(events);
                 if self.opts.live {
@@ -278,6 +313,27 @@ impl App {
             Feed::Error(e) => {
                 self.error = Some(clean(&e));
                 self.done = true;
+            }
+        }
+        self.open_replay();
+    }
+
+    /// A replay opens paused on the first event of its first WebSocket
+    /// connection (everything before it in the capture shown), or, when the
+    /// whole capture has none, on its first event.
+    fn open_replay(&mut self) {
+        if self.opened || self.store.events.is_empty() {
+            return;
+        }
+        let first = match self.store.first_websocket_conn() {
+            Some(c) => c.events.first().copied(),
+            None if self.done => Some(0),
+            None => return,
+        };
+        self.opened = true;
+        if let Some(i) = first {
+            if self.store.revealed <= i {
+                self.reveal_through(i);
             }
         }
     }
@@ -344,7 +400,7 @@ impl App {
         } else {
             self.store.generation
         };
-        let key = (stamp, f.clone());
+        let key = (stamp, format!("{}\u{0}{f}", self.lang.code()));
         if self.conn_key.as_ref() != Some(&key) {
             self.conn_rows = (0..self.store.conns.len())
                 .filter(|&p| f.is_empty() || self.conn_matches(p, &f))
@@ -375,7 +431,25 @@ impl App {
                 .map(|c| c.id);
             self.select_conn(first);
         }
-        let tl_key = (self.sel_conn, self.store.rewinds, f.clone());
+        // The timeline is narrowed to the matching events unless the filter
+        // names the connection itself, or only its row (a badge, its phase)
+        // matches and none of its events.
+        let sel_pos = self.sel_conn.and_then(|id| self.store.conn_pos(id));
+        let whole = f.is_empty()
+            || sel_pos.map_or(true, |pos| {
+                self.store
+                    .conns
+                    .get(pos)
+                    .is_some_and(|c| connections::filter_text(c).to_lowercase().contains(&f))
+                    || !self.events_match(pos, &f)
+            });
+        let tl_key = (
+            self.sel_conn,
+            self.store.rewinds,
+            f.clone(),
+            self.lang,
+            whole,
+        );
         if self.tl_key.as_ref() != Some(&tl_key) {
             self.tl_items.clear();
             self.tl_builder = timeline::Builder::default();
@@ -383,9 +457,11 @@ impl App {
         }
         if let Some(pos) = self.sel_conn.and_then(|id| self.store.conn_pos(id)) {
             if let Some(c) = self.store.conns.get(pos) {
-                let row_matches =
-                    f.is_empty() || connections::filter_text(c).to_lowercase().contains(&f);
-                let filter = if row_matches { None } else { Some(f.as_str()) };
+                let tf = timeline::Filter {
+                    text: f.as_str(),
+                    lang: self.lang,
+                };
+                let filter = if whole { None } else { Some(&tf) };
                 if !self
                     .tl_builder
                     .update(&mut self.tl_items, &self.store, c, filter)
@@ -402,17 +478,39 @@ impl App {
         self.sync_selection();
     }
 
+    /// Some revealed event of the connection at `pos` matches filter `f`
+    /// (cached per store generation, filter and language).
+    fn events_match(&mut self, pos: usize, f: &str) -> bool {
+        let key = (self.store.generation, pos, f.to_string(), self.lang);
+        if let Some((k, v)) = &self.match_cache {
+            if *k == key {
+                return *v;
+            }
+        }
+        let v = self.store.conns.get(pos).is_some_and(|c| {
+            self.store
+                .revealed_of(c)
+                .iter()
+                .filter_map(|&i| self.store.events.get(i))
+                .any(|e| timeline::label(e, self.lang).to_lowercase().contains(f))
+        });
+        self.match_cache = Some((key, v));
+        v
+    }
+
     fn conn_matches(&self, pos: usize, f: &str) -> bool {
         let Some(c) = self.store.conns.get(pos) else {
             return false;
         };
-        connections::filter_text(c).to_lowercase().contains(f)
+        connections::row_text(c, self.lang, &self.theme)
+            .to_lowercase()
+            .contains(f)
             || self
                 .store
                 .revealed_of(c)
                 .iter()
                 .filter_map(|&i| self.store.events.get(i))
-                .any(|e| timeline::label(e).to_lowercase().contains(f))
+                .any(|e| timeline::label(e, self.lang).to_lowercase().contains(f))
     }
 
     fn selectable(&self) -> impl Iterator<Item = (usize, &Item)> {
@@ -502,6 +600,13 @@ impl App {
             KeyCode::Char('?') => self.help = true,
             KeyCode::Char('/') => self.filter_editing = true,
             KeyCode::Char('z') => self.zoom = !self.zoom,
+            KeyCode::Char('e') => self.explain = !self.explain,
+            KeyCode::Char('L') => {
+                self.lang = match self.lang {
+                    Lang::En => Lang::Zh,
+                    Lang::Zh => Lang::En,
+                }
+            }
             KeyCode::Char(' ') => self.play_pause(),
             KeyCode::Char('+') | KeyCode::Char('=') => self.set_speed(self.speed * 2.0),
             KeyCode::Char('-') | KeyCode::Char('_') => self.set_speed(self.speed / 2.0),
@@ -756,11 +861,10 @@ impl App {
             return Vec::new();
         };
         let mut out = Vec::with_capacity(c.events.len());
-        let mut cur = None;
         for &i in &c.events {
-            if let Some(p) = self.store.events.get(i).and_then(|e| phase_of(e, cur)) {
-                cur = Some(p);
-                out.push((i, p));
+            match self.store.events.get(i).map(|e| Phase::of(&e.kind)) {
+                Some(Phase::Violation) | None => {}
+                Some(p) => out.push((i, p)),
             }
         }
         out
@@ -985,6 +1089,7 @@ impl App {
             progress,
             done: self.done,
             overflow: self.store.overflow,
+            at_end: self.done && self.store.revealed >= self.store.events.len(),
         }
     }
 
@@ -994,14 +1099,14 @@ impl App {
                 Span::styled("/", self.theme.key),
                 Span::raw(clean(&self.filter)),
                 Span::styled("█", self.theme.key),
-                Span::styled("  (Enter keeps, Esc clears)", self.theme.dim),
+                Span::styled(tr!(self.lang, "tui.msg.filter_editing"), self.theme.dim),
             ]));
         }
         if !self.filter.is_empty() {
             return Some(Line::from(vec![
-                Span::styled("filter: ", self.theme.key),
+                Span::styled(tr!(self.lang, "tui.msg.filter"), self.theme.key),
                 Span::raw(clean(&self.filter)),
-                Span::styled("  (/ edits, Esc on Connections clears)", self.theme.dim),
+                Span::styled(tr!(self.lang, "tui.msg.filter_keys"), self.theme.dim),
             ]));
         }
         if let Some(e) = &self.error {
@@ -1009,7 +1114,7 @@ impl App {
         }
         self.warnings.back().map(|w| {
             let more = if self.warning_count > 1 {
-                format!(" ({} warnings)", self.warning_count)
+                tr!(self.lang, "tui.msg.warnings", n = self.warning_count)
             } else {
                 String::new()
             };
@@ -1029,7 +1134,7 @@ impl App {
             Constraint::Length(1),
         ])
         .areas(area);
-        status::render(f, status_area, &self.status_info(), &self.theme);
+        status::render(f, status_area, &self.status_info(), self.lang, &self.theme);
         if let Some(m) = message {
             f.render_widget(Paragraph::new(m), msg_area);
         }
@@ -1040,21 +1145,31 @@ impl App {
             self.render_panels(f, body);
         }
         if self.help {
-            help::render(f, area, &self.theme);
+            help::render(f, area, self.lang, &self.theme);
         }
     }
 
     fn render_waiting(&self, f: &mut Frame, area: Rect) {
+        let lang = self.lang;
         let text = if self.opts.live {
-            format!("Waiting for packets on {}…", clean(&self.opts.source_label))
+            tr!(
+                lang,
+                "tui.msg.waiting_live",
+                source = clean(&self.opts.source_label)
+            )
         } else if self.done {
-            "No TCP connections in this capture.".to_string()
+            tr!(lang, "tui.msg.no_tcp")
         } else {
             let p = match self.total_bytes {
                 Some(t) if t > 0 => status::progress_bar(self.bytes_read as f64 / t as f64, 20),
-                _ => format!("{} packets", self.packets),
+                _ => tr!(lang, "tui.status.pkts", n = self.packets),
             };
-            format!("Reading {}  {p}", clean(&self.opts.source_label))
+            tr!(
+                lang,
+                "tui.msg.reading",
+                source = clean(&self.opts.source_label),
+                progress = p
+            )
         };
         let line = fit(&text, area.width as usize);
         let [mid] = Layout::vertical([Constraint::Length(1)])
@@ -1111,21 +1226,23 @@ impl App {
             focused: self.focus == Focus::Connections,
             total: self.store.conns.len(),
         };
+        let lang = self.lang;
         if !conns_area.is_empty() {
             connections::render(
                 f,
                 conns_area,
                 &conn_view,
                 &mut self.conn_scroll,
+                lang,
                 &self.theme,
             );
         }
         let conn = self.sel_conn.and_then(|id| self.store.conn(id));
         let hint = match conn {
-            None if !self.filter.is_empty() => "Nothing matches the filter.",
-            None => "No connection selected.",
-            Some(_) if !self.filter.is_empty() => "No events match the filter.",
-            Some(_) => "No events yet.",
+            None if !self.filter.is_empty() => tr!(lang, "tui.msg.nothing_matches"),
+            None => tr!(lang, "tui.msg.no_conn"),
+            Some(_) if !self.filter.is_empty() => tr!(lang, "tui.msg.no_events_match"),
+            Some(_) => tr!(lang, "tui.msg.no_events"),
         };
         let selected = self.selected_item();
         if !tl_area.is_empty() {
@@ -1135,16 +1252,53 @@ impl App {
                 items: &self.tl_items,
                 selected,
                 focused: self.focus == Focus::Timeline,
-                empty_hint: hint,
+                empty_hint: &hint,
+                lang,
             };
             timeline::render(f, tl_area, &view, &mut self.tl_scroll, &self.theme);
         }
         let detail_hint =
             if self.replaying() && conn.is_some_and(|c| self.store.revealed_of(c).is_empty()) {
-                "Nothing shown yet: → steps to the first packet, space plays."
+                tr!(lang, "tui.msg.nothing_shown")
             } else {
-                "Select an event in the timeline (↑/↓, Enter)."
+                tr!(lang, "tui.msg.select_event")
             };
+        // The explanation pane sits above the detail (not when zoomed).
+        let detail_area = if self.explain && !self.zoom && detail_area.height >= 8 {
+            let w = usize::from(detail_area.width.saturating_sub(2));
+            let key = (
+                self.sel_conn,
+                selected.and(self.sel_event),
+                self.store.generation,
+                w,
+                lang,
+            );
+            let lines = match &self.explain_cache {
+                Some((k, l)) if *k == key => l.clone(),
+                _ => {
+                    let l = explain::lines(
+                        &self.store,
+                        conn,
+                        selected.and(self.sel_event),
+                        w,
+                        lang,
+                        &self.theme,
+                    );
+                    self.explain_cache = Some((key, l.clone()));
+                    l
+                }
+            };
+            // As tall as the explanation, at most 45% of the column.
+            let most = (u32::from(detail_area.height) * 45 / 100) as u16;
+            let h = (lines.len() as u16).saturating_add(2).min(most).max(3);
+            let [e, d] =
+                Layout::vertical([Constraint::Length(h), Constraint::Fill(1)]).areas(detail_area);
+            explain::render(f, e, lines, lang, &self.theme);
+            d
+        } else {
+            detail_area
+        };
+        self.areas.detail = detail_area;
         detail::render(
             f,
             detail_area,
@@ -1153,7 +1307,8 @@ impl App {
             selected.and(self.sel_event),
             &mut self.detail_scroll,
             self.focus == Focus::Detail,
-            detail_hint,
+            &detail_hint,
+            lang,
             &self.theme,
         );
     }

@@ -8,57 +8,74 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
+use wsscope::output::Lang;
+
 use super::fmt::{clean, fit};
-use super::store::{Conn, Phase};
+use super::store::{phase_title, Conn};
 use super::theme::Theme;
 
-/// The badges of a connection, each with its style.
-pub fn badges(c: &Conn, theme: &Theme) -> Vec<(String, Style)> {
+/// The badges of a connection, each with its style: what its revealed
+/// events show, with the numbers of its [`wsscope::analysis::Summary`].
+pub fn badges(c: &Conn, lang: Lang, theme: &Theme) -> Vec<(String, Style)> {
     let s = &c.stats;
+    let p = &c.progress;
     let mut out = Vec::new();
     // Only what the revealed events show: a replay does not tell the
     // upgrade's outcome before its response is on screen.
-    match (s.upgrade_asked, s.upgrade) {
-        (_, Some(true)) => out.push(("WS✓".to_string(), theme.ok)),
-        (_, Some(false)) => {
-            let status = match s.upgrade_status {
-                Some(st) if st != 101 => format!(" {st}"),
-                _ => String::new(),
+    match (&s.upgrade, p.upgrade_asked) {
+        (Some(u), _) if u.ok => out.push(("WS✓".to_string(), theme.ok)),
+        (Some(u), _) => {
+            let status = if u.status != 101 && u.status != 0 {
+                format!(" {}", u.status)
+            } else {
+                String::new()
             };
             out.push((format!("WS✗{status}"), theme.bad))
         }
         // The response is on screen, its verdict (the next step) not yet.
-        (true, None) => match s.upgrade_status {
-            Some(st) => out.push((format!("got {st}"), theme.warn)),
-            None => out.push(("awaiting 101".to_string(), theme.warn)),
+        (None, true) => match p.upgrade_status {
+            Some(st) => out.push((tr!(lang, "tui.badge.got", status = st), theme.warn)),
+            None => out.push((tr!(lang, "tui.badge.awaiting_101"), theme.warn)),
         },
-        (false, None) => {}
+        (None, false) => {}
     }
     // Most telling first: a narrow row keeps these and drops the counts.
     if s.violations > 0 {
         out.push((format!("⚠{}", s.violations), theme.bad));
     }
-    if s.gaps > 0 {
-        out.push((format!("gap×{}", s.gaps), theme.warn));
+    if p.gaps > 0 {
+        out.push((tr!(lang, "tui.badge.gaps", n = p.gaps), theme.warn));
     }
-    if let Some(code) = s.close_code {
+    if p.unanswered_pings > 0 {
+        out.push((
+            tr!(lang, "tui.badge.unanswered", n = p.unanswered_pings),
+            theme.warn,
+        ));
+    }
+    if p.heartbeat_silence_ms(s.heartbeat_ms).is_some() {
+        out.push((tr!(lang, "tui.badge.heartbeat_stopped"), theme.warn));
+    }
+    if let Some(code) = s.close.as_ref().and_then(|c| c.code).or(p.close_frame_code) {
         let style = if code == 1000 { theme.ok } else { theme.warn };
-        out.push((format!("close {code}"), style));
+        out.push((tr!(lang, "tui.badge.close", code = code), style));
     }
     if s.messages > 0 {
-        out.push((format!("{}msg", s.messages), theme.dim));
+        out.push((tr!(lang, "tui.badge.messages", n = s.messages), theme.dim));
     }
-    if s.frames > 0 {
-        out.push((format!("{}fr", s.frames), theme.dim));
+    let frames = s.frames.total();
+    if frames > 0 {
+        out.push((tr!(lang, "tui.badge.frames", n = frames), theme.dim));
     }
     if s.pings > 0 {
         let badge = match s.heartbeat_ms {
-            // The heartbeat's period, as the seed article's 心跳 is explained.
+            // The heartbeat's period (the median gap between one side's
+            // pings), as the seed article's 心跳 is explained.
             Some(ms) => {
                 let every = super::fmt::delta((ms * 1e3) as i64);
-                format!("{}ping/{}", s.pings, every.trim_start_matches('+'))
+                let every = every.trim_start_matches('+');
+                tr!(lang, "tui.badge.pings_every", n = s.pings, every = every)
             }
-            None => format!("{}ping", s.pings),
+            None => tr!(lang, "tui.badge.pings", n = s.pings),
         };
         out.push((badge, theme.dim));
     }
@@ -67,45 +84,50 @@ pub fn badges(c: &Conn, theme: &Theme) -> Vec<(String, Style)> {
 
 /// The phase word of a connection (`not yet` when a replay has not
 /// reached its first packet).
-pub fn phase_word(c: &Conn) -> &'static str {
-    match c.stats.phase {
-        Some(Phase::Closed) => "closed",
-        Some(p) => p.title(),
-        None => "not yet",
+pub fn phase_word(c: &Conn, lang: Lang) -> String {
+    match c.progress.state {
+        s if s.closed => tr!(lang, "tui.state.closed"),
+        s => match s.phase {
+            Some(p) => phase_title(p, c.stats.kind, lang),
+            None => tr!(lang, "tui.state.not_yet"),
+        },
     }
 }
 
-/// What the filter matches a connection by (besides its events): its
-/// number and addresses.
+/// What keeps a connection's timeline whole under a filter: its number and
+/// addresses.
 pub fn filter_text(c: &Conn) -> String {
     format!("#{} {} → {}", c.id, clean(&c.client), clean(&c.server))
 }
 
-/// The row as plain text.
-#[cfg(test)]
-pub fn row_text(c: &Conn, theme: &Theme) -> String {
-    let badges: Vec<String> = badges(c, theme).into_iter().map(|(b, _)| b).collect();
+/// The row as plain text: what the filter matches a connection by (its
+/// number, addresses, phase and badges, as the row shows them).
+pub fn row_text(c: &Conn, lang: Lang, theme: &Theme) -> String {
+    let badges: Vec<String> = badges(c, lang, theme).into_iter().map(|(b, _)| b).collect();
     format!(
         "#{} {} → {} {} {}",
         c.id,
         clean(&c.client),
         clean(&c.server),
-        phase_word(c),
+        phase_word(c, lang),
         badges.join(" ")
     )
 }
 
-fn row<'a>(c: &Conn, w: usize, theme: &Theme) -> Line<'a> {
+fn row<'a>(c: &Conn, w: usize, lang: Lang, theme: &Theme) -> Line<'a> {
     let head = format!("{:>3} {} → {} ", c.id, clean(&c.client), clean(&c.server));
     let mut spans = vec![Span::raw(head)];
-    let phase_style = if c.stats.phase.is_none() {
+    let phase_style = if c.progress.state.phase.is_none() {
         theme.dim
     } else {
         theme.phase
     };
-    spans.push(Span::styled(format!("{:<13}", phase_word(c)), phase_style));
+    spans.push(Span::styled(
+        super::fmt::pad(&phase_word(c, lang), 13),
+        phase_style,
+    ));
     let mut used: usize = spans.iter().map(|s| s.width()).sum();
-    for (b, style) in badges(c, theme) {
+    for (b, style) in badges(c, lang, theme) {
         // Whole badges only: a cut one ("close 10…") misleads.
         let bw = 1 + super::fmt::width(&b);
         if used + bw > w {
@@ -137,11 +159,16 @@ pub struct View<'a> {
 }
 
 /// Draws the panel; `scroll` is moved to keep the selection in view.
-pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &Theme) {
+pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, lang: Lang, theme: &Theme) {
     let title = if v.rows.len() == v.total {
-        format!(" Connections ({}) ", v.total)
+        tr!(lang, "tui.conns.title", n = v.total)
     } else {
-        format!(" Connections ({} of {}) ", v.rows.len(), v.total)
+        tr!(
+            lang,
+            "tui.conns.title_filtered",
+            shown = v.rows.len(),
+            n = v.total
+        )
     };
     let block = Block::bordered()
         .title(Span::styled(title, theme.title))
@@ -166,7 +193,7 @@ pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &T
     *scroll = (*scroll).min(v.rows.len().saturating_sub(h));
     let w = inner.width as usize;
     let lines: Vec<Line> = if v.rows.is_empty() {
-        vec![Line::styled("No connections yet.", theme.dim)]
+        vec![Line::styled(tr!(lang, "tui.conns.none"), theme.dim)]
     } else {
         v.rows
             .iter()
@@ -174,7 +201,7 @@ pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &T
             .skip(*scroll)
             .take(h)
             .map(|(i, c)| {
-                let l = row(c, w, theme);
+                let l = row(c, w, lang, theme);
                 if v.selected == Some(i) {
                     l.patch_style(theme.selected)
                 } else {

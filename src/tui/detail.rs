@@ -10,15 +10,17 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
-use wsscope::analysis::{Event, EventKind, HandshakeStep, TeardownHow, TeardownStep};
+use wsscope::analysis::{
+    Check, Event, EventKind, HandshakeStep, MessageKind, TeardownHow, TeardownStep,
+};
+use wsscope::output::explain::{check_name, close_meaning, violation_rule};
+use wsscope::output::Lang;
 
 use super::fmt::{clean, clock, unhex};
 use super::store::{Conn, Store};
 use super::theme::Theme;
-use super::timeline::label;
-use super::upgrade::{
-    accept_steps, checklist, close_code_forbidden_on_wire, close_code_meaning, Handshake, WS_GUID,
-};
+use super::timeline::{dir_word, label};
+use super::upgrade::{accept_steps, close_code_forbidden_on_wire, WS_GUID};
 
 /// The header bytes of a frame as they were on the wire, rebuilt from the
 /// decoded fields. The length encoding follows `header_len` (a sender may
@@ -122,9 +124,9 @@ pub fn bit_diagram(header: &[u8]) -> Vec<String> {
     }
     if b1 & 0x80 != 0 {
         let key = rest.get(ext..ext + 4).unwrap_or(&[]);
-        out.push("|   Masking-key (bytes 1 and 2) |".into());
+        out.push("|      Masking-key (1, 2)       |".into());
         out.push(bits16(key.get(..2).unwrap_or(&[])));
-        out.push("|   Masking-key (bytes 3 and 4) |".into());
+        out.push("|      Masking-key (3, 4)       |".into());
         out.push(bits16(key.get(2..4).unwrap_or(&[])));
         out.push(thin);
     }
@@ -324,6 +326,7 @@ pub fn lines(
     conn: Option<&Conn>,
     idx: usize,
     width: u16,
+    lang: Lang,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let mut o = Out {
@@ -339,29 +342,39 @@ pub fn lines(
         .origin()
         .map(|origin| ev.ts.0.saturating_sub(origin))
         .unwrap_or(0);
-    let dir = ev.dir.map(|d| format!(" · {d}")).unwrap_or_default();
+    let dir = ev
+        .dir
+        .map(|d| format!(" · {}", dir_word(Some(d), lang)))
+        .unwrap_or_default();
     o.styled(
-        format!(
-            "{} · conn #{} · pkt {}{dir}",
-            ev.kind.name(),
-            ev.conn,
-            ev.pkt
+        tr!(
+            lang,
+            "tui.detail.title",
+            event = ev.kind.name(),
+            conn = ev.conn,
+            pkt = ev.pkt,
+            dir = dir
         ),
         theme.title,
     );
     o.text(format!("t={} · {}", clock(rel), utc(ev.ts.0)));
-    o.styled(label(ev), super::timeline::style_of(ev, theme));
+    o.styled(label(ev, lang), super::timeline::style_of(ev, theme));
     // The violations found in this event (see `timeline::violation_owner`).
+    let mut found_codes: Vec<&'static str> = Vec::new();
     if !matches!(ev.kind, EventKind::Violation { .. }) {
         if let Some(c) = conn {
             let found = super::timeline::violations_of(store, c, idx);
             if !found.is_empty() {
-                o.heading("Violations of this event");
+                o.heading(&tr!(lang, "tui.detail.violations_of_event"));
             }
             for v in found.iter().filter_map(|&i| store.events.get(i)) {
                 if let EventKind::Violation { code, message, rfc } = &v.kind {
+                    found_codes.push(code);
                     o.styled(format!(" ⚠ {code} ({rfc})"), theme.bad);
-                    o.text(format!("   {message}"));
+                    match lang {
+                        Lang::En => o.text(format!("   {message}")),
+                        Lang::Zh => o.text(format!("   {}", violation_rule(lang, code))),
+                    }
                 }
             }
         }
@@ -381,18 +394,18 @@ pub fn lines(
             server,
             mid_stream,
         } => {
-            o.heading("Connection");
-            o.text(format!(" client  {client}"));
-            o.text(format!(" server  {server}"));
+            o.heading(&tr!(lang, "tui.detail.connection"));
+            o.text(format!(" {}  {client}", tr!(lang, "tui.side.client")));
+            o.text(format!(" {}  {server}", tr!(lang, "tui.side.server")));
             if *mid_stream {
-                o.styled(
-                    " The capture began after the SYN: the handshake is not in it.",
-                    theme.warn,
-                );
+                o.styled(tr!(lang, "tui.detail.mid_stream"), theme.warn);
+            }
+            if let Some(c) = conn {
+                summary_lines(&mut o, c, lang);
             }
         }
         EventKind::TcpHandshake { step, rtt_ms, .. } => {
-            o.heading("TCP three-way handshake (RFC 9293 §3.5)");
+            o.heading(&tr!(lang, "tui.detail.tcp_handshake"));
             let (a, b, c) = match step {
                 HandshakeStep::Syn => ("▶", " ", " "),
                 HandshakeStep::SynAck => (" ", "▶", " "),
@@ -400,19 +413,19 @@ pub fn lines(
             };
             // Wrapped descriptions continue under the description column.
             o.hanging(
-                format!(" {a} 1. SYN      client picks its initial sequence number"),
+                format!(" {a} 1. SYN      {}", tr!(lang, "tui.detail.syn")),
                 14,
             );
             o.hanging(
-                format!(" {b} 2. SYN-ACK  server acknowledges it and picks its own"),
+                format!(" {b} 2. SYN-ACK  {}", tr!(lang, "tui.detail.syn_ack")),
                 14,
             );
             o.hanging(
-                format!(" {c} 3. ACK      client acknowledges: the connection is open"),
+                format!(" {c} 3. ACK      {}", tr!(lang, "tui.detail.ack")),
                 14,
             );
             if let Some(rtt) = rtt_ms {
-                o.text(format!(" Handshake round trip (SYN to ACK): {rtt:.3} ms"));
+                o.text(tr!(lang, "tui.detail.handshake_rtt", rtt = rtt : {:.3}));
             }
         }
         EventKind::HttpRequest {
@@ -422,12 +435,12 @@ pub fn lines(
             headers,
             ..
         } => {
-            o.heading("Request head");
+            o.heading(&tr!(lang, "tui.detail.request_head"));
             o.text(format!(" {method} {target} {version}"));
             for (n, v) in headers {
                 o.text(format!(" {n}: {v}"));
             }
-            upgrade_sections(&mut o, &conn_events, false);
+            upgrade_sections(&mut o, store, conn, &conn_events, false, lang);
         }
         EventKind::HttpResponse {
             status,
@@ -435,12 +448,12 @@ pub fn lines(
             version,
             headers,
         } => {
-            o.heading("Response head");
+            o.heading(&tr!(lang, "tui.detail.response_head"));
             o.text(format!(" {version} {status} {reason}"));
             for (n, v) in headers {
                 o.text(format!(" {n}: {v}"));
             }
-            upgrade_sections(&mut o, &conn_events, true);
+            upgrade_sections(&mut o, store, conn, &conn_events, true, lang);
         }
         EventKind::WsHandshake {
             ok,
@@ -449,28 +462,33 @@ pub fn lines(
             subprotocol,
             offered_extensions,
             offered_subprotocols,
+            status,
             ..
         } => {
-            o.heading("Upgrade outcome");
+            o.heading(&tr!(lang, "tui.detail.upgrade_outcome"));
             if *ok {
-                o.styled(" ✓ the connection is now a WebSocket", theme.ok);
+                o.styled(tr!(lang, "tui.detail.now_websocket"), theme.ok);
             } else {
-                o.styled(
-                    format!(" ✗ {}", reason.as_deref().unwrap_or("the upgrade failed")),
-                    theme.bad,
-                );
+                let why = match (lang, reason) {
+                    (Lang::En, Some(r)) => r.clone(),
+                    _ => tr!(lang, "tui.detail.upgrade_failed_status", status = status),
+                };
+                o.styled(format!(" ✗ {why}"), theme.bad);
             }
-            o.text(format!(
-                " extensions: offered [{}], accepted [{}]",
-                offered_extensions.join("; "),
-                extensions.join("; ")
+            o.text(tr!(
+                lang,
+                "tui.detail.extensions",
+                offered = offered_extensions.join("; "),
+                accepted = extensions.join("; ")
             ));
-            o.text(format!(
-                " subprotocol: offered [{}], accepted {}",
-                offered_subprotocols.join(", "),
-                subprotocol.as_deref().unwrap_or("none")
+            let none = tr!(lang, "tui.detail.none");
+            o.text(tr!(
+                lang,
+                "tui.detail.subprotocols",
+                offered = offered_subprotocols.join(", "),
+                accepted = subprotocol.as_deref().unwrap_or(&none)
             ));
-            upgrade_sections(&mut o, &conn_events, true);
+            upgrade_sections(&mut o, store, conn, &conn_events, true, lang);
         }
         EventKind::WsFrame {
             fin,
@@ -493,56 +511,58 @@ pub fn lines(
                 None
             };
             let header = frame_header_bytes(*fin, *rsv, *opcode, key, *len, *header_len);
-            o.heading("Frame header (RFC 6455 §5.2)");
+            o.heading(&tr!(lang, "tui.detail.frame_header"));
             let diagram = bit_diagram(&header);
             for l in diagram {
                 o.text(format!(" {l}"));
             }
             let fin_word = if *fin {
-                "final fragment"
+                tr!(lang, "tui.detail.fin_final")
             } else {
-                "more fragments follow"
+                tr!(lang, "tui.detail.fin_more")
             };
             o.text(format!(" FIN={} {fin_word}", u8::from(*fin)));
-            o.text(format!(
-                " RSV1-3={rsv:03b}{}",
-                if rsv & 4 != 0 {
-                    " (RSV1: compressed, RFC 7692)"
-                } else {
-                    ""
-                }
-            ));
+            let rsv_note = if rsv & 4 != 0 {
+                tr!(lang, "tui.detail.rsv1_compressed")
+            } else {
+                String::new()
+            };
+            o.text(format!(" RSV1-3={rsv:03b}{rsv_note}"));
             o.text(format!(" opcode=0x{opcode:x} {opname}"));
             o.hanging(
                 format!(
                     " MASK={} {}",
                     u8::from(*masked),
                     if *masked {
-                        "payload XORed with the key (clients must mask, servers must not)"
+                        tr!(lang, "tui.detail.masked")
                     } else {
-                        "payload sent as is (servers must not mask)"
+                        tr!(lang, "tui.detail.unmasked")
                     }
                 ),
                 8,
             );
             let enc = match header.get(1).map(|b| b & 0x7f) {
-                Some(126) => "16-bit extended length",
-                Some(127) => "64-bit extended length",
-                _ => "7-bit length",
+                Some(126) => tr!(lang, "tui.detail.len16"),
+                Some(127) => tr!(lang, "tui.detail.len64"),
+                _ => tr!(lang, "tui.detail.len7"),
             };
-            o.text(format!(
-                " payload length={len} ({enc}), header {header_len} bytes"
+            o.text(tr!(
+                lang,
+                "tui.detail.payload_length",
+                len = len,
+                enc = enc,
+                header = header_len
             ));
             if let Some(k) = mask_key {
-                o.text(format!(" masking key={k}"));
+                o.text(tr!(lang, "tui.detail.masking_key", key = k));
             }
             if *mid_stream {
-                o.styled(" decoded without seeing the handshake", theme.warn);
+                o.styled(tr!(lang, "tui.detail.frame_mid_stream"), theme.warn);
             }
             let payload = unhex(payload_hex);
             if let Some(k) = key.filter(|_| !payload.is_empty()) {
-                o.heading("Masking (RFC 6455 §5.3)");
-                o.text(" wire byte i = data byte i XOR key[i mod 4]");
+                o.heading(&tr!(lang, "tui.detail.masking"));
+                o.text(tr!(lang, "tui.detail.masking_rule"));
                 let n = payload.len().min(if width >= 60 { 12 } else { 8 });
                 let shown = payload.get(..n).unwrap_or(&[]);
                 let wire: Vec<u8> = shown
@@ -557,37 +577,60 @@ pub fn lines(
                         .collect::<Vec<_>>()
                         .join(" ")
                 };
-                o.text(format!("  wire  {}", row(&wire)));
-                o.text(format!("  key   {}", row(&keys)));
-                o.text(format!("  data  {}", row(shown)));
+                o.text(format!(
+                    "  {}  {}",
+                    tr!(lang, "tui.detail.row_wire"),
+                    row(&wire)
+                ));
+                o.text(format!(
+                    "  {}  {}",
+                    tr!(lang, "tui.detail.row_key"),
+                    row(&keys)
+                ));
+                o.text(format!(
+                    "  {}  {}",
+                    tr!(lang, "tui.detail.row_data"),
+                    row(shown)
+                ));
             }
-            let payload_note = format!(
-                "Payload ({} of {len} bytes{})",
-                payload.len(),
-                if *masked { ", unmasked" } else { "" }
-            );
+            let payload_note = if *masked {
+                tr!(
+                    lang,
+                    "tui.detail.payload_unmasked",
+                    shown = payload.len(),
+                    len = len
+                )
+            } else {
+                tr!(lang, "tui.detail.payload", shown = payload.len(), len = len)
+            };
             o.heading(&payload_note);
             if *opcode == 8 {
                 match close_code {
                     Some(Some(c)) => {
-                        o.text(format!(" close code {c}: {}", close_code_meaning(*c)));
+                        o.text(tr!(
+                            lang,
+                            "tui.detail.close_code",
+                            code = c,
+                            meaning = close_meaning(lang, *c)
+                        ));
                         if close_code_forbidden_on_wire(*c) {
-                            o.styled(
-                                " this code must not appear in a close frame (§7.4)",
-                                theme.bad,
-                            );
+                            o.styled(tr!(lang, "tui.detail.code_forbidden"), theme.bad);
                         }
                     }
-                    _ => o.text(" no close code (an empty close stands for 1005)"),
+                    _ => o.text(tr!(lang, "tui.detail.close_no_code")),
                 }
                 if let Some(r) = close_reason {
-                    o.text(format!(" reason \"{r}\""));
+                    o.text(tr!(lang, "tui.detail.reason", reason = r));
                 }
             } else if payload.is_empty() {
-                o.text(" (empty)");
+                o.text(tr!(lang, "tui.detail.empty"));
             } else if let Ok(s) = std::str::from_utf8(&payload) {
                 if *opcode != 2 {
-                    o.text(format!(" text \"{}\"", wsscope::text::safe(s)));
+                    o.text(format!(
+                        " {} \"{}\"",
+                        tr!(lang, "tui.detail.text"),
+                        wsscope::text::safe(s)
+                    ));
                 } else {
                     o.text(format!(" hex {}", wsscope::text::hex(&payload)));
                 }
@@ -595,9 +638,25 @@ pub fn lines(
                 o.text(format!(" hex {}", wsscope::text::hex(&payload)));
             }
             if let Some(rtt) = rtt_ms {
-                o.text(format!(" pong round trip from its ping: {rtt:.3} ms"));
+                o.text(tr!(lang, "tui.detail.pong_rtt", rtt = rtt : {:.3}));
             }
-            o.heading("Hex dump (header + first payload bytes as on the wire)");
+            if matches!(opcode, 9 | 10) {
+                if let Some(c) = conn {
+                    heartbeat_lines(
+                        &mut o,
+                        c,
+                        *opcode,
+                        found_codes.contains(&"unanswered_ping"),
+                        lang,
+                    );
+                }
+            }
+            if *opcode == 8 {
+                if let Some(c) = conn {
+                    close_story(&mut o, store, c, lang);
+                }
+            }
+            o.heading(&tr!(lang, "tui.detail.hex_dump"));
             let mut wire = header.clone();
             wire.extend(
                 payload
@@ -619,81 +678,61 @@ pub fn lines(
             preview,
             ..
         } => {
-            o.heading("Message (RFC 6455 §5.4, §6.2)");
-            let kind = kind.as_str();
-            o.text(format!(" {kind}, {frames} frame(s)"));
-            o.text(format!(
-                " {len} bytes of data, {wire_len} bytes on the wire"
+            o.heading(&tr!(lang, "tui.detail.message"));
+            let kind = kind_word(*kind, lang);
+            o.text(tr!(
+                lang,
+                "tui.detail.message_kind",
+                kind = kind,
+                frames = frames
+            ));
+            o.text(tr!(
+                lang,
+                "tui.detail.message_sizes",
+                len = len,
+                wire = wire_len
             ));
             if *compressed {
-                o.text(" compressed with permessage-deflate (RFC 7692)");
+                o.text(tr!(lang, "tui.detail.deflated"));
             }
-            o.text(format!(" preview: {preview}"));
+            o.text(format!(" {} {preview}", tr!(lang, "tui.detail.preview")));
         }
-        EventKind::WsClose {
-            initiator,
-            code,
-            reason,
-            echoed,
-            clean: was_clean,
-            echo_ms,
-            fin_ms,
-        } => {
-            o.heading("Closing handshake (RFC 6455 §7)");
-            o.text(format!(
-                " initiated by {}",
-                match initiator {
-                    Some(wsscope::types::Direction::C2S) => "the client (c2s)",
-                    Some(wsscope::types::Direction::S2C) => "the server (s2c)",
-                    None => "nobody (no close frame)",
-                }
-            ));
-            match code {
-                Some(c) => o.text(format!(" code {c}: {}", close_code_meaning(*c))),
-                None => o.text(" no code"),
-            }
-            if !reason.is_empty() {
-                o.text(format!(" reason \"{reason}\""));
-            }
-            o.check(
-                Some(*echoed),
-                "the other side answered with its own close".into(),
-            );
-            o.check(
-                Some(*was_clean),
-                "both closes seen before the TCP end".into(),
-            );
-            if let Some(ms) = echo_ms {
-                o.text(format!(" close to echo: {ms:.3} ms"));
-            }
-            if let Some(ms) = fin_ms {
-                o.text(format!(" close to first FIN/RST: {ms:.3} ms"));
+        EventKind::WsClose { .. } => {
+            if let Some(c) = conn {
+                close_story(&mut o, store, c, lang);
             }
         }
         EventKind::TcpTeardown { how, step } => {
-            o.heading("TCP teardown (RFC 9293 §3.6)");
+            o.heading(&tr!(lang, "tui.detail.teardown"));
             match (how, step) {
-                (TeardownHow::Rst, _) => {
-                    o.text(" RST: the connection is aborted at once; unsent data is lost")
-                }
+                (TeardownHow::Rst, _) => o.text(tr!(lang, "tui.detail.rst")),
                 (TeardownHow::Fin, Some(TeardownStep::Ack)) => {
-                    o.text(" ACK of a FIN: the peer has seen that this direction is finished")
+                    o.text(tr!(lang, "tui.detail.fin_ack"))
                 }
-                (TeardownHow::Fin, _) => {
-                    o.text(" FIN: this side has nothing more to send (the other may still send)")
-                }
+                (TeardownHow::Fin, _) => o.text(tr!(lang, "tui.detail.fin")),
+            }
+            if let Some(c) = conn {
+                teardown_story(&mut o, store, c, lang);
             }
         }
         EventKind::Violation { code, message, rfc } => {
-            o.heading("Violation");
+            o.heading(&tr!(lang, "tui.detail.violation"));
             o.styled(format!(" {code}"), theme.bad);
-            o.text(format!(" {message}"));
-            o.text(format!(" rule: {rfc}"));
+            match lang {
+                Lang::En => o.text(format!(" {message}")),
+                Lang::Zh => o.text(format!(" {}", violation_rule(lang, code))),
+            }
+            o.text(tr!(lang, "tui.detail.rule", rfc = rfc));
             let parent = conn
                 .and_then(|c| super::timeline::violation_owner(store, c, idx))
                 .and_then(|i| store.events.get(i));
             if let Some(p) = parent {
-                o.text(format!(" concerns pkt {}: {}", p.pkt, label(p)));
+                o.text(tr!(
+                    lang,
+                    "tui.detail.concerns",
+                    pkt = p.pkt,
+                    label = label(p, lang)
+                ));
             }
         }
         EventKind::TlsHandshake { .. }
@@ -705,41 +744,359 @@ pub fn lines(
             o.text(format!(" {s}"));
         }
         EventKind::Gap { bytes } => {
-            o.heading("Gap");
-            o.text(format!(
-                " {bytes} bytes of this direction's stream were not captured (lost or dropped)"
-            ));
-            o.text(" decoding resumes at the next frame boundary it can find");
+            o.heading(&tr!(lang, "tui.detail.gap"));
+            o.text(tr!(lang, "tui.detail.gap_bytes", n = bytes));
+            o.text(tr!(lang, "tui.detail.gap_resume"));
         }
     }
     o.wrapped(usize::from(width))
 }
 
-fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
-    let h = Handshake::find(events.iter().copied());
-    let asked = h.request.is_some_and(|r| match &r.kind {
+/// "text" / "文本" for a message kind.
+fn kind_word(kind: MessageKind, lang: Lang) -> String {
+    match kind {
+        MessageKind::Text => tr!(lang, "tui.kind.text"),
+        MessageKind::Binary => tr!(lang, "tui.kind.binary"),
+    }
+}
+
+/// The connection's numbers, from its summary.
+fn summary_lines(o: &mut Out, c: &Conn, lang: Lang) {
+    let s = &c.stats;
+    o.heading(&tr!(lang, "tui.detail.summary"));
+    if s.requests > 0 || s.frames.total() > 0 {
+        o.text(tr!(lang, "tui.detail.kind", kind = kind_name(s.kind, lang)));
+    }
+    o.text(tr!(lang, "tui.detail.duration", ms = s.duration_ms : {:.3}));
+    if let Some(rtt) = s.handshake_rtt_ms {
+        o.text(tr!(lang, "tui.detail.handshake_rtt", rtt = rtt : {:.3}));
+    }
+    if s.frames.total() > 0 {
+        o.text(tr!(
+            lang,
+            "tui.detail.frames_messages",
+            c2s = s.frames.c2s,
+            s2c = s.frames.s2c,
+            messages = s.messages
+        ));
+    }
+    if s.requests > 0 {
+        o.text(tr!(lang, "tui.detail.requests", n = s.requests));
+    }
+}
+
+/// The name of a connection kind (`Summary`'s `kind`).
+pub fn kind_name(kind: &str, lang: Lang) -> String {
+    match kind {
+        "websocket" => tr!(lang, "tui.conn_kind.websocket"),
+        "http-polling" => tr!(lang, "tui.conn_kind.polling"),
+        "http-long-polling" => tr!(lang, "tui.conn_kind.long_polling"),
+        "http-streaming" => tr!(lang, "tui.conn_kind.streaming"),
+        "http" => tr!(lang, "tui.conn_kind.http"),
+        _ => tr!(lang, "tui.conn_kind.tcp"),
+    }
+}
+
+/// The heartbeat as the summary has it (median period, median ping RTT),
+/// and what went wrong with it: a ping that got no pong, a heartbeat that
+/// stopped.
+fn heartbeat_lines(o: &mut Out, c: &Conn, opcode: u8, unanswered: bool, lang: Lang) {
+    let s = &c.stats;
+    o.heading(&tr!(lang, "tui.detail.heartbeat"));
+    o.text(tr!(
+        lang,
+        "tui.detail.heartbeat_counts",
+        pings = s.pings,
+        pongs = s.pongs
+    ));
+    match s.heartbeat_ms {
+        Some(ms) => o.text(tr!(lang, "tui.detail.heartbeat_period", ms = ms : {:.3})),
+        None => o.text(tr!(lang, "tui.detail.heartbeat_one")),
+    }
+    if let Some(rtt) = s.ping_rtt_ms {
+        o.text(tr!(lang, "tui.detail.ping_rtt_median", rtt = rtt : {:.3}));
+    }
+    if opcode == 9 && unanswered {
+        let style = o.theme.bad;
+        o.styled(tr!(lang, "tui.detail.ping_unanswered"), style);
+    }
+    if c.progress.unanswered_pings > 0 {
+        let style = o.theme.warn;
+        o.styled(
+            tr!(
+                lang,
+                "tui.detail.pings_unanswered",
+                n = c.progress.unanswered_pings
+            ),
+            style,
+        );
+    }
+    if let Some(silence) = c.progress.heartbeat_silence_ms(s.heartbeat_ms) {
+        let style = o.theme.warn;
+        o.styled(
+            tr!(
+                lang,
+                "tui.detail.heartbeat_stopped",
+                silence = silence : {:.3},
+                period = s.heartbeat_ms.unwrap_or(0.0) : {:.3}
+            ),
+            style,
+        );
+    }
+}
+
+/// The close as it happened: who closed actively (主动关闭), the passive
+/// answer (被动关闭) and its delay, the point that these two frames are the
+/// whole WebSocket close, then the TCP teardown as it really went.
+fn close_story(o: &mut Out, store: &Store, c: &Conn, lang: Lang) {
+    let revealed: Vec<&Event> = store
+        .revealed_of(c)
+        .iter()
+        .filter_map(|&i| store.events.get(i))
+        .collect();
+    let closes: Vec<&Event> = revealed
+        .iter()
+        .copied()
+        .filter(|e| matches!(e.kind, EventKind::WsFrame { opcode: 8, .. }))
+        .collect();
+    let summary = revealed.iter().rev().find_map(|e| match &e.kind {
+        EventKind::WsClose {
+            initiator,
+            code,
+            reason,
+            echo_ms,
+            clean,
+            ..
+        } => Some((*initiator, *code, reason.clone(), *echo_ms, *clean)),
+        _ => None,
+    });
+    o.heading(&tr!(lang, "tui.detail.close_heading"));
+    let first = closes.first().copied();
+    let initiator = summary
+        .as_ref()
+        .and_then(|s| s.0)
+        .or(first.and_then(|e| e.dir));
+    let Some(active) = initiator else {
+        o.text(tr!(lang, "tui.detail.close_none"));
+        teardown_story(o, store, c, lang);
+        return;
+    };
+    let code = summary
+        .as_ref()
+        .and_then(|s| s.1)
+        .or(c.progress.close_frame_code);
+    let code_text = match code {
+        Some(code) => format!("{code} ({})", close_meaning(lang, code)),
+        None => tr!(lang, "tui.label.close_no_code"),
+    };
+    o.hanging(
+        tr!(
+            lang,
+            "tui.detail.close_active",
+            side = dir_word(Some(active), lang),
+            code = code_text
+        ),
+        4,
+    );
+    let answer = closes.iter().find(|e| e.dir == Some(active.reverse()));
+    let echo_ms = summary.as_ref().and_then(|s| s.3).or_else(|| {
+        let a = first?;
+        answer.map(|b| b.ts.millis_since(a.ts))
+    });
+    match (answer, echo_ms) {
+        (Some(_), Some(ms)) => o.hanging(
+            tr!(
+                lang,
+                "tui.detail.close_passive",
+                side = dir_word(Some(active.reverse()), lang),
+                ms = ms : {:.3}
+            ),
+            4,
+        ),
+        (Some(_), None) => o.hanging(
+            tr!(
+                lang,
+                "tui.detail.close_passive_no_time",
+                side = dir_word(Some(active.reverse()), lang)
+            ),
+            4,
+        ),
+        (None, _) if summary.is_some() => {
+            let style = o.theme.warn;
+            o.styled(
+                tr!(
+                    lang,
+                    "tui.detail.close_unanswered",
+                    side = dir_word(Some(active.reverse()), lang)
+                ),
+                style,
+            )
+        }
+        (None, _) => o.hanging(tr!(lang, "tui.detail.close_waiting"), 4),
+    }
+    if let Some(s) = &summary {
+        let (mark, style) = if s.4 {
+            ("✓", o.theme.ok)
+        } else {
+            ("✗", o.theme.warn)
+        };
+        o.styled(
+            format!(
+                " {mark} {}",
+                if s.4 {
+                    tr!(lang, "tui.detail.close_clean")
+                } else {
+                    tr!(lang, "tui.detail.close_not_clean")
+                }
+            ),
+            style,
+        );
+    }
+    o.hanging(tr!(lang, "tui.detail.close_two_frames"), 2);
+    teardown_story(o, store, c, lang);
+}
+
+/// The TCP teardown of the connection as it went: each FIN, ACK of a FIN
+/// and RST with its side and time, then what it amounts to (the four-way
+/// teardown, a half-close, a reset).
+fn teardown_story(o: &mut Out, store: &Store, c: &Conn, lang: Lang) {
+    let revealed = store.revealed_of(c);
+    let steps: Vec<&Event> = revealed
+        .iter()
+        .filter_map(|&i| store.events.get(i))
+        .filter(|e| matches!(e.kind, EventKind::TcpTeardown { .. }))
+        .collect();
+    let hidden = c
+        .events
+        .iter()
+        .skip(revealed.len())
+        .filter_map(|&i| store.events.get(i))
+        .any(|e| matches!(e.kind, EventKind::TcpTeardown { .. }));
+    o.heading(&tr!(lang, "tui.detail.teardown_heading"));
+    if steps.is_empty() {
+        if hidden {
+            o.text(tr!(lang, "tui.detail.teardown_later"));
+        } else {
+            o.text(tr!(lang, "tui.detail.teardown_none"));
+        }
+        return;
+    }
+    let origin = steps.first().map(|e| e.ts).unwrap_or_default();
+    let mut fins = [false; 2];
+    let mut acked = [false; 2];
+    let mut rst = false;
+    for (n, e) in steps.iter().enumerate() {
+        let EventKind::TcpTeardown { how, step } = &e.kind else {
+            continue;
+        };
+        let side = dir_word(e.dir, lang);
+        let what = match (how, step) {
+            (TeardownHow::Rst, _) => {
+                rst = true;
+                tr!(lang, "tui.detail.step_rst", side = side)
+            }
+            (TeardownHow::Fin, Some(TeardownStep::Ack)) => {
+                if let Some(d) = e.dir {
+                    acked[d.reverse().index()] = true;
+                }
+                tr!(lang, "tui.detail.step_ack", side = side)
+            }
+            (TeardownHow::Fin, _) => {
+                if let Some(d) = e.dir {
+                    fins[d.index()] = true;
+                }
+                tr!(lang, "tui.detail.step_fin", side = side)
+            }
+        };
+        let at = super::fmt::delta(e.ts.0.saturating_sub(origin.0));
+        o.hanging(format!(" {}. {at:>9}  {what}", n + 1), 15);
+    }
+    let verdict = if rst {
+        tr!(lang, "tui.detail.verdict_rst")
+    } else if fins == [true, true] && acked == [true, true] {
+        tr!(lang, "tui.detail.verdict_four_way")
+    } else if fins.iter().any(|f| *f) && fins != [true, true] {
+        tr!(lang, "tui.detail.verdict_half_close")
+    } else {
+        tr!(lang, "tui.detail.verdict_unfinished")
+    };
+    o.hanging(format!(" → {verdict}"), 4);
+    if hidden {
+        o.text(tr!(lang, "tui.detail.teardown_more"));
+    }
+}
+
+/// The upgrade's checklist as the HTTP layer computed it (`ws_handshake`'s
+/// `checks`) and, with the response, the Accept derived step by step.
+fn upgrade_sections(
+    o: &mut Out,
+    store: &Store,
+    conn: Option<&Conn>,
+    events: &[&Event],
+    with_accept: bool,
+    lang: Lang,
+) {
+    let request = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::HttpRequest { .. }));
+    let response = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::HttpResponse { .. }));
+    let outcome = events
+        .iter()
+        .find(|e| matches!(e.kind, EventKind::WsHandshake { .. }));
+    let asked = request.is_some_and(|r| match &r.kind {
         EventKind::HttpRequest { headers, .. } => headers.iter().any(|(n, _)| {
             n.eq_ignore_ascii_case("upgrade") || n.to_ascii_lowercase().starts_with("sec-websocket")
         }),
         _ => false,
     });
-    if !asked && h.outcome.is_none() {
-        o.heading("Plain HTTP");
-        o.text(" The request does not ask for an Upgrade: no WebSocket here.");
+    if !asked && outcome.is_none() {
+        o.heading(&tr!(lang, "tui.detail.plain_http"));
+        o.text(tr!(lang, "tui.detail.no_upgrade"));
+        if let Some(c) = conn {
+            summary_lines(o, c, lang);
+        }
         return;
     }
-    o.heading("Upgrade checklist (RFC 6455 §4.1, §4.2.2)");
-    for c in checklist(&h) {
-        checklist_row(o, &c);
+    o.heading(&tr!(lang, "tui.detail.checklist"));
+    match outcome.map(|e| &e.kind) {
+        Some(EventKind::WsHandshake { checks, .. }) => {
+            for c in checks {
+                checklist_row(o, c, lang);
+            }
+        }
+        _ => {
+            // The verdict is not on screen yet: the request's part of it,
+            // from the same checks (they come before the status check).
+            let later = conn.and_then(|c| {
+                c.events
+                    .iter()
+                    .filter_map(|&i| store.events.get(i))
+                    .find_map(|e| match &e.kind {
+                        EventKind::WsHandshake { checks, .. } => Some(checks),
+                        _ => None,
+                    })
+            });
+            match later {
+                Some(checks) => {
+                    for c in checks.iter().take_while(|c| c.name != STATUS_CHECK) {
+                        checklist_row(o, c, lang);
+                    }
+                    o.text(tr!(lang, "tui.detail.checklist_rest"));
+                }
+                None => o.text(tr!(lang, "tui.detail.checklist_none")),
+            }
+        }
     }
-    let key = h.request.and_then(|r| match &r.kind {
+    let key = request.and_then(|r| match &r.kind {
         EventKind::HttpRequest { headers, .. } => headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-key"))
             .map(|(_, v)| v.clone()),
         _ => None,
     });
-    let accept = h.response.and_then(|r| match &r.kind {
+    let accept = response.and_then(|r| match &r.kind {
         EventKind::HttpResponse { headers, .. } => headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case("sec-websocket-accept"))
@@ -748,7 +1105,7 @@ fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
     });
     if let (true, Some(key)) = (with_accept, key) {
         let s = accept_steps(&key);
-        o.heading("Sec-WebSocket-Accept derivation (§4.2.2)");
+        o.heading(&tr!(lang, "tui.detail.accept_heading"));
         o.text(" Accept = base64(SHA-1(key + GUID))");
         // One column for the values, narrow enough for the 40 hex digits
         // of the SHA-1 in a 52-column panel.
@@ -759,32 +1116,34 @@ fn upgrade_sections(o: &mut Out, events: &[&Event], with_accept: bool) {
         match accept {
             Some(a) => {
                 let ok = a.trim() == s.accept;
-                o.check(Some(ok), format!("received {a}"));
+                o.check(Some(ok), tr!(lang, "tui.detail.received", accept = a));
             }
-            None => o.check(Some(false), "received (no Sec-WebSocket-Accept)".into()),
+            None => o.check(Some(false), tr!(lang, "tui.detail.received_none")),
         }
     }
 }
 
-/// One requirement: `✓ label  seen` with the RFC reference in a column at the
-/// right edge, on one line when it fits; otherwise what was seen drops to a
-/// line of its own under the label. What was seen is left out when the label
+/// The name of the check that opens the response's part of the checklist.
+const STATUS_CHECK: &str = "status is 101 Switching Protocols";
+
+/// One requirement: `✓ name  seen` with the rule in a column at the right
+/// edge, on one line when it fits; otherwise what was seen drops to a line
+/// of its own under the name. What was seen is left out when the name
 /// already says it (`✓ Upgrade: websocket` needs no `websocket` after it).
-fn checklist_row(o: &mut Out, c: &super::upgrade::Check) {
+fn checklist_row(o: &mut Out, c: &Check, lang: Lang) {
     let width = o.width;
-    let style = o.check_style(c.ok);
+    let ok = Some(c.ok);
+    let style = o.check_style(ok);
+    let name = check_name(lang, c.name);
     let seen = clean(&c.seen);
-    let redundant = c.ok == Some(true)
-        && c.label
-            .to_ascii_lowercase()
-            .contains(&seen.trim().to_ascii_lowercase())
-        && !seen.trim().is_empty();
+    let bare = seen.trim().trim_matches('"').to_ascii_lowercase();
+    let redundant = c.ok && name.to_ascii_lowercase().contains(&bare) && !bare.is_empty();
     let seen = if redundant { String::new() } else { seen };
-    let mark = format!(" {} ", tick(c.ok));
-    let head = super::fmt::width(&mark) + super::fmt::width(c.label);
-    let rfc = c.rfc;
+    let mark = format!(" {} ", tick(ok));
+    let head = super::fmt::width(&mark) + super::fmt::width(name);
+    let rfc = c.rule;
     let one_line = head + 2 + super::fmt::width(&seen) + 2 + super::fmt::width(rfc);
-    let mut spans = vec![Span::styled(mark, style), Span::raw(c.label)];
+    let mut spans = vec![Span::styled(mark, style), Span::raw(name)];
     let seen_below = !seen.is_empty() && one_line > width;
     let used = if seen.is_empty() || seen_below {
         head
@@ -795,7 +1154,7 @@ fn checklist_row(o: &mut Out, c: &super::upgrade::Check) {
     };
     let rfc_w = super::fmt::width(rfc);
     // The reference goes at the right edge of the first line, or of the
-    // second when the label leaves no room for it.
+    // second when the name leaves no room for it.
     let rfc_below = used + 2 + rfc_w > width;
     if !rfc_below {
         spans.push(Span::raw(" ".repeat(width - used - rfc_w)));
@@ -827,10 +1186,11 @@ pub fn render(
     scroll: &mut u16,
     focused: bool,
     empty_hint: &str,
+    lang: Lang,
     theme: &Theme,
 ) {
     let block = Block::bordered()
-        .title(Span::styled(" Detail ", theme.title))
+        .title(Span::styled(tr!(lang, "tui.detail.panel"), theme.title))
         .border_style(if focused {
             theme.border_focus
         } else {
@@ -838,7 +1198,7 @@ pub fn render(
         });
     let inner = block.inner(area);
     let content = match selected {
-        Some(i) => lines(store, conn, i, inner.width, theme),
+        Some(i) => lines(store, conn, i, inner.width, lang, theme),
         None => wrap(
             Line::styled(empty_hint.to_string(), theme.dim),
             usize::from(inner.width),

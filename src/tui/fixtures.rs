@@ -97,6 +97,62 @@ fn teardown(how: TeardownHow, step: Option<TeardownStep>) -> EventKind {
     EventKind::TcpTeardown { how, step }
 }
 
+/// RFC 6455 §1.3's opening handshake request.
+pub fn request_head() -> wsscope::http::RequestHead {
+    wsscope::http::RequestHead {
+        method: "GET".into(),
+        target: "/chat".into(),
+        version: "HTTP/1.1".into(),
+        headers: headers(&[
+            ("Host", "server.example.com"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Origin", "http://example.com"),
+            ("Sec-WebSocket-Protocol", "chat, superchat"),
+            ("Sec-WebSocket-Version", "13"),
+        ]),
+    }
+}
+
+/// RFC 6455 §1.3's answer.
+pub fn response_head() -> wsscope::http::ResponseHead {
+    wsscope::http::ResponseHead {
+        status: 101,
+        reason: "Switching Protocols".into(),
+        version: "HTTP/1.1".into(),
+        headers: headers(&[
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+            ("Sec-WebSocket-Protocol", "chat"),
+        ]),
+    }
+}
+
+fn upgrade_request() -> EventKind {
+    let r = request_head();
+    let checks = wsscope::http::request_checks(&r);
+    wsscope::analysis::contract::request_event(&r, Some(&checks))
+}
+
+fn upgrade_response() -> EventKind {
+    let r = response_head();
+    EventKind::HttpResponse {
+        status: r.status,
+        reason: r.reason,
+        version: r.version,
+        headers: r.headers,
+    }
+}
+
+/// The `ws_handshake` of [`request_head`] and [`response_head`], built by the
+/// HTTP layer's checks and the contract's event, as the analyzer builds it.
+pub fn upgrade_outcome() -> EventKind {
+    let up = wsscope::http::check_upgrade(&request_head(), &response_head());
+    wsscope::analysis::contract::handshake_event(&up)
+}
+
 /// The whole capture: connection 0 is plain HTTP, connection 1 WebSocket.
 pub fn session() -> Vec<Event> {
     let binary: Vec<u8> = (0..=255u8).collect();
@@ -152,62 +208,10 @@ pub fn session() -> Vec<Event> {
                 headers: headers(&[("Content-Type", "text/html"), ("Content-Length", "1256")]),
             },
         ),
-        ws(
-            9,
-            200.0,
-            Some(C2S),
-            EventKind::HttpRequest {
-                method: "GET".into(),
-                target: "/chat".into(),
-                version: "HTTP/1.1".into(),
-                headers: headers(&[
-                    ("Host", "server.example.com"),
-                    ("Upgrade", "websocket"),
-                    ("Connection", "Upgrade"),
-                    ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
-                    ("Origin", "http://example.com"),
-                    ("Sec-WebSocket-Protocol", "chat, superchat"),
-                    ("Sec-WebSocket-Version", "13"),
-                ]),
-                checks: None,
-            },
-        ),
-        ws(
-            10,
-            230.0,
-            Some(S2C),
-            EventKind::HttpResponse {
-                status: 101,
-                reason: "Switching Protocols".into(),
-                version: "HTTP/1.1".into(),
-                headers: headers(&[
-                    ("Upgrade", "websocket"),
-                    ("Connection", "Upgrade"),
-                    ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
-                    ("Sec-WebSocket-Protocol", "chat"),
-                ]),
-            },
-        ),
-        ws(
-            10,
-            230.0,
-            None,
-            EventKind::WsHandshake {
-                key: Some("dGhlIHNhbXBsZSBub25jZQ==".into()),
-                accept: Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into()),
-                expected_accept: Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into()),
-                accept_ok: true,
-                version: Some("13".into()),
-                extensions: vec![],
-                subprotocol: Some("chat".into()),
-                ok: true,
-                status: 101,
-                reason: None,
-                offered_extensions: vec![],
-                offered_subprotocols: vec!["chat".into(), "superchat".into()],
-                checks: vec![],
-            },
-        ),
+        ws(9, 200.0, Some(C2S), upgrade_request()),
+        ws(10, 230.0, Some(S2C), upgrade_response()),
+        // The outcome as the HTTP layer computes it: its checks are real.
+        ws(10, 230.0, None, upgrade_outcome()),
         ws(
             11,
             300.0,

@@ -12,9 +12,22 @@
 //! [`theme`] the colours (and `NO_COLOR`); [`terminal`] setup, restore and
 //! the panic hook; [`run`] the loop that ties them together.
 
+/// A message of the view's catalogue (`locales/tui.yml`) in `lang` (a
+/// [`wsscope::output::Lang`]), as an owned `String`; arguments as in
+/// `rust_i18n::t!` (`name = value`, `name = value : {:.3}`).
+macro_rules! tr {
+    ($lang:expr, $key:expr) => {
+        rust_i18n::t!($key, locale = $lang.code()).into_owned()
+    };
+    ($lang:expr, $key:expr, $($args:tt)*) => {
+        rust_i18n::t!($key, locale = $lang.code(), $($args)*).into_owned()
+    };
+}
+
 pub mod app;
 pub mod connections;
 pub mod detail;
+pub mod explain;
 pub mod fmt;
 pub mod help;
 pub mod status;
@@ -39,6 +52,8 @@ pub use app::{App, Msg};
 /// What the producer (capture + analysis, on its own thread) sends the TUI.
 #[derive(Debug)]
 pub enum Feed {
+    /// The capture's first packet: every time shown counts from it.
+    FirstPacket(wsscope::types::Timestamp),
     /// Timeline events, in capture order.
     Events(Vec<wsscope::analysis::Event>),
     /// File indexing progress, or the live packet counters.
@@ -71,6 +86,8 @@ pub struct ViewOptions {
     pub speed: f64,
     /// No colours, only bold/reverse/underline (`NO_COLOR` or a flag).
     pub no_color: bool,
+    /// The language of every word the view shows (`L` switches it).
+    pub lang: wsscope::output::Lang,
 }
 
 /// How long the loop waits for a key before drawing again.

@@ -17,38 +17,68 @@ use super::app::{App, Focus, Msg};
 use super::timeline::ItemKind;
 use super::{Feed, ViewOptions};
 
+/// What the analyzer hands the view: the events, and the first packet.
+#[derive(Default)]
+struct Collect {
+    events: Vec<Event>,
+    first: Option<Timestamp>,
+}
+
+impl wsscope::analysis::Sink for Collect {
+    fn event(&mut self, e: Event) {
+        self.events.push(e);
+    }
+    fn first_packet(&mut self, ts: Timestamp) {
+        self.first.get_or_insert(ts);
+    }
+}
+
 /// The events of a capture in `captures/`, as `wsscope print --json` has them.
-fn events_of(name: &str) -> Vec<Event> {
+pub(super) fn events_of(name: &str) -> Vec<Event> {
+    capture_of(name).events
+}
+
+/// The events of a capture in `captures/` and its first packet.
+fn capture_of(name: &str) -> Collect {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("captures")
         .join(name);
     let mut cap = pcap::Capture::from_file(&path).expect("open capture");
     let linktype = cap.get_datalink().0;
     let mut analyzer = Analyzer::new(Config::default());
-    let mut events: Vec<Event> = Vec::new();
+    let mut out = Collect::default();
     let mut last = Timestamp::default();
     while let Ok(p) = cap.next_packet() {
         let ts = Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
         last = ts;
-        analyzer.packet(linktype, ts, p.data, &mut events);
+        analyzer.packet(linktype, ts, p.data, &mut out);
     }
-    analyzer.finish(last, &mut events);
-    assert!(!events.is_empty(), "{name}: no events");
-    events
+    analyzer.finish(last, &mut out);
+    assert!(!out.events.is_empty(), "{name}: no events");
+    out
 }
 
 /// A replay of capture `name`, fully read, clock at zero (as `wsscope FILE`
 /// shows it when it opens).
 fn open(name: &str) -> App {
-    let events = events_of(name);
+    open_in(name, wsscope::output::Lang::En)
+}
+
+/// [`open`] in language `lang`.
+pub(super) fn open_in(name: &str, lang: wsscope::output::Lang) -> App {
+    let Collect { events, first } = capture_of(name);
     let packets = events.iter().map(|e| e.pkt).max().unwrap_or(0);
     let mut app = App::new(ViewOptions {
         source_label: format!("captures/{name}"),
         live: false,
         speed: 1.0,
         no_color: false,
+        lang,
     });
     app.update(Msg::Tick(Duration::ZERO));
+    if let Some(ts) = first {
+        app.update(Msg::Feed(Feed::FirstPacket(ts)));
+    }
     app.update(Msg::Feed(Feed::Events(events)));
     app.update(Msg::Feed(Feed::Progress {
         packets,
@@ -173,12 +203,21 @@ fn basic_walk_through_every_phase() {
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.focus(), Focus::Timeline);
 
-    // Tab: the closing handshake.
-    press(&mut app, KeyCode::Tab);
-    assert!(matches!(
-        selected(&app),
-        Some(EventKind::WsFrame { opcode: 8, .. })
-    ));
+    // Tab by Tab: the heartbeat (a phase of its own), then the closing handshake.
+    let mut stops = Vec::new();
+    for _ in 0..8 {
+        press(&mut app, KeyCode::Tab);
+        let op = match selected(&app) {
+            Some(EventKind::WsFrame { opcode, .. }) => Some(*opcode),
+            _ => None,
+        };
+        stops.push(op);
+        if op == Some(8) {
+            break;
+        }
+    }
+    assert!(stops.contains(&Some(9)), "{stops:?}");
+    assert_eq!(stops.last(), Some(&Some(8)), "{stops:?}");
     step_until(&mut app, |k| matches!(k, EventKind::WsClose { .. }));
     let s = screen(&mut app, 120, 40);
     assert!(s.contains("1000"), "{s}");
@@ -278,8 +317,205 @@ fn a_refused_upgrade_shows_its_checklist() {
     step_until(&mut app, |k| matches!(k, EventKind::WsHandshake { .. }));
     let s = screen(&mut app, 120, 40);
     assert!(s.contains("WS✗ 426"), "{s}");
-    assert!(s.contains("✗ status 101"), "{s}");
+    assert!(s.contains("✗ status is 101 Switching Protocols"), "{s}");
     assert_checklist_unwrapped(&s);
     insta::assert_snapshot!("real_refused_120x40", s);
     insta::assert_snapshot!("real_refused_80x24", screen(&mut app, 80, 24));
+}
+
+/// Words that stay as they are in Chinese: protocol tokens (TCP flags, HTTP
+/// and WebSocket names, header names, opcode names, the RFC's field names in
+/// its header figure), units and the names of keys.
+const PROTOCOL_TOKENS: &[&str] = &[
+    "SYN",
+    "ACK",
+    "FIN",
+    "RST",
+    "RTT",
+    "TCP",
+    "HTTP",
+    "GET",
+    "WebSocket",
+    "Accept",
+    "Upgrade",
+    "websocket",
+    "Connection",
+    "Sec",
+    "Key",
+    "Version",
+    "Host",
+    "Extensions",
+    "Protocol",
+    "Switching",
+    "Protocols",
+    "GUID",
+    "SHA",
+    "base",
+    "key",
+    "RFC",
+    "UTC",
+    "ms",
+    "µs",
+    "hex",
+    "opcode",
+    "FIN",
+    "RSV",
+    "MASK",
+    "len",
+    "text",
+    "binary",
+    "ping",
+    "pong",
+    "close",
+    "continuation",
+    "Payload",
+    "Extended",
+    "payload",
+    "length",
+    "Masking",
+    "XOR",
+    "mod",
+    "conn_open",
+    "tcp_handshake",
+    "http_request",
+    "http_response",
+    "ws_handshake",
+    "ws_frame",
+    "ws_message",
+    "ws_close",
+    "tcp_teardown",
+    "Tab",
+    "End",
+    "Enter",
+    "Esc",
+    "pcap",
+    "captures",
+    "crafted",
+    "basic",
+    "permessage",
+    "deflate",
+    "SSE",
+    "Ctrl",
+    "PgUp",
+    "PgDn",
+    "Home",
+    "Shift",
+    "space",
+    "English",
+    "WS",
+    "TIME_WAIT",
+];
+
+/// The ASCII words (two letters or more, no digits: hex, base64 and
+/// addresses are values, not words) of `s`, leaving out the test backend's
+/// own notes on wide characters.
+fn ascii_words(s: &str) -> Vec<String> {
+    s.lines()
+        .map(|l| {
+            l.split(" Hidden by multi-width symbols")
+                .next()
+                .unwrap_or_default()
+        })
+        // A hex dump's rows (`0010  64 57 …  dW;N`S`) are wire bytes.
+        .flat_map(|l| l.split('│'))
+        .filter(|cell| {
+            let t = cell.trim_start();
+            !(t.len() > 6
+                && t.get(..4)
+                    .is_some_and(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+                && t.get(4..6) == Some("  "))
+        })
+        .flat_map(|l| {
+            l.split(|c: char| !(c.is_ascii_alphanumeric() || "_+/=-".contains(c)))
+                .filter(|w| !w.chars().any(|c| c.is_ascii_digit()))
+                .flat_map(|w| w.split(['-', '/', '+', '=']))
+                .filter(|w| w.chars().filter(|c| c.is_ascii_alphabetic()).count() >= 2)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn the_chinese_view_has_no_english_outside_protocol_tokens_and_wire_text() {
+    let name = "crafted-basic.pcap";
+    // Wire text: every string the capture itself carries (headers, targets,
+    // reasons, previews, addresses), as the NDJSON has it.
+    let mut wire: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for e in events_of(name) {
+        let json = serde_json::to_value(&e).expect("json");
+        let mut stack = vec![json];
+        while let Some(v) = stack.pop() {
+            match v {
+                serde_json::Value::String(s) => wire.extend(ascii_words(&s)),
+                serde_json::Value::Array(a) => stack.extend(a),
+                serde_json::Value::Object(o) => {
+                    // Values only: the field names are ours, not the wire's.
+                    for (k, v) in o {
+                        if !matches!(
+                            k.as_str(),
+                            "event" | "opname" | "dir" | "kind" | "name" | "rule" | "how" | "step"
+                        ) {
+                            stack.push(v);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    // A hex byte of a dump, or a piece of wire text cut short (a preview
+    // cut with `…`, a value broken across rows) is wire text too.
+    let allowed = |w: &str| {
+        PROTOCOL_TOKENS.contains(&w)
+            || wire.contains(w)
+            || (w.len() == 2 && w.chars().all(|c| c.is_ascii_hexdigit()))
+            || (w.len() <= 5 && wire.iter().any(|x| x.contains(w)))
+    };
+    let mut app = open_in(name, wsscope::output::Lang::Zh);
+    press(&mut app, KeyCode::End);
+    let mut screens = vec![screen(&mut app, 160, 60)];
+    // Every event's detail and explanation, the help.
+    for _ in 0..app.store().events.len() {
+        press(&mut app, KeyCode::Up);
+        screens.push(screen(&mut app, 160, 60));
+        press(&mut app, KeyCode::Char('z'));
+        screens.push(screen(&mut app, 160, 100));
+        press(&mut app, KeyCode::Char('z'));
+    }
+    press(&mut app, KeyCode::Char('?'));
+    screens.push(screen(&mut app, 100, 30));
+    let mut english: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for s in &screens {
+        for w in ascii_words(s) {
+            if !allowed(&w) {
+                if std::env::var_os("WSSCOPE_DEBUG_ZH").is_some() {
+                    let line = s
+                        .lines()
+                        .find(|l| l.contains(w.as_str()))
+                        .unwrap_or_default();
+                    eprintln!("{w}: {line}");
+                }
+                english.insert(w);
+            }
+        }
+    }
+    assert!(
+        english.is_empty(),
+        "English words in the Chinese view: {english:?}"
+    );
+    // And the article's terms are there.
+    let all = screens.join("\n");
+    for term in [
+        "握手",
+        "帧",
+        "掩码",
+        "心跳",
+        "主动关闭",
+        "被动关闭",
+        "四次挥手",
+        "全双工",
+    ] {
+        assert!(all.contains(term), "{term} missing");
+    }
 }

@@ -7,6 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
+use wsscope::output::Lang;
+
 use super::fmt::{clean, clock, fit, width};
 use super::theme::Theme;
 
@@ -41,6 +43,8 @@ pub struct Info {
     pub done: bool,
     /// Events not kept because the store is full.
     pub overflow: u64,
+    /// Replay: everything is shown (no "space to play" hint).
+    pub at_end: bool,
 }
 
 /// `▕████░░░░▏ 45%` in `cells` cells.
@@ -67,41 +71,71 @@ fn speed_text(s: f64) -> String {
     }
 }
 
+/// One part of the bar: its text, its style, and how soon it gives way on a
+/// narrow terminal (0: never; higher goes first).
+#[derive(Clone, Debug)]
+pub struct Part {
+    /// The text.
+    pub text: String,
+    /// Its style.
+    pub style: Style,
+    /// 0 for the parts that always stay (the source, cut if need be; the
+    /// replay clock; the live state); higher numbers are dropped first.
+    pub drop: u8,
+}
+
+fn part(text: String, style: Style, drop: u8) -> Part {
+    Part { text, style, drop }
+}
+
 /// The parts of the bar, left to right.
-pub fn spans(i: &Info, theme: &Theme) -> Vec<(String, Style)> {
-    let mut out: Vec<(String, Style)> = Vec::new();
-    let sep = || (" │ ".to_string(), Style::new());
+pub fn parts(i: &Info, lang: Lang, theme: &Theme) -> Vec<Part> {
+    let mut out: Vec<Part> = Vec::new();
     if i.live {
-        out.push((format!(" ● live {}", clean(&i.source)), Style::new()));
+        out.push(part(
+            format!(" ● {} {}", tr!(lang, "tui.status.live"), clean(&i.source)),
+            Style::new(),
+            0,
+        ));
     } else {
-        out.push((format!(" {}", clean(&i.source)), Style::new()));
+        out.push(part(format!(" {}", clean(&i.source)), Style::new(), 0));
     }
-    out.push(sep());
-    out.push((format!("{} pkts", i.packets), Style::new()));
-    out.push(sep());
-    let plural = if i.conns == 1 { "" } else { "s" };
-    out.push((format!("{} conn{plural}", i.conns), Style::new()));
-    out.push(sep());
+    out.push(part(
+        tr!(lang, "tui.status.pkts", n = i.packets),
+        Style::new(),
+        5,
+    ));
+    out.push(part(
+        tr!(lang, "tui.status.conns", n = i.conns),
+        Style::new(),
+        4,
+    ));
     if i.live {
         if let Some(r) = i.rate {
-            out.push((format!("{r:.0} pkt/s"), Style::new()));
-            out.push(sep());
+            out.push(part(
+                tr!(lang, "tui.status.rate", r = r : {:.0}),
+                Style::new(),
+                3,
+            ));
         }
         let drop_style = if i.dropped > 0 {
             theme.warn
         } else {
             Style::new()
         };
-        out.push((format!("{} dropped", i.dropped), drop_style));
-        out.push(sep());
+        out.push(part(
+            tr!(lang, "tui.status.dropped", n = i.dropped),
+            drop_style,
+            2,
+        ));
         match i.paused_new {
-            Some(n) => out.push((format!("⏸ paused +{n}"), theme.warn)),
-            None if i.done => out.push(("capture stopped".into(), theme.warn)),
-            None => out.push(("▶ following".into(), Style::new())),
+            Some(n) => out.push(part(tr!(lang, "tui.status.paused", n = n), theme.warn, 0)),
+            None if i.done => out.push(part(tr!(lang, "tui.status.stopped"), theme.warn, 0)),
+            None => out.push(part(tr!(lang, "tui.status.following"), Style::new(), 0)),
         }
     } else {
         let state = if i.playing { "▶" } else { "⏸" };
-        out.push((
+        out.push(part(
             format!(
                 "{state} {} {}/{}",
                 speed_text(i.speed),
@@ -109,54 +143,102 @@ pub fn spans(i: &Info, theme: &Theme) -> Vec<(String, Style)> {
                 clock(i.duration)
             ),
             Style::new(),
+            0,
         ));
+        if !i.playing && !i.at_end {
+            out.push(part(tr!(lang, "tui.status.space_to_play"), theme.key, 1));
+        }
         if let Some(p) = i.progress {
-            out.push(sep());
-            out.push((format!("indexing {}", progress_bar(p, 6)), Style::new()));
+            out.push(part(
+                format!(
+                    "{} {}",
+                    tr!(lang, "tui.status.indexing"),
+                    progress_bar(p, 6)
+                ),
+                Style::new(),
+                3,
+            ));
         } else if !i.done {
-            out.push(sep());
-            out.push(("indexing…".into(), Style::new()));
+            out.push(part(
+                format!("{}…", tr!(lang, "tui.status.indexing")),
+                Style::new(),
+                3,
+            ));
         }
     }
     if i.overflow > 0 {
-        out.push(sep());
-        out.push((
-            format!("{} events not kept (store full)", i.overflow),
+        out.push(part(
+            tr!(lang, "tui.status.overflow", n = i.overflow),
             theme.warn,
+            2,
         ));
     }
     out
 }
 
-/// Draws the bar on one line, `? help` on the right.
-pub fn render(f: &mut Frame, area: Rect, i: &Info, theme: &Theme) {
-    let w = area.width as usize;
-    let mut parts = spans(i, theme);
-    let mut needed: usize = parts.iter().map(|(t, _)| width(t)).sum();
-    if needed + 8 > w && !i.live {
-        // A narrow terminal: the file's name without its directory, so the
-        // clock at the end stays whole.
-        if let (Some(first), Some((_, name))) = (parts.first_mut(), i.source.rsplit_once('/')) {
-            first.0 = format!(" {}", clean(name));
-            needed = parts.iter().map(|(t, _)| width(t)).sum();
+const SEP: &str = " │ ";
+
+fn total(parts: &[Part]) -> usize {
+    let texts: usize = parts.iter().map(|p| width(&p.text)).sum();
+    texts + width(SEP) * parts.len().saturating_sub(1)
+}
+
+/// The bar's text and styles for a terminal `w` columns wide: the parts
+/// that fit (the least needed give way first, then the source is cut), and
+/// `? help` at the right edge, always.
+pub fn layout(i: &Info, w: usize, lang: Lang, theme: &Theme) -> Vec<(String, Style)> {
+    let help = format!(" {} ", tr!(lang, "tui.status.help"));
+    let room = w.saturating_sub(width(&help));
+    let mut parts = parts(i, lang, theme);
+    while total(&parts) > room {
+        let worst = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.drop > 0)
+            .max_by_key(|(k, p)| (p.drop, *k))
+            .map(|(k, _)| k);
+        match worst {
+            Some(k) => {
+                parts.remove(k);
+            }
+            None => break,
         }
     }
-    // The hint gives way to the facts on a narrow terminal.
-    let help = if needed + 8 <= w { " ? help " } else { "" };
+    if total(&parts) > room {
+        // Still too wide: the file's name without its directory, then cut.
+        if let (Some(first), false, Some((_, name))) =
+            (parts.first_mut(), i.live, i.source.rsplit_once('/'))
+        {
+            first.text = format!(" {}", clean(name));
+        }
+        let rest = total(parts.get(1..).unwrap_or(&[])) + width(SEP);
+        if let Some(first) = parts.first_mut() {
+            first.text = fit(&first.text, room.saturating_sub(rest));
+        }
+    }
+    let mut out: Vec<(String, Style)> = Vec::new();
     let mut used = 0;
-    let mut line: Vec<Span> = Vec::new();
-    let room = w.saturating_sub(width(help));
-    for (text, style) in parts {
-        let left = room.saturating_sub(used);
-        if left == 0 {
-            break;
+    for (k, p) in parts.into_iter().enumerate() {
+        if k > 0 && !p.text.is_empty() {
+            let sep = fit(SEP, room.saturating_sub(used));
+            used += width(&sep);
+            out.push((sep, Style::new()));
         }
-        let t = fit(&text, left);
+        let t = fit(&p.text, room.saturating_sub(used));
         used += width(&t);
-        line.push(Span::styled(t, style));
+        out.push((t, p.style));
     }
-    line.push(Span::raw(" ".repeat(room.saturating_sub(used))));
-    line.push(Span::raw(help));
+    out.push((" ".repeat(room.saturating_sub(used)), Style::new()));
+    out.push((fit(&help, w), Style::new()));
+    out
+}
+
+/// Draws the bar on one line, `? help` on the right.
+pub fn render(f: &mut Frame, area: Rect, i: &Info, lang: Lang, theme: &Theme) {
+    let line: Vec<Span> = layout(i, area.width as usize, lang, theme)
+        .into_iter()
+        .map(|(t, s)| Span::styled(t, s))
+        .collect();
     f.render_widget(Paragraph::new(Line::from(line)).style(theme.status), area);
 }
 

@@ -5,90 +5,19 @@
 
 use std::collections::HashMap;
 
-use wsscope::analysis::{Event, EventKind, TeardownHow, TeardownStep};
+use wsscope::analysis::{
+    ConnStats, ConnTotals, Event, EventKind, Phase, Summary, TeardownHow, TeardownStep,
+};
+use wsscope::types::Timestamp;
 
 /// At most this many events are kept (about a few hundred MB); later events
 /// are counted in [`Store::overflow`] but not stored, so a live capture left
 /// running cannot exhaust memory.
 pub const MAX_EVENTS: usize = 1_000_000;
 
-/// The phases of a connection's life, as the timeline groups them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Phase {
-    /// SYN, SYN-ACK, ACK.
-    TcpHandshake,
-    /// The TLS handshake (wss).
-    TlsHandshake,
-    /// The HTTP request and response that ask for and grant the upgrade.
-    HttpUpgrade,
-    /// Plain HTTP (no upgrade asked for).
-    Http,
-    /// WebSocket frames and messages.
-    Data,
-    /// Close frames.
-    Closing,
-    /// FIN, ACK, RST.
-    TcpTeardown,
-    /// Both FINs acknowledged, or a reset.
-    Closed,
-}
-
-impl Phase {
-    /// The header shown in the timeline.
-    pub fn title(self) -> &'static str {
-        match self {
-            Phase::TcpHandshake => "TCP handshake",
-            Phase::TlsHandshake => "TLS handshake",
-            Phase::HttpUpgrade => "HTTP Upgrade",
-            Phase::Http => "HTTP",
-            Phase::Data => "Data",
-            Phase::Closing => "Closing",
-            Phase::TcpTeardown => "TCP teardown",
-            Phase::Closed => "Closed",
-        }
-    }
-}
-
-/// The phase an event belongs to, given the phase of the event before it on
-/// the same connection (`None` for a violation, which belongs to its event).
-pub fn phase_of(ev: &Event, prev: Option<Phase>) -> Option<Phase> {
-    Some(match &ev.kind {
-        EventKind::ConnOpen { mid_stream, .. } => {
-            if *mid_stream {
-                Phase::Data
-            } else {
-                Phase::TcpHandshake
-            }
-        }
-        EventKind::TcpHandshake { .. } => Phase::TcpHandshake,
-        EventKind::TlsHandshake { .. } | EventKind::TlsDecrypt { .. } => match prev {
-            Some(p) if p > Phase::TlsHandshake => p,
-            _ => Phase::TlsHandshake,
-        },
-        EventKind::TlsAlert { .. } => prev.unwrap_or(Phase::TlsHandshake),
-        EventKind::HttpRequest { headers, .. } => {
-            if header_has_token(headers, "upgrade", "websocket") {
-                Phase::HttpUpgrade
-            } else {
-                Phase::Http
-            }
-        }
-        EventKind::HttpResponse { status, .. } => match prev {
-            Some(Phase::HttpUpgrade) => Phase::HttpUpgrade,
-            _ if *status == 101 => Phase::HttpUpgrade,
-            _ => Phase::Http,
-        },
-        EventKind::WsHandshake { .. } => Phase::HttpUpgrade,
-        EventKind::WsFrame { opcode: 8, .. } | EventKind::WsClose { .. } => Phase::Closing,
-        EventKind::WsFrame { .. } | EventKind::WsMessage { .. } => match prev {
-            Some(Phase::Closing) => Phase::Closing,
-            _ => Phase::Data,
-        },
-        EventKind::TcpTeardown { .. } => Phase::TcpTeardown,
-        EventKind::Gap { .. } => prev.unwrap_or(Phase::Data),
-        EventKind::Violation { .. } => return None,
-    })
-}
+/// A heartbeat is said to have stopped when the connection goes on this many
+/// heartbeat periods after one side's last ping.
+pub const HEARTBEAT_STOPPED_PERIODS: f64 = 3.0;
 
 /// True when header `name` (any case) lists `token` (any case) among its
 /// comma-separated values.
@@ -100,45 +29,50 @@ pub fn header_has_token(headers: &[(String, String)], name: &str, token: &str) -
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
-/// Counters over a connection's revealed events, for the badges.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ConnStats {
-    /// Events revealed.
-    pub events: usize,
+/// Where a connection stands: the [`Phase`] of its last revealed event (a
+/// state machine over [`Phase::of`]; violations and gaps do not move it), and
+/// whether TCP has finished with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ConnState {
     /// The phase of the last revealed event (`None`: nothing yet).
     pub phase: Option<Phase>,
+    /// Both FINs acknowledged, or a reset.
+    pub closed: bool,
+}
+
+/// What the view follows over a connection's revealed events that the one
+/// summary ([`Summary`]) does not hold: the state machine and the moments of
+/// the upgrade, so that a replay does not tell an outcome before it shows it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Progress {
+    /// Events revealed.
+    pub events: usize,
+    /// The state machine.
+    pub state: ConnState,
     /// A request asking for the WebSocket upgrade has been revealed.
     pub upgrade_asked: bool,
-    /// The upgrade's outcome, once the handshake is seen.
-    pub upgrade: Option<bool>,
     /// The status of the upgrade's response, once it is seen.
     pub upgrade_status: Option<u16>,
-    /// WebSocket frames.
-    pub frames: u64,
-    /// WebSocket messages.
-    pub messages: u64,
-    /// Pings.
-    pub pings: u64,
-    /// Pongs.
-    pub pongs: u64,
-    /// The heartbeat: the latest gap between one side's successive pings.
-    pub heartbeat_ms: Option<f64>,
-    last_ping: [Option<wsscope::types::Timestamp>; 2],
-    /// The close code (of the close exchange, else of the first close frame).
-    pub close_code: Option<u16>,
-    /// Violations.
-    pub violations: u64,
+    /// The code of the first close frame (before the close exchange is summed up).
+    pub close_frame_code: Option<u16>,
+    /// Pings that never got their pong (the analyzer's `unanswered_ping`).
+    pub unanswered_pings: u64,
     /// Gaps in the streams.
     pub gaps: u64,
+    /// The last ping of each side, and the last event.
+    last_ping: [Option<Timestamp>; 2],
+    last_ts: Option<Timestamp>,
     fins_acked: [bool; 2],
     rst: bool,
 }
 
-impl ConnStats {
+impl Progress {
     pub(crate) fn apply(&mut self, ev: &Event) {
         self.events += 1;
-        if let Some(p) = phase_of(ev, self.phase) {
-            self.phase = Some(p);
+        self.last_ts = Some(self.last_ts.map_or(ev.ts, |t| t.max(ev.ts)));
+        match Phase::of(&ev.kind) {
+            Phase::Violation | Phase::Gap => {}
+            p => self.state.phase = Some(p),
         }
         match &ev.kind {
             EventKind::HttpRequest { headers, .. }
@@ -147,37 +81,24 @@ impl ConnStats {
                 self.upgrade_asked = true
             }
             EventKind::HttpResponse { status, .. }
-                if self.upgrade_asked && self.upgrade.is_none() =>
+                if self.upgrade_asked && self.upgrade_status.is_none() =>
             {
                 self.upgrade_status = Some(*status)
             }
-            EventKind::WsHandshake { ok, status, .. } => {
-                self.upgrade = Some(*ok);
-                self.upgrade_status = Some(*status);
-            }
-            EventKind::WsFrame {
-                opcode, close_code, ..
-            } => {
-                self.frames += 1;
-                match opcode {
-                    9 => {
-                        self.pings += 1;
-                        if let Some(d) = ev.dir {
-                            if let Some(prev) = self.last_ping[d.index()].replace(ev.ts) {
-                                self.heartbeat_ms = Some(ev.ts.millis_since(prev));
-                            }
-                        }
-                    }
-                    10 => self.pongs += 1,
-                    8 => self.close_code = self.close_code.or(close_code.flatten()),
-                    _ => {}
+            EventKind::WsHandshake { status, .. } => self.upgrade_status = Some(*status),
+            EventKind::WsFrame { opcode: 9, .. } => {
+                if let Some(d) = ev.dir {
+                    self.last_ping[d.index()] = Some(ev.ts);
                 }
             }
-            EventKind::WsMessage { .. } => self.messages += 1,
-            EventKind::WsClose { code, .. } => {
-                self.close_code = code.or(self.close_code);
+            EventKind::WsFrame {
+                opcode: 8,
+                close_code,
+                ..
+            } => self.close_frame_code = self.close_frame_code.or(close_code.flatten()),
+            EventKind::Violation { code, .. } if *code == "unanswered_ping" => {
+                self.unanswered_pings += 1
             }
-            EventKind::Violation { .. } => self.violations += 1,
             EventKind::Gap { .. } => self.gaps += 1,
             EventKind::TcpTeardown { how, step } => match (how, step) {
                 (TeardownHow::Rst, _) => self.rst = true,
@@ -191,9 +112,18 @@ impl ConnStats {
             },
             _ => {}
         }
-        if self.rst || self.fins_acked == [true, true] {
-            self.phase = Some(Phase::Closed);
-        }
+        self.state.closed = self.rst || self.fins_acked == [true, true];
+    }
+
+    /// How long the connection went on after the last ping of the side
+    /// that pinged last, when that is more than
+    /// [`HEARTBEAT_STOPPED_PERIODS`] times its heartbeat: the heartbeat
+    /// stopped. `None` while it beats (or never did).
+    pub fn heartbeat_silence_ms(&self, heartbeat_ms: Option<f64>) -> Option<f64> {
+        let period = heartbeat_ms.filter(|p| *p > 0.0)?;
+        let last_ping = self.last_ping.iter().flatten().max()?;
+        let silence = self.last_ts?.millis_since(*last_ping);
+        (silence > HEARTBEAT_STOPPED_PERIODS * period).then_some(silence)
     }
 }
 
@@ -214,8 +144,21 @@ pub struct Conn {
     pub websocket: bool,
     /// Indices into [`Store::events`] of its events, in order.
     pub events: Vec<usize>,
-    /// Counters over its revealed events.
+    /// The state machine and the upgrade's moments, over its revealed events.
+    pub progress: Progress,
+    /// The one summary ([`Summary`]) of its revealed events.
+    pub summary: Summary,
+    /// [`Summary::close`] of it as it stands (kind, heartbeat and ping RTT
+    /// medians, close verdict, duration): every number a badge or a panel
+    /// shows comes from here.
     pub stats: ConnStats,
+}
+
+impl Conn {
+    /// Brings [`Conn::stats`] up to date with [`Conn::summary`].
+    fn restat(&mut self) {
+        self.stats = self.summary.clone().close(&ConnTotals::default());
+    }
 }
 
 /// Every event received, and the connections they belong to.
@@ -237,6 +180,8 @@ pub struct Store {
     /// Bumped each time the revealed prefix shrinks (a replay stepped
     /// back), so views built incrementally know to start over.
     pub rewinds: u64,
+    /// The capture's first packet (every time shown is relative to it).
+    pub first_packet: Option<Timestamp>,
 }
 
 impl Store {
@@ -251,7 +196,7 @@ impl Store {
             self.max_pkt = self.max_pkt.max(ev.pkt);
             let pos = match self.by_id.get(&ev.conn) {
                 Some(&p) => p,
-                None => self.add_conn(ev.conn, ev.pkt),
+                None => self.add_conn(ev.conn, ev.pkt, ev.ts),
             };
             if let Some(conn) = self.conns.get_mut(pos) {
                 match &ev.kind {
@@ -281,7 +226,9 @@ impl Store {
         self.generation += 1;
     }
 
-    fn add_conn(&mut self, id: u64, first_pkt: u64) -> usize {
+    fn add_conn(&mut self, id: u64, first_pkt: u64, ts: Timestamp) -> usize {
+        let summary = Summary::new(id, ts);
+        let stats = summary.clone().close(&ConnTotals::default());
         let conn = Conn {
             id,
             client: "?".into(),
@@ -290,7 +237,9 @@ impl Store {
             first_pkt,
             websocket: false,
             events: Vec::new(),
-            stats: ConnStats::default(),
+            progress: Progress::default(),
+            summary,
+            stats,
         };
         // Events complete in capture order, so a new connection almost always
         // goes last; a connection whose first event completes late is moved
@@ -328,19 +277,37 @@ impl Store {
         if n == self.revealed {
             return;
         }
+        let mut touched = vec![false; self.conns.len()];
         if n < self.revealed {
             self.rewinds += 1;
             for c in &mut self.conns {
-                c.stats = ConnStats::default();
+                c.progress = Progress::default();
+                let ts = c
+                    .events
+                    .first()
+                    .and_then(|&i| self.events.get(i))
+                    .map_or(Timestamp(0), |e| e.ts);
+                c.summary = Summary::new(c.id, ts);
             }
+            touched.fill(true);
             self.revealed = 0;
         }
         for i in self.revealed..n {
             let Some(ev) = self.events.get(i) else { break };
-            if let Some(pos) = self.by_id.get(&ev.conn) {
-                if let Some(c) = self.conns.get_mut(*pos) {
-                    c.stats.apply(ev);
+            if let Some(&pos) = self.by_id.get(&ev.conn) {
+                if let Some(c) = self.conns.get_mut(pos) {
+                    c.progress.apply(ev);
+                    c.summary.add(ev);
+                    if let Some(t) = touched.get_mut(pos) {
+                        *t = true;
+                    }
                 }
+            }
+        }
+        // The medians and the kind once per connection and call, not per event.
+        for (c, t) in self.conns.iter_mut().zip(touched) {
+            if t {
+                c.restat();
             }
         }
         self.revealed = n;
@@ -351,6 +318,11 @@ impl Store {
     pub fn revealed_of<'a>(&self, conn: &'a Conn) -> &'a [usize] {
         let k = conn.events.partition_point(|&i| i < self.revealed);
         conn.events.get(..k).unwrap_or(&[])
+    }
+
+    /// The first WebSocket connection (an upgrade asked for), if any yet.
+    pub fn first_websocket_conn(&self) -> Option<&Conn> {
+        self.conns.iter().find(|c| c.websocket)
     }
 
     /// The first WebSocket connection, else the first connection.
@@ -372,8 +344,35 @@ impl Store {
             .map(|c| c.id)
     }
 
-    /// The capture time of the first event, in microseconds.
+    /// The time every view counts from, in microseconds: the capture's
+    /// first packet, else (before it is known) the first event.
     pub fn origin(&self) -> Option<i64> {
-        self.events.first().map(|e| e.ts.0)
+        self.first_packet
+            .map(|t| t.0)
+            .or_else(|| self.events.first().map(|e| e.ts.0))
+    }
+}
+
+/// The title of phase `p` on a connection of `kind` (`Summary`'s kind), in
+/// `lang`: HTTP is named for what the connection does with it (an Upgrade,
+/// polling, long polling, server-sent events).
+pub fn phase_title(p: Phase, kind: &str, lang: wsscope::output::Lang) -> String {
+    match p {
+        Phase::TcpHandshake => tr!(lang, "tui.phase.tcp_handshake"),
+        Phase::Tls => tr!(lang, "tui.phase.tls"),
+        Phase::Http => match kind {
+            "websocket" => tr!(lang, "tui.phase.http_upgrade"),
+            "http-polling" => tr!(lang, "tui.phase.http_polling"),
+            "http-long-polling" => tr!(lang, "tui.phase.http_long_polling"),
+            "http-streaming" => tr!(lang, "tui.phase.http_streaming"),
+            _ => tr!(lang, "tui.phase.http"),
+        },
+        Phase::Accept => tr!(lang, "tui.phase.accept"),
+        Phase::Data => tr!(lang, "tui.phase.data"),
+        Phase::Heartbeat => tr!(lang, "tui.phase.heartbeat"),
+        Phase::Close => tr!(lang, "tui.phase.close"),
+        Phase::Teardown => tr!(lang, "tui.phase.teardown"),
+        Phase::Violation => tr!(lang, "tui.phase.violation"),
+        Phase::Gap => tr!(lang, "tui.phase.gap"),
     }
 }

@@ -26,6 +26,7 @@ fn opts(live: bool) -> ViewOptions {
         live,
         speed: 1.0,
         no_color: false,
+        lang: wsscope::output::Lang::En,
     }
 }
 
@@ -88,27 +89,35 @@ fn step_until(app: &mut App, want: impl Fn(&EventKind) -> bool) {
 }
 
 #[test]
-fn opens_on_the_first_websocket_connection() {
+fn opens_paused_on_the_first_websocket_event() {
     let mut app = replay();
     assert_eq!(app.selected_conn(), Some(1));
-    assert!(app.playing());
-    // At t=0 only the first packet of connection 0 is shown.
-    assert_eq!(app.store().revealed, 2);
+    assert!(!app.playing(), "a replay opens paused");
+    // Everything before the WebSocket connection's first event is shown,
+    // and that event (its connection_open) is selected.
+    assert_eq!(app.store().revealed, 5);
+    let sel = app.selected_event().unwrap();
+    assert_eq!(app.store().events[sel].conn, 1);
+    assert_eq!(kind_of(&app, Some(sel)), "conn_open");
     let items = app.timeline_items().to_vec();
-    assert!(matches!(items.as_slice(), [it] if matches!(it.kind, ItemKind::More(n) if n > 20)));
-    insta::assert_snapshot!("open_120x40", screen(&mut app, 120, 40));
+    assert!(matches!(items.last(), Some(it) if matches!(it.kind, ItemKind::More(n) if n > 20)));
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("space to play"), "{s}");
+    insta::assert_snapshot!("open_120x40", s);
 }
 
 #[test]
 fn replay_reveals_at_the_recorded_pace_and_speed() {
     let mut app = replay();
-    app.update(Msg::Tick(Duration::from_millis(130)));
-    // Events up to t=130 ms: both handshakes.
+    press(&mut app, KeyCode::Char(' '));
+    assert!(app.playing());
+    // From the first WebSocket event (t=100 ms), 30 ms: both handshakes.
+    app.update(Msg::Tick(Duration::from_millis(30)));
     assert_eq!(app.store().revealed, 8);
     press(&mut app, KeyCode::Char('+'));
     assert_eq!(app.speed(), 2.0);
     // 50 ms more at 2x = 100 ms of capture: up to t=230 ms (the 101 and the outcome).
-    app.update(Msg::Tick(Duration::from_millis(180)));
+    app.update(Msg::Tick(Duration::from_millis(80)));
     assert_eq!(kind_of(&app, app.selected_event()), "ws_handshake");
     press(&mut app, KeyCode::Char('-'));
     press(&mut app, KeyCode::Char('-'));
@@ -129,6 +138,7 @@ fn long_silences_are_shortened() {
     let mut app = App::new(opts(false));
     app.update(Msg::Feed(Feed::Events(events)));
     app.update(Msg::Tick(Duration::ZERO));
+    press(&mut app, KeyCode::Char(' '));
     app.update(Msg::Tick(Duration::from_millis(1300)));
     let before = app.store().revealed;
     app.update(Msg::Tick(Duration::from_millis(
@@ -153,7 +163,7 @@ fn teacher_walks_one_connection_one_arrow_at_a_time() {
     let items = app.timeline_items().to_vec();
     assert_eq!(
         items[0].kind,
-        ItemKind::Header(super::store::Phase::TcpHandshake)
+        ItemKind::Header(wsscope::analysis::Phase::TcpHandshake)
     );
     assert_eq!(
         items.iter().filter(|i| i.kind == ItemKind::Event).count(),
@@ -208,23 +218,32 @@ fn tab_jumps_phase_by_phase() {
     let mut app = replay();
     press(&mut app, KeyCode::Home);
     let mut seen = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..8 {
         press(&mut app, KeyCode::Tab);
-        seen.push(kind_of(&app, app.selected_event()));
+        let ev = app.selected_event().map(|i| &app.store().events[i]);
+        seen.push(ev.map(|e| (e.kind.name(), wsscope::analysis::Phase::of(&e.kind))));
     }
+    use wsscope::analysis::Phase as P;
     assert_eq!(
         seen,
         [
-            "conn_open",
-            "http_request",
-            "ws_frame",
-            "ws_frame",
-            "tcp_teardown"
+            Some(("conn_open", P::TcpHandshake)),
+            Some(("http_request", P::Http)),
+            Some(("ws_handshake", P::Accept)),
+            Some(("ws_frame", P::Data)),
+            Some(("ws_frame", P::Heartbeat)),
+            Some(("ws_frame", P::Data)),
+            Some(("ws_frame", P::Close)),
+            Some(("tcp_teardown", P::Teardown)),
         ]
     );
-    // The fourth stop is the first close frame: the Closing phase.
+    // Back from the teardown: the first close frame, then the data before it.
     press(&mut app, KeyCode::BackTab);
-    assert_eq!(kind_of(&app, app.selected_event()), "ws_frame");
+    let sel = app.selected_event().unwrap();
+    assert!(matches!(
+        app.store().events[sel].kind,
+        EventKind::WsFrame { opcode: 8, .. }
+    ));
     press(&mut app, KeyCode::BackTab);
     let sel = app.selected_event().unwrap();
     assert!(matches!(
@@ -260,7 +279,7 @@ fn handshake_detail_has_the_checklist_and_the_accept_steps() {
     for want in [
         "✓ method is GET",
         "✓ Sec-WebSocket-Version: 13",
-        "✓ status 101",
+        "✓ status is 101 Switching Protocols",
         "1 key     dGhlIHNhbXBsZSBub25jZQ==",
         "2 + GUID  258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
         "3 SHA-1   b37a4f2cc0624f1690f64606cf385945b2bec4ea",
@@ -312,7 +331,30 @@ fn close_detail_explains_the_code() {
     press(&mut app, KeyCode::Home);
     step_until(&mut app, |k| matches!(k, EventKind::WsClose { .. }));
     let s = screen(&mut app, 160, 50);
-    assert!(s.contains("code 1000: Normal Closure"), "{s}");
+    // The teardown is not on screen yet: the story says it comes later.
+    press(&mut app, KeyCode::Char('z'));
+    let zoomed = screen(&mut app, 160, 50);
+    assert!(zoomed.contains("It comes later in the capture"), "{zoomed}");
+    // Step through it, then select the close again.
+    keys(&mut app, &[KeyCode::Right; 4]);
+    for _ in 0..4 {
+        press(&mut app, KeyCode::Up);
+    }
+    assert_eq!(kind_of(&app, app.selected_event()), "ws_close");
+    let zoomed = screen(&mut app, 160, 50);
+    press(&mut app, KeyCode::Char('z'));
+    for want in [
+        "1. active close: the client sends a close frame, code 1000 (Normal Closure",
+        "2. passive close: the server answers with its own close frame 20.000 ms later",
+        "not a four-way exchange",
+        "the server sends FIN",
+        "the client acknowledges the FIN (ACK)",
+        "the client sends FIN",
+        "the server acknowledges the FIN (ACK)",
+        "both FINs sent and acknowledged: the four-way teardown",
+    ] {
+        assert!(zoomed.contains(want), "missing {want:?}\n{zoomed}");
+    }
     let wide = screen(&mut app, 220, 50);
     assert!(wide
         .lines()
@@ -377,7 +419,7 @@ fn filter_narrows_connections_and_events() {
 fn connection_list_moves_and_mouse_selects() {
     let mut app = replay();
     press(&mut app, KeyCode::End);
-    let _ = screen(&mut app, 120, 40);
+    let _ = screen(&mut app, 120, 50);
     press(&mut app, KeyCode::Esc);
     assert_eq!(app.focus(), Focus::Connections);
     press(&mut app, KeyCode::Up);
@@ -395,11 +437,11 @@ fn connection_list_moves_and_mouse_selects() {
     };
     app.update(click(10, 1));
     assert_eq!(app.selected_conn(), Some(0));
-    let _ = screen(&mut app, 120, 40);
+    let _ = screen(&mut app, 120, 50);
     app.update(click(10, 2));
     assert_eq!(app.selected_conn(), Some(1));
     // Click the third line of the timeline body (after the column header).
-    let s = screen(&mut app, 120, 40);
+    let s = screen(&mut app, 120, 50);
     let tl_top = s.lines().position(|l| l.contains("Timeline #1")).unwrap() as u16;
     app.update(click(20, tl_top + 1 + 1 + 2));
     assert_eq!(app.focus(), Focus::Timeline);
@@ -598,36 +640,45 @@ fn badges_follow_the_replay() {
     let s = &c.stats;
     assert_eq!(
         (
-            s.upgrade,
-            s.frames,
+            s.upgrade.as_ref().map(|u| u.ok),
+            s.frames.total(),
             s.messages,
             s.pings,
-            s.close_code,
+            s.close.as_ref().and_then(|c| c.code),
             s.violations
         ),
         (Some(true), 8, 4, 1, Some(1000), 1)
     );
-    assert_eq!(s.phase, Some(super::store::Phase::Closed));
-    let theme = super::theme::Theme::new(true);
+    assert!(c.progress.state.closed);
     assert_eq!(
-        super::connections::row_text(c, &theme),
+        c.progress.state.phase,
+        Some(wsscope::analysis::Phase::Teardown)
+    );
+    let theme = super::theme::Theme::new(true);
+    let en = wsscope::output::Lang::En;
+    assert_eq!(
+        super::connections::row_text(c, en, &theme),
         "#1 192.0.2.10:51000 → 198.51.100.7:8080 closed WS✓ ⚠1 close 1000 4msg 8fr 1ping"
     );
     // Stepping back takes the badges back, and a replay never tells the
     // upgrade's outcome before its response is on screen.
     press(&mut app, KeyCode::Home);
-    let row = |app: &App| super::connections::row_text(app.store().conn(1).unwrap(), &theme);
+    let row = |app: &App| super::connections::row_text(app.store().conn(1).unwrap(), en, &theme);
     assert!(row(&app).ends_with("not yet "), "{}", row(&app));
     step_until(&mut app, |k| matches!(k, EventKind::HttpRequest { .. }));
-    assert!(
-        row(&app).ends_with("HTTP Upgrade awaiting 101"),
-        "{}",
-        row(&app)
-    );
+    assert!(row(&app).ends_with("HTTP awaiting 101"), "{}", row(&app));
     step_until(&mut app, |k| matches!(k, EventKind::WsMessage { .. }));
-    let s = &app.store().conn(1).unwrap().stats;
-    assert_eq!((s.frames, s.messages, s.close_code), (1, 1, None));
-    assert_eq!(s.phase, Some(super::store::Phase::Data));
+    let c = app.store().conn(1).unwrap();
+    let s = &c.stats;
+    assert_eq!(
+        (
+            s.frames.total(),
+            s.messages,
+            s.close.as_ref().and_then(|c| c.code)
+        ),
+        (1, 1, None)
+    );
+    assert_eq!(c.progress.state.phase, Some(wsscope::analysis::Phase::Data));
 }
 
 #[test]
@@ -750,7 +801,7 @@ fn selection_is_reversed_and_arrows_are_coloured_by_direction() {
         syn_ack.modifier.contains(Modifier::REVERSED),
         "the selection"
     );
-    let header = cell_at(row_of("── TCP handshake"), "TCP");
+    let header = cell_at(row_of("── TCP three-way handshake"), "TCP");
     assert!(header.modifier.contains(Modifier::BOLD));
 }
 
@@ -802,28 +853,34 @@ fn the_growing_timeline_equals_a_fresh_build() {
 #[test]
 fn end_sticks_while_the_file_is_still_being_read() {
     let all = session();
-    let (first, rest) = all.split_at(10);
+    // The first part holds the WebSocket connection's request: the replay
+    // has opened on it.
+    let (first, rest) = all.split_at(12);
     let mut app = App::new(opts(false));
     app.update(Msg::Feed(Feed::Events(first.to_vec())));
     app.update(Msg::Tick(Duration::ZERO));
     press(&mut app, KeyCode::End);
-    assert_eq!(app.store().revealed, 10);
+    assert_eq!(app.store().revealed, 12);
     app.update(Msg::Feed(Feed::Events(rest.to_vec())));
     assert_eq!(app.store().revealed, all.len());
     // Without End, a paused replay shows nothing new.
     let mut app = App::new(opts(false));
     app.update(Msg::Feed(Feed::Events(first.to_vec())));
-    press(&mut app, KeyCode::Char(' '));
     assert!(!app.playing());
     let before = app.store().revealed;
+    assert_eq!(
+        before, 5,
+        "opened on the WebSocket connection's first event"
+    );
     app.update(Msg::Feed(Feed::Events(rest.to_vec())));
     assert_eq!(app.store().revealed, before);
 }
 
 #[test]
-fn the_ping_badge_tells_the_heartbeat() {
-    // The server pings every 15 s; the client once in between (another side's ping
-    // is not the same heartbeat).
+fn the_ping_badge_tells_the_heartbeat_as_the_summary_defines_it() {
+    // The server pings at 0, 20, 40 and 50 s: gaps 20, 20, 10, median 20 s
+    // (the latest gap, 10 s, is not the heartbeat); the client once in
+    // between (another side's ping is not the same heartbeat).
     let s2c = Some(Direction::S2C);
     let ping = |pkt, ms, dir| {
         fixtures::ev(
@@ -837,12 +894,242 @@ fn the_ping_badge_tells_the_heartbeat() {
     let events = vec![
         ping(1, 0.0, s2c),
         ping(2, 5_000.0, Some(Direction::C2S)),
-        ping(3, 15_000.0, s2c),
+        ping(3, 20_000.0, s2c),
+        ping(4, 40_000.0, s2c),
+        ping(5, 50_000.0, s2c),
     ];
-    let mut stats = super::store::ConnStats::default();
+    let mut summary = wsscope::analysis::Summary::new(7, events[0].ts);
     for e in &events {
-        stats.apply(e);
+        summary.add(e);
     }
-    assert_eq!(stats.pings, 3);
-    assert_eq!(stats.heartbeat_ms, Some(15_000.0));
+    let want = summary.close(&Default::default());
+    let mut store = super::store::Store::default();
+    store.push(events);
+    store.reveal_to(usize::MAX);
+    let c = store.conn(7).unwrap();
+    assert_eq!(c.stats.pings, 5);
+    assert_eq!(c.stats.heartbeat_ms, Some(20_000.0));
+    assert_eq!(c.stats.heartbeat_ms, want.heartbeat_ms);
+    let theme = super::theme::Theme::new(true);
+    let badges: Vec<String> = super::connections::badges(c, wsscope::output::Lang::En, &theme)
+        .into_iter()
+        .map(|(b, _)| b)
+        .collect();
+    assert!(badges.contains(&"5ping/20.00s".to_string()), "{badges:?}");
+}
+
+#[test]
+fn the_checklist_rows_are_the_events_checks() {
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    for _ in 0..40 {
+        if kind_of(&app, app.selected_event()) == "ws_handshake" {
+            break;
+        }
+        press(&mut app, KeyCode::Up);
+    }
+    let sel = app.selected_event().unwrap();
+    let EventKind::WsHandshake { checks, .. } = &app.store().events[sel].kind else {
+        panic!("not the handshake");
+    };
+    let checks = checks.clone();
+    assert!(checks.len() >= 10, "{checks:?}");
+    press(&mut app, KeyCode::Char('z'));
+    let s = screen(&mut app, 160, 80);
+    let rows: Vec<&str> = s
+        .lines()
+        .map(|l| l.trim_matches('"').trim_matches('│').trim_start())
+        .skip_while(|l| !l.starts_with("Upgrade checklist"))
+        .take_while(|l| !l.starts_with("Sec-WebSocket-Accept derivation"))
+        .filter(|l| l.starts_with("✓ ") || l.starts_with("✗ "))
+        .collect();
+    // One row per check, in order, with its verdict and its rule.
+    assert_eq!(rows.len(), checks.len(), "{s}");
+    for (row, c) in rows.iter().zip(&checks) {
+        let tick = if c.ok { "✓" } else { "✗" };
+        assert!(
+            row.starts_with(&format!("{tick} {}", c.name)),
+            "{row} vs {c:?}"
+        );
+        assert!(row.trim_end().ends_with(c.rule), "{row} vs {c:?}");
+    }
+    // A broken check is shown broken: the same event with one check failed.
+    let mut events = session();
+    for e in events.iter_mut() {
+        if let EventKind::WsHandshake { checks, .. } = &mut e.kind {
+            checks[0].ok = false;
+        }
+    }
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Events(events)));
+    app.update(Msg::Feed(Feed::Done));
+    press(&mut app, KeyCode::End);
+    for _ in 0..40 {
+        if kind_of(&app, app.selected_event()) == "ws_handshake" {
+            break;
+        }
+        press(&mut app, KeyCode::Up);
+    }
+    press(&mut app, KeyCode::Char('z'));
+    let s = screen(&mut app, 160, 80);
+    assert!(s.contains(&format!("✗ {}", checks[0].name)), "{s}");
+}
+
+#[test]
+fn times_count_from_the_capture_s_first_packet() {
+    let mut app = App::new(opts(false));
+    // The capture's first packet came a second before the first event.
+    app.update(Msg::Feed(Feed::FirstPacket(wsscope::types::Timestamp(
+        fixtures::BASE - 1_000_000,
+    ))));
+    app.update(Msg::Feed(Feed::Events(session())));
+    app.update(Msg::Feed(Feed::Done));
+    assert_eq!(app.store().origin(), Some(fixtures::BASE - 1_000_000));
+    // Opened on connection 1's first event, at 100 ms: 1.100 s into the capture.
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("t=1.100s"), "{s}");
+    assert!(s.contains("1.100s/3.500s"), "{s}");
+}
+
+#[test]
+fn e_toggles_the_explanation_and_l_switches_the_language() {
+    let mut app = replay();
+    assert!(app.explain_open(), "on by default for a replay");
+    step_until(&mut app, |k| matches!(k, EventKind::TcpHandshake { .. }));
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("Explanation"), "{s}");
+    assert!(s.contains("TCP three-way handshake: the client"), "{s}");
+    press(&mut app, KeyCode::Char('e'));
+    assert!(!app.explain_open());
+    assert!(!screen(&mut app, 120, 40).contains("Explanation"));
+    press(&mut app, KeyCode::Char('e'));
+    press(&mut app, KeyCode::Char('L'));
+    assert_eq!(app.lang(), wsscope::output::Lang::Zh);
+    let s = screen(&mut app, 120, 40);
+    for want in [
+        "讲解",
+        "TCP 三次握手：客户端",
+        "连接",
+        "时间线",
+        "详情",
+        "? 帮助",
+    ] {
+        assert!(s.contains(want), "missing {want:?}\n{s}");
+    }
+    insta::assert_snapshot!("zh_syn_120x40", s);
+    press(&mut app, KeyCode::Char('L'));
+    assert!(screen(&mut app, 120, 40).contains("Timeline #1"));
+    // Live: the pane starts hidden.
+    let app = App::new(opts(true));
+    assert!(!app.explain_open());
+}
+
+#[test]
+fn help_lists_the_explanation_and_language_keys() {
+    let mut app = replay();
+    press(&mut app, KeyCode::Char('?'));
+    let s = screen(&mut app, 80, 30);
+    assert!(s.contains(" e "), "{s}");
+    assert!(s.contains("English / 中文"), "{s}");
+}
+
+#[test]
+fn the_filter_matches_what_the_rows_show() {
+    let mut app = replay();
+    press(&mut app, KeyCode::End);
+    press(&mut app, KeyCode::Char('/'));
+    typed(&mut app, "close 1000");
+    press(&mut app, KeyCode::Enter);
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("Connections (1 of 2)"), "{s}");
+    assert_eq!(app.selected_conn(), Some(1));
+    // Only the row matches (no event's label says "close 1000"): the
+    // timeline stays whole.
+    assert!(app.timeline_items().len() > 20);
+    // The phase word too.
+    press(&mut app, KeyCode::Char('/'));
+    keys(&mut app, &[KeyCode::Backspace; 10]);
+    typed(&mut app, "ws✓");
+    press(&mut app, KeyCode::Enter);
+    assert!(screen(&mut app, 120, 40).contains("Connections (1 of 2)"));
+    // In Chinese, the Chinese badge.
+    press(&mut app, KeyCode::Char('L'));
+    press(&mut app, KeyCode::Char('/'));
+    keys(&mut app, &[KeyCode::Backspace; 10]);
+    typed(&mut app, "关闭 1000");
+    press(&mut app, KeyCode::Enter);
+    assert!(screen(&mut app, 120, 40).contains("连接（1/2）"));
+}
+
+#[test]
+fn the_status_bar_fits_80_columns_with_the_clock_and_help() {
+    let theme = super::theme::Theme::new(true);
+    for lang in [wsscope::output::Lang::En, wsscope::output::Lang::Zh] {
+        for live in [false, true] {
+            let info = super::status::Info {
+                source: "/a/very/long/directory/name/that/goes/on/and/on/capture-with-a-long-name.pcapng".into(),
+                live,
+                packets: 123_456_789,
+                conns: 65_536,
+                playing: false,
+                speed: 1.0 / 64.0,
+                position: 3_600_000_000,
+                duration: 7_200_000_000,
+                rate: Some(12_345.0),
+                dropped: 42,
+                paused_new: None,
+                progress: Some(0.5),
+                done: false,
+                overflow: 7,
+                at_end: false,
+            };
+            for w in [80usize, 60, 40] {
+                let parts = super::status::layout(&info, w, lang, &theme);
+                let text: String = parts.iter().map(|(t, _)| t.as_str()).collect();
+                assert!(super::fmt::width(&text) <= w, "{w} {text:?}");
+                let help = if lang == wsscope::output::Lang::En {
+                    "? help"
+                } else {
+                    "? 帮助"
+                };
+                assert!(text.ends_with(&format!("{help} ")), "{text:?}");
+                if !live {
+                    assert!(text.contains("60:00.000/120:00.000"), "{text:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_catalogue_key_the_view_uses_exists() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let yml = std::fs::read_to_string(root.join("locales/tui.yml")).expect("tui.yml");
+    let defined: std::collections::BTreeSet<&str> = yml
+        .lines()
+        .filter(|l| l.starts_with("tui."))
+        .map(|l| l.trim_end_matches(':'))
+        .collect();
+    let mut used = 0;
+    for entry in std::fs::read_dir(root.join("src/tui")).expect("src/tui") {
+        let path = entry.expect("entry").path();
+        let file = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if path.extension().map_or(true, |e| e != "rs") || file.ends_with("tests.rs") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).expect("source");
+        for piece in src.split("\"tui.").skip(1) {
+            let key = format!("tui.{}", piece.split('"').next().unwrap_or_default());
+            used += 1;
+            assert!(
+                defined.contains(key.as_str()),
+                "{}: {key} is not in locales/tui.yml",
+                path.display()
+            );
+        }
+    }
+    assert!(used > 100, "{used}");
 }

@@ -16,10 +16,13 @@ use ratatui::Frame;
 use wsscope::analysis::{Event, EventKind, HandshakeStep, MessageKind, TeardownHow, TeardownStep};
 use wsscope::types::Direction;
 
+use wsscope::analysis::Phase;
+use wsscope::output::explain::{close_meaning, violation_rule};
+use wsscope::output::Lang;
+
 use super::fmt::{clean, delta, fit, unhex, width};
-use super::store::{phase_of, Conn, Phase, Store};
+use super::store::{phase_title, Conn, Store};
 use super::theme::Theme;
-use super::upgrade::close_code_meaning;
 
 /// What one line of the timeline shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,15 +83,22 @@ pub struct Builder {
 impl Builder {
     /// Takes event `i`. With a filter (already lower-case), only events (or
     /// violations) whose label contains it, and the headers above them.
-    pub fn push(&mut self, items: &mut Vec<Item>, store: &Store, i: usize, filter: Option<&str>) {
+    pub fn push(
+        &mut self,
+        items: &mut Vec<Item>,
+        store: &Store,
+        i: usize,
+        filter: Option<&Filter>,
+    ) {
         self.taken += 1;
         let Some(ev) = store.events.get(i) else {
             return;
         };
-        let Some(p) = phase_of(ev, self.phase) else {
+        let p = Phase::of(&ev.kind);
+        if p == Phase::Violation {
             self.pending.push(i);
             return;
-        };
+        }
         if self.phase != Some(p) {
             self.pending_header = Some(Item {
                 kind: ItemKind::Header(p),
@@ -112,7 +122,7 @@ impl Builder {
         violations: &[usize],
         parent_shown: bool,
         store: &Store,
-        filter: Option<&str>,
+        filter: Option<&Filter>,
     ) -> usize {
         let shown: Vec<usize> = violations
             .iter()
@@ -149,7 +159,7 @@ impl Builder {
         items: &mut Vec<Item>,
         store: &Store,
         conn: &Conn,
-        filter: Option<&str>,
+        filter: Option<&Filter>,
     ) -> bool {
         let revealed = store.revealed_of(conn);
         if revealed.len() < self.taken {
@@ -190,10 +200,20 @@ fn is_violation(e: &Event) -> bool {
     matches!(e.kind, EventKind::Violation { .. })
 }
 
-fn matches(store: &Store, i: usize, filter: Option<&str>) -> bool {
+/// A filter on the timeline's lines: lower-case text, matched against the
+/// labels in the language they are shown in.
+#[derive(Clone, Copy, Debug)]
+pub struct Filter<'a> {
+    /// The text, lower case.
+    pub text: &'a str,
+    /// The language of the labels.
+    pub lang: Lang,
+}
+
+fn matches(store: &Store, i: usize, filter: Option<&Filter>) -> bool {
     match (filter, store.events.get(i)) {
         (None, _) => true,
-        (Some(f), Some(ev)) => label(ev).to_lowercase().contains(f),
+        (Some(f), Some(ev)) => label(ev, f.lang).to_lowercase().contains(f.text),
         (Some(_), None) => false,
     }
 }
@@ -262,7 +282,7 @@ pub fn violations_of(store: &Store, conn: &Conn, ev: usize) -> Vec<usize> {
 /// The lines of `conn`'s timeline over the revealed events (see [`Builder`]);
 /// the tests check the incremental builder against it.
 #[cfg(test)]
-pub fn build(store: &Store, conn: &Conn, filter: Option<&str>) -> Vec<Item> {
+pub fn build(store: &Store, conn: &Conn, filter: Option<&Filter>) -> Vec<Item> {
     let mut items = Vec::new();
     Builder::default().update(&mut items, store, conn, filter);
     items
@@ -289,11 +309,12 @@ fn frame_preview(opcode: u8, payload_hex: &str, len: u64) -> String {
     }
 }
 
-fn dir_word(d: Option<Direction>) -> &'static str {
+/// "client" / "客户端" for the side `d`.
+pub fn dir_word(d: Option<Direction>, lang: Lang) -> String {
     match d {
-        Some(Direction::C2S) => "client",
-        Some(Direction::S2C) => "server",
-        None => "nobody",
+        Some(Direction::C2S) => tr!(lang, "tui.side.client"),
+        Some(Direction::S2C) => tr!(lang, "tui.side.server"),
+        None => tr!(lang, "tui.side.nobody"),
     }
 }
 
@@ -306,8 +327,8 @@ fn tick(b: bool) -> &'static str {
 }
 
 /// The one-line description of an event (already safe for a terminal).
-pub fn label(ev: &Event) -> String {
-    label_in(ev, false)
+pub fn label(ev: &Event, lang: Lang) -> String {
+    label_in(ev, false, lang)
 }
 
 /// How far back [`in_compressed_message`] looks for a message's first frame.
@@ -345,19 +366,24 @@ fn in_compressed_message(store: &Store, conn: &Conn, i: usize) -> bool {
 
 /// [`label`], told whether a continuation frame belongs to a compressed
 /// message (whose bytes then say nothing and are not previewed).
-fn label_in(ev: &Event, compressed_continuation: bool) -> String {
+fn label_in(ev: &Event, compressed_continuation: bool, lang: Lang) -> String {
     let s = match &ev.kind {
         EventKind::ConnOpen {
             client,
             server,
             mid_stream,
         } => {
-            let mid = if *mid_stream {
-                " (capture began mid-stream)"
-            } else {
-                ""
-            };
-            format!("connection #{} {client} → {server}{mid}", ev.conn)
+            let mut s = tr!(
+                lang,
+                "tui.label.conn",
+                conn = ev.conn,
+                client = client,
+                server = server
+            );
+            if *mid_stream {
+                s.push_str(&tr!(lang, "tui.label.mid_stream"));
+            }
+            s
         }
         EventKind::TcpHandshake {
             step,
@@ -370,10 +396,10 @@ fn label_in(ev: &Event, compressed_continuation: bool) -> String {
                 HandshakeStep::Ack => "ACK".to_string(),
             };
             if let Some(rtt) = rtt_ms {
-                s.push_str(&format!("  rtt {rtt:.2} ms"));
+                s.push_str(&format!("  RTT {rtt:.2} ms"));
             }
             if *retransmission {
-                s.push_str(" (retransmitted)");
+                s.push_str(&tr!(lang, "tui.label.retransmitted"));
             }
             s
         }
@@ -394,17 +420,22 @@ fn label_in(ev: &Event, compressed_continuation: bool) -> String {
             ..
         } => {
             if *ok {
-                let mut s = format!("✓ WebSocket open, Accept {}", tick(*accept_ok));
+                let mut s = tr!(lang, "tui.label.ws_open", accept = tick(*accept_ok));
                 if !extensions.is_empty() {
                     s.push_str(&format!(", ext {}", extensions.join("; ")));
                 }
                 if let Some(p) = subprotocol {
-                    s.push_str(&format!(", protocol {p}"));
+                    s.push_str(&tr!(lang, "tui.label.subprotocol", p = p));
                 }
                 s
             } else {
-                let why = reason.clone().unwrap_or_else(|| format!("status {status}"));
-                format!("✗ upgrade failed: {why}")
+                match reason {
+                    // The analyzer's reason is English; Chinese names the status.
+                    Some(why) if lang == Lang::En => {
+                        tr!(lang, "tui.label.upgrade_failed", why = why)
+                    }
+                    _ => tr!(lang, "tui.label.upgrade_failed_status", status = status),
+                }
             }
         }
         EventKind::WsFrame {
@@ -433,11 +464,11 @@ fn label_in(ev: &Event, compressed_continuation: bool) -> String {
             {
                 // The payload is deflated: its bytes say nothing; the
                 // message line below shows the data.
-                s.push_str(" (compressed)");
+                s.push_str(&tr!(lang, "tui.label.compressed"));
             } else if *opcode == 8 {
                 match close_code {
-                    Some(Some(c)) => s.push_str(&format!(" code {c}")),
-                    Some(None) => s.push_str(" (no code)"),
+                    Some(Some(c)) => s.push_str(&tr!(lang, "tui.label.code", code = c)),
+                    Some(None) => s.push_str(&tr!(lang, "tui.label.no_code")),
                     None => {}
                 }
                 if let Some(r) = close_reason.as_deref().filter(|r| !r.is_empty()) {
@@ -447,7 +478,7 @@ fn label_in(ev: &Event, compressed_continuation: bool) -> String {
                 s.push_str(&frame_preview(*opcode, payload_hex, *len));
             }
             if let Some(rtt) = rtt_ms {
-                s.push_str(&format!("  rtt {rtt:.2} ms"));
+                s.push_str(&format!("  RTT {rtt:.2} ms"));
             }
             s
         }
@@ -469,12 +500,18 @@ fn label_in(ev: &Event, compressed_continuation: bool) -> String {
             };
             let mut sizes = format!("{len} B");
             if *compressed {
-                sizes.push_str(&format!(", {wire_len} B on the wire"));
+                sizes.push_str(&tr!(lang, "tui.label.on_the_wire", n = wire_len));
             }
             if *frames != 1 {
-                sizes.push_str(&format!(", {frames} frames"));
+                sizes.push_str(&tr!(lang, "tui.label.n_frames", n = frames));
             }
-            format!("⤷ {k} message {preview} ({sizes})")
+            tr!(
+                lang,
+                "tui.label.message",
+                kind = k,
+                preview = preview,
+                sizes = sizes
+            )
         }
         EventKind::WsClose {
             initiator,
@@ -486,30 +523,40 @@ fn label_in(ev: &Event, compressed_continuation: bool) -> String {
         } => {
             let code = match code {
                 Some(c) => {
-                    let meaning = close_code_meaning(*c);
-                    let short = meaning.split(':').next().unwrap_or(meaning);
+                    let meaning = close_meaning(lang, *c);
+                    let short = meaning.split([':', '：']).next().unwrap_or(meaning);
                     format!("{c} {short}")
                 }
-                None => "no code".into(),
+                None => tr!(lang, "tui.label.close_no_code"),
             };
             let reason = if reason.is_empty() {
                 String::new()
             } else {
                 format!(" \"{reason}\"")
             };
-            format!(
-                "close by {}: {code}{reason}, echoed {} clean {}",
-                dir_word(*initiator),
-                tick(*echoed),
-                tick(*clean)
+            tr!(
+                lang,
+                "tui.label.close",
+                side = dir_word(*initiator, lang),
+                code = code,
+                reason = reason,
+                echoed = tick(*echoed),
+                clean = tick(*clean)
             )
         }
         EventKind::TcpTeardown { how, step } => match (how, step) {
             (TeardownHow::Rst, _) => "RST".into(),
-            (TeardownHow::Fin, Some(TeardownStep::Ack)) => "ACK of FIN".into(),
+            (TeardownHow::Fin, Some(TeardownStep::Ack)) => tr!(lang, "tui.label.ack_of_fin"),
             (TeardownHow::Fin, _) => "FIN".into(),
         },
-        EventKind::Violation { code, message, rfc } => format!("⚠ {code}: {message} ({rfc})"),
+        EventKind::Violation { code, message, rfc } => {
+            // The analyzer's message is English; Chinese gives the rule instead.
+            let text = match lang {
+                Lang::En => message.as_str(),
+                Lang::Zh => violation_rule(lang, code),
+            };
+            format!("⚠ {code}: {text} ({rfc})")
+        }
         EventKind::TlsHandshake { .. }
         | EventKind::TlsDecrypt { .. }
         | EventKind::TlsAlert { .. } => {
@@ -518,9 +565,11 @@ fn label_in(ev: &Event, compressed_continuation: bool) -> String {
             s
         }
         EventKind::Gap { bytes } => {
-            format!(
-                "⚠ gap: {bytes} B missing from the {} stream",
-                dir_word(ev.dir)
+            tr!(
+                lang,
+                "tui.label.gap",
+                n = bytes,
+                side = dir_word(ev.dir, lang)
             )
         }
     };
@@ -584,13 +633,15 @@ pub struct View<'a> {
     pub focused: bool,
     /// Shown when there is nothing to draw.
     pub empty_hint: &'a str,
+    /// The language of the labels.
+    pub lang: Lang,
 }
 
 /// The panel's title line for a connection.
-fn title(conn: Option<&Conn>) -> String {
+fn title(conn: Option<&Conn>, lang: Lang) -> String {
     match conn {
-        Some(c) => format!(" Timeline #{} ", c.id),
-        None => " Timeline ".into(),
+        Some(c) => tr!(lang, "tui.timeline.title_conn", conn = c.id),
+        None => tr!(lang, "tui.timeline.title"),
     }
 }
 
@@ -598,7 +649,7 @@ fn title(conn: Option<&Conn>) -> String {
 /// selection in view.
 pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &Theme) {
     let block = Block::bordered()
-        .title(Span::styled(title(v.conn), theme.title))
+        .title(Span::styled(title(v.conn, v.lang), theme.title))
         .border_style(if v.focused {
             theme.border_focus
         } else {
@@ -613,7 +664,7 @@ pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &T
     let g = Geometry::new(w);
     let mut lines: Vec<Line> = Vec::new();
     if let Some(conn) = v.conn {
-        lines.push(column_header(conn, g, w, theme));
+        lines.push(column_header(conn, g, w, v.lang, theme));
     }
     let body_h = (inner.height as usize).saturating_sub(lines.len());
     if v.items.is_empty() {
@@ -645,7 +696,7 @@ pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &T
                 .get(idx + 1)
                 .is_some_and(|n| n.kind == ItemKind::Violation)
                 && item.kind == ItemKind::Event;
-            let mut line = row(v.store, v.conn, item, g, w, flagged, theme);
+            let mut line = row(v.store, v.conn, item, g, w, flagged, v.lang, theme);
             if v.selected == Some(idx) {
                 line = line.patch_style(theme.selected);
             }
@@ -655,11 +706,11 @@ pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, theme: &T
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-fn column_header<'a>(conn: &Conn, g: Geometry, w: usize, theme: &Theme) -> Line<'a> {
+fn column_header<'a>(conn: &Conn, g: Geometry, w: usize, lang: Lang, theme: &Theme) -> Line<'a> {
     let room = (g.server + 1).saturating_sub(g.client);
     let (mut left, mut right) = (
-        format!("client {}", clean(&conn.client)),
-        format!("server {}", clean(&conn.server)),
+        format!("{} {}", tr!(lang, "tui.side.client"), clean(&conn.client)),
+        format!("{} {}", tr!(lang, "tui.side.server"), clean(&conn.server)),
     );
     if width(&left) + width(&right) + 2 > room {
         // Narrow: the addresses whole rather than the words and cut addresses.
@@ -707,6 +758,7 @@ fn gutter(store: &Store, conn: Option<&Conn>, ev: usize, g: Geometry) -> String 
     format!("{:>w$} ", fit(&text, g.gutter - 1), w = g.gutter - 1)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn row<'a>(
     store: &Store,
     conn: Option<&Conn>,
@@ -714,26 +766,32 @@ fn row<'a>(
     g: Geometry,
     w: usize,
     flagged: bool,
+    lang: Lang,
     theme: &Theme,
 ) -> Line<'a> {
     let lifeline = Span::styled("│", theme.dim);
     let blank_gutter = Span::raw(" ".repeat(g.gutter));
     match item.kind {
         ItemKind::Header(p) => {
-            let t = format!("── {} ", p.title());
+            let kind = conn.map_or("tcp", |c| c.stats.kind);
+            let t = format!("── {} ", phase_title(p, kind, lang));
             let fill = w.saturating_sub(width(&t));
             Line::styled(format!("{t}{}", "─".repeat(fill)), theme.phase)
         }
         ItemKind::More(n) => {
             let t = format!(
-                "{}⋯ {n} more event{} (→ step, space play, End all)",
+                "{}⋯ {}",
                 " ".repeat(g.gutter),
-                if n == 1 { "" } else { "s" }
+                tr!(lang, "tui.timeline.more", n = n)
             );
             Line::styled(fit(&t, w), theme.dim)
         }
         ItemKind::Violation => {
-            let text = store.events.get(item.ev).map(label).unwrap_or_default();
+            let text = store
+                .events
+                .get(item.ev)
+                .map(|e| label(e, lang))
+                .unwrap_or_default();
             let span = g.span();
             Line::from(vec![
                 blank_gutter,
@@ -747,8 +805,8 @@ fn row<'a>(
                 return Line::raw("");
             };
             let text = match conn {
-                Some(c) => label_in(ev, in_compressed_message(store, c, item.ev)),
-                None => label(ev),
+                Some(c) => label_in(ev, in_compressed_message(store, c, item.ev), lang),
+                None => label(ev, lang),
             };
             let span = g.span();
             let mark = if flagged {
