@@ -612,7 +612,23 @@ fn layer_event(
     dir: Option<Direction>,
     ev: LayerEvent,
 ) {
+    stream_event(sink, here, conn, detail, dir, None, ev);
+}
+
+/// [`layer_event`] within an HTTP/2 stream (or none).
+fn stream_event(
+    sink: &mut impl Sink,
+    here: Here,
+    conn: u64,
+    detail: bool,
+    dir: Option<Direction>,
+    stream: Option<u32>,
+    ev: LayerEvent,
+) {
     let kind = match ev {
+        LayerEvent::InStream(s, inner) => {
+            return stream_event(sink, here, conn, detail, dir, Some(s), *inner)
+        }
         LayerEvent::Request(r, checks) => contract::request_event(&r, checks.as_deref()),
         LayerEvent::Response(r) => contract::response_event(&r),
         LayerEvent::Handshake(up) => contract::handshake_event(&up),
@@ -620,12 +636,26 @@ fn layer_event(
         LayerEvent::Ws(e) => contract::ws_event(e, detail),
         LayerEvent::Violation(v) => contract::violation(v),
         LayerEvent::Tls(n) => contract::tls_event(n),
+        LayerEvent::H2Request(r) => contract::h2_request_event(&r),
+        LayerEvent::H2Response(r) => contract::h2_response_event(&r),
+        LayerEvent::H2Handshake(h) => contract::h2_handshake_event(&h),
         LayerEvent::Warning(w) => {
             sink.warning(format!("connection {conn}: {w}"));
             return;
         }
+        other => match contract::h2_event(&other) {
+            Some(k) => k,
+            None => return,
+        },
     };
-    emit(sink, here, conn, dir, kind);
+    sink.event(Event {
+        conn,
+        pkt: here.pkt,
+        ts: here.ts,
+        dir,
+        stream,
+        kind,
+    });
 }
 
 fn emit(sink: &mut impl Sink, here: Here, conn: u64, dir: Option<Direction>, kind: EventKind) {
@@ -634,6 +664,7 @@ fn emit(sink: &mut impl Sink, here: Here, conn: u64, dir: Option<Direction>, kin
         pkt: here.pkt,
         ts: here.ts,
         dir,
+        stream: None,
         kind,
     });
 }

@@ -7,7 +7,8 @@ use serde::{Serialize, Serializer};
 use super::event::{Check, EventKind, TlsStep};
 use crate::http::{self, RequestHead, ResponseHead};
 use crate::rules::Violation;
-use crate::stack::TlsNote;
+use crate::stack::h2::H2Open;
+use crate::stack::{LayerEvent, TlsNote};
 use crate::tcp::{HandshakeStep, TeardownHow, TeardownStep};
 use crate::text::{hex, safe};
 use crate::tls;
@@ -197,7 +198,83 @@ pub fn handshake_event(up: &http::Upgrade) -> EventKind {
         offered_extensions: list(&up.offered_extensions),
         offered_subprotocols: list(&up.offered_subprotocols),
         checks: checks(&up.checks),
+        transport: "http/1.1",
     }
+}
+
+/// A WebSocket opened over HTTP/2 (RFC 8441): no Key, no Accept, a 2xx.
+pub fn h2_handshake_event(h: &H2Open) -> EventKind {
+    let o = &h.open;
+    let raw = |v: &[crate::http::Extension]| v.iter().map(|e| safe(&e.raw)).collect();
+    EventKind::WsHandshake {
+        key: None,
+        accept: None,
+        expected_accept: None,
+        accept_ok: false,
+        version: o.request.header("sec-websocket-version").map(safe),
+        extensions: raw(&o.extensions),
+        subprotocol: o.subprotocol.as_deref().map(safe),
+        ok: o.ok,
+        status: o.status.unwrap_or(0),
+        reason: (!o.ok).then(|| match o.status {
+            Some(s) => format!("the server answered the extended CONNECT with {s}, not 2xx"),
+            None => "the server never answered the extended CONNECT".to_string(),
+        }),
+        offered_extensions: raw(&o.offered_extensions),
+        offered_subprotocols: o.offered_subprotocols.iter().map(|s| safe(s)).collect(),
+        checks: checks(&h.checks),
+        transport: "h2",
+    }
+}
+
+/// An HTTP/2 request as `http_request` (pseudo-headers as method, target, version).
+pub fn h2_request_event(r: &crate::h2::Request) -> EventKind {
+    EventKind::HttpRequest {
+        method: safe(r.method.as_deref().unwrap_or("")),
+        target: safe(r.path.as_deref().unwrap_or("")),
+        version: "HTTP/2".into(),
+        headers: safe_headers(&r.headers),
+        checks: None,
+    }
+}
+
+/// An HTTP/2 response as `http_response`.
+pub fn h2_response_event(r: &crate::h2::Response) -> EventKind {
+    EventKind::HttpResponse {
+        status: r.status.unwrap_or(0),
+        reason: String::new(),
+        version: "HTTP/2".into(),
+        headers: safe_headers(&r.headers),
+    }
+}
+
+/// An HTTP/2 control frame of the timeline.
+pub fn h2_event(ev: &LayerEvent) -> Option<EventKind> {
+    let code = |c: u32| {
+        crate::h2::frame::error_code_name(c).map_or_else(|| format!("0x{c:x}"), str::to_string)
+    };
+    Some(match ev {
+        LayerEvent::H2Settings { ack, params } => EventKind::H2Settings {
+            ack: *ack,
+            settings: params
+                .iter()
+                .map(|(id, v)| {
+                    let name = crate::h2::frame::setting_name(*id)
+                        .map_or_else(|| format!("0x{id:x}"), str::to_string);
+                    (name, *v)
+                })
+                .collect(),
+        },
+        LayerEvent::H2Reset { code: c } => EventKind::H2RstStream { code: code(*c) },
+        LayerEvent::H2GoAway {
+            last_stream,
+            code: c,
+        } => EventKind::H2Goaway {
+            last_stream: *last_stream,
+            code: code(*c),
+        },
+        _ => return None,
+    })
 }
 
 /// The checklist as the contract has it (details already quoted safely by the layer).
@@ -233,5 +310,6 @@ pub fn unanswered_upgrade(req: Option<&RequestHead>) -> EventKind {
         checks: req
             .map(|r| checks(&http::request_checks(r)))
             .unwrap_or_default(),
+        transport: "http/1.1",
     }
 }

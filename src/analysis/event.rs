@@ -21,6 +21,10 @@ pub struct Event {
     /// The sender, where the event has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dir: Option<Direction>,
+    /// The HTTP/2 stream, for everything of a stream (a WebSocket over HTTP/2, a
+    /// request); absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u32>,
     /// What happened.
     #[serde(flatten)]
     pub kind: EventKind,
@@ -174,6 +178,8 @@ pub enum EventKind {
         /// Every requirement of the handshake, request and response side, passed or
         /// not: what every view shows as the upgrade checklist (extension).
         checks: Vec<Check>,
+        /// `"http/1.1"` (Upgrade, 101) or `"h2"` (RFC 8441 extended CONNECT, 2xx).
+        transport: &'static str,
     },
     /// One WebSocket frame.
     WsFrame {
@@ -274,6 +280,25 @@ pub enum EventKind {
         /// Its name, e.g. `close_notify`.
         description: &'static str,
     },
+    /// An HTTP/2 SETTINGS frame (extension).
+    H2Settings {
+        /// An acknowledgement.
+        ack: bool,
+        /// The settings by name (or `0x..` for unknown ones) and value.
+        settings: Vec<(String, u32)>,
+    },
+    /// An HTTP/2 RST_STREAM: the stream is aborted (extension).
+    H2RstStream {
+        /// Error code name (or number).
+        code: String,
+    },
+    /// An HTTP/2 GOAWAY: the connection is closing (extension).
+    H2Goaway {
+        /// The last stream the sender processed.
+        last_stream: u32,
+        /// Error code name (or number).
+        code: String,
+    },
     /// A rule broken.
     Violation {
         /// Stable snake_case name.
@@ -306,6 +331,9 @@ impl EventKind {
             EventKind::TlsHandshake { .. } => "tls_handshake",
             EventKind::TlsDecrypt { .. } => "tls_decrypt",
             EventKind::TlsAlert { .. } => "tls_alert",
+            EventKind::H2Settings { .. } => "h2_settings",
+            EventKind::H2RstStream { .. } => "h2_rst_stream",
+            EventKind::H2Goaway { .. } => "h2_goaway",
             EventKind::Violation { .. } => "violation",
             EventKind::Gap { .. } => "gap",
         }

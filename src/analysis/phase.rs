@@ -36,7 +36,12 @@ impl Phase {
             EventKind::TlsHandshake { .. }
             | EventKind::TlsDecrypt { .. }
             | EventKind::TlsAlert { .. } => Phase::Tls,
-            EventKind::HttpRequest { .. } | EventKind::HttpResponse { .. } => Phase::Http,
+            EventKind::HttpRequest { .. }
+            | EventKind::HttpResponse { .. }
+            | EventKind::H2Settings { .. }
+            | EventKind::H2Goaway { .. } => Phase::Http,
+            // A stream's abort ends its WebSocket, as a close would.
+            EventKind::H2RstStream { .. } => Phase::Close,
             EventKind::WsHandshake { .. } => Phase::Accept,
             EventKind::WsFrame { opcode: 9 | 10, .. } => Phase::Heartbeat,
             EventKind::WsFrame { opcode: 8, .. } | EventKind::WsClose { .. } => Phase::Close,

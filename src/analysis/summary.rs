@@ -402,7 +402,10 @@ impl Summary {
                     t.reason = *reason;
                 }
             }
-            EventKind::TlsAlert { .. } => {}
+            EventKind::TlsAlert { .. }
+            | EventKind::H2Settings { .. }
+            | EventKind::H2RstStream { .. }
+            | EventKind::H2Goaway { .. } => {}
             EventKind::Violation { .. } => row.violations += 1,
             EventKind::Gap { bytes } => row.gap_bytes += *bytes,
         }

@@ -159,6 +159,10 @@ mod topic {
     pub const TLS_DONE: u32 = 1 << 25;
     pub const TLS_DECRYPT: u32 = 1 << 26;
     pub const TLS_NO_KEY: u32 = 1 << 27;
+    pub const H2_CONNECT: u32 = 1 << 28;
+    pub const H2_SETTINGS: u32 = 1 << 29;
+    pub const H2_RESET: u32 = 1 << 30;
+    pub const H2_WEBSOCKET: u32 = 1 << 31;
 }
 
 /// What the explanations of one connection need from its earlier events.
@@ -342,6 +346,28 @@ impl Explainer {
                                 "A request held that long is long polling: the answer waits until there is news.",
                                 "请求被挂起这么久，正是长轮询：服务器等到有新数据才响应。"));
                         }
+                    }
+                }
+            }
+            EventKind::WsHandshake {
+                transport: "h2",
+                ok,
+                status,
+                ..
+            } => {
+                if first(c, topic::H2_WEBSOCKET) {
+                    let stream = e.stream.unwrap_or(0);
+                    if *ok {
+                        out.push(tr!(lang,
+                            "A WebSocket over HTTP/2 (RFC 8441): the client sent an extended CONNECT (:protocol websocket) on stream {stream}, and the server answered {status}. No Sec-WebSocket-Key, no Accept, no 101: HTTP/2 itself vouches for the exchange.",
+                            "HTTP/2 上的 WebSocket（RFC 8441）：客户端在流 {stream} 上发送扩展 CONNECT（:protocol websocket），服务器回复 {status}。没有 Sec-WebSocket-Key，没有 Accept，也没有 101：由 HTTP/2 本身保证这次交换。"));
+                        out.push(tr!(lang,
+                            "From now on the stream's DATA frames carry ordinary WebSocket frames (masked from the client), cut wherever HTTP/2 pleases; several WebSockets can share this one TCP (and TLS) connection.",
+                            "从现在起，这个流的 DATA 帧里装的就是普通的 WebSocket 帧（客户端发出的仍然加掩码），HTTP/2 可以在任意位置切分；多个 WebSocket 可以共用这一条 TCP（和 TLS）连接。"));
+                    } else {
+                        out.push(tr!(lang,
+                            "The server refused the extended CONNECT ({status}): no WebSocket on this stream.",
+                            "服务器拒绝了扩展 CONNECT（{status}）：这个流上没有建立 WebSocket。"));
                     }
                 }
             }
@@ -705,7 +731,32 @@ impl Explainer {
                         "这些记录无法解密（{reason}）：没有这个会话的密钥，中间的任何人（包括 wsscope）都读不到内容。想看到里面的内容，请在运行客户端时设置 SSLKEYLOGFILE=/path/keys.log，再用 --keylog /path/keys.log 交给 wsscope。"));
                 }
             }
-            EventKind::TlsAlert { .. } => {}
+            EventKind::TlsAlert { .. } | EventKind::H2Goaway { .. } => {}
+            EventKind::H2Settings {
+                ack: false,
+                settings,
+            } => {
+                let enables = settings
+                    .iter()
+                    .any(|(n, v)| n == "SETTINGS_ENABLE_CONNECT_PROTOCOL" && *v == 1);
+                if enables && first(c, topic::H2_CONNECT) {
+                    out.push(tr!(lang,
+                        "HTTP/2: the server announces SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441): it accepts WebSockets over this connection, each on a stream of its own, opened with an extended CONNECT.",
+                        "HTTP/2：服务器发出 SETTINGS_ENABLE_CONNECT_PROTOCOL = 1（RFC 8441）：表示它接受在这条连接上跑 WebSocket，每个 WebSocket 占用一个自己的流，用扩展 CONNECT 打开。"));
+                } else if first(c, topic::H2_SETTINGS) {
+                    out.push(tr!(lang,
+                        "HTTP/2 begins with each side's SETTINGS; many requests (and WebSockets) then share this one TCP connection, each on its own stream, their frames interleaved.",
+                        "HTTP/2 以双方各自的 SETTINGS 开始；之后许多请求（以及 WebSocket）共用这一条 TCP 连接，各占一个流，帧交错传输。"));
+                }
+            }
+            EventKind::H2Settings { .. } => {}
+            EventKind::H2RstStream { code } => {
+                if first(c, topic::H2_RESET) {
+                    out.push(tr!(lang,
+                        "RST_STREAM ({code}) aborts this stream alone: for a WebSocket over HTTP/2 it is what a TCP RST is to a WebSocket over HTTP/1.1; the other streams of the connection go on.",
+                        "RST_STREAM（{code}）只中止这一个流：对于 HTTP/2 上的 WebSocket，它相当于 HTTP/1.1 上 WebSocket 遇到的 TCP RST；这条连接上的其他流不受影响。"));
+                }
+            }
             EventKind::Violation { code, rfc, .. } => {
                 let rule = violation_rule(lang, code);
                 out.push(if is_note(code) {

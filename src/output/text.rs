@@ -46,6 +46,9 @@ impl TextTimeline {
             | EventKind::TlsDecrypt { .. }
             | EventKind::TlsAlert { .. } => "tls",
             EventKind::HttpRequest { .. } | EventKind::HttpResponse { .. } => "http",
+            EventKind::H2Settings { .. }
+            | EventKind::H2RstStream { .. }
+            | EventKind::H2Goaway { .. } => "h2",
             EventKind::WsHandshake { .. } => "upgr",
             EventKind::WsFrame { .. } | EventKind::WsMessage { .. } => "ws",
             EventKind::WsClose { .. } => "close",
@@ -63,12 +66,17 @@ impl TextTimeline {
             None => "·",
         };
         let mut out = String::with_capacity(96);
+        // `#3`, or `#3/s5` for HTTP/2 stream 5 of connection 3.
+        let conn = match e.stream {
+            Some(s) => format!("{}/s{s}", e.conn),
+            None => e.conn.to_string(),
+        };
         let _ = write!(
             out,
             "{:>4}.{:06}  #{:<3} {}  {:<5} ",
             rel.div_euclid(1_000_000),
             rel.rem_euclid(1_000_000),
-            e.conn,
+            conn,
             arrow,
             Self::phase(&e.kind)
         );
@@ -132,6 +140,9 @@ impl TextTimeline {
             EventKind::TlsHandshake { .. }
             | EventKind::TlsDecrypt { .. }
             | EventKind::TlsAlert { .. } => tls_line(&e.kind, out),
+            EventKind::H2Settings { .. }
+            | EventKind::H2RstStream { .. }
+            | EventKind::H2Goaway { .. } => h2_line(&e.kind, out),
             EventKind::WsHandshake {
                 accept_ok,
                 ok,
@@ -273,6 +284,26 @@ impl TextTimeline {
         }
     }
 }
+/// An HTTP/2 control frame's line (the text timeline's and the terminal view's).
+pub fn h2_line(kind: &EventKind, out: &mut String) {
+    match kind {
+        EventKind::H2Settings { ack: true, .. } => out.push_str("SETTINGS ACK"),
+        EventKind::H2Settings { settings, .. } => {
+            out.push_str("SETTINGS");
+            for (name, v) in settings {
+                let _ = write!(out, " {name}={v}");
+            }
+        }
+        EventKind::H2RstStream { code } => {
+            let _ = write!(out, "RST_STREAM {code}");
+        }
+        EventKind::H2Goaway { last_stream, code } => {
+            let _ = write!(out, "GOAWAY last stream {last_stream} {code}");
+        }
+        _ => {}
+    }
+}
+
 /// A TLS event's line (the text timeline's and the terminal view's).
 pub fn tls_line(kind: &EventKind, out: &mut String) {
     match kind {

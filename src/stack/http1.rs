@@ -35,7 +35,14 @@ pub enum Handover {
         /// Stream bytes that followed the 101 (server) and were held (client).
         leftover: Vec<(Direction, Vec<u8>)>,
     },
-    /// Another protocol (h2c, ...): not decoded here.
+    /// HTTP/2 over cleartext (RFC 7540 3.2's h2c upgrade).
+    H2c {
+        /// The request's `HTTP2-Settings` header value.
+        settings: Option<Vec<u8>>,
+        /// Stream bytes that followed the 101 (server) and were held (client).
+        leftover: Vec<(Direction, Vec<u8>)>,
+    },
+    /// Another protocol: not decoded here.
     Other,
 }
 
@@ -50,6 +57,8 @@ pub struct Http1 {
     awaiting_upgrade: bool,
     held: Vec<u8>,
     held_overflow: bool,
+    /// The last request asked for h2c: its `HTTP2-Settings`.
+    h2c_settings: Option<Option<Vec<u8>>>,
 }
 
 impl Default for Http1 {
@@ -68,6 +77,7 @@ impl Http1 {
             awaiting_upgrade: false,
             held: Vec::new(),
             held_overflow: false,
+            h2c_settings: None,
         }
     }
 
@@ -175,6 +185,19 @@ impl Http1 {
             }
         }
         match upgraded {
+            Some((_, _, false)) if self.h2c_settings.is_some() => {
+                let mut leftover = Vec::new();
+                if used < bytes.len() {
+                    leftover.push((Direction::S2C, bytes[used..].to_vec()));
+                }
+                if !self.held.is_empty() {
+                    leftover.push((Direction::C2S, std::mem::take(&mut self.held)));
+                }
+                Some(Handover::H2c {
+                    settings: self.h2c_settings.take().flatten(),
+                    leftover,
+                })
+            }
             Some((_, _, false)) => Some(Handover::Other),
             Some((deflate, established, true)) => {
                 let mut leftover = Vec::new();
@@ -221,6 +244,12 @@ impl Http1 {
                 match item {
                     HttpItem::Request(req) => {
                         self.responses.expect_response_to(&req.method);
+                        if req.has_token("upgrade", "h2c") {
+                            self.h2c_settings = Some(
+                                req.header("http2-settings")
+                                    .map(|v| v.trim().as_bytes().to_vec()),
+                            );
+                        }
                         let upgrade = req.is_upgrade_request();
                         let (checks, broken) = if upgrade {
                             let (c, v) = http::request_checks_and_violations(&req);

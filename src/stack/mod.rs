@@ -18,6 +18,7 @@
 //! typed [`LayerEvent`]s; the contract mapping (`analysis::contract`) turns them
 //! into timeline events. Nothing here imports the analysis, the views or the binary.
 
+pub mod h2;
 pub mod http1;
 pub mod recognise;
 
@@ -51,6 +52,33 @@ pub enum LayerEvent {
     Violation(Violation),
     /// Something to warn the user about (a bound hit).
     Warning(String),
+    /// An event of one HTTP/2 stream (its id first).
+    InStream(u32, Box<LayerEvent>),
+    /// An HTTP/2 request (not an extended CONNECT).
+    H2Request(Box<crate::h2::Request>),
+    /// An HTTP/2 response.
+    H2Response(Box<crate::h2::Response>),
+    /// An extended CONNECT (RFC 8441) and its answer, with the checks.
+    H2Handshake(Box<h2::H2Open>),
+    /// A SETTINGS frame.
+    H2Settings {
+        /// An acknowledgement.
+        ack: bool,
+        /// (identifier, value) pairs.
+        params: Vec<(u16, u32)>,
+    },
+    /// RST_STREAM (inside [`LayerEvent::InStream`]).
+    H2Reset {
+        /// Error code.
+        code: u32,
+    },
+    /// GOAWAY.
+    H2GoAway {
+        /// The last stream the sender processed.
+        last_stream: u32,
+        /// Error code.
+        code: u32,
+    },
 }
 
 /// What the TLS layer saw, as the layers above and the views need it (owned; the
@@ -118,6 +146,8 @@ pub enum Carries {
     WebSocket,
     /// TLS records.
     Tls,
+    /// HTTP/2.
+    Http2,
     /// Something else: bytes counted, not decoded.
     Other,
 }
@@ -137,6 +167,7 @@ enum Top {
     Recognise(Recogniser),
     Http1(Box<Http1>),
     WebSocket(Box<WsSession>),
+    H2(Box<h2::H2Session>),
     Opaque(Carries),
 }
 
@@ -305,7 +336,7 @@ impl Stack {
     ) {
         let ws = &self.cfg.ws;
         let Some(tls) = self.tls.as_mut() else {
-            return self.app.gap(dir, bytes, ts, out);
+            return self.app.gap(dir, bytes, ts, ws, out);
         };
         let Tls { layer, totals } = &mut **tls;
         let app = &mut self.app;
@@ -352,7 +383,7 @@ impl Stack {
                 layer.end(dir, &mut |ev| tls_event(app, totals, ev, ts, ws, out));
             }
         }
-        self.app.end(ended, ts, out);
+        self.app.end(ended, ts, ws, out);
     }
 }
 
@@ -385,7 +416,7 @@ fn tls_event(
             app.feed_recognising(dir, bytes, ts, ws, out);
         }
         // The TCP gap itself is reported by the analyzer; the plaintext loses it too.
-        TlsEvent::Gap { dir, bytes } => app.gap(dir, bytes, ts, out),
+        TlsEvent::Gap { dir, bytes } => app.gap(dir, bytes, ts, ws, out),
         TlsEvent::ClientHello(h) => note(c2s, TlsNote::ClientHello(h), out),
         TlsEvent::ServerHello(h) => {
             if h.alpn.is_some() {
@@ -441,6 +472,7 @@ impl App {
             Top::Recognise(_) => Carries::Unknown,
             Top::Http1(_) => Carries::Http,
             Top::WebSocket(_) => Carries::WebSocket,
+            Top::H2(_) => Carries::Http2,
             Top::Opaque(c) => *c,
         }
     }
@@ -449,6 +481,11 @@ impl App {
     fn decided(&mut self, what: Carries, confidence: Option<crate::ws::Confidence>, ws: &WsConfig) {
         self.top = match what {
             Carries::Http => Top::Http1(Box::default()),
+            // A TLS plaintext or a cleartext stream beginning with the client preface:
+            // ALPN h2, or prior knowledge.
+            Carries::Http2 => Top::H2(Box::new(h2::H2Session::new(
+                crate::h2::Entry::PriorKnowledge,
+            ))),
             Carries::WebSocket => {
                 let mut s = WsSession::new_mid_stream(ws);
                 if let Some(c) = confidence {
@@ -504,11 +541,24 @@ impl App {
                 ws.feed(dir, bytes, ts, &mut |d, e| out(d, LayerEvent::Ws(e)));
                 None
             }
+            Top::H2(h) => {
+                h.feed(dir, bytes, ts, ws_cfg, out);
+                None
+            }
             Top::Http1(h) => h.feed(dir, bytes, out),
         };
         match handover {
             None => {}
             Some(Handover::Other) => self.top = Top::Opaque(Carries::Other),
+            Some(Handover::H2c { settings, leftover }) => {
+                let mut s = h2::H2Session::new(crate::h2::Entry::H2cUpgrade {
+                    http2_settings: settings,
+                });
+                for (d, b) in leftover {
+                    s.feed(d, &b, ts, ws_cfg, out);
+                }
+                self.top = Top::H2(Box::new(s));
+            }
             Some(Handover::WebSocket {
                 deflate,
                 established,
@@ -529,18 +579,22 @@ impl App {
         dir: Direction,
         bytes: u64,
         ts: Timestamp,
+        ws_cfg: &WsConfig,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
         match &mut self.top {
             Top::Http1(h) => h.gap(dir),
             Top::WebSocket(ws) => ws.gap(dir, bytes, ts, &mut |d, e| out(d, LayerEvent::Ws(e))),
+            Top::H2(h) => h.gap(dir, bytes, ts, ws_cfg, out),
             Top::Recognise(_) | Top::Opaque(_) => {}
         }
     }
 
     fn tcp_end(&mut self, dir: Direction, ts: Timestamp) {
-        if let Top::WebSocket(ws) = &mut self.top {
-            ws.tcp_end(dir, ts);
+        match &mut self.top {
+            Top::WebSocket(ws) => ws.tcp_end(dir, ts),
+            Top::H2(h) => h.tcp_end(dir, ts),
+            _ => {}
         }
     }
 
@@ -548,10 +602,12 @@ impl App {
         &mut self,
         ended: bool,
         ts: Timestamp,
+        ws_cfg: &WsConfig,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
         match &mut self.top {
             Top::WebSocket(ws) => ws.end(ts, &mut |d, e| out(d, LayerEvent::Ws(e))),
+            Top::H2(h) => h.end(ts, ws_cfg, out),
             Top::Http1(h) => h.end(ended, out),
             Top::Recognise(_) | Top::Opaque(_) => {}
         }

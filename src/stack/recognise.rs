@@ -120,6 +120,9 @@ impl Recogniser {
         if bytes.is_empty() {
             return None;
         }
+        if bytes.starts_with(super::h2::PREFACE) {
+            return Some((Carries::Http2, Some(true), None));
+        }
         if looks_like_request(bytes) {
             return Some((Carries::Http, Some(true), None));
         }
@@ -173,7 +176,10 @@ fn looks_like_request(bytes: &[u8]) -> bool {
 /// space) or of `HTTP/`, so the connection may still turn out to be HTTP.
 fn could_become_http(bytes: &[u8]) -> bool {
     let prefix = |t: &[u8]| bytes.len() < t.len() && t.starts_with(bytes);
-    !bytes.is_empty() && (http::REQUEST_STARTS.iter().any(|m| prefix(m)) || prefix(b"HTTP/"))
+    !bytes.is_empty()
+        && (http::REQUEST_STARTS.iter().any(|m| prefix(m))
+            || prefix(b"HTTP/")
+            || prefix(super::h2::PREFACE))
 }
 
 #[cfg(test)]

@@ -743,6 +743,14 @@ pub fn lines(
             wsscope::output::text::tls_line(&ev.kind, &mut s);
             o.text(format!(" {s}"));
         }
+        EventKind::H2Settings { .. }
+        | EventKind::H2RstStream { .. }
+        | EventKind::H2Goaway { .. } => {
+            o.heading("HTTP/2");
+            let mut s = String::new();
+            wsscope::output::text::h2_line(&ev.kind, &mut s);
+            o.text(format!(" {s}"));
+        }
         EventKind::Gap { bytes } => {
             o.heading(&tr!(lang, "tui.detail.gap"));
             o.text(tr!(lang, "tui.detail.gap_bytes", n = bytes));

@@ -564,6 +564,13 @@ fn label_in(ev: &Event, compressed_continuation: bool, lang: Lang) -> String {
             wsscope::output::text::tls_line(&ev.kind, &mut s);
             s
         }
+        EventKind::H2Settings { .. }
+        | EventKind::H2RstStream { .. }
+        | EventKind::H2Goaway { .. } => {
+            let mut s = String::new();
+            wsscope::output::text::h2_line(&ev.kind, &mut s);
+            s
+        }
         EventKind::Gap { bytes } => {
             tr!(
                 lang,
