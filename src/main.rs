@@ -764,7 +764,11 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
         out: BufWriter::with_capacity(1 << 16, stdout.lock()),
         mode,
         text: TextTimeline::new(),
-        stats: StatsBuilder::new(),
+        stats: if matches!(mode, Mode::StatsTable | Mode::StatsJson) {
+            StatsBuilder::with_streams()
+        } else {
+            StatsBuilder::new()
+        },
         header_done: false,
         live,
         broken: false,

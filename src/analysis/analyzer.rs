@@ -856,7 +856,7 @@ mod tests {
     }
 
     #[test]
-    fn a_101_to_another_protocol_is_not_decoded_as_websocket() {
+    fn a_101_to_h2c_is_http2_not_websocket() {
         let h2c = b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n";
         let switched =
             b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
@@ -865,12 +865,19 @@ mod tests {
             &[
                 (true, h2c.to_vec()),
                 (false, switched.to_vec()),
-                (false, vec![0, 0, 0x12, 4, 0, 0, 0, 0, 0]),
+                // The server's SETTINGS, empty.
+                (false, vec![0, 0, 0, 4, 0, 0, 0, 0, 0]),
             ],
         );
         let n = names(&events);
         assert!(
             !n.contains(&"ws_handshake") && !n.contains(&"ws_frame") && !n.contains(&"violation"),
+            "{n:?}"
+        );
+        // The client's settings from its HTTP2-Settings header, then the server's.
+        assert_eq!(
+            n.iter().filter(|e| **e == "h2_settings").count(),
+            2,
             "{n:?}"
         );
     }

@@ -92,6 +92,10 @@ pub struct TlsStats {
 pub struct ConnStats {
     /// Connection number.
     pub conn: u64,
+    /// A WebSocket over HTTP/2: its stream (the row is that WebSocket's; the
+    /// connection has a row of its own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<u32>,
     /// `ip:port` of the client.
     pub client: String,
     /// `ip:port` of the server.
@@ -151,6 +155,7 @@ impl ConnStats {
     fn new(conn: u64) -> ConnStats {
         ConnStats {
             conn,
+            stream: None,
             client: String::new(),
             server: String::new(),
             handshake_rtt_ms: None,
@@ -225,6 +230,22 @@ impl Summary {
             ping_gaps: Vec::new(),
             targets: HashMap::new(),
         }
+    }
+
+    /// The summary of one WebSocket over HTTP/2: stream `stream` of connection `conn`,
+    /// between the connection's `client` and `server`.
+    pub fn for_stream(
+        conn: u64,
+        stream: u32,
+        ts: Timestamp,
+        client: &str,
+        server: &str,
+    ) -> Summary {
+        let mut s = Summary::new(conn, ts);
+        s.row.stream = Some(stream);
+        s.row.client = client.to_string();
+        s.row.server = server.to_string();
+        s
     }
 
     /// The row as it stands (counts so far; medians, kind and totals only after [`Summary::close`]).
@@ -415,6 +436,16 @@ impl Summary {
     /// `totals` (bytes on the wire, duration).
     pub fn close(self, totals: &ConnTotals) -> ConnStats {
         let mut o = self;
+        // A stream's WebSocket: its frames are its bytes, its events its time.
+        if o.row.stream.is_some() {
+            o.row.bytes.wire = o.row.framing_bytes + o.row.bytes.payload;
+            o.row.duration_ms = o.last.millis_since(o.first).max(0.0);
+            o.row.overhead = overhead(o.row.bytes.wire, o.row.bytes.payload);
+            o.row.ping_rtt_ms = median(&mut o.ping_rtts);
+            o.row.heartbeat_ms = median(&mut o.ping_gaps);
+            o.row.kind = classify(&o);
+            return o.row;
+        }
         // The packets' times when the analyzer counted them, else the events'.
         o.row.duration_ms = if totals.packets > 0 {
             totals.duration_ms()

@@ -292,6 +292,7 @@ mod tests {
         CompareRow {
             stats: ConnStats {
                 conn,
+                stream: None,
                 client: "c".into(),
                 server: "s".into(),
                 handshake_rtt_ms: None,

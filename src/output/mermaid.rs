@@ -330,6 +330,7 @@ mod tests {
             pkt: 1,
             ts: Timestamp(0),
             dir,
+            stream: None,
             kind,
         }
     }

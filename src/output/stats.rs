@@ -3,6 +3,7 @@
 //! memory holds only the connections still open (and finished ones waiting for an
 //! older, longer one); and the text table.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::order::InOrder;
@@ -14,36 +15,66 @@ pub use crate::analysis::summary::{Bytes, CloseStats, ConnStats, PerDir, Upgrade
 /// Ended connections' rows held while an earlier connection is still open.
 pub const MAX_WAITING_ROWS: usize = super::order::MAX_WAITING;
 
-/// Builds [`ConnStats`] rows from events; a [`Sink`] itself.
+/// Builds [`ConnStats`] rows from events; a [`Sink`] itself. With
+/// [`StatsBuilder::with_streams`], each WebSocket over HTTP/2 gets a row of its own
+/// after its connection's (which sums every stream).
 #[derive(Default)]
 pub struct StatsBuilder {
-    open: ConnMap<Summary>,
-    done: InOrder<ConnStats>,
+    open: ConnMap<Open>,
+    done: InOrder<Vec<ConnStats>>,
+    streams: bool,
+}
+
+/// One open connection: its summary, and its HTTP/2 streams'.
+struct Open {
+    conn: Summary,
+    streams: BTreeMap<u32, Summary>,
 }
 
 impl StatsBuilder {
-    /// An empty builder.
+    /// An empty builder: one row per connection.
     pub fn new() -> StatsBuilder {
         StatsBuilder::default()
     }
 
+    /// An empty builder that also gives each WebSocket over HTTP/2 its own row.
+    pub fn with_streams() -> StatsBuilder {
+        StatsBuilder {
+            streams: true,
+            ..StatsBuilder::default()
+        }
+    }
+
     /// Takes one event into account.
     pub fn add(&mut self, e: &Event) {
-        self.open
-            .entry(e.conn)
-            .or_insert_with(|| Summary::new(e.conn, e.ts))
-            .add(e);
+        let o = self.open.entry(e.conn).or_insert_with(|| Open {
+            conn: Summary::new(e.conn, e.ts),
+            streams: BTreeMap::new(),
+        });
+        o.conn.add(e);
+        if let (true, Some(s)) = (self.streams, e.stream) {
+            let row = o.conn.row();
+            let (client, server) = (row.client.clone(), row.server.clone());
+            o.streams
+                .entry(s)
+                .or_insert_with(|| Summary::for_stream(e.conn, s, e.ts, &client, &server))
+                .add(e);
+        }
     }
 
     /// The summary so far of an open connection.
     pub fn summary(&self, conn: u64) -> Option<&Summary> {
-        self.open.get(&conn)
+        self.open.get(&conn).map(|o| &o.conn)
     }
 
     /// Rows ready to print, in connection order (see [`InOrder`]: past
     /// [`MAX_WAITING_ROWS`] waiting, rows go out as their connections end).
     pub fn ready(&mut self) -> Vec<ConnStats> {
-        self.done.ready().into_iter().map(|(_, row)| row).collect()
+        self.done
+            .ready()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect()
     }
 
     /// The end of the input: every row, in connection order; `totals` gives the
@@ -54,7 +85,11 @@ impl StatsBuilder {
             let t = totals(conn).unwrap_or_default();
             self.conn_closed(conn, &t);
         }
-        self.done.finish().into_iter().map(|(_, row)| row).collect()
+        self.done
+            .finish()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect()
     }
 
     /// The end of the input: every row, in connection order.
@@ -69,8 +104,16 @@ impl Sink for StatsBuilder {
     }
 
     fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
-        if let Some(s) = self.open.remove(&conn) {
-            self.done.push(conn, s.close(totals));
+        if let Some(o) = self.open.remove(&conn) {
+            let mut rows = vec![o.conn.close(totals)];
+            // Streams that carried a WebSocket; plain requests count in the connection's row.
+            rows.extend(
+                o.streams
+                    .into_values()
+                    .map(|s| s.close(totals))
+                    .filter(|r| r.kind == "websocket"),
+            );
+            self.done.push(conn, rows);
         }
     }
 }
@@ -127,7 +170,10 @@ pub fn table_row(r: &ConnStats) -> String {
     let _ = write!(
         s,
         "{:<5} {:<23} {:<23} {:<17} {:>8} {:<8} {:>13} {:>6} {:>10} {:>10} {:>5} {:<12} {:<8} {:>4}",
-        r.conn,
+        match r.stream {
+            Some(st) => format!("{}/s{st}", r.conn),
+            None => r.conn.to_string(),
+        },
         r.client,
         r.server,
         r.kind,
@@ -157,6 +203,7 @@ mod tests {
             pkt: 1,
             ts: Timestamp(secs * 1_000_000),
             dir: Some(dir),
+            stream: None,
             kind: EventKind::WsFrame {
                 fin: true,
                 rsv: 0,

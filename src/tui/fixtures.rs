@@ -18,6 +18,7 @@ pub fn ev(conn: u64, pkt: u64, ms: f64, dir: Option<Direction>, kind: EventKind)
         pkt,
         ts: Timestamp(BASE + (ms * 1000.0) as i64),
         dir,
+        stream: None,
         kind,
     }
 }
