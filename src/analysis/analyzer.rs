@@ -604,6 +604,7 @@ impl Conns {
 }
 
 /// Stamps a layer's event with the connection and packet, through the contract mapping.
+#[inline]
 fn layer_event(
     sink: &mut impl Sink,
     here: Here,
@@ -616,6 +617,7 @@ fn layer_event(
 }
 
 /// [`layer_event`] within an HTTP/2 stream (or none).
+#[inline]
 fn stream_event(
     sink: &mut impl Sink,
     here: Here,

@@ -43,6 +43,7 @@ pub fn violation(v: Violation) -> EventKind {
 
 /// A WebSocket layer event. `detail` false leaves out the display strings (mask
 /// key, preview) that only the timelines read.
+#[inline]
 pub fn ws_event(ev: WsEvent, detail: bool) -> EventKind {
     match ev {
         WsEvent::Frame(f) => {

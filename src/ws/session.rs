@@ -929,7 +929,7 @@ impl WsSession {
         head[..n].copy_from_slice(&f.hex[..n]);
         out(
             Some(dir),
-            WsEvent::Frame(Box::new(FrameEvent {
+            WsEvent::Frame(FrameEvent {
                 fin: h.fin,
                 rsv: h.rsv,
                 opcode: h.opcode.value(),
@@ -942,7 +942,7 @@ impl WsSession {
                 head_len: n as u8,
                 rtt_ms,
                 mid_stream: self.mid_stream,
-            })),
+            }),
         );
         if let Some(m) = message {
             if m.damaged {
@@ -954,7 +954,7 @@ impl WsSession {
                 }
                 out(
                     Some(dir),
-                    WsEvent::Message(Box::new(MessageEvent {
+                    WsEvent::Message(MessageEvent {
                         kind: m.kind,
                         frames: m.frames,
                         len: m.len,
@@ -962,7 +962,7 @@ impl WsSession {
                         compressed: m.compressed,
                         compressed_len: m.compressed.then_some(m.compressed_len),
                         preview: m.preview,
-                    })),
+                    }),
                 );
             }
         }
