@@ -565,7 +565,6 @@ fn pump(
     stop: &AtomicBool,
 ) -> Pumped {
     let live = source.is_live();
-    let linktype = source.linktype();
     let (mut packets, mut bytes_read) = (0u64, 0u64);
     let mut last_ts = Timestamp::default();
     let mut last_expire = now();
@@ -579,7 +578,7 @@ fn pump(
                 // A record header (16 bytes) and the bytes, as in a pcap file.
                 bytes_read += 16 + p.data.len() as u64;
                 last_ts = p.ts;
-                analyzer.packet(linktype, p.ts, p.data, driver);
+                analyzer.packet(p.linktype, p.ts, p.data, driver);
                 if count.is_some_and(|c| packets >= c) {
                     break;
                 }
@@ -587,7 +586,7 @@ fn pump(
             Next::Filtered(p) => {
                 packets += 1;
                 last_ts = p.ts;
-                analyzer.skip_packet(linktype, p.ts, p.data, driver);
+                analyzer.skip_packet(p.linktype, p.ts, p.data, driver);
             }
             Next::Timeout => {}
             Next::End => break,

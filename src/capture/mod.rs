@@ -4,8 +4,12 @@
 //! applies the BPF filter in both cases, and hands out raw packets (time,
 //! link type, bytes). Everything downstream is fed plain byte slices.
 
+mod file;
+
 use std::fmt;
 use std::path::Path;
+
+use file::{FastFile, Read};
 
 use pcap::{Active, BpfProgram, Capture, Offline};
 use wsscope::text::safe;
@@ -32,6 +36,8 @@ impl fmt::Display for SourceSpec {
 
 /// One captured packet, borrowed from libpcap's buffer until the next read.
 pub struct RawPacket<'a> {
+    /// The link type (DLT) of its interface.
+    pub linktype: i32,
     /// Capture time.
     pub ts: Timestamp,
     /// The bytes captured (at most the snap length).
@@ -68,6 +74,7 @@ impl std::error::Error for SourceError {}
 
 enum Inner {
     File(Capture<Offline>),
+    Fast(Box<FastFile>),
     Live(Capture<Active>),
 }
 
@@ -99,7 +106,7 @@ impl Source {
             // Live, the kernel filters (what is not captured has no number); a file's
             // packets are each tested, so that those the filter hides keep their numbers.
             let res = match &mut source.inner {
-                Inner::File(_) => Capture::dead(pcap::Linktype(source.linktype))
+                Inner::File(_) | Inner::Fast(_) => Capture::dead(pcap::Linktype(source.linktype))
                     .and_then(|d| d.compile(expr, true))
                     .map(|p| source.filter = Some(p)),
                 Inner::Live(c) => c.filter(expr, true),
@@ -132,8 +139,13 @@ impl Source {
             ))
         })?;
         let linktype = cap.get_datalink().0;
+        // libpcap has vouched for the file; pcap-parser reads it faster.
+        let inner = match FastFile::open(p) {
+            Some(f) => Inner::Fast(Box::new(f)),
+            None => Inner::File(cap),
+        };
         Ok(Source {
-            inner: Inner::File(cap),
+            inner,
             linktype,
             filter: None,
         })
@@ -176,11 +188,6 @@ impl Source {
         })
     }
 
-    /// The libpcap link type (DLT) of the packets.
-    pub fn linktype(&self) -> i32 {
-        self.linktype
-    }
-
     /// True when a file's filter hides some of its packets ([`Next::Filtered`]).
     pub fn hides_packets(&self) -> bool {
         self.filter.is_some()
@@ -193,16 +200,39 @@ impl Source {
 
     /// Reads the next packet.
     pub fn next_packet(&mut self) -> Next<'_> {
+        let linktype = self.linktype;
         let res = match &mut self.inner {
+            Inner::Fast(f) => {
+                return match f.next() {
+                    Read::Packet(linktype, ts) => {
+                        let p = RawPacket {
+                            linktype,
+                            ts,
+                            data: f.data(),
+                        };
+                        match &self.filter {
+                            Some(flt) if !flt.filter(p.data) => Next::Filtered(p),
+                            _ => Next::Packet(p),
+                        }
+                    }
+                    Read::End => Next::End,
+                    Read::Damaged(why) => Next::Damaged(why),
+                }
+            }
             Inner::File(c) => c.next_packet(),
             Inner::Live(c) => c.next_packet(),
         };
         match res {
             Ok(p) => {
                 let ts = Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
+                let p = RawPacket {
+                    linktype,
+                    ts,
+                    data: p.data,
+                };
                 match &self.filter {
-                    Some(f) if !f.filter(p.data) => Next::Filtered(RawPacket { ts, data: p.data }),
-                    _ => Next::Packet(RawPacket { ts, data: p.data }),
+                    Some(f) if !f.filter(p.data) => Next::Filtered(p),
+                    _ => Next::Packet(p),
                 }
             }
             Err(pcap::Error::NoMorePackets) => Next::End,
@@ -221,7 +251,7 @@ impl Source {
                 .stats()
                 .map(|s| u64::from(s.dropped) + u64::from(s.if_dropped))
                 .unwrap_or(0),
-            Inner::File(_) => 0,
+            Inner::File(_) | Inner::Fast(_) => 0,
         }
     }
 }
