@@ -74,9 +74,12 @@ pub fn preview_text(bytes: &[u8], max_chars: usize) -> String {
 
 /// Lower-case hex of `bytes`, no separators.
 pub fn hex(bytes: &[u8]) -> String {
+    // A table, not `write!`: this runs for every frame of `print`.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(out, "{b:02x}");
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     out
 }

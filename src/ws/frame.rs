@@ -284,26 +284,16 @@ pub fn unmask_into(dst: &mut Vec<u8>, src: &[u8], key: [u8; 4], offset: u64) {
     }
 }
 
-/// Lower-case hex, as [`crate::text::hex`], without the formatting machinery:
-/// it runs for every frame (mask key and payload prefix).
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
-    out
-}
+/// Lower-case hex: [`crate::text::hex`].
+pub use crate::text::hex;
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn hex_matches_text_hex() {
-        let all: Vec<u8> = (0..=255).collect();
-        assert_eq!(hex(&all), crate::text::hex(&all));
+    fn hex_is_lower_case_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
     }
 
     fn done(buf: &[u8]) -> FrameHeader {
