@@ -108,7 +108,7 @@ impl Lesson {
     pub fn new(lang: Lang) -> Lesson {
         Lesson {
             lang,
-            text: TextTimeline::new(),
+            text: TextTimeline::with_lang(lang),
             explainer: Explainer::new(lang),
             stats: StatsBuilder::new(),
             open: HashMap::new(),
@@ -134,13 +134,8 @@ impl Lesson {
         for (k, c) in ready {
             if !self.title_done {
                 self.title_done = true;
-                let title = self
-                    .lang
-                    .pick("# WebSocket, packet by packet", "# 逐包看 WebSocket");
-                let intro = self.lang.pick(
-                    "A lesson written by wsscope from a capture: each connection, phase by phase, with the values it really carried.",
-                    "由 wsscope 根据抓包生成的讲解：逐个连接、逐个阶段，用抓到的真实数据说明 WebSocket 的工作流程。",
-                );
+                let title = msg!(self.lang, "lesson.websocket_packet_packet");
+                let intro = msg!(self.lang, "lesson.lesson_written_wsscope_capture_each");
                 writeln!(out, "{title}\n\n{intro}\n")?;
             }
             let Some(stats) = self.rows.remove(&k) else {
@@ -272,17 +267,12 @@ impl Report for Lesson {
         self.write_ready(out, true)?;
         let cols = compare::compare(&self.compared);
         if cols.len() > 1 {
-            let title = self
-                .lang
-                .pick("## The connections compared by kind", "## 按连接类型对比");
-            let note = self.lang.pick(
-                "Overhead is bytes on the wire per payload byte; polling pays an HTTP head for every request, WebSocket a few bytes of frame header per message.",
-                "开销是每字节有效载荷在线上花费的字节数：轮询的每个请求都要带一整套 HTTP 头，WebSocket 每条消息只多几个字节的帧头。",
-            );
+            let title = msg!(self.lang, "lesson.connections_compared_kind");
+            let note = msg!(self.lang, "lesson.overhead_bytes_wire_per_payload");
             writeln!(
                 out,
                 "{title}\n\n{note}\n\n```text\n{}```\n",
-                compare::table(&cols)
+                compare::table_in(self.lang, &cols)
             )?;
         }
         Ok(())
@@ -303,8 +293,8 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
     let _ = writeln!(
         out,
         "## {} #{conn}{} {} → {} ({kind})\n",
-        lang.pick("Connection", "连接"),
-        lang.pick(":", "："),
+        msg!(lang, "lesson.connection"),
+        msg!(lang, "lesson.text"),
         md(&c.client),
         md(&c.server)
     );
@@ -312,11 +302,11 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
     for (phase, rows) in &c.phases {
         n += 1;
         let title = match phase {
-            Phase::Http if c.upgrade_request => lang.pick("HTTP Upgrade", "HTTP 升级"),
-            Phase::Http => lang.pick("HTTP requests", "HTTP 请求"),
+            Phase::Http if c.upgrade_request => msg!(lang, "lesson.http_upgrade"),
+            Phase::Http => msg!(lang, "lesson.http_requests"),
             p => p.title(lang),
         };
-        let _ = writeln!(out, "### {n}. {}\n", capitalise(title));
+        let _ = writeln!(out, "### {n}. {}\n", capitalise(&title));
         // The checklist items have a table of their own below.
         let notes: Vec<&String> = rows
             .notes
@@ -333,9 +323,9 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
         let _ = writeln!(
             out,
             "| {} | {} | | {} |\n|---:|---:|:-:|---|",
-            lang.pick("pkt", "包"),
-            lang.pick("ms", "毫秒"),
-            lang.pick("event", "事件")
+            msg!(lang, "lesson.pkt"),
+            msg!(lang, "lesson.ms"),
+            msg!(lang, "lesson.event")
         );
         for r in &rows.rows {
             let _ = writeln!(
@@ -352,10 +342,7 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
             let _ = writeln!(
                 out,
                 "| | | | {} |",
-                match lang {
-                    Lang::En => format!("… {more} more"),
-                    Lang::Zh => format!("……另有 {more} 个"),
-                }
+                msg!(lang, "lesson.more_rows", more = more)
             );
         }
         out.push('\n');
@@ -370,11 +357,11 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
         let _ = writeln!(
             out,
             "### {}\n\n| {} | {} | | {} | {} |\n|---:|---:|:-:|---|---|",
-            lang.pick("Violations", "违规"),
-            lang.pick("pkt", "包"),
-            lang.pick("ms", "毫秒"),
-            lang.pick("what happened", "发生了什么"),
-            lang.pick("the rule", "规则")
+            msg!(lang, "lesson.violations"),
+            msg!(lang, "lesson.pkt"),
+            msg!(lang, "lesson.ms"),
+            msg!(lang, "lesson.what_happened"),
+            msg!(lang, "lesson.rule")
         );
         for (r, rule) in &c.violations {
             let _ = writeln!(
@@ -395,7 +382,7 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
     let _ = writeln!(
         out,
         "### {}\n\n```mermaid\n{}```\n",
-        lang.pick("Sequence diagram", "时序图"),
+        msg!(lang, "lesson.sequence_diagram"),
         c.diagram.render()
     );
     summary(lang, c, s, &mut out);
@@ -409,16 +396,16 @@ fn checklist(lang: Lang, c: &ConnLesson, out: &mut String) {
     let _ = writeln!(
         out,
         "**{}**\n\n| {} | {} | | {} |\n|---|---|:-:|---|",
-        lang.pick("Upgrade checklist", "升级检查清单"),
-        lang.pick("requirement", "要求"),
-        lang.pick("seen", "实际"),
-        lang.pick("rule", "规则")
+        msg!(lang, "lesson.upgrade_checklist"),
+        msg!(lang, "lesson.requirement"),
+        msg!(lang, "lesson.seen"),
+        msg!(lang, "lesson.rule_2")
     );
     for ch in &c.checks {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
-            md(check_name(lang, ch.name)),
+            md(&check_name(lang, ch.name)),
             md(&ch.seen),
             if ch.ok { "✓" } else { "✗" },
             ch.rule
@@ -431,22 +418,21 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
     let _ = writeln!(
         out,
         "**{}**\n\n| {} | {} | {} | {} |\n|---|---|---|---:|",
-        lang.pick("The close exchange", "关闭帧的交换"),
-        lang.pick("step", "步骤"),
-        lang.pick("who", "谁"),
-        lang.pick("close frame", "关闭帧"),
-        lang.pick("ms", "毫秒")
+        msg!(lang, "lesson.close_exchange"),
+        msg!(lang, "lesson.step"),
+        msg!(lang, "lesson.who"),
+        msg!(lang, "lesson.close_frame"),
+        msg!(lang, "lesson.ms")
     );
     for (i, step) in c.closes.iter().enumerate() {
-        let role = match (i, lang) {
-            (0, Lang::En) => "active close (主动关闭)",
-            (0, Lang::Zh) => "主动关闭",
-            (_, Lang::En) => "passive close (被动关闭), the echo",
-            (_, Lang::Zh) => "被动关闭（回送）",
+        let role = if i == 0 {
+            msg!(lang, "lesson.role_active_close")
+        } else {
+            msg!(lang, "lesson.role_passive_close")
         };
         let what = match step.code {
             Some(code) => format!("{code} ({})", close_meaning(lang, code)),
-            None => lang.pick("no code", "没有状态码").to_string(),
+            None => msg!(lang, "lesson.no_code").to_string(),
         };
         let reason = if step.reason.is_empty() {
             String::new()
@@ -465,10 +451,7 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
         let _ = writeln!(
             out,
             "| {} | | | |",
-            lang.pick(
-                "no echo: the other side never closed",
-                "没有回送：对方一直没有发送关闭帧"
-            )
+            msg!(lang, "lesson.no_echo_other_side_never")
         );
     }
     out.push('\n');
@@ -479,19 +462,12 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
 fn overhead_rows(
     lang: Lang,
     s: &super::ConnStats,
-    framing_en: &str,
-    framing_zh: &str,
-    row: &mut impl FnMut(&str, String),
+    framing: String,
+    row: &mut impl FnMut(String, String),
 ) {
+    row(framing, s.framing_bytes.to_string());
     row(
-        lang.pick(framing_en, framing_zh),
-        s.framing_bytes.to_string(),
-    );
-    row(
-        lang.pick(
-            "overhead = bytes on the wire / payload bytes",
-            "开销 = 线上字节数 / 载荷字节数",
-        ),
+        msg!(lang, "lesson.overhead_bytes_wire_payload_bytes"),
         format!(
             "{} / {} = {}",
             s.bytes.wire,
@@ -511,42 +487,52 @@ fn kind_paragraph(lang: Lang, s: &super::ConnStats) -> Option<String> {
     let heads = s.bytes.wire.saturating_sub(s.bytes.payload);
     let wire = s.bytes.wire;
     let (m, h) = (s.messages, s.framing_bytes);
-    Some(match (s.kind, lang) {
-        ("websocket", Lang::En) => format!("WebSocket: one handshake, then {m} messages over the same connection, with {h} bytes of frame headers in all."),
-        ("websocket", Lang::Zh) => format!("WebSocket：一次握手之后，双方在同一个连接上收发了 {m} 条消息，帧头一共只有 {h} 字节。"),
-        ("http-polling", Lang::En) => format!("Polling: the client asked for the same resource {n} times; the answers came back in {lat} (median), and {heads} of the {wire} bytes on the wire were HTTP heads."),
-        ("http-polling", Lang::Zh) => format!("轮询：客户端把同一个资源请求了 {n} 次；响应时间的中位数是 {lat}，线上 {wire} 字节中有 {heads} 字节是 HTTP 头。"),
-        ("http-long-polling", Lang::En) => format!("Long polling: the server held each of the {n} requests ({lat}, median) until it had news, and the client asked again at once; {heads} of the {wire} bytes on the wire were HTTP heads."),
-        ("http-long-polling", Lang::Zh) => format!("长轮询：{n} 个请求都被服务器挂起（中位数 {lat}），直到有新数据才响应，客户端随即再次请求；线上 {wire} 字节中有 {heads} 字节是 HTTP 头。"),
-        ("http-streaming", Lang::En) => "Streaming: one response kept open, the server writing events into it as they happen (server-sent events).".to_string(),
-        ("http-streaming", Lang::Zh) => "流式响应：一个响应一直不结束，服务器有事件就往里写（server-sent events）。".to_string(),
+    Some(match s.kind {
+        "websocket" => msg!(lang, "lesson.kind_websocket", m = m, h = h),
+        "http-polling" => msg!(
+            lang,
+            "lesson.kind_polling",
+            n = n,
+            lat = lat,
+            heads = heads,
+            wire = wire
+        ),
+        "http-long-polling" => msg!(
+            lang,
+            "lesson.kind_long_polling",
+            n = n,
+            lat = lat,
+            heads = heads,
+            wire = wire
+        ),
+        "http-streaming" => msg!(lang, "lesson.kind_streaming"),
         _ => return None,
     })
 }
 
 fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
-    let _ = writeln!(out, "### {}\n", lang.pick("Summary", "小结"));
+    let _ = writeln!(out, "### {}\n", msg!(lang, "lesson.summary"));
     if let Some(p) = kind_paragraph(lang, s) {
         let _ = writeln!(out, "{}\n", md(&p));
     }
     out.push_str("| | |\n|---|---|\n");
-    let mut row = |k: &str, v: String| {
+    let mut row = |k: String, v: String| {
         let _ = writeln!(out, "| {} | {} |", k, md(&v));
     };
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3} ms"));
-    row(lang.pick("kind", "类型"), s.kind.to_string());
+    row(msg!(lang, "lesson.kind"), s.kind.to_string());
     row(
-        lang.pick("TCP handshake RTT", "TCP 握手 RTT"),
+        msg!(lang, "lesson.tcp_handshake_rtt"),
         ms(s.handshake_rtt_ms),
     );
     row(
-        lang.pick("bytes on the wire (TCP payload)", "线上字节数（TCP 载荷）"),
+        msg!(lang, "lesson.bytes_wire_tcp_payload"),
         s.bytes.wire.to_string(),
     );
     if s.kind == "websocket" {
         if let Some(u) = &s.upgrade {
             row(
-                lang.pick("upgrade", "升级"),
+                msg!(lang, "lesson.upgrade"),
                 format!(
                     "{} {}, Accept {}",
                     u.status,
@@ -556,67 +542,57 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
             );
         }
         row(
-            lang.pick(
-                "frames client → server / server → client",
-                "帧数 客户端→服务器 / 服务器→客户端",
-            ),
+            msg!(lang, "lesson.frames_client_server_server_client"),
             format!("{} / {}", s.frames.c2s, s.frames.s2c),
         );
-        row(lang.pick("messages", "消息数"), s.messages.to_string());
-        overhead_rows(lang, s, "frame header bytes", "帧头字节数", &mut row);
+        row(msg!(lang, "lesson.messages"), s.messages.to_string());
+        overhead_rows(lang, s, msg!(lang, "lesson.frame_header_bytes"), &mut row);
         row(
-            lang.pick("heartbeat", "心跳"),
-            match lang {
-                Lang::En => format!(
-                    "{} ping(s), {} pong(s), median RTT {}",
-                    s.pings,
-                    s.pongs,
-                    ms(s.ping_rtt_ms)
-                ),
-                Lang::Zh => format!(
-                    "{} 个 ping，{} 个 pong，往返时间中位数 {}",
-                    s.pings,
-                    s.pongs,
-                    ms(s.ping_rtt_ms)
-                ),
-            },
+            msg!(lang, "lesson.heartbeat"),
+            msg!(
+                lang,
+                "lesson.heartbeat_counts",
+                pings = s.pings,
+                pongs = s.pongs,
+                rtt = ms(s.ping_rtt_ms)
+            ),
         );
         if let Some(cl) = &s.close {
             let code = cl.code.map_or_else(|| "-".to_string(), |c| c.to_string());
             let by = match cl.initiator {
                 Some(d) => lang.side(Some(d)),
-                None => lang.pick("nobody (no close frame)", "无（没有关闭帧）"),
+                None => msg!(lang, "lesson.nobody_no_close_frame"),
             };
             let clean = if cl.clean {
-                lang.pick("clean", "干净")
+                msg!(lang, "lesson.clean")
             } else {
-                lang.pick("not clean", "不干净")
+                msg!(lang, "lesson.not_clean")
             };
             row(
-                lang.pick("close", "关闭"),
-                match lang {
-                    Lang::En => format!("{code}, begun by {by}, {clean}"),
-                    Lang::Zh => format!("{code}，由{by}发起，{clean}"),
-                },
+                msg!(lang, "lesson.close"),
+                msg!(
+                    lang,
+                    "lesson.close_summary",
+                    code = code,
+                    by = by,
+                    clean = clean
+                ),
             );
         }
     } else {
+        row(msg!(lang, "lesson.http_requests_2"), s.requests.to_string());
         row(
-            lang.pick("HTTP requests", "HTTP 请求数"),
-            s.requests.to_string(),
-        );
-        row(
-            lang.pick("responses carrying data", "带数据的响应数"),
+            msg!(lang, "lesson.responses_carrying_data"),
             c.data_responses.to_string(),
         );
         row(
-            lang.pick("median request → response", "请求到响应的时间中位数"),
+            msg!(lang, "lesson.median_request_response"),
             ms(s.http_latency_ms),
         );
-        overhead_rows(lang, s, "HTTP head bytes", "HTTP 头字节数", &mut row);
+        overhead_rows(lang, s, msg!(lang, "lesson.http_head_bytes"), &mut row);
     }
-    row(lang.pick("teardown", "TCP 结束"), s.teardown.to_string());
-    row(lang.pick("violations", "违规"), s.violations.to_string());
+    row(msg!(lang, "lesson.teardown"), s.teardown.to_string());
+    row(msg!(lang, "lesson.violations_2"), s.violations.to_string());
     out.push('\n');
 }
 

@@ -101,12 +101,12 @@ impl ConnDiagram {
                         .iter()
                         .any(|(n, _)| n.eq_ignore_ascii_case("upgrade")) =>
                 {
-                    lang.pick("HTTP Upgrade", "HTTP 升级")
+                    msg!(lang, "diagram.http_upgrade")
                 }
-                (_, Phase::Http) => lang.pick("HTTP requests", "HTTP 请求"),
+                (_, Phase::Http) => msg!(lang, "diagram.http_requests"),
                 _ => phase.title(lang),
             };
-            self.note("Client,Server", title);
+            self.note("Client,Server", &title);
         }
         let (from, to) = match e.dir {
             Some(Direction::S2C) => ("Server", "Client"),
@@ -116,8 +116,8 @@ impl ConnDiagram {
         match &e.kind {
             EventKind::ConnOpen { mid_stream, .. } => {
                 if *mid_stream {
-                    let t = lang.pick("capture began mid-stream", "抓包开始时连接已经建立");
-                    self.note("Client,Server", t);
+                    let t = msg!(lang, "diagram.capture_began_mid_stream");
+                    self.note("Client,Server", &t);
                 }
             }
             EventKind::WsHandshake { .. } => self.note("Client,Server", summary),
@@ -145,13 +145,13 @@ impl ConnDiagram {
                     match self.first_close {
                         None => {
                             self.first_close = Some(dir);
-                            let t = lang.pick("active close (主动关闭)", "主动关闭");
-                            self.note(sender, t);
+                            let t = msg!(lang, "diagram.active_close");
+                            self.note(sender, &t);
                         }
                         Some(d) if d != dir => {
                             self.first_close = Some(dir);
-                            let t = lang.pick("passive close (被动关闭)", "被动关闭");
-                            self.note(sender, t);
+                            let t = msg!(lang, "diagram.passive_close");
+                            self.note(sender, &t);
                         }
                         _ => {}
                     }
@@ -166,8 +166,8 @@ impl ConnDiagram {
         let _ = writeln!(s, "%% wsscope: connection {}", self.conn);
         s.push_str("sequenceDiagram\n");
         let (client, server) = (
-            self.lang.pick("client", "客户端"),
-            self.lang.pick("server", "服务器"),
+            msg!(self.lang, "diagram.client"),
+            msg!(self.lang, "diagram.server"),
         );
         let _ = writeln!(
             s,
@@ -186,10 +186,7 @@ impl ConnDiagram {
         if self.left_out > 0 {
             let n = self.left_out;
             let max = self.max_arrows;
-            let t = match self.lang {
-                Lang::En => format!("{n} more events left out (at most {max} arrows drawn)"),
-                Lang::Zh => format!("省略了其余 {n} 个事件（最多画 {max} 个箭头）"),
-            };
+            let t = msg!(self.lang, "diagram.left_out", n = n, max = max);
             let _ = writeln!(s, "    Note over Client,Server: {}", escape(&t));
         }
         s
@@ -223,7 +220,7 @@ impl Diagrams {
         Diagrams {
             lang,
             max_arrows,
-            text: TextTimeline::new(),
+            text: TextTimeline::with_lang(lang),
             open: HashMap::new(),
             done: InOrder::new(),
             written: 0,

@@ -3,6 +3,14 @@
 //! sequence diagrams, `stats --compare`). All of them read the same
 //! [`crate::analysis::Event`]s.
 
+/// A message of the catalogue (`locales/output.yml`) in `lang`, its `%{placeholders}`
+/// filled from `name = value` arguments (`name = value : {:.3}` formats a number).
+macro_rules! msg {
+    ($lang:expr, $key:literal $(, $($args:tt)*)?) => {
+        rust_i18n::t!($key, locale = $lang.code() $(, $($args)*)?).into_owned()
+    };
+}
+
 pub mod compare;
 pub mod explain;
 pub mod lesson;
@@ -58,6 +66,8 @@ pub enum TeachMode {
     Compare {
         /// One JSON object per kind instead of the text table.
         json: bool,
+        /// The language of the table's labels (the JSON is not translated).
+        lang: Lang,
     },
 }
 
@@ -68,7 +78,7 @@ impl TeachMode {
             TeachMode::Explain(lang) => Box::new(ExplainedTimeline::new(lang)),
             TeachMode::Markdown(lang) => Box::new(Lesson::new(lang)),
             TeachMode::Mermaid(lang) => Box::new(Diagrams::new(lang, mermaid::DEFAULT_MAX_ARROWS)),
-            TeachMode::Compare { json } => Box::new(CompareBuilder::new(json)),
+            TeachMode::Compare { json, lang } => Box::new(CompareBuilder::with_lang(json, lang)),
         }
     }
 }
