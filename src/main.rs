@@ -127,6 +127,7 @@ impl PrintArgs {
             (true, _) | (_, Format::Json) => Mode::Json,
             (_, Format::Markdown) => Mode::Teach(TeachMode::Markdown(lang)),
             (_, Format::Mermaid) => Mode::Teach(TeachMode::Mermaid(lang)),
+            (_, Format::Html) => Mode::Teach(TeachMode::Html(lang)),
             (_, Format::Text) if self.explain => Mode::Teach(TeachMode::Explain(lang)),
             (_, Format::Text) => Mode::Text,
         }
@@ -143,6 +144,8 @@ enum Format {
     Markdown,
     /// A Mermaid sequenceDiagram per connection.
     Mermaid,
+    /// The lesson as one self-contained HTML page (diagrams as inline SVG).
+    Html,
 }
 
 #[derive(Args)]

@@ -684,7 +684,7 @@ fn explain_upgrade_request(
     for ch in checks {
         let mark = if ch.ok { "✓" } else { "✗" };
         let name = check_name(lang, ch.name);
-        let detail = &ch.seen;
+        let detail = check_seen(lang, &ch.seen);
         let sep = msg!(lang, "punct.colon");
         out.push(format!("  {mark} {name}{sep}{detail}"));
     }
@@ -862,6 +862,27 @@ pub fn check_name(lang: Lang, name: &str) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// What a check saw, in `lang`: the words the layer writes (`absent`, `2 header(s)`)
+/// translated, wire values (quoted) as they are.
+pub fn check_seen(lang: Lang, seen: &str) -> String {
+    if seen == "absent" {
+        return msg!(lang, "check.seen_absent");
+    }
+    if let Some(n) = seen
+        .strip_suffix(" header(s)")
+        .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return msg!(lang, "check.seen_headers", n = n);
+    }
+    if let Some((got, want)) = seen
+        .strip_suffix(')')
+        .and_then(|s| s.split_once(" (expected "))
+    {
+        return msg!(lang, "check.seen_expected", got = got, want = want);
+    }
+    seen.to_string()
 }
 
 /// Violation codes that record a limit of the capture or of wsscope, or something the

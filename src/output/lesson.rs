@@ -98,6 +98,8 @@ pub struct Lesson {
     open: HashMap<u64, ConnLesson>,
     done: InOrder<ConnLesson>,
     title_done: bool,
+    /// Written as one HTML page ([`super::html`]) instead of Markdown.
+    html: bool,
     compared: Vec<CompareRow>,
     /// Stats rows released before their lesson was (kept until it is).
     rows: HashMap<u64, super::ConnStats>,
@@ -114,9 +116,42 @@ impl Lesson {
             open: HashMap::new(),
             done: InOrder::new(),
             title_done: false,
+            html: false,
             compared: Vec::new(),
             rows: HashMap::new(),
         }
+    }
+
+    /// The lesson as one self-contained HTML page, in `lang`.
+    pub fn html(lang: Lang) -> Lesson {
+        Lesson {
+            html: true,
+            ..Lesson::new(lang)
+        }
+    }
+
+    /// Writes a block of the lesson: Markdown as it is, or turned into HTML (the
+    /// connection's diagram as SVG in place of its Mermaid fence).
+    fn emit(&self, out: &mut dyn Write, md: &str, svg: Option<&str>) -> io::Result<()> {
+        if self.html {
+            out.write_all(super::html::from_markdown(md, svg).as_bytes())
+        } else {
+            out.write_all(md.as_bytes())
+        }
+    }
+
+    /// The title and introduction, once, before the first connection (or at the end).
+    fn title(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.title_done {
+            return Ok(());
+        }
+        self.title_done = true;
+        if self.html {
+            out.write_all(super::html::head(self.lang).as_bytes())?;
+        }
+        let title = msg!(self.lang, "lesson.websocket_packet_packet");
+        let intro = msg!(self.lang, "lesson.lesson_written_wsscope_capture_each");
+        self.emit(out, &format!("{title}\n\n{intro}\n\n"), None)
     }
 
     fn write_ready(&mut self, out: &mut dyn Write, all: bool) -> io::Result<()> {
@@ -132,17 +167,13 @@ impl Lesson {
             self.done.ready()
         };
         for (k, c) in ready {
-            if !self.title_done {
-                self.title_done = true;
-                let title = msg!(self.lang, "lesson.websocket_packet_packet");
-                let intro = msg!(self.lang, "lesson.lesson_written_wsscope_capture_each");
-                writeln!(out, "{title}\n\n{intro}\n")?;
-            }
+            self.title(out)?;
             let Some(stats) = self.rows.remove(&k) else {
                 continue;
             };
             let text = render_conn(self.lang, k, &c, &stats);
-            out.write_all(text.as_bytes())?;
+            let svg = self.html.then(|| c.diagram.svg());
+            self.emit(out, &text, svg.as_deref())?;
             self.compared.push(CompareRow {
                 stats,
                 responses_with_data: c.data_responses,
@@ -269,11 +300,15 @@ impl Report for Lesson {
         if cols.len() > 1 {
             let title = msg!(self.lang, "lesson.connections_compared_kind");
             let note = msg!(self.lang, "lesson.overhead_bytes_wire_per_payload");
-            writeln!(
-                out,
-                "{title}\n\n{note}\n\n```text\n{}```\n",
+            let text = format!(
+                "{title}\n\n{note}\n\n```text\n{}```\n\n",
                 compare::table_in(self.lang, &cols)
-            )?;
+            );
+            self.emit(out, &text, None)?;
+        }
+        if self.html {
+            self.title(out)?;
+            out.write_all(super::html::TAIL.as_bytes())?;
         }
         Ok(())
     }
@@ -406,7 +441,7 @@ fn checklist(lang: Lang, c: &ConnLesson, out: &mut String) {
             out,
             "| {} | {} | {} | {} |",
             md(&check_name(lang, ch.name)),
-            md(&ch.seen),
+            md(&super::explain::check_seen(lang, &ch.seen)),
             if ch.ok { "✓" } else { "✗" },
             ch.rule
         );

@@ -13,6 +13,7 @@ macro_rules! msg {
 
 pub mod compare;
 pub mod explain;
+pub mod html;
 pub mod lesson;
 pub mod mermaid;
 pub mod order;
@@ -60,6 +61,8 @@ pub enum TeachMode {
     Explain(Lang),
     /// `print --format markdown`: a lesson per connection.
     Markdown(Lang),
+    /// `print --format html`: the lesson as one self-contained HTML page.
+    Html(Lang),
     /// `print --format mermaid`: a sequence diagram per connection.
     Mermaid(Lang),
     /// `stats --compare`: the connections side by side by kind; `json`: one object per kind.
@@ -77,6 +80,7 @@ impl TeachMode {
         match self {
             TeachMode::Explain(lang) => Box::new(ExplainedTimeline::new(lang)),
             TeachMode::Markdown(lang) => Box::new(Lesson::new(lang)),
+            TeachMode::Html(lang) => Box::new(Lesson::html(lang)),
             TeachMode::Mermaid(lang) => Box::new(Diagrams::new(lang, mermaid::DEFAULT_MAX_ARROWS)),
             TeachMode::Compare { json, lang } => Box::new(CompareBuilder::with_lang(json, lang)),
         }

@@ -238,7 +238,7 @@ impl TextTimeline {
                     }
                 }
                 if let Some(rtt) = rtt_ms {
-                    let _ = write!(out, " (RTT {rtt:.3} ms)");
+                    out.push_str(&msg!(lang, "text.pong_rtt", rtt = rtt : {:.3}));
                 }
             }
             EventKind::WsMessage {
