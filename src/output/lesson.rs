@@ -29,6 +29,8 @@ use crate::types::{Direction, Timestamp};
 pub const MAX_ROWS_PER_PHASE: usize = 40;
 /// Arrows in each connection's sequence diagram.
 pub const MAX_DIAGRAM_ARROWS: usize = 120;
+/// TCP teardown segments shown after the close frames (FIN, ACK, FIN, ACK, or a reset).
+const MAX_TEARDOWN_ROWS: usize = 8;
 /// Violations listed per connection.
 const MAX_VIOLATIONS: usize = 100;
 
@@ -83,6 +85,8 @@ struct ConnLesson {
     /// The upgrade checklist, as the `ws_handshake` event carries it.
     checks: Vec<Check>,
     closes: Vec<CloseStep>,
+    /// The TCP end as it happened (FIN, ACK of FIN, RST), after the close frames.
+    teardown: Vec<Row>,
     violations: Vec<(Row, String)>,
     violations_more: u64,
     diagram: ConnDiagram,
@@ -198,6 +202,7 @@ impl Report for Lesson {
             request: None,
             checks: Vec::new(),
             closes: Vec::new(),
+            teardown: Vec::new(),
             violations: Vec::new(),
             violations_more: 0,
             diagram: ConnDiagram::new(e.conn, lang, MAX_DIAGRAM_ARROWS),
@@ -235,6 +240,14 @@ impl Report for Lesson {
                 status, headers, ..
             } if compare::response_has_data(*status, headers) => {
                 c.data_responses += 1;
+            }
+            EventKind::TcpTeardown { .. } if c.teardown.len() < MAX_TEARDOWN_ROWS => {
+                c.teardown.push(Row {
+                    pkt: row.pkt,
+                    ms: row.ms,
+                    dir: row.dir,
+                    summary: row.summary.clone(),
+                });
             }
             EventKind::WsHandshake { checks, .. } if c.checks.is_empty() => {
                 c.checks.clone_from(checks);
@@ -456,7 +469,7 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
         msg!(lang, "lesson.close_exchange"),
         msg!(lang, "lesson.step"),
         msg!(lang, "lesson.who"),
-        msg!(lang, "lesson.close_frame"),
+        msg!(lang, "lesson.close_frame_or_segment"),
         msg!(lang, "lesson.ms")
     );
     for (i, step) in c.closes.iter().enumerate() {
@@ -466,7 +479,12 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
             msg!(lang, "lesson.role_passive_close")
         };
         let what = match step.code {
-            Some(code) => format!("{code} ({})", close_meaning(lang, code)),
+            Some(code) => msg!(
+                lang,
+                "lesson.code_meaning",
+                code = code,
+                meaning = close_meaning(lang, code)
+            ),
             None => msg!(lang, "lesson.no_code").to_string(),
         };
         let reason = if step.reason.is_empty() {
@@ -489,7 +507,29 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
             msg!(lang, "lesson.no_echo_other_side_never")
         );
     }
+    // Then the TCP segments of the teardown, as they happened.
+    for t in &c.teardown {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.3} |",
+            if t.summary == "RST" {
+                msg!(lang, "lesson.role_tcp_reset")
+            } else {
+                msg!(lang, "lesson.role_tcp_teardown")
+            },
+            lang.side(t.dir),
+            md(&t.summary),
+            t.ms
+        );
+    }
     out.push('\n');
+}
+
+/// The size of the connection's first HTTP request head (what a request costs).
+fn request_head_bytes(c: &ConnLesson) -> Option<u64> {
+    c.request
+        .as_ref()
+        .map(|r| super::explain::head_bytes(&[&r.method, &r.target, &r.version], &r.headers))
 }
 
 /// The framing bytes and the one overhead (bytes on the wire per payload byte), as
@@ -582,6 +622,17 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
         );
         row(msg!(lang, "lesson.messages"), s.messages.to_string());
         overhead_rows(lang, s, msg!(lang, "lesson.frame_header_bytes"), &mut row);
+        // The article's claim: a few bytes of frame header per message, where HTTP pays
+        // a whole request head.
+        if s.messages > 0 {
+            let per = s.framing_bytes as f64 / s.messages as f64;
+            let value = match request_head_bytes(c) {
+                Some(head) => msg!(lang, "lesson.framing_vs_head", per = per : {:.1}, head = head),
+                None => msg!(lang, "lesson.framing_only", per = per : {:.1}),
+            };
+            row(msg!(lang, "lesson.framing_per_message"), value);
+        }
+        row(msg!(lang, "lesson.heartbeat_interval"), ms(s.heartbeat_ms));
         row(
             msg!(lang, "lesson.heartbeat"),
             msg!(
@@ -625,8 +676,18 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
             ms(s.http_latency_ms),
         );
         overhead_rows(lang, s, msg!(lang, "lesson.http_head_bytes"), &mut row);
+        // The article's claim about polling: a request (and its head) for every answer.
+        if s.requests > 0 {
+            let heads = s.bytes.wire.saturating_sub(s.bytes.payload) as f64 / s.requests as f64;
+            row(msg!(lang, "lesson.head_per_request"), format!("{heads:.1}"));
+        }
+        if c.data_responses > 0 {
+            let per = s.requests as f64 / c.data_responses as f64;
+            row(msg!(lang, "lesson.requests_per_data"), format!("{per:.2}"));
+        }
     }
     row(msg!(lang, "lesson.teardown"), s.teardown.to_string());
+    row(msg!(lang, "lesson.duration"), ms(Some(s.duration_ms)));
     row(msg!(lang, "lesson.violations_2"), s.violations.to_string());
     out.push('\n');
 }

@@ -267,9 +267,9 @@ impl TextTimeline {
                     out.push_str(&msg!(lang, "text.deflated", wire_len = wire_len));
                 }
                 if kind == "text" {
-                    let _ = write!(out, ": \"{preview}\"");
+                    let _ = write!(out, "{}\"{preview}\"", msg!(lang, "punct.colon"));
                 } else if !preview.is_empty() {
-                    let _ = write!(out, ": {preview}");
+                    let _ = write!(out, "{}{preview}", msg!(lang, "punct.colon"));
                 }
             }
             EventKind::WsClose {
@@ -311,11 +311,14 @@ impl TextTimeline {
                 (TeardownHow::Fin, _) => out.push_str("FIN"),
             },
             EventKind::Violation { code, message, rfc } => {
-                let _ = write!(
-                    out,
-                    "{code}: {} ({rfc})",
-                    violation_headline(lang, code, message)
-                );
+                let what = violation_headline(lang, code, message);
+                out.push_str(&msg!(
+                    lang,
+                    "text.violation",
+                    code = code,
+                    what = what,
+                    rfc = rfc
+                ));
             }
             EventKind::Gap { bytes } => {
                 out.push_str(&msg!(lang, "text.gap", bytes = bytes));
