@@ -24,7 +24,7 @@ pub const TAIL: &str = "</body>\n</html>\n";
 
 const STYLE: &str = "body{font-family:sans-serif;max-width:1100px;margin:1em auto;padding:0 1em;color:#222;line-height:1.5}\
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:2px 6px;vertical-align:top}\
-th{background:#f3f3f3}td{overflow-wrap:anywhere}td.n{text-align:right}pre{background:#f6f6f6;padding:.5em;overflow-x:auto}\
+th{background:#f3f3f3}td{overflow-wrap:anywhere}td.n{white-space:nowrap}td.n{text-align:right}pre{background:#f6f6f6;padding:.5em;overflow-x:auto}\
 h2{border-bottom:2px solid #336;margin-top:2em}svg.seq{display:block;margin:.5em 0;max-width:100%;height:auto}";
 
 /// Markdown text as the lesson writes it (`md`-escaped) back to plain text.
