@@ -111,7 +111,7 @@ struct PrintArgs {
     /// Explain each phase under its first event, and every violation (text format).
     #[arg(long)]
     explain: bool,
-    /// Language of explanations and lessons (default: from LC_ALL, LC_MESSAGES, LANG).
+    /// Language of the timeline, explanations and lessons (default: from LC_ALL, LC_MESSAGES, LANG); --json is never translated.
     #[arg(long, value_parser = ["en", "zh"])]
     lang: Option<String>,
 }

@@ -152,9 +152,13 @@ pub fn table_row_in(lang: Lang, r: &ConnStats) -> String {
         ),
         None => "-".into(),
     };
+    // Padded by display width: the Chinese words are two columns wide.
+    let fill =
+        |t: &str, w: usize| format!("{t}{}", " ".repeat(w.saturating_sub(crate::text::width(t))));
+    let (upgrade, close) = (fill(&upgrade, 8), fill(&close, 12));
     let _ = write!(
         s,
-        "{:<5} {:<23} {:<23} {:<17} {:>8} {:<8} {:>13} {:>6} {:>10} {:>10} {:>5} {:<12} {:<8} {:>4}",
+        "{:<5} {:<23} {:<23} {:<17} {:>8} {} {:>13} {:>6} {:>10} {:>10} {:>5} {} {:<8} {:>4}",
         r.conn,
         r.client,
         r.server,
