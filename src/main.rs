@@ -195,6 +195,14 @@ struct AcceptArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The language of the messages not tied to one view (the capture's errors).
+    let flag = match &cli.command {
+        Some(Command::Print(a)) => a.lang.as_deref(),
+        Some(Command::Stats(a)) => a.lang.as_deref(),
+        Some(Command::Accept(a)) => a.lang.as_deref(),
+        _ => None,
+    };
+    rust_i18n::set_locale(lang_of(flag).code());
     let result = match cli.command {
         Some(Command::View(a)) => view(&a.input, a.speed, a.no_color),
         Some(Command::Print(a)) => run_input(&a.input, a.mode(), lang_of(a.lang.as_deref())),
