@@ -153,7 +153,11 @@ fn the_english_lesson_renders_with_its_phases() {
 
 #[test]
 fn every_capture_makes_one_whole_page() {
-    for cap in common::own_captures() {
+    let mut caps = common::own_captures();
+    caps.extend(common::captures_in(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/hostile"),
+    ));
+    for cap in caps {
         let out = common::run(&["print", "--format", "html", "-r", cap.to_str().unwrap()]);
         assert!(out.status.success());
         let html = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();

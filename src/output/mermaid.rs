@@ -471,6 +471,45 @@ mod tests {
     }
 
     #[test]
+    fn the_svg_diagram_keeps_wire_text_inert() {
+        let mut d = ConnDiagram::new(0, Lang::Zh, 10);
+        d.event(
+            &ev(
+                0,
+                None,
+                EventKind::ConnOpen {
+                    client: "<b>c</b>:1".into(),
+                    server: "s:2".into(),
+                    mid_stream: false,
+                },
+            ),
+            "",
+        );
+        let req = EventKind::HttpRequest {
+            method: "GET".into(),
+            target: "/<script>alert(1)</script>".into(),
+            version: "HTTP/1.1".into(),
+            headers: vec![],
+            checks: None,
+        };
+        d.event(
+            &ev(0, Some(Direction::C2S), req),
+            "GET /<script>alert(1)</script>\" onload=\"x HTTP/1.1",
+        );
+        let svg = d.svg();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "{svg}");
+        assert!(!svg.contains("<script") && !svg.contains("<b>"), "{svg}");
+        assert!(
+            svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot; onload"),
+            "{svg}"
+        );
+        assert!(svg.contains("客户端 &lt;b&gt;c&lt;/b&gt;:1"), "{svg}");
+        // One arrow line with its arrowhead, and the phase note.
+        assert_eq!(svg.matches("marker-end=").count(), 1, "{svg}");
+        assert!(svg.contains("HTTP 请求"), "{svg}");
+    }
+
+    #[test]
     fn summary_skips_the_four_fields() {
         assert_eq!(
             summary_of("   0.000600  #0   →  tcp   ACK (handshake RTT 0.600 ms)"),
