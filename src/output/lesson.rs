@@ -340,11 +340,15 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
     let kind = s.kind;
     let _ = writeln!(
         out,
-        "## {} #{conn}{} {} → {} ({kind})\n",
-        msg!(lang, "lesson.connection"),
-        msg!(lang, "lesson.text"),
-        md(&c.client),
-        md(&c.server)
+        "## {}\n",
+        msg!(
+            lang,
+            "lesson.connection_heading",
+            conn = conn,
+            client = md(&c.client),
+            server = md(&c.server),
+            kind = kind
+        )
     );
     let mut n = 0;
     for (phase, rows) in &c.phases {
