@@ -184,10 +184,10 @@ impl TextTimeline {
                     out.push_str(&msg!(lang, "text.not_upgraded"));
                 }
                 if accept.is_some() {
-                    out.push_str(if *accept_ok {
-                        ", Accept ✓"
+                    out.push_str(&if *accept_ok {
+                        msg!(lang, "text.accept_ok")
                     } else {
-                        ", Accept ✗"
+                        msg!(lang, "text.accept_bad")
                     });
                 }
                 if let Some(p) = subprotocol {
