@@ -122,7 +122,7 @@ struct PrintArgs {
     /// Explain each phase under its first event, and every violation (text format).
     #[arg(long)]
     explain: bool,
-    /// Language of explanations and lessons (default: from LC_ALL, LC_MESSAGES, LANG).
+    /// Language of the timeline, explanations and lessons (default: from LC_ALL, LC_MESSAGES, LANG); --json is never translated.
     #[arg(long, value_parser = ["en", "zh"])]
     lang: Option<String>,
 }
@@ -138,6 +138,7 @@ impl PrintArgs {
             (true, _) | (_, Format::Json) => Mode::Json,
             (_, Format::Markdown) => Mode::Teach(TeachMode::Markdown(lang)),
             (_, Format::Mermaid) => Mode::Teach(TeachMode::Mermaid(lang)),
+            (_, Format::Html) => Mode::Teach(TeachMode::Html(lang)),
             (_, Format::Text) if self.explain => Mode::Teach(TeachMode::Explain(lang)),
             (_, Format::Text) => Mode::Text,
         }
@@ -154,6 +155,8 @@ enum Format {
     Markdown,
     /// A Mermaid sequenceDiagram per connection.
     Mermaid,
+    /// The lesson as one self-contained HTML page (diagrams as inline SVG).
+    Html,
 }
 
 #[derive(Args)]
@@ -188,6 +191,9 @@ fn parse_speed(s: &str) -> Result<f64, String> {
 }
 
 #[derive(Args)]
+#[command(
+    after_help = "The close column: the code, who began the close (by c = the client, by s = the server), and ! when it was not clean (TCP ended before both close frames)."
+)]
 struct StatsArgs {
     #[command(flatten)]
     input: InputArgs,
@@ -197,6 +203,9 @@ struct StatsArgs {
     /// The connections side by side by kind (websocket, http-polling, ...).
     #[arg(long)]
     compare: bool,
+    /// Language of the table and its labels (default: from LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
 }
 
 #[derive(Args)]
@@ -216,18 +225,30 @@ struct AcceptArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The language of the messages not tied to one view (the capture's errors).
+    let flag = match &cli.command {
+        Some(Command::Print(a)) => a.lang.as_deref(),
+        Some(Command::Stats(a)) => a.lang.as_deref(),
+        Some(Command::Accept(a)) => a.lang.as_deref(),
+        _ => None,
+    };
+    rust_i18n::set_locale(lang_of(flag).code());
     let result = match cli.command {
         Some(Command::View(a)) => view(&a.input, a.speed, a.no_color, lang_of(a.lang.as_deref())),
-        Some(Command::Print(a)) => run_input(&a.input, a.mode()),
+        Some(Command::Print(a)) => run_input(&a.input, a.mode(), lang_of(a.lang.as_deref())),
         Some(Command::Stats(a)) => run_input(
             &a.input,
             if a.compare {
-                Mode::Teach(TeachMode::Compare { json: a.json })
+                Mode::Teach(TeachMode::Compare {
+                    json: a.json,
+                    lang: lang_of(a.lang.as_deref()),
+                })
             } else if a.json {
                 Mode::StatsJson
             } else {
                 Mode::StatsTable
             },
+            lang_of(a.lang.as_deref()),
         ),
         Some(Command::Accept(a)) => return accept(&a),
         Some(Command::Interfaces) => list_interfaces(),
@@ -248,7 +269,8 @@ fn main() -> ExitCode {
                 lang_of(None),
             ),
             None => {
-                eprintln!("wsscope: give a capture file or a command; try `wsscope --help`");
+                let l = output::Lang::from_env().code();
+                eprintln!("wsscope: {}", t!("cli.no_input", locale = l));
                 return ExitCode::from(2);
             }
         },
@@ -358,6 +380,7 @@ enum Mode {
 /// Where `print` and `stats` send the analyzer's output.
 struct CliSink<W: Write> {
     out: W,
+    lang: output::Lang,
     mode: Mode,
     text: TextTimeline,
     stats: StatsBuilder,
@@ -380,9 +403,9 @@ impl<W: Write> CliSink<W> {
                 _ => {
                     if !self.header_done {
                         self.header_done = true;
-                        let _ = writeln!(self.out, "{}", stats::table_header());
+                        let _ = writeln!(self.out, "{}", stats::table_header_in(self.lang));
                     }
-                    writeln!(self.out, "{}", stats::table_row(&row))
+                    writeln!(self.out, "{}", stats::table_row_in(self.lang, &row))
                 }
             };
             self.broken |= res.is_err();
@@ -424,7 +447,11 @@ impl<W: Write> Sink for CliSink<W> {
     }
 
     fn warning(&mut self, message: String) {
-        eprintln!("wsscope: warning: {message}");
+        let l = self.lang.code();
+        eprintln!(
+            "wsscope: {}",
+            t!("cli.warning", locale = l, message = message)
+        );
     }
 
     fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
@@ -456,7 +483,15 @@ impl<W: Write> Driver for CliSink<W> {
     }
 
     fn damaged(&mut self, message: String, _live: bool) {
-        eprintln!("wsscope: warning: {message}");
+        let l = self.lang.code();
+        eprintln!(
+            "wsscope: {}",
+            t!("cli.warning", locale = l, message = message)
+        );
+    }
+
+    fn lang(&self) -> output::Lang {
+        self.lang
     }
 }
 
@@ -542,6 +577,10 @@ trait Driver: Sink {
     fn tick(&mut self, source: &mut Source, packets: u64, bytes_read: u64) -> bool;
     /// The capture cannot go on (a damaged file, a failed interface).
     fn damaged(&mut self, message: String, live: bool);
+    /// The language of the messages `pump` writes.
+    fn lang(&self) -> output::Lang {
+        output::Lang::En
+    }
 }
 
 /// How [`pump`] ended.
@@ -591,11 +630,18 @@ fn pump(
             Next::Timeout => {}
             Next::End => break,
             Next::Damaged(why) => {
+                let l = driver.lang().code();
                 driver.damaged(
                     if live {
-                        format!("the capture stopped: {why}")
+                        t!("cli.capture_stopped", locale = l, why = why).into_owned()
                     } else {
-                        format!("the capture is damaged after packet {packets} ({why}); everything before it is reported")
+                        t!(
+                            "cli.capture_damaged",
+                            locale = l,
+                            packets = packets,
+                            why = why
+                        )
+                        .into_owned()
                     },
                     live,
                 );
@@ -738,7 +784,8 @@ fn produce(
     }
 }
 
-fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
+fn run_input(input: &InputArgs, mode: Mode, lang: output::Lang) -> Result<(), SourceError> {
+    let l = lang.code();
     let spec = input.spec();
     let mut source = Source::open(&spec, input.filter.as_deref())?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -749,20 +796,22 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
     }
     let live = source.is_live();
     if let SourceSpec::Live(iface) = &spec {
+        let filter = input
+            .filter
+            .as_deref()
+            .map(|f| t!("cli.filter", locale = l, filter = f).into_owned())
+            .unwrap_or_default();
         eprintln!(
-            "wsscope: capturing on {iface}{}; Ctrl-C to stop",
-            input
-                .filter
-                .as_deref()
-                .map(|f| format!(" (filter: {f})"))
-                .unwrap_or_default()
+            "wsscope: {}",
+            t!("cli.capturing", locale = l, iface = iface, filter = filter)
         );
     }
     let stdout = io::stdout();
     let mut sink = CliSink {
         out: BufWriter::with_capacity(1 << 16, stdout.lock()),
         mode,
-        text: TextTimeline::new(),
+        lang,
+        text: TextTimeline::with_lang(lang),
         stats: if matches!(mode, Mode::StatsTable | Mode::StatsJson) {
             StatsBuilder::with_streams()
         } else {
@@ -797,7 +846,8 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
     if live {
         let dropped = source.dropped();
         if dropped > 0 {
-            eprintln!("wsscope: warning: libpcap dropped {dropped} packets");
+            let m = t!("cli.dropped", locale = l, dropped = dropped);
+            eprintln!("wsscope: {}", t!("cli.warning", locale = l, message = m));
         }
     }
     let interrupted = stop.load(Ordering::Relaxed);
@@ -805,14 +855,15 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
         // Ctrl-C: say what was still going on before the open connections are ended.
         let open = sink.stats.finish_with(|c| analyzer.totals(c));
         if !open.is_empty() && !sink.broken {
+            let n = open.len();
             let _ = writeln!(
                 sink.out,
-                "--- stopped after {seen} packets; {} connection(s) still open:",
-                open.len()
+                "{}",
+                t!("cli.stopped", locale = l, seen = seen, open = n)
             );
-            let _ = writeln!(sink.out, "{}", stats::table_header());
+            let _ = writeln!(sink.out, "{}", stats::table_header_in(lang));
             for row in &open {
-                let _ = writeln!(sink.out, "{}", stats::table_row(row));
+                let _ = writeln!(sink.out, "{}", stats::table_row_in(lang, row));
             }
         }
     }
@@ -820,6 +871,9 @@ fn run_input(input: &InputArgs, mode: Mode) -> Result<(), SourceError> {
     if matches!(mode, Mode::StatsTable | Mode::StatsJson) {
         let rows = sink.stats.finish();
         sink.write_rows(rows);
+        if sink.header_done && !sink.broken {
+            let _ = writeln!(sink.out, "{}", stats::table_legend(lang));
+        }
     }
     if let Some(t) = sink.teach.as_mut() {
         let _ = t.finish(&mut sink.out);

@@ -12,6 +12,7 @@ use std::path::Path;
 use file::{FastFile, Read};
 
 use pcap::{Active, BpfProgram, Capture, Offline};
+use rust_i18n::t;
 use wsscope::text::safe;
 use wsscope::types::Timestamp;
 
@@ -112,9 +113,8 @@ impl Source {
                 Inner::Live(c) => c.filter(expr, true),
             };
             res.map_err(|e| {
-                SourceError(format!(
-                    "bad filter {expr:?}: {e}; the filter is a BPF expression as in tcpdump, e.g. \"tcp port 80\""
-                ))
+                let expr = format!("{expr:?}");
+                SourceError(t!("capture.bad_filter", expr = expr, e = e).into_owned())
             })?;
         }
         Ok(source)
@@ -123,20 +123,15 @@ impl Source {
     fn open_file(path: &str) -> Result<Source, SourceError> {
         let p = Path::new(path);
         let path = safe(path);
-        let meta = std::fs::metadata(p).map_err(|e| {
-            SourceError(format!(
-                "cannot read {path}: {e}; check the path and permissions"
-            ))
-        })?;
+        let meta = std::fs::metadata(p)
+            .map_err(|e| SourceError(t!("capture.cannot_read", path = path, e = e).into_owned()))?;
         if meta.is_dir() {
-            return Err(SourceError(format!(
-                "{path} is a directory; give a pcap or pcapng file"
-            )));
+            return Err(SourceError(
+                t!("capture.is_directory", path = path).into_owned(),
+            ));
         }
         let cap = Capture::from_file(p).map_err(|e| {
-            SourceError(format!(
-                "{path} is not a capture wsscope can read ({e}); give a pcap or pcapng file, e.g. from tcpdump -w"
-            ))
+            SourceError(t!("capture.not_a_capture", path = path, e = e).into_owned())
         })?;
         let linktype = cap.get_datalink().0;
         // libpcap has vouched for the file; pcap-parser reads it faster.
@@ -155,14 +150,15 @@ impl Source {
         let devices = pcap::Device::list().unwrap_or_default();
         if !devices.iter().any(|d| d.name == iface) {
             let names: Vec<&str> = devices.iter().map(|d| d.name.as_str()).collect();
-            return Err(SourceError(format!(
-                "no interface named {iface:?}; interfaces: {} (see `wsscope interfaces`)",
-                if names.is_empty() {
-                    "none visible".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )));
+            let list = if names.is_empty() {
+                t!("capture.none_visible").into_owned()
+            } else {
+                names.join(", ")
+            };
+            let iface = format!("{iface:?}");
+            return Err(SourceError(
+                t!("capture.no_interface", iface = iface, list = list).into_owned(),
+            ));
         }
         let inactive = Capture::from_device(iface)
             .map_err(|e| live_error(iface, &e))?
@@ -260,26 +256,19 @@ fn live_error(iface: &str, e: &pcap::Error) -> SourceError {
     let text = e.to_string();
     let lower = text.to_lowercase();
     if lower.contains("permission") || lower.contains("not permitted") {
-        SourceError(format!(
-            "cannot capture on {iface}: permission denied; run as root, or grant the capability once: sudo setcap cap_net_raw,cap_net_admin=eip {}",
-            std::env::current_exe()
-                .map(|p| wsscope::text::safe(&p.to_string_lossy()))
-                .unwrap_or_else(|_| "\"$(command -v wsscope)\"".to_string())
-        ))
+        let exe = std::env::current_exe()
+            .map(|p| wsscope::text::safe(&p.to_string_lossy()))
+            .unwrap_or_else(|_| "\"$(command -v wsscope)\"".to_string());
+        SourceError(t!("capture.permission", iface = iface, exe = exe).into_owned())
     } else {
-        SourceError(format!(
-            "cannot capture on {iface}: {text}; check the interface is up (`wsscope interfaces`)"
-        ))
+        SourceError(t!("capture.cannot_capture", iface = iface, text = text).into_owned())
     }
 }
 
 /// The interfaces libpcap can capture on, with their addresses.
 pub fn interfaces() -> Result<Vec<(String, String)>, SourceError> {
-    let devices = pcap::Device::list().map_err(|e| {
-        SourceError(format!(
-            "cannot list interfaces: {e}; run as root or grant cap_net_raw"
-        ))
-    })?;
+    let devices = pcap::Device::list()
+        .map_err(|e| SourceError(t!("capture.cannot_list", e = e).into_owned()))?;
     Ok(devices
         .into_iter()
         .map(|d| {

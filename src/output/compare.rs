@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::explain::header;
 use super::stats::{ConnStats, StatsBuilder};
-use super::Report;
+use super::{Lang, Report};
 use crate::analysis::{ConnTotals, Event, EventKind, Sink};
 
 /// The kinds, in the order of the table's columns.
@@ -67,6 +67,9 @@ pub struct KindSummary {
     pub median_latency_ms: Option<f64>,
     /// What the latency measures: `ping_rtt`, `request_response` or null.
     pub latency: Option<&'static str>,
+    /// The median heartbeat interval (ms) of the connections of this kind that have
+    /// one (`heartbeat_ms` of the summary: the gap between one side's pings).
+    pub heartbeat_ms: Option<f64>,
 }
 
 /// The columns for `rows`, one per kind present, in [`KINDS`] order.
@@ -109,6 +112,11 @@ pub fn compare(rows: &[CompareRow]) -> Vec<KindSummary> {
             })
             .collect();
         let median_latency_ms = median(&mut latencies);
+        let mut beats: Vec<f64> = of_kind
+            .iter()
+            .filter_map(|r| r.stats.heartbeat_ms)
+            .collect();
+        let heartbeat_ms = median(&mut beats);
         out.push(KindSummary {
             kind,
             connections: of_kind.len() as u64,
@@ -126,6 +134,7 @@ pub fn compare(rows: &[CompareRow]) -> Vec<KindSummary> {
             requests_per_message,
             median_latency_ms,
             latency: median_latency_ms.map(|_| if ws { "ping_rtt" } else { "request_response" }),
+            heartbeat_ms,
         });
     }
     out
@@ -139,62 +148,75 @@ fn median(v: &mut [f64]) -> Option<f64> {
 
 /// The text table: one row per measure, one column per kind.
 pub fn table(cols: &[KindSummary]) -> String {
+    table_in(Lang::En, cols)
+}
+
+/// The comparison as a text table with labels in `lang` (kinds are the `kind` values).
+pub fn table_in(lang: Lang, cols: &[KindSummary]) -> String {
     let mut s = String::new();
     let num = |v: Option<f64>, digits: usize| match v {
         Some(x) => format!("{x:.digits$}"),
         None => "-".to_string(),
     };
-    let mut row = |label: &str, cells: Vec<String>| {
-        let _ = write!(s, "{label:<34}");
+    let mut row = |label: String, cells: Vec<String>| {
+        let pad = 34usize.saturating_sub(crate::text::width(&label));
+        let _ = write!(s, "{label}{:pad$}", "");
         for c in cells {
             let _ = write!(s, " {c:>18}");
         }
         s.push('\n');
     };
-    row("", cols.iter().map(|c| c.kind.to_string()).collect());
     row(
-        "connections",
+        String::new(),
+        cols.iter().map(|c| c.kind.to_string()).collect(),
+    );
+    row(
+        msg!(lang, "compare.connections"),
         cols.iter().map(|c| c.connections.to_string()).collect(),
     );
     row(
-        "messages (ws) / requests (http)",
+        msg!(lang, "compare.messages_or_requests"),
         cols.iter()
             .map(|c| c.messages_or_requests.to_string())
             .collect(),
     );
     row(
-        "bytes on the wire",
+        msg!(lang, "compare.wire_bytes"),
         cols.iter().map(|c| c.wire_bytes.to_string()).collect(),
     );
     row(
-        "payload bytes",
+        msg!(lang, "compare.payload_bytes"),
         cols.iter().map(|c| c.payload_bytes.to_string()).collect(),
     );
     row(
-        "overhead (wire B per payload B)",
+        msg!(lang, "compare.overhead"),
         cols.iter().map(|c| num(c.overhead, 3)).collect(),
     );
     row(
-        "overhead B per message/request",
+        msg!(lang, "compare.overhead_per_message"),
         cols.iter()
             .map(|c| num(c.overhead_bytes_per_message, 1))
             .collect(),
     );
     row(
-        "requests per message",
+        msg!(lang, "compare.requests_per_message"),
         cols.iter()
             .map(|c| num(c.requests_per_message, 2))
             .collect(),
     );
     row(
-        "median latency ms",
+        msg!(lang, "compare.median_latency"),
         cols.iter()
             .map(|c| match (c.median_latency_ms, c.latency) {
-                (Some(ms), Some("ping_rtt")) => format!("{ms:.3} (ping)"),
-                (Some(ms), _) => format!("{ms:.3} (req→resp)"),
+                (Some(ms), Some("ping_rtt")) => msg!(lang, "compare.latency_ping", ms = ms : {:.3}),
+                (Some(ms), _) => msg!(lang, "compare.latency_request", ms = ms : {:.3}),
                 _ => "-".to_string(),
             })
             .collect(),
+    );
+    row(
+        msg!(lang, "compare.heartbeat"),
+        cols.iter().map(|c| num(c.heartbeat_ms, 3)).collect(),
     );
     s
 }
@@ -216,15 +238,22 @@ pub struct CompareBuilder {
     stats: StatsBuilder,
     data_responses: HashMap<u64, u64>,
     json: bool,
+    lang: Lang,
 }
 
 impl CompareBuilder {
     /// A builder printing a text table, or JSON objects when `json`.
     pub fn new(json: bool) -> CompareBuilder {
+        CompareBuilder::with_lang(json, Lang::En)
+    }
+
+    /// A comparison whose text table is labelled in `lang`.
+    pub fn with_lang(json: bool, lang: Lang) -> CompareBuilder {
         CompareBuilder {
             stats: StatsBuilder::new(),
             data_responses: HashMap::new(),
             json,
+            lang,
         }
     }
 }
@@ -271,7 +300,7 @@ impl Report for CompareBuilder {
             }
             Ok(())
         } else {
-            out.write_all(table(&cols).as_bytes())
+            out.write_all(table_in(self.lang, &cols).as_bytes())
         }
     }
 }
@@ -366,7 +395,7 @@ mod tests {
     #[test]
     fn nothing_in_nothing_out() {
         assert!(compare(&[]).is_empty());
-        assert_eq!(table(&[]).lines().count(), 9);
+        assert_eq!(table(&[]).lines().count(), 10);
     }
 
     #[test]

@@ -29,6 +29,8 @@ use crate::types::{Direction, Timestamp};
 pub const MAX_ROWS_PER_PHASE: usize = 40;
 /// Arrows in each connection's sequence diagram.
 pub const MAX_DIAGRAM_ARROWS: usize = 120;
+/// TCP teardown segments shown after the close frames (FIN, ACK, FIN, ACK, or a reset).
+const MAX_TEARDOWN_ROWS: usize = 8;
 /// Violations listed per connection.
 const MAX_VIOLATIONS: usize = 100;
 
@@ -83,6 +85,8 @@ struct ConnLesson {
     /// The upgrade checklist, as the `ws_handshake` event carries it.
     checks: Vec<Check>,
     closes: Vec<CloseStep>,
+    /// The TCP end as it happened (FIN, ACK of FIN, RST), after the close frames.
+    teardown: Vec<Row>,
     violations: Vec<(Row, String)>,
     violations_more: u64,
     diagram: ConnDiagram,
@@ -98,6 +102,8 @@ pub struct Lesson {
     open: HashMap<u64, ConnLesson>,
     done: InOrder<ConnLesson>,
     title_done: bool,
+    /// Written as one HTML page ([`super::html`]) instead of Markdown.
+    html: bool,
     compared: Vec<CompareRow>,
     /// Stats rows released before their lesson was (kept until it is).
     rows: HashMap<u64, super::ConnStats>,
@@ -108,15 +114,48 @@ impl Lesson {
     pub fn new(lang: Lang) -> Lesson {
         Lesson {
             lang,
-            text: TextTimeline::new(),
+            text: TextTimeline::with_lang(lang),
             explainer: Explainer::new(lang),
             stats: StatsBuilder::new(),
             open: HashMap::new(),
             done: InOrder::new(),
             title_done: false,
+            html: false,
             compared: Vec::new(),
             rows: HashMap::new(),
         }
+    }
+
+    /// The lesson as one self-contained HTML page, in `lang`.
+    pub fn html(lang: Lang) -> Lesson {
+        Lesson {
+            html: true,
+            ..Lesson::new(lang)
+        }
+    }
+
+    /// Writes a block of the lesson: Markdown as it is, or turned into HTML (the
+    /// connection's diagram as SVG in place of its Mermaid fence).
+    fn emit(&self, out: &mut dyn Write, md: &str, svg: Option<&str>) -> io::Result<()> {
+        if self.html {
+            out.write_all(super::html::from_markdown(md, svg).as_bytes())
+        } else {
+            out.write_all(md.as_bytes())
+        }
+    }
+
+    /// The title and introduction, once, before the first connection (or at the end).
+    fn title(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        if self.title_done {
+            return Ok(());
+        }
+        self.title_done = true;
+        if self.html {
+            out.write_all(super::html::head(self.lang).as_bytes())?;
+        }
+        let title = msg!(self.lang, "lesson.websocket_packet_packet");
+        let intro = msg!(self.lang, "lesson.lesson_written_wsscope_capture_each");
+        self.emit(out, &format!("{title}\n\n{intro}\n\n"), None)
     }
 
     fn write_ready(&mut self, out: &mut dyn Write, all: bool) -> io::Result<()> {
@@ -132,22 +171,13 @@ impl Lesson {
             self.done.ready()
         };
         for (k, c) in ready {
-            if !self.title_done {
-                self.title_done = true;
-                let title = self
-                    .lang
-                    .pick("# WebSocket, packet by packet", "# 逐包看 WebSocket");
-                let intro = self.lang.pick(
-                    "A lesson written by wsscope from a capture: each connection, phase by phase, with the values it really carried.",
-                    "由 wsscope 根据抓包生成的讲解：逐个连接、逐个阶段，用抓到的真实数据说明 WebSocket 的工作流程。",
-                );
-                writeln!(out, "{title}\n\n{intro}\n")?;
-            }
+            self.title(out)?;
             let Some(stats) = self.rows.remove(&k) else {
                 continue;
             };
             let text = render_conn(self.lang, k, &c, &stats);
-            out.write_all(text.as_bytes())?;
+            let svg = self.html.then(|| c.diagram.svg());
+            self.emit(out, &text, svg.as_deref())?;
             self.compared.push(CompareRow {
                 stats,
                 responses_with_data: c.data_responses,
@@ -172,6 +202,7 @@ impl Report for Lesson {
             request: None,
             checks: Vec::new(),
             closes: Vec::new(),
+            teardown: Vec::new(),
             violations: Vec::new(),
             violations_more: 0,
             diagram: ConnDiagram::new(e.conn, lang, MAX_DIAGRAM_ARROWS),
@@ -209,6 +240,14 @@ impl Report for Lesson {
                 status, headers, ..
             } if compare::response_has_data(*status, headers) => {
                 c.data_responses += 1;
+            }
+            EventKind::TcpTeardown { .. } if c.teardown.len() < MAX_TEARDOWN_ROWS => {
+                c.teardown.push(Row {
+                    pkt: row.pkt,
+                    ms: row.ms,
+                    dir: row.dir,
+                    summary: row.summary.clone(),
+                });
             }
             EventKind::WsHandshake { checks, .. } if c.checks.is_empty() => {
                 c.checks.clone_from(checks);
@@ -272,18 +311,17 @@ impl Report for Lesson {
         self.write_ready(out, true)?;
         let cols = compare::compare(&self.compared);
         if cols.len() > 1 {
-            let title = self
-                .lang
-                .pick("## The connections compared by kind", "## 按连接类型对比");
-            let note = self.lang.pick(
-                "Overhead is bytes on the wire per payload byte; polling pays an HTTP head for every request, WebSocket a few bytes of frame header per message.",
-                "开销是每字节有效载荷在线上花费的字节数：轮询的每个请求都要带一整套 HTTP 头，WebSocket 每条消息只多几个字节的帧头。",
+            let title = msg!(self.lang, "lesson.connections_compared_kind");
+            let note = msg!(self.lang, "lesson.overhead_bytes_wire_per_payload");
+            let text = format!(
+                "{title}\n\n{note}\n\n```text\n{}```\n\n",
+                compare::table_in(self.lang, &cols)
             );
-            writeln!(
-                out,
-                "{title}\n\n{note}\n\n```text\n{}```\n",
-                compare::table(&cols)
-            )?;
+            self.emit(out, &text, None)?;
+        }
+        if self.html {
+            self.title(out)?;
+            out.write_all(super::html::TAIL.as_bytes())?;
         }
         Ok(())
     }
@@ -302,21 +340,25 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
     let kind = s.kind;
     let _ = writeln!(
         out,
-        "## {} #{conn}{} {} → {} ({kind})\n",
-        lang.pick("Connection", "连接"),
-        lang.pick(":", "："),
-        md(&c.client),
-        md(&c.server)
+        "## {}\n",
+        msg!(
+            lang,
+            "lesson.connection_heading",
+            conn = conn,
+            client = md(&c.client),
+            server = md(&c.server),
+            kind = kind
+        )
     );
     let mut n = 0;
     for (phase, rows) in &c.phases {
         n += 1;
         let title = match phase {
-            Phase::Http if c.upgrade_request => lang.pick("HTTP Upgrade", "HTTP 升级"),
-            Phase::Http => lang.pick("HTTP requests", "HTTP 请求"),
+            Phase::Http if c.upgrade_request => msg!(lang, "lesson.http_upgrade"),
+            Phase::Http => msg!(lang, "lesson.http_requests"),
             p => p.title(lang),
         };
-        let _ = writeln!(out, "### {n}. {}\n", capitalise(title));
+        let _ = writeln!(out, "### {n}. {}\n", capitalise(&title));
         // The checklist items have a table of their own below.
         let notes: Vec<&String> = rows
             .notes
@@ -333,9 +375,9 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
         let _ = writeln!(
             out,
             "| {} | {} | | {} |\n|---:|---:|:-:|---|",
-            lang.pick("pkt", "包"),
-            lang.pick("ms", "毫秒"),
-            lang.pick("event", "事件")
+            msg!(lang, "lesson.pkt"),
+            msg!(lang, "lesson.ms"),
+            msg!(lang, "lesson.event")
         );
         for r in &rows.rows {
             let _ = writeln!(
@@ -352,10 +394,7 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
             let _ = writeln!(
                 out,
                 "| | | | {} |",
-                match lang {
-                    Lang::En => format!("… {more} more"),
-                    Lang::Zh => format!("……另有 {more} 个"),
-                }
+                msg!(lang, "lesson.more_rows", more = more)
             );
         }
         out.push('\n');
@@ -370,11 +409,11 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
         let _ = writeln!(
             out,
             "### {}\n\n| {} | {} | | {} | {} |\n|---:|---:|:-:|---|---|",
-            lang.pick("Violations", "违规"),
-            lang.pick("pkt", "包"),
-            lang.pick("ms", "毫秒"),
-            lang.pick("what happened", "发生了什么"),
-            lang.pick("the rule", "规则")
+            msg!(lang, "lesson.violations"),
+            msg!(lang, "lesson.pkt"),
+            msg!(lang, "lesson.ms"),
+            msg!(lang, "lesson.what_happened"),
+            msg!(lang, "lesson.rule")
         );
         for (r, rule) in &c.violations {
             let _ = writeln!(
@@ -395,7 +434,7 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
     let _ = writeln!(
         out,
         "### {}\n\n```mermaid\n{}```\n",
-        lang.pick("Sequence diagram", "时序图"),
+        msg!(lang, "lesson.sequence_diagram"),
         c.diagram.render()
     );
     summary(lang, c, s, &mut out);
@@ -409,17 +448,17 @@ fn checklist(lang: Lang, c: &ConnLesson, out: &mut String) {
     let _ = writeln!(
         out,
         "**{}**\n\n| {} | {} | | {} |\n|---|---|:-:|---|",
-        lang.pick("Upgrade checklist", "升级检查清单"),
-        lang.pick("requirement", "要求"),
-        lang.pick("seen", "实际"),
-        lang.pick("rule", "规则")
+        msg!(lang, "lesson.upgrade_checklist"),
+        msg!(lang, "lesson.requirement"),
+        msg!(lang, "lesson.seen"),
+        msg!(lang, "lesson.rule_2")
     );
     for ch in &c.checks {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
-            md(check_name(lang, ch.name)),
-            md(&ch.seen),
+            md(&check_name(lang, ch.name)),
+            md(&super::explain::check_seen(lang, &ch.seen)),
             if ch.ok { "✓" } else { "✗" },
             ch.rule
         );
@@ -431,22 +470,26 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
     let _ = writeln!(
         out,
         "**{}**\n\n| {} | {} | {} | {} |\n|---|---|---|---:|",
-        lang.pick("The close exchange", "关闭帧的交换"),
-        lang.pick("step", "步骤"),
-        lang.pick("who", "谁"),
-        lang.pick("close frame", "关闭帧"),
-        lang.pick("ms", "毫秒")
+        msg!(lang, "lesson.close_exchange"),
+        msg!(lang, "lesson.step"),
+        msg!(lang, "lesson.who"),
+        msg!(lang, "lesson.close_frame_or_segment"),
+        msg!(lang, "lesson.ms")
     );
     for (i, step) in c.closes.iter().enumerate() {
-        let role = match (i, lang) {
-            (0, Lang::En) => "active close (主动关闭)",
-            (0, Lang::Zh) => "主动关闭",
-            (_, Lang::En) => "passive close (被动关闭), the echo",
-            (_, Lang::Zh) => "被动关闭（回送）",
+        let role = if i == 0 {
+            msg!(lang, "lesson.role_active_close")
+        } else {
+            msg!(lang, "lesson.role_passive_close")
         };
         let what = match step.code {
-            Some(code) => format!("{code} ({})", close_meaning(lang, code)),
-            None => lang.pick("no code", "没有状态码").to_string(),
+            Some(code) => msg!(
+                lang,
+                "lesson.code_meaning",
+                code = code,
+                meaning = close_meaning(lang, code)
+            ),
+            None => msg!(lang, "lesson.no_code").to_string(),
         };
         let reason = if step.reason.is_empty() {
             String::new()
@@ -465,13 +508,32 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
         let _ = writeln!(
             out,
             "| {} | | | |",
-            lang.pick(
-                "no echo: the other side never closed",
-                "没有回送：对方一直没有发送关闭帧"
-            )
+            msg!(lang, "lesson.no_echo_other_side_never")
+        );
+    }
+    // Then the TCP segments of the teardown, as they happened.
+    for t in &c.teardown {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.3} |",
+            if t.summary == "RST" {
+                msg!(lang, "lesson.role_tcp_reset")
+            } else {
+                msg!(lang, "lesson.role_tcp_teardown")
+            },
+            lang.side(t.dir),
+            md(&t.summary),
+            t.ms
         );
     }
     out.push('\n');
+}
+
+/// The size of the connection's first HTTP request head (what a request costs).
+fn request_head_bytes(c: &ConnLesson) -> Option<u64> {
+    c.request
+        .as_ref()
+        .map(|r| super::explain::head_bytes(&[&r.method, &r.target, &r.version], &r.headers))
 }
 
 /// The framing bytes and the one overhead (bytes on the wire per payload byte), as
@@ -479,19 +541,12 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
 fn overhead_rows(
     lang: Lang,
     s: &super::ConnStats,
-    framing_en: &str,
-    framing_zh: &str,
-    row: &mut impl FnMut(&str, String),
+    framing: String,
+    row: &mut impl FnMut(String, String),
 ) {
+    row(framing, s.framing_bytes.to_string());
     row(
-        lang.pick(framing_en, framing_zh),
-        s.framing_bytes.to_string(),
-    );
-    row(
-        lang.pick(
-            "overhead = bytes on the wire / payload bytes",
-            "开销 = 线上字节数 / 载荷字节数",
-        ),
+        msg!(lang, "lesson.overhead_bytes_wire_payload_bytes"),
         format!(
             "{} / {} = {}",
             s.bytes.wire,
@@ -511,42 +566,52 @@ fn kind_paragraph(lang: Lang, s: &super::ConnStats) -> Option<String> {
     let heads = s.bytes.wire.saturating_sub(s.bytes.payload);
     let wire = s.bytes.wire;
     let (m, h) = (s.messages, s.framing_bytes);
-    Some(match (s.kind, lang) {
-        ("websocket", Lang::En) => format!("WebSocket: one handshake, then {m} messages over the same connection, with {h} bytes of frame headers in all."),
-        ("websocket", Lang::Zh) => format!("WebSocket：一次握手之后，双方在同一个连接上收发了 {m} 条消息，帧头一共只有 {h} 字节。"),
-        ("http-polling", Lang::En) => format!("Polling: the client asked for the same resource {n} times; the answers came back in {lat} (median), and {heads} of the {wire} bytes on the wire were HTTP heads."),
-        ("http-polling", Lang::Zh) => format!("轮询：客户端把同一个资源请求了 {n} 次；响应时间的中位数是 {lat}，线上 {wire} 字节中有 {heads} 字节是 HTTP 头。"),
-        ("http-long-polling", Lang::En) => format!("Long polling: the server held each of the {n} requests ({lat}, median) until it had news, and the client asked again at once; {heads} of the {wire} bytes on the wire were HTTP heads."),
-        ("http-long-polling", Lang::Zh) => format!("长轮询：{n} 个请求都被服务器挂起（中位数 {lat}），直到有新数据才响应，客户端随即再次请求；线上 {wire} 字节中有 {heads} 字节是 HTTP 头。"),
-        ("http-streaming", Lang::En) => "Streaming: one response kept open, the server writing events into it as they happen (server-sent events).".to_string(),
-        ("http-streaming", Lang::Zh) => "流式响应：一个响应一直不结束，服务器有事件就往里写（server-sent events）。".to_string(),
+    Some(match s.kind {
+        "websocket" => msg!(lang, "lesson.kind_websocket", m = m, h = h),
+        "http-polling" => msg!(
+            lang,
+            "lesson.kind_polling",
+            n = n,
+            lat = lat,
+            heads = heads,
+            wire = wire
+        ),
+        "http-long-polling" => msg!(
+            lang,
+            "lesson.kind_long_polling",
+            n = n,
+            lat = lat,
+            heads = heads,
+            wire = wire
+        ),
+        "http-streaming" => msg!(lang, "lesson.kind_streaming"),
         _ => return None,
     })
 }
 
 fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
-    let _ = writeln!(out, "### {}\n", lang.pick("Summary", "小结"));
+    let _ = writeln!(out, "### {}\n", msg!(lang, "lesson.summary"));
     if let Some(p) = kind_paragraph(lang, s) {
         let _ = writeln!(out, "{}\n", md(&p));
     }
     out.push_str("| | |\n|---|---|\n");
-    let mut row = |k: &str, v: String| {
+    let mut row = |k: String, v: String| {
         let _ = writeln!(out, "| {} | {} |", k, md(&v));
     };
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3} ms"));
-    row(lang.pick("kind", "类型"), s.kind.to_string());
+    row(msg!(lang, "lesson.kind"), s.kind.to_string());
     row(
-        lang.pick("TCP handshake RTT", "TCP 握手 RTT"),
+        msg!(lang, "lesson.tcp_handshake_rtt"),
         ms(s.handshake_rtt_ms),
     );
     row(
-        lang.pick("bytes on the wire (TCP payload)", "线上字节数（TCP 载荷）"),
+        msg!(lang, "lesson.bytes_wire_tcp_payload"),
         s.bytes.wire.to_string(),
     );
     if s.kind == "websocket" {
         if let Some(u) = &s.upgrade {
             row(
-                lang.pick("upgrade", "升级"),
+                msg!(lang, "lesson.upgrade"),
                 format!(
                     "{} {}, Accept {}",
                     u.status,
@@ -556,67 +621,78 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
             );
         }
         row(
-            lang.pick(
-                "frames client → server / server → client",
-                "帧数 客户端→服务器 / 服务器→客户端",
-            ),
+            msg!(lang, "lesson.frames_client_server_server_client"),
             format!("{} / {}", s.frames.c2s, s.frames.s2c),
         );
-        row(lang.pick("messages", "消息数"), s.messages.to_string());
-        overhead_rows(lang, s, "frame header bytes", "帧头字节数", &mut row);
+        row(msg!(lang, "lesson.messages"), s.messages.to_string());
+        overhead_rows(lang, s, msg!(lang, "lesson.frame_header_bytes"), &mut row);
+        // The article's claim: a few bytes of frame header per message, where HTTP pays
+        // a whole request head.
+        if s.messages > 0 {
+            let per = s.framing_bytes as f64 / s.messages as f64;
+            let value = match request_head_bytes(c) {
+                Some(head) => msg!(lang, "lesson.framing_vs_head", per = per : {:.1}, head = head),
+                None => msg!(lang, "lesson.framing_only", per = per : {:.1}),
+            };
+            row(msg!(lang, "lesson.framing_per_message"), value);
+        }
+        row(msg!(lang, "lesson.heartbeat_interval"), ms(s.heartbeat_ms));
         row(
-            lang.pick("heartbeat", "心跳"),
-            match lang {
-                Lang::En => format!(
-                    "{} ping(s), {} pong(s), median RTT {}",
-                    s.pings,
-                    s.pongs,
-                    ms(s.ping_rtt_ms)
-                ),
-                Lang::Zh => format!(
-                    "{} 个 ping，{} 个 pong，往返时间中位数 {}",
-                    s.pings,
-                    s.pongs,
-                    ms(s.ping_rtt_ms)
-                ),
-            },
+            msg!(lang, "lesson.heartbeat"),
+            msg!(
+                lang,
+                "lesson.heartbeat_counts",
+                pings = s.pings,
+                pongs = s.pongs,
+                rtt = ms(s.ping_rtt_ms)
+            ),
         );
         if let Some(cl) = &s.close {
             let code = cl.code.map_or_else(|| "-".to_string(), |c| c.to_string());
             let by = match cl.initiator {
                 Some(d) => lang.side(Some(d)),
-                None => lang.pick("nobody (no close frame)", "无（没有关闭帧）"),
+                None => msg!(lang, "lesson.nobody_no_close_frame"),
             };
             let clean = if cl.clean {
-                lang.pick("clean", "干净")
+                msg!(lang, "lesson.clean")
             } else {
-                lang.pick("not clean", "不干净")
+                msg!(lang, "lesson.not_clean")
             };
             row(
-                lang.pick("close", "关闭"),
-                match lang {
-                    Lang::En => format!("{code}, begun by {by}, {clean}"),
-                    Lang::Zh => format!("{code}，由{by}发起，{clean}"),
-                },
+                msg!(lang, "lesson.close"),
+                msg!(
+                    lang,
+                    "lesson.close_summary",
+                    code = code,
+                    by = by,
+                    clean = clean
+                ),
             );
         }
     } else {
+        row(msg!(lang, "lesson.http_requests_2"), s.requests.to_string());
         row(
-            lang.pick("HTTP requests", "HTTP 请求数"),
-            s.requests.to_string(),
-        );
-        row(
-            lang.pick("responses carrying data", "带数据的响应数"),
+            msg!(lang, "lesson.responses_carrying_data"),
             c.data_responses.to_string(),
         );
         row(
-            lang.pick("median request → response", "请求到响应的时间中位数"),
+            msg!(lang, "lesson.median_request_response"),
             ms(s.http_latency_ms),
         );
-        overhead_rows(lang, s, "HTTP head bytes", "HTTP 头字节数", &mut row);
+        overhead_rows(lang, s, msg!(lang, "lesson.http_head_bytes"), &mut row);
+        // The article's claim about polling: a request (and its head) for every answer.
+        if s.requests > 0 {
+            let heads = s.bytes.wire.saturating_sub(s.bytes.payload) as f64 / s.requests as f64;
+            row(msg!(lang, "lesson.head_per_request"), format!("{heads:.1}"));
+        }
+        if c.data_responses > 0 {
+            let per = s.requests as f64 / c.data_responses as f64;
+            row(msg!(lang, "lesson.requests_per_data"), format!("{per:.2}"));
+        }
     }
-    row(lang.pick("teardown", "TCP 结束"), s.teardown.to_string());
-    row(lang.pick("violations", "违规"), s.violations.to_string());
+    row(msg!(lang, "lesson.teardown"), s.teardown.to_string());
+    row(msg!(lang, "lesson.duration"), ms(Some(s.duration_ms)));
+    row(msg!(lang, "lesson.violations_2"), s.violations.to_string());
     out.push('\n');
 }
 

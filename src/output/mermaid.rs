@@ -46,6 +46,8 @@ pub struct ConnDiagram {
     client: String,
     server: String,
     lines: Vec<String>,
+    /// The same statements as drawing items, for [`ConnDiagram::svg`].
+    items: Vec<Item>,
     arrows: usize,
     max_arrows: usize,
     left_out: u64,
@@ -62,6 +64,7 @@ impl ConnDiagram {
             client: String::new(),
             server: String::new(),
             lines: Vec::new(),
+            items: Vec::new(),
             arrows: 0,
             max_arrows,
             left_out: 0,
@@ -75,6 +78,14 @@ impl ConnDiagram {
     }
 
     fn note(&mut self, over: &str, text: &str) {
+        self.items.push(Item::Note {
+            over: match over {
+                "Client" => Some(true),
+                "Server" => Some(false),
+                _ => None,
+            },
+            text: text.to_string(),
+        });
         self.lines
             .push(format!("    Note over {over}: {}", escape(text)));
     }
@@ -101,12 +112,12 @@ impl ConnDiagram {
                         .iter()
                         .any(|(n, _)| n.eq_ignore_ascii_case("upgrade")) =>
                 {
-                    lang.pick("HTTP Upgrade", "HTTP 升级")
+                    msg!(lang, "diagram.http_upgrade")
                 }
-                (_, Phase::Http) => lang.pick("HTTP requests", "HTTP 请求"),
+                (_, Phase::Http) => msg!(lang, "diagram.http_requests"),
                 _ => phase.title(lang),
             };
-            self.note("Client,Server", title);
+            self.note("Client,Server", &title);
         }
         let (from, to) = match e.dir {
             Some(Direction::S2C) => ("Server", "Client"),
@@ -116,8 +127,8 @@ impl ConnDiagram {
         match &e.kind {
             EventKind::ConnOpen { mid_stream, .. } => {
                 if *mid_stream {
-                    let t = lang.pick("capture began mid-stream", "抓包开始时连接已经建立");
-                    self.note("Client,Server", t);
+                    let t = msg!(lang, "diagram.capture_began_mid_stream");
+                    self.note("Client,Server", &t);
                 }
             }
             EventKind::WsHandshake { .. } => self.note("Client,Server", summary),
@@ -137,6 +148,12 @@ impl ConnDiagram {
                     } => "-x",
                     _ => "->>",
                 };
+                self.items.push(Item::Arrow {
+                    c2s: from == "Client",
+                    dashed: arrow == "-->>",
+                    cross: arrow == "-x",
+                    text: summary.to_string(),
+                });
                 self.lines
                     .push(format!("    {from}{arrow}{to}: {}", escape(summary)));
                 self.arrows += 1;
@@ -145,13 +162,13 @@ impl ConnDiagram {
                     match self.first_close {
                         None => {
                             self.first_close = Some(dir);
-                            let t = lang.pick("active close (主动关闭)", "主动关闭");
-                            self.note(sender, t);
+                            let t = msg!(lang, "diagram.active_close");
+                            self.note(sender, &t);
                         }
                         Some(d) if d != dir => {
                             self.first_close = Some(dir);
-                            let t = lang.pick("passive close (被动关闭)", "被动关闭");
-                            self.note(sender, t);
+                            let t = msg!(lang, "diagram.passive_close");
+                            self.note(sender, &t);
                         }
                         _ => {}
                     }
@@ -163,11 +180,15 @@ impl ConnDiagram {
     /// The diagram's text, starting with `sequenceDiagram`.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "%% wsscope: connection {}", self.conn);
+        let _ = writeln!(
+            s,
+            "%% {}",
+            msg!(self.lang, "diagram.comment", n = self.conn)
+        );
         s.push_str("sequenceDiagram\n");
         let (client, server) = (
-            self.lang.pick("client", "客户端"),
-            self.lang.pick("server", "服务器"),
+            msg!(self.lang, "diagram.client"),
+            msg!(self.lang, "diagram.server"),
         );
         let _ = writeln!(
             s,
@@ -186,12 +207,150 @@ impl ConnDiagram {
         if self.left_out > 0 {
             let n = self.left_out;
             let max = self.max_arrows;
-            let t = match self.lang {
-                Lang::En => format!("{n} more events left out (at most {max} arrows drawn)"),
-                Lang::Zh => format!("省略了其余 {n} 个事件（最多画 {max} 个箭头）"),
-            };
+            let t = msg!(self.lang, "diagram.left_out", n = n, max = max);
             let _ = writeln!(s, "    Note over Client,Server: {}", escape(&t));
         }
+        s
+    }
+}
+
+/// One statement of a diagram, for drawing it.
+enum Item {
+    /// An arrow between the two lifelines: a message (dashed) or a reset (cross).
+    Arrow {
+        c2s: bool,
+        dashed: bool,
+        cross: bool,
+        text: String,
+    },
+    /// A note over the client (`Some(true)`), the server, or both (`None`).
+    Note { over: Option<bool>, text: String },
+}
+
+/// `s` escaped for XML/HTML text and attribute values.
+pub fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// At most `max` characters of `s`, cut with `…`.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+impl ConnDiagram {
+    /// The diagram drawn as inline SVG by wsscope itself (no script, no font, nothing
+    /// fetched): two lifelines, one arrow per event, notes across them.
+    pub fn svg(&self) -> String {
+        const W: i64 = 1000;
+        const CX: i64 = 170;
+        const SX: i64 = 830;
+        const ROW: i64 = 30;
+        let top = 60;
+        let rows = self.items.len() as i64 + i64::from(self.left_out > 0);
+        let h = top + rows * ROW + 40;
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"seq\" width=\"{W}\" height=\"{h}\" viewBox=\"0 0 {W} {h}\" role=\"img\" font-family=\"sans-serif\" font-size=\"12\">"
+        );
+        s.push_str("<defs><marker id=\"ah\" markerWidth=\"10\" markerHeight=\"8\" refX=\"9\" refY=\"4\" orient=\"auto\"><path d=\"M0,0 L10,4 L0,8 z\" fill=\"#333\"/></marker></defs>");
+        let (client, server) = (
+            format!("{} {}", msg!(self.lang, "diagram.client"), self.client),
+            format!("{} {}", msg!(self.lang, "diagram.server"), self.server),
+        );
+        for (x, name) in [(CX, &client), (SX, &server)] {
+            let _ = write!(
+                s,
+                "<rect x=\"{}\" y=\"10\" width=\"300\" height=\"30\" rx=\"4\" fill=\"#eef\" stroke=\"#336\"/><text x=\"{x}\" y=\"30\" text-anchor=\"middle\">{}</text><line x1=\"{x}\" y1=\"40\" x2=\"{x}\" y2=\"{}\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>",
+                x - 150,
+                xml(&clip(name, 44)),
+                h - 10
+            );
+        }
+        let mut y = top;
+        for it in &self.items {
+            match it {
+                Item::Arrow {
+                    c2s,
+                    dashed,
+                    cross,
+                    text,
+                } => {
+                    let (x1, x2) = if *c2s { (CX, SX) } else { (SX, CX) };
+                    let dash = if *dashed {
+                        " stroke-dasharray=\"6 3\""
+                    } else {
+                        ""
+                    };
+                    let color = if *cross { "#b00" } else { "#333" };
+                    let _ = write!(
+                        s,
+                        "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text><line x1=\"{x1}\" y1=\"{}\" x2=\"{x2}\" y2=\"{}\" stroke=\"{color}\"{dash} marker-end=\"url(#ah)\"/>",
+                        (CX + SX) / 2,
+                        y + 10,
+                        xml(&clip(text, 100)),
+                        y + 16,
+                        y + 16
+                    );
+                }
+                Item::Note { over, text } => {
+                    let (x, w) = match over {
+                        Some(true) => (CX - 160, 320),
+                        Some(false) => (SX - 160, 320),
+                        None => (CX - 40, SX - CX + 80),
+                    };
+                    let chars = (w / 7) as usize;
+                    let fill = if text.starts_with('⚠') {
+                        "#fdd"
+                    } else {
+                        "#ffc"
+                    };
+                    let _ = write!(
+                        s,
+                        "<rect x=\"{x}\" y=\"{}\" width=\"{w}\" height=\"22\" fill=\"{fill}\" stroke=\"#aa8\"/><text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                        y + 2,
+                        x + w / 2,
+                        y + 17,
+                        xml(&clip(text, chars))
+                    );
+                }
+            }
+            y += ROW;
+        }
+        if self.left_out > 0 {
+            let t = msg!(
+                self.lang,
+                "diagram.left_out",
+                n = self.left_out,
+                max = self.max_arrows
+            );
+            let _ = write!(
+                s,
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-style=\"italic\">{}</text>",
+                (CX + SX) / 2,
+                y + 15,
+                xml(&t)
+            );
+        }
+        s.push_str("</svg>");
         s
     }
 }
@@ -223,7 +382,7 @@ impl Diagrams {
         Diagrams {
             lang,
             max_arrows,
-            text: TextTimeline::new(),
+            text: TextTimeline::with_lang(lang),
             open: HashMap::new(),
             done: InOrder::new(),
             written: 0,
@@ -309,6 +468,45 @@ mod tests {
         assert_eq!(escape("#1"), "#35;1");
         assert_eq!(escape("<br>"), "#60;br#62;");
         assert_eq!(escape("你好"), "你好");
+    }
+
+    #[test]
+    fn the_svg_diagram_keeps_wire_text_inert() {
+        let mut d = ConnDiagram::new(0, Lang::Zh, 10);
+        d.event(
+            &ev(
+                0,
+                None,
+                EventKind::ConnOpen {
+                    client: "<b>c</b>:1".into(),
+                    server: "s:2".into(),
+                    mid_stream: false,
+                },
+            ),
+            "",
+        );
+        let req = EventKind::HttpRequest {
+            method: "GET".into(),
+            target: "/<script>alert(1)</script>".into(),
+            version: "HTTP/1.1".into(),
+            headers: vec![],
+            checks: None,
+        };
+        d.event(
+            &ev(0, Some(Direction::C2S), req),
+            "GET /<script>alert(1)</script>\" onload=\"x HTTP/1.1",
+        );
+        let svg = d.svg();
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"), "{svg}");
+        assert!(!svg.contains("<script") && !svg.contains("<b>"), "{svg}");
+        assert!(
+            svg.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot; onload"),
+            "{svg}"
+        );
+        assert!(svg.contains("客户端 &lt;b&gt;c&lt;/b&gt;:1"), "{svg}");
+        // One arrow line with its arrowhead, and the phase note.
+        assert_eq!(svg.matches("marker-end=").count(), 1, "{svg}");
+        assert!(svg.contains("HTTP 请求"), "{svg}");
     }
 
     #[test]

@@ -3,8 +3,17 @@
 //! sequence diagrams, `stats --compare`). All of them read the same
 //! [`crate::analysis::Event`]s.
 
+/// A message of the catalogue (`locales/output.yml`) in `lang`, its `%{placeholders}`
+/// filled from `name = value` arguments (`name = value : {:.3}` formats a number).
+macro_rules! msg {
+    ($lang:expr, $key:literal $(, $($args:tt)*)?) => {
+        rust_i18n::t!($key, locale = $lang.code() $(, $($args)*)?).into_owned()
+    };
+}
+
 pub mod compare;
 pub mod explain;
+pub mod html;
 pub mod lesson;
 pub mod mermaid;
 pub mod order;
@@ -52,12 +61,16 @@ pub enum TeachMode {
     Explain(Lang),
     /// `print --format markdown`: a lesson per connection.
     Markdown(Lang),
+    /// `print --format html`: the lesson as one self-contained HTML page.
+    Html(Lang),
     /// `print --format mermaid`: a sequence diagram per connection.
     Mermaid(Lang),
     /// `stats --compare`: the connections side by side by kind; `json`: one object per kind.
     Compare {
         /// One JSON object per kind instead of the text table.
         json: bool,
+        /// The language of the table's labels (the JSON is not translated).
+        lang: Lang,
     },
 }
 
@@ -67,8 +80,9 @@ impl TeachMode {
         match self {
             TeachMode::Explain(lang) => Box::new(ExplainedTimeline::new(lang)),
             TeachMode::Markdown(lang) => Box::new(Lesson::new(lang)),
+            TeachMode::Html(lang) => Box::new(Lesson::html(lang)),
             TeachMode::Mermaid(lang) => Box::new(Diagrams::new(lang, mermaid::DEFAULT_MAX_ARROWS)),
-            TeachMode::Compare { json } => Box::new(CompareBuilder::new(json)),
+            TeachMode::Compare { json, lang } => Box::new(CompareBuilder::with_lang(json, lang)),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::order::InOrder;
+use super::Lang;
 use crate::analysis::{ConnTotals, Event, Sink, Summary};
 use crate::types::{ConnMap, Direction};
 
@@ -120,27 +121,54 @@ impl Sink for StatsBuilder {
 
 /// The text table's header line.
 pub fn table_header() -> String {
-    format!(
-        "{:<5} {:<23} {:<23} {:<17} {:>8} {:<8} {:>13} {:>6} {:>10} {:>10} {:>5} {:<12} {:<8} {:>4}",
-        "conn",
-        "client",
-        "server",
-        "kind",
-        "rtt ms",
-        "upgrade",
-        "frames c→s/s→c",
-        "msgs",
-        "wire B",
-        "payload B",
-        "pings",
-        "close",
-        "teardown",
-        "viol"
-    )
+    table_header_in(Lang::En)
+}
+
+/// The table's header line in `lang` (columns padded by display width).
+pub fn table_header_in(lang: Lang) -> String {
+    let cols = [
+        (msg!(lang, "stats.conn"), 5usize, false),
+        (msg!(lang, "stats.client"), 23, false),
+        (msg!(lang, "stats.server"), 23, false),
+        (msg!(lang, "stats.kind"), 17, false),
+        (msg!(lang, "stats.rtt_ms"), 8, true),
+        (msg!(lang, "stats.upgrade"), 8, false),
+        (msg!(lang, "stats.frames"), 13, true),
+        (msg!(lang, "stats.msgs"), 6, true),
+        (msg!(lang, "stats.wire_b"), 10, true),
+        (msg!(lang, "stats.payload_b"), 10, true),
+        (msg!(lang, "stats.pings"), 5, true),
+        (msg!(lang, "stats.close"), 12, false),
+        (msg!(lang, "stats.teardown"), 8, false),
+        (msg!(lang, "stats.viol"), 4, true),
+    ];
+    let cells: Vec<String> = cols
+        .iter()
+        .map(|(t, w, right)| {
+            let pad = " ".repeat(w.saturating_sub(crate::text::width(t)));
+            if *right {
+                format!("{pad}{t}")
+            } else {
+                format!("{t}{pad}")
+            }
+        })
+        .collect();
+    cells.join(" ")
+}
+
+/// The line under the table that reads its close column (`1000 by c !`).
+pub fn table_legend(lang: Lang) -> String {
+    msg!(lang, "stats.legend")
 }
 
 /// One row of the text table.
 pub fn table_row(r: &ConnStats) -> String {
+    table_row_in(Lang::En, r)
+}
+
+/// One row of the table in `lang` (the words `none`, `by c`, `by s`; numbers and
+/// addresses as they are).
+pub fn table_row_in(lang: Lang, r: &ConnStats) -> String {
     let mut s = String::new();
     let rtt = r
         .handshake_rtt_ms
@@ -148,7 +176,7 @@ pub fn table_row(r: &ConnStats) -> String {
         .unwrap_or_else(|| "-".into());
     let upgrade = match &r.upgrade {
         Some(u) if u.ok => format!("{} ✓", u.status),
-        Some(u) if u.status == 0 => "none ✗".to_string(),
+        Some(u) if u.status == 0 => msg!(lang, "stats.none_failed"),
         Some(u) => format!("{} ✗", u.status),
         None => "-".into(),
     };
@@ -157,19 +185,23 @@ pub fn table_row(r: &ConnStats) -> String {
             "{}{}{}",
             c.code
                 .map(|c| c.to_string())
-                .unwrap_or_else(|| "none".into()),
+                .unwrap_or_else(|| msg!(lang, "stats.none")),
             match c.initiator {
-                Some(Direction::C2S) => " by c",
-                Some(Direction::S2C) => " by s",
-                None => "",
+                Some(Direction::C2S) => msg!(lang, "stats.by_c"),
+                Some(Direction::S2C) => msg!(lang, "stats.by_s"),
+                None => String::new(),
             },
             if c.clean { "" } else { " !" }
         ),
         None => "-".into(),
     };
+    // Padded by display width: the Chinese words are two columns wide.
+    let fill =
+        |t: &str, w: usize| format!("{t}{}", " ".repeat(w.saturating_sub(crate::text::width(t))));
+    let (upgrade, close) = (fill(&upgrade, 8), fill(&close, 12));
     let _ = write!(
         s,
-        "{:<5} {:<23} {:<23} {:<17} {:>8} {:<8} {:>13} {:>6} {:>10} {:>10} {:>5} {:<12} {:<8} {:>4}",
+        "{:<5} {:<23} {:<23} {:<17} {:>8} {} {:>13} {:>6} {:>10} {:>10} {:>5} {} {:<8} {:>4}",
         match r.stream {
             Some(st) => format!("{}/s{st}", r.conn),
             None => r.conn.to_string(),

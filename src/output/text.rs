@@ -13,13 +13,16 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use crate::analysis::{Event, EventKind, HandshakeStep, TeardownHow, TeardownStep, TlsStep};
+use super::explain::{check_name, frames_word, violation_rule};
+use super::Lang;
+use crate::analysis::{Check, Event, EventKind, HandshakeStep, TeardownHow, TeardownStep, TlsStep};
 use crate::types::{Direction, Timestamp};
 
 /// Formats events as text lines; remembers what a line needs from earlier events
 /// (the first timestamp, each connection's last request target).
 #[derive(Default)]
 pub struct TextTimeline {
+    lang: Lang,
     start: Option<Timestamp>,
     targets: HashMap<u64, String>,
 }
@@ -28,6 +31,25 @@ impl TextTimeline {
     /// A new timeline.
     pub fn new() -> TextTimeline {
         TextTimeline::default()
+    }
+
+    /// A new timeline whose lines are in `lang`.
+    pub fn with_lang(lang: Lang) -> TextTimeline {
+        TextTimeline {
+            lang,
+            ..TextTimeline::default()
+        }
+    }
+
+    /// The phase column in `lang`: [`TextTimeline::phase`], or its Chinese word for the
+    /// columns that are not protocol names.
+    pub fn phase_label(lang: Lang, kind: &EventKind) -> String {
+        match Self::phase(kind) {
+            "upgr" => msg!(lang, "text.phase_upgr"),
+            "close" => msg!(lang, "text.phase_close"),
+            "VIOL" => msg!(lang, "text.phase_viol"),
+            other => other.to_string(),
+        }
     }
 
     /// Time zero: the capture's first packet (before it is set, the first event).
@@ -71,29 +93,37 @@ impl TextTimeline {
             Some(s) => format!("{}/s{s}", e.conn),
             None => e.conn.to_string(),
         };
+        let phase = Self::phase_label(self.lang, &e.kind);
+        let pad = 5usize.saturating_sub(crate::text::width(&phase));
         let _ = write!(
             out,
-            "{:>4}.{:06}  #{:<3} {}  {:<5} ",
+            "{:>4}.{:06}  #{:<3} {}  {phase}{:pad$} ",
             rel.div_euclid(1_000_000),
             rel.rem_euclid(1_000_000),
             conn,
             arrow,
-            Self::phase(&e.kind)
+            ""
         );
         self.summary(e, &mut out);
         out
     }
 
     fn summary(&mut self, e: &Event, out: &mut String) {
+        let lang = self.lang;
         match &e.kind {
             EventKind::ConnOpen {
                 client,
                 server,
                 mid_stream,
             } => {
-                let _ = write!(out, "connection {client} → {server}");
+                out.push_str(&msg!(
+                    lang,
+                    "text.connection",
+                    client = client,
+                    server = server
+                ));
                 if *mid_stream {
-                    out.push_str(" (capture began mid-stream)");
+                    out.push_str(&msg!(lang, "text.mid_stream"));
                 }
             }
             EventKind::TcpHandshake {
@@ -107,10 +137,10 @@ impl TextTimeline {
                     HandshakeStep::Ack => "ACK",
                 });
                 if *retransmission {
-                    out.push_str(" (retransmission)");
+                    out.push_str(&msg!(lang, "text.retransmission"));
                 }
                 if let Some(rtt) = rtt_ms {
-                    let _ = write!(out, " (handshake RTT {rtt:.3} ms)");
+                    out.push_str(&msg!(lang, "text.handshake_rtt", rtt = rtt : {:.3}));
                 }
             }
             EventKind::HttpRequest {
@@ -151,38 +181,42 @@ impl TextTimeline {
                 subprotocol,
                 reason,
                 accept,
+                checks,
+                key,
                 ..
             } => {
                 let request = self
                     .targets
                     .get(&e.conn)
-                    .map(String::as_str)
-                    .unwrap_or("upgrade");
+                    .cloned()
+                    .unwrap_or_else(|| msg!(lang, "text.upgrade"));
                 if *status == 0 {
-                    let _ = write!(out, "{request} → no answer");
+                    out.push_str(&msg!(lang, "text.no_answer", request = request));
                 } else {
                     let _ = write!(out, "{request} → {status}");
                 }
                 if *ok {
-                    out.push_str(" upgraded ✓");
+                    out.push_str(&msg!(lang, "text.upgraded"));
                 } else {
-                    out.push_str(" not upgraded ✗");
+                    out.push_str(&msg!(lang, "text.not_upgraded"));
                 }
                 if accept.is_some() {
-                    out.push_str(if *accept_ok {
-                        ", Accept ✓"
+                    out.push_str(&if *accept_ok {
+                        msg!(lang, "text.accept_ok")
                     } else {
-                        ", Accept ✗"
+                        msg!(lang, "text.accept_bad")
                     });
                 }
                 if let Some(p) = subprotocol {
-                    let _ = write!(out, ", subprotocol {p}");
+                    out.push_str(&msg!(lang, "text.subprotocol", p = p));
                 }
                 for x in extensions {
-                    let _ = write!(out, ", extension {x}");
+                    out.push_str(&msg!(lang, "text.extension", x = x));
                 }
-                if let Some(r) = reason {
-                    let _ = write!(out, ": {r}");
+                if let Some(r) =
+                    handshake_reason(lang, reason.as_deref(), *status, checks, key.is_some())
+                {
+                    let _ = write!(out, "{}{r}", msg!(lang, "punct.colon"));
                 }
             }
             EventKind::WsFrame {
@@ -197,28 +231,31 @@ impl TextTimeline {
                 rtt_ms,
                 ..
             } => {
-                let _ = write!(out, "frame {opname}");
-                out.push_str(if *fin { " FIN" } else { " (more)" });
+                out.push_str(&msg!(lang, "text.frame", op = opname));
+                if *fin {
+                    out.push_str(" FIN");
+                } else {
+                    out.push_str(&msg!(lang, "text.more"));
+                }
                 if *rsv != 0 {
                     let _ = write!(out, " RSV={rsv:03b}");
                 }
-                let _ = write!(out, " len {len}");
+                out.push_str(&msg!(lang, "text.len", len = len));
                 if *masked {
-                    let _ = write!(out, " mask {}", mask_key.as_deref().unwrap_or("?"));
+                    let key = mask_key.as_deref().unwrap_or("?");
+                    out.push_str(&msg!(lang, "text.mask", key = key));
                 }
                 if let Some(code) = close_code {
                     match code {
-                        Some(c) => {
-                            let _ = write!(out, " code {c}");
-                        }
-                        None => out.push_str(" (no code)"),
+                        Some(c) => out.push_str(&msg!(lang, "text.code", c = c)),
+                        None => out.push_str(&msg!(lang, "text.no_code")),
                     }
                     if let Some(r) = close_reason.as_deref().filter(|r| !r.is_empty()) {
                         let _ = write!(out, " \"{r}\"");
                     }
                 }
                 if let Some(rtt) = rtt_ms {
-                    let _ = write!(out, " (RTT {rtt:.3} ms)");
+                    out.push_str(&msg!(lang, "text.pong_rtt", rtt = rtt : {:.3}));
                 }
             }
             EventKind::WsMessage {
@@ -231,18 +268,25 @@ impl TextTimeline {
                 ..
             } => {
                 let kind = kind.as_str();
-                let _ = write!(
-                    out,
-                    "message {kind} {len} B in {frames} frame{}",
-                    if *frames == 1 { "" } else { "s" }
-                );
+                let word = match kind {
+                    "text" => msg!(lang, "word.text"),
+                    _ => msg!(lang, "word.binary"),
+                };
+                let frames = frames_word(lang, u64::from(*frames));
+                out.push_str(&msg!(
+                    lang,
+                    "text.message",
+                    kind = word,
+                    len = len,
+                    frames = frames
+                ));
                 if *compressed {
-                    let _ = write!(out, " ({wire_len} B on the wire, deflated)");
+                    out.push_str(&msg!(lang, "text.deflated", wire_len = wire_len));
                 }
                 if kind == "text" {
-                    let _ = write!(out, ": \"{preview}\"");
+                    let _ = write!(out, "{}\"{preview}\"", msg!(lang, "punct.colon"));
                 } else if !preview.is_empty() {
-                    let _ = write!(out, ": {preview}");
+                    let _ = write!(out, "{}{preview}", msg!(lang, "punct.colon"));
                 }
             }
             EventKind::WsClose {
@@ -254,32 +298,47 @@ impl TextTimeline {
                 ..
             } => {
                 match code {
-                    Some(c) => {
-                        let _ = write!(out, "close {c}");
-                    }
-                    None => out.push_str("close (no code)"),
+                    Some(c) => out.push_str(&msg!(lang, "text.close", c = c)),
+                    None => out.push_str(&msg!(lang, "text.close_no_code")),
                 }
                 if !reason.is_empty() {
                     let _ = write!(out, " \"{reason}\"");
                 }
-                match initiator {
-                    Some(Direction::C2S) => out.push_str(", begun by the client"),
-                    Some(Direction::S2C) => out.push_str(", begun by the server"),
-                    None => out.push_str(", no close frame"),
-                }
-                out.push_str(if *echoed { ", echoed" } else { ", not echoed" });
-                out.push_str(if *clean { ", clean" } else { ", not clean" });
+                out.push_str(&match initiator {
+                    Some(Direction::C2S) => msg!(lang, "text.begun_by_client"),
+                    Some(Direction::S2C) => msg!(lang, "text.begun_by_server"),
+                    None => msg!(lang, "text.no_close_frame"),
+                });
+                out.push_str(&if *echoed {
+                    msg!(lang, "text.echoed")
+                } else {
+                    msg!(lang, "text.not_echoed")
+                });
+                out.push_str(&if *clean {
+                    msg!(lang, "text.clean")
+                } else {
+                    msg!(lang, "text.not_clean")
+                });
             }
             EventKind::TcpTeardown { how, step } => match (how, step) {
                 (TeardownHow::Rst, _) => out.push_str("RST"),
-                (TeardownHow::Fin, Some(TeardownStep::Ack)) => out.push_str("ACK of FIN"),
+                (TeardownHow::Fin, Some(TeardownStep::Ack)) => {
+                    out.push_str(&msg!(lang, "text.ack_of_fin"))
+                }
                 (TeardownHow::Fin, _) => out.push_str("FIN"),
             },
             EventKind::Violation { code, message, rfc } => {
-                let _ = write!(out, "{code}: {message} ({rfc})");
+                let what = violation_headline(lang, code, message);
+                out.push_str(&msg!(
+                    lang,
+                    "text.violation",
+                    code = code,
+                    what = what,
+                    rfc = rfc
+                ));
             }
             EventKind::Gap { bytes } => {
-                let _ = write!(out, "gap: {bytes} bytes missing from the capture");
+                out.push_str(&msg!(lang, "text.gap", bytes = bytes));
             }
         }
     }
@@ -381,4 +440,41 @@ fn tls_step(step: &TlsStep, out: &mut String) {
             }
         }
     }
+}
+
+/// A violation's headline: in English the message the layer wrote (with its facts), in
+/// Chinese the rule's own words ([`violation_rule`]).
+pub fn violation_headline(lang: Lang, code: &str, message: &str) -> String {
+    match lang {
+        Lang::En => message.to_string(),
+        Lang::Zh => violation_rule(lang, code),
+    }
+}
+
+/// Why an upgrade failed: in English the layer's sentence; in Chinese told again from
+/// the event (the refusal's status, else the first requirement not met).
+pub fn handshake_reason(
+    lang: Lang,
+    reason: Option<&str>,
+    status: u16,
+    checks: &[Check],
+    has_key: bool,
+) -> Option<String> {
+    let reason = reason?;
+    if lang == Lang::En {
+        return Some(reason.to_string());
+    }
+    Some(if status != 101 {
+        msg!(lang, "text.refused", status = status)
+    } else if let Some(ch) = checks.iter().find(|c| !c.ok) {
+        msg!(
+            lang,
+            "text.requirement_not_met",
+            what = check_name(lang, ch.name)
+        )
+    } else if !has_key {
+        msg!(lang, "text.no_key")
+    } else {
+        msg!(lang, "text.accept_wrong")
+    })
 }

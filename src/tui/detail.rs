@@ -1148,7 +1148,7 @@ fn checklist_row(o: &mut Out, c: &Check, lang: Lang) {
     let redundant = c.ok && name.to_ascii_lowercase().contains(&bare) && !bare.is_empty();
     let seen = if redundant { String::new() } else { seen };
     let mark = format!(" {} ", tick(ok));
-    let head = super::fmt::width(&mark) + super::fmt::width(name);
+    let head = super::fmt::width(&mark) + super::fmt::width(&name);
     let rfc = c.rule;
     let one_line = head + 2 + super::fmt::width(&seen) + 2 + super::fmt::width(rfc);
     let mut spans = vec![Span::styled(mark, style), Span::raw(name)];

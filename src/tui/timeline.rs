@@ -524,7 +524,7 @@ fn label_in(ev: &Event, compressed_continuation: bool, lang: Lang) -> String {
             let code = match code {
                 Some(c) => {
                     let meaning = close_meaning(lang, *c);
-                    let short = meaning.split([':', '：']).next().unwrap_or(meaning);
+                    let short = meaning.split([':', '：']).next().unwrap_or(&meaning);
                     format!("{c} {short}")
                 }
                 None => tr!(lang, "tui.label.close_no_code"),
@@ -552,7 +552,7 @@ fn label_in(ev: &Event, compressed_continuation: bool, lang: Lang) -> String {
         EventKind::Violation { code, message, rfc } => {
             // The analyzer's message is English; Chinese gives the rule instead.
             let text = match lang {
-                Lang::En => message.as_str(),
+                Lang::En => message.clone(),
                 Lang::Zh => violation_rule(lang, code),
             };
             format!("⚠ {code}: {text} ({rfc})")
