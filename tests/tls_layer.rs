@@ -98,19 +98,7 @@ fn tcp_events_without(capture: &Path, drop: u64, handle: &mut impl FnMut(TcpEven
         }
         let ts = Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
         if let Decoded::Tcp(seg) = wire.decode(linktype, p.data, ts) {
-            let info = SegmentInfo {
-                src: seg.src,
-                dst: seg.dst,
-                seq: seg.seq,
-                ack: seg.ack,
-                syn: seg.flags.syn(),
-                ack_flag: seg.flags.ack(),
-                fin: seg.flags.fin(),
-                rst: seg.flags.rst(),
-                payload: seg.payload,
-                wire_payload_len: seg.wire_payload_len,
-            };
-            flows.segment(pkt, ts, &info, handle);
+            flows.segment(pkt, ts, &SegmentInfo::from(&seg), handle);
         }
     }
     flows.finish(handle);

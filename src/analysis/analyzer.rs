@@ -244,24 +244,9 @@ impl Analyzer {
                         seg.wire_payload_len
                     ));
                 }
-                let info = SegmentInfo {
-                    src: seg.src,
-                    dst: seg.dst,
-                    seq: seg.seq,
-                    ack: seg.ack,
-                    syn: seg.flags.syn(),
-                    ack_flag: seg.flags.ack(),
-                    fin: seg.flags.fin(),
-                    rst: seg.flags.rst(),
-                    payload: seg.payload,
-                    wire_payload_len: seg.wire_payload_len,
-                };
+                let info = SegmentInfo::from(&seg);
                 let conn = self.flows.segment(here.pkt, ts, &info, &mut |ev| {
-                    let ev = match numbering.as_mut() {
-                        Some(n) => n.renumber(ev),
-                        None => ev,
-                    };
-                    conns.tcp_event(here, ev, sink)
+                    conns.tcp_event(here, renumber(numbering, ev), sink)
                 });
                 let conn = match numbering.as_ref() {
                     Some(n) => n.map.get(&conn).copied().unwrap_or(conn),
@@ -311,11 +296,7 @@ impl Analyzer {
         let conns = &mut self.conns;
         let numbering = &mut self.numbering;
         self.flows.expire(now, &mut |ev| {
-            let ev = match numbering.as_mut() {
-                Some(n) => n.renumber(ev),
-                None => ev,
-            };
-            conns.tcp_event(here, ev, sink)
+            conns.tcp_event(here, renumber(numbering, ev), sink)
         });
     }
 
@@ -327,16 +308,19 @@ impl Analyzer {
         };
         let conns = &mut self.conns;
         let numbering = &mut self.numbering;
-        self.flows.finish(&mut |ev| {
-            let ev = match numbering.as_mut() {
-                Some(n) => n.renumber(ev),
-                None => ev,
-            };
-            conns.tcp_event(here, ev, sink)
-        });
+        self.flows
+            .finish(&mut |ev| conns.tcp_event(here, renumber(numbering, ev), sink));
         if conns.suppressed > 0 {
             sink.warning(format!("{} more warnings were not shown", conns.suppressed));
         }
+    }
+}
+
+/// `ev` under the unfiltered capture's connection number, when packets are hidden.
+fn renumber<'a>(numbering: &mut Option<Numbering>, ev: TcpEvent<'a>) -> TcpEvent<'a> {
+    match numbering.as_mut() {
+        Some(n) => n.renumber(ev),
+        None => ev,
     }
 }
 
@@ -344,17 +328,11 @@ impl Numbering {
     /// Numbers one packet's connection as the unfiltered capture does.
     fn number(&mut self, linktype: i32, pkt: u64, ts: Timestamp, data: &[u8]) {
         if let Decoded::Tcp(seg) = self.wire.decode(linktype, data, ts) {
+            // The headers alone: no payload is held or reassembled here.
             let info = SegmentInfo {
-                src: seg.src,
-                dst: seg.dst,
-                seq: seg.seq,
-                ack: seg.ack,
-                syn: seg.flags.syn(),
-                ack_flag: seg.flags.ack(),
-                fin: seg.flags.fin(),
-                rst: seg.flags.rst(),
                 payload: &[],
                 wire_payload_len: 0,
+                ..SegmentInfo::from(&seg)
             };
             self.current = self.flows.segment(pkt, ts, &info, &mut |_| {});
         }

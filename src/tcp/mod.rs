@@ -52,6 +52,23 @@ pub enum TeardownStep {
     Ack,
 }
 
+impl<'a> From<&crate::wire::TcpSegment<'a>> for SegmentInfo<'a> {
+    fn from(seg: &crate::wire::TcpSegment<'a>) -> SegmentInfo<'a> {
+        SegmentInfo {
+            src: seg.src,
+            dst: seg.dst,
+            seq: seg.seq,
+            ack: seg.ack,
+            syn: seg.flags.syn(),
+            ack_flag: seg.flags.ack(),
+            fin: seg.flags.fin(),
+            rst: seg.flags.rst(),
+            payload: seg.payload,
+            wire_payload_len: seg.wire_payload_len,
+        }
+    }
+}
+
 /// The fields of one TCP segment that the flow table needs (the wire layer
 /// converts its segment view into this).
 #[derive(Clone, Copy, Debug)]
