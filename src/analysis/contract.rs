@@ -4,7 +4,8 @@
 
 use serde::{Serialize, Serializer};
 
-use super::event::{Check, EventKind, TlsStep};
+use super::event::{AppInfo, Check, EventKind, MessageBody, Payload, TlsStep};
+use crate::app::{AppId, AppMessage};
 use crate::http::{self, RequestHead, ResponseHead};
 use crate::rules::Violation;
 use crate::stack::TlsNote;
@@ -77,9 +78,55 @@ pub fn ws_event(ev: WsEvent, detail: bool) -> EventKind {
                 String::new()
             },
             compressed_len: m.compressed_len,
+            body: MessageBody::default(),
         },
         WsEvent::Close(c) => close_event(&c),
         WsEvent::Violation(v) => violation(v),
+    }
+}
+
+/// A WebSocket message with its whole payload and the application packets it
+/// completed; the packets' broken rules follow it as `violation` events.
+pub fn message_event(
+    m: ws::MessageEvent,
+    apps: &[AppMessage],
+    detail: bool,
+) -> (EventKind, Vec<EventKind>) {
+    let mut m = m;
+    let payload = m.payload.take().map(|bytes| Payload {
+        bytes,
+        text: m.kind == MessageKind::Text,
+        truncated: m.payload_truncated,
+    });
+    let infos: Vec<AppInfo> = apps.iter().map(app_info).collect();
+    let violations = apps
+        .iter()
+        .flat_map(|a| a.violations.iter())
+        .map(|v| violation(v.to_types()))
+        .collect();
+    let mut kind = ws_event(WsEvent::Message(Box::new(m)), detail);
+    if let EventKind::WsMessage { body, .. } = &mut kind {
+        *body = MessageBody {
+            payload,
+            app: infos.first().cloned(),
+            apps: if infos.len() > 1 { infos } else { Vec::new() },
+        };
+    }
+    (kind, violations)
+}
+
+/// One application packet as `ws_message`'s `app` has it.
+pub fn app_info(a: &AppMessage) -> AppInfo {
+    AppInfo {
+        protocol: a.protocol.as_str(),
+        kind: safe(&a.kind),
+        name: a.name.as_deref().map(safe),
+        id: a.id.as_ref().map(|id| match id {
+            AppId::Num(n) => serde_json::Value::from(*n),
+            AppId::Text(t) => serde_json::Value::String(safe(t)),
+            AppId::Null => serde_json::Value::Null,
+        }),
+        summary: safe(&a.summary()),
     }
 }
 

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 
 use super::LayerEvent;
+use crate::app::AppContext;
 use crate::http::{self, HttpItem, HttpParser, RequestHead, Role};
 use crate::rules::Violation;
 use crate::types::Direction;
@@ -34,6 +35,9 @@ pub enum Handover {
         established: bool,
         /// Stream bytes that followed the 101 (server) and were held (client).
         leftover: Vec<(Direction, Vec<u8>)>,
+        /// The negotiated subprotocol and the request target, for the decoder of
+        /// the protocol riding on the WebSocket.
+        app: AppContext,
     },
     /// Another protocol (h2c, ...): not decoded here.
     Other,
@@ -134,6 +138,7 @@ impl Http1 {
         let mut items = Vec::new();
         let used = self.responses.feed(bytes, &mut |i| items.push(i));
         let mut upgraded = None;
+        let mut app = AppContext::default();
         for item in items {
             match item {
                 HttpItem::Response(resp) => {
@@ -155,9 +160,14 @@ impl Http1 {
                         violations(dir, up.violations.iter().cloned(), out);
                         if status == 101 {
                             upgraded = Some((up.deflate, up.ok, true));
+                            app = AppContext {
+                                subprotocol: up.subprotocol.clone(),
+                                path: req.target.clone(),
+                            };
                         }
                         out(dir, LayerEvent::Handshake(Box::new(up)));
                     } else {
+                        app.subprotocol = resp.header("sec-websocket-protocol").map(str::to_string);
                         out(dir, LayerEvent::Response(Box::new(resp)));
                         if status == 101 {
                             // A 101 whose request was not seen (mid-stream) is taken at its
@@ -198,6 +208,7 @@ impl Http1 {
                     deflate,
                     established,
                     leftover,
+                    app,
                 })
             }
             None => {

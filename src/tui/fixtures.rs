@@ -90,6 +90,7 @@ fn message(kind: MessageKind, len: u64, wire_len: u64, preview: &str) -> EventKi
         compressed: false,
         compressed_len: None,
         preview: preview.into(),
+        body: Default::default(),
     }
 }
 
