@@ -5,9 +5,12 @@
 
 pub mod compare;
 pub mod explain;
+pub mod har;
 pub mod lesson;
 pub mod mermaid;
 pub mod order;
+pub mod payload;
+pub mod select;
 pub mod stats;
 pub mod text;
 

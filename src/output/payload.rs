@@ -1,0 +1,168 @@
+//! What the text timeline prints under a WebSocket message: one readable line per
+//! packet of the protocol riding on it, and with `print --payload` the whole payload
+//! (text made terminal-safe, JSON pretty-printed, binary as a hex + ASCII dump like
+//! `tcpdump -X`).
+
+use std::fmt::Write as _;
+
+use crate::analysis::{Event, EventKind, MessageBody, Payload};
+use crate::text::safe;
+
+/// Where the lines under an event begin (under the event's summary).
+pub const INDENT: &str = "                    ";
+
+/// The lines to print under `e` (none for other events): the app packets, and the
+/// payload when `payload` is true.
+pub fn message_lines(e: &Event, payload: bool) -> Vec<String> {
+    let EventKind::WsMessage { body, .. } = &e.kind else {
+        return Vec::new();
+    };
+    let mut lines = app_lines(body);
+    if payload {
+        if let Some(p) = &body.payload {
+            lines.extend(
+                payload_lines(p)
+                    .into_iter()
+                    .map(|l| format!("{INDENT}│ {l}")),
+            );
+        }
+    }
+    lines
+}
+
+/// One line per application packet (already made safe by the contract mapping).
+fn app_lines(body: &MessageBody) -> Vec<String> {
+    let all: Vec<_> = if body.apps.is_empty() {
+        body.app.iter().collect()
+    } else {
+        body.apps.iter().collect()
+    };
+    all.into_iter()
+        .map(|a| format!("{INDENT}↳ {}", a.summary))
+        .collect()
+}
+
+/// A payload as lines of text: valid UTF-8 text made safe line by line (JSON
+/// pretty-printed when it parses as an object or array), anything else as a hex
+/// and ASCII dump. A cut payload ends with a line saying so.
+pub fn payload_lines(p: &Payload) -> Vec<String> {
+    let mut lines = match p.as_utf8() {
+        Some(t) => text_lines(t),
+        None => hex_dump(&p.bytes),
+    };
+    if lines.is_empty() {
+        lines.push("(empty)".into());
+    }
+    if p.truncated {
+        lines.push(format!(
+            "… cut after {} bytes (--max-payload)",
+            p.bytes.len()
+        ));
+    }
+    lines
+}
+
+fn text_lines(t: &str) -> Vec<String> {
+    let trimmed = t.trim_start();
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(t) {
+            if let Ok(pretty) = serde_json::to_string_pretty(&v) {
+                // serde_json escapes C0 controls itself: its backslashes are JSON's own
+                // escapes and are kept as they are; anything else unsafe is escaped.
+                return pretty
+                    .lines()
+                    .map(|l| l.split('\\').map(safe).collect::<Vec<_>>().join("\\"))
+                    .collect();
+            }
+        }
+    }
+    if t.is_empty() {
+        return Vec::new();
+    }
+    // Each line of the text as it is (a trailing newline is shown, not dropped).
+    let mut lines: Vec<String> = t.split('\n').map(safe).collect();
+    if t.ends_with('\n') {
+        lines.pop();
+        if let Some(l) = lines.last_mut() {
+            l.push_str("\\n");
+        }
+    }
+    lines
+}
+
+/// `tcpdump -X`: offset, 16 bytes as eight groups of four hex digits, then the
+/// bytes as ASCII (`.` for anything but a graphic character, as tcpdump).
+pub fn hex_dump(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .chunks(16)
+        .enumerate()
+        .map(|(i, row)| {
+            let mut s = format!("0x{:04x}:  ", i * 16);
+            for (j, b) in row.iter().enumerate() {
+                let _ = write!(s, "{b:02x}");
+                if j % 2 == 1 {
+                    s.push(' ');
+                }
+            }
+            // Pad a short last row so that the ASCII column lines up.
+            let width = 16 * 2 + 8;
+            let hex_len = row.len() * 2 + row.len() / 2;
+            s.push_str(&" ".repeat(width - hex_len + 1));
+            s.extend(
+                row.iter()
+                    .map(|&b| if b.is_ascii_graphic() { b as char } else { '.' }),
+            );
+            s
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_dump_is_tcpdump_x() {
+        let d = hex_dump(b"hello server\x00\x01\x02\x1b[31mX");
+        assert_eq!(
+            d,
+            [
+                "0x0000:  6865 6c6c 6f20 7365 7276 6572 0001 021b  hello.server....",
+                "0x0010:  5b33 316d 58                             [31mX",
+            ]
+        );
+    }
+
+    #[test]
+    fn text_is_safe_and_json_pretty() {
+        let p = |s: &str, text| Payload {
+            bytes: s.as_bytes().to_vec(),
+            text,
+            truncated: false,
+        };
+        assert_eq!(
+            payload_lines(&p("{\"a\":[1,\"\\u001b[2J\u{202e}\"]}", true)),
+            [
+                "{",
+                "  \"a\": [",
+                "    1,",
+                "    \"\\u001b[2J\\u{202e}\"",
+                "  ]",
+                "}"
+            ]
+        );
+        assert_eq!(
+            payload_lines(&p("two\nlines\x1b[2J\n", true)),
+            ["two", "lines\\x1b[2J\\n"]
+        );
+        // Binary that happens to be text is still dumped.
+        assert_eq!(payload_lines(&p("hi", false)).len(), 1);
+        assert!(payload_lines(&p("hi", false))[0].starts_with("0x0000:  6869"));
+        let mut cut = p("abc", true);
+        cut.truncated = true;
+        assert_eq!(
+            payload_lines(&cut)[1],
+            "… cut after 3 bytes (--max-payload)"
+        );
+    }
+}
