@@ -343,7 +343,6 @@ fn pairs(h: &[(String, String)]) -> Vec<NameValue> {
         .collect()
 }
 
-
 fn entry(c: &Conn, req: &Req, resp: &Resp) -> Entry {
     let (req_ts, headers, method, target, version) = req;
     let (resp_ts, status, reason, resp_version, resp_headers) = resp;

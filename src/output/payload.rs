@@ -64,17 +64,15 @@ pub fn payload_lines(p: &Payload) -> Vec<String> {
 
 fn text_lines(t: &str) -> Vec<String> {
     let trimmed = t.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(t) {
-            if let Ok(pretty) = serde_json::to_string_pretty(&v) {
-                // serde_json escapes C0 controls itself: its backslashes are JSON's own
-                // escapes and are kept as they are; anything else unsafe is escaped.
-                return pretty
-                    .lines()
-                    .map(|l| l.split('\\').map(safe).collect::<Vec<_>>().join("\\"))
-                    .collect();
-            }
-        }
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok()
+    {
+        // JSON escapes C0 controls itself: its backslashes are JSON's own escapes and
+        // are kept as they are; anything else unsafe is escaped.
+        return pretty_json(t)
+            .lines()
+            .map(|l| l.split('\\').map(safe).collect::<Vec<_>>().join("\\"))
+            .collect();
     }
     if t.is_empty() {
         return Vec::new();
@@ -88,6 +86,65 @@ fn text_lines(t: &str) -> Vec<String> {
         }
     }
     lines
+}
+
+/// Valid JSON re-indented by two spaces, keys in the order they were sent (a
+/// parsed-and-printed map would sort them).
+fn pretty_json(t: &str) -> String {
+    let mut out = String::with_capacity(t.len() * 2);
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut chars = t.chars().peekable();
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        out.push_str(&"  ".repeat(depth));
+    };
+    while let Some(c) = chars.next() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                out.push(c);
+                // An empty object or array stays on its line.
+                while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+                    chars.next();
+                }
+                if matches!(chars.peek(), Some('}' | ']')) {
+                    out.extend(chars.next());
+                } else {
+                    depth += 1;
+                    newline(&mut out, depth);
+                }
+            }
+            '}' | ']' => {
+                depth = depth.saturating_sub(1);
+                newline(&mut out, depth);
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            c if c.is_ascii_whitespace() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `tcpdump -X`: offset, 16 bytes as eight groups of four hex digits, then the
@@ -148,6 +205,17 @@ mod tests {
                 "    1,",
                 "    \"\\u001b[2J\\u{202e}\"",
                 "  ]",
+                "}"
+            ]
+        );
+        // Keys stay in the order sent; empty containers stay on one line.
+        assert_eq!(
+            payload_lines(&p(" {\"z\": {}, \"a\":[ ],\"s\":\"x,{:}\\\"\"}", true)),
+            [
+                "{",
+                "  \"z\": {},",
+                "  \"a\": [],",
+                "  \"s\": \"x,{:}\\\"\"",
                 "}"
             ]
         );
