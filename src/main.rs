@@ -128,7 +128,12 @@ struct InputArgs {
     #[arg(long, value_name = "BYTES", default_value_t = WsConfig::default().max_payload_bytes)]
     max_payload: u64,
     /// Live: also write the captured packets to FILE (pcap, as `tcpdump -w`).
-    #[arg(short = 'w', value_name = "FILE", requires = "iface")]
+    #[arg(
+        short = 'w',
+        value_name = "FILE",
+        requires = "iface",
+        conflicts_with = "read"
+    )]
     write: Option<String>,
 }
 
