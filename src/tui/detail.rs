@@ -676,6 +676,7 @@ pub fn lines(
             wire_len,
             compressed,
             preview,
+            body,
             ..
         } => {
             o.heading(&tr!(lang, "tui.detail.message"));
@@ -696,6 +697,18 @@ pub fn lines(
                 o.text(tr!(lang, "tui.detail.deflated"));
             }
             o.text(format!(" {} {preview}", tr!(lang, "tui.detail.preview")));
+            // The packets of the protocol riding on the WebSocket (already made safe).
+            let apps: Vec<&wsscope::analysis::AppInfo> = if body.apps.is_empty() {
+                body.app.iter().collect()
+            } else {
+                body.apps.iter().collect()
+            };
+            if !apps.is_empty() {
+                o.heading(&tr!(lang, "tui.detail.app"));
+                for a in apps {
+                    o.text(format!(" {}", a.summary));
+                }
+            }
         }
         EventKind::WsClose { .. } => {
             if let Some(c) = conn {
