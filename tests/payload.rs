@@ -396,3 +396,71 @@ fn max_payload_cuts_and_says_so() {
     }
     assert!(cut > 5 && cut < msgs.len(), "{cut} of {}", msgs.len());
 }
+
+#[test]
+fn engine_io_long_polling_bodies_say_what_the_server_logged() {
+    let cap = shared("captures-apps").join("socketio_polling_upgrade.pcap");
+    let f = facts_of(&cap);
+    let events = common::events(&cap);
+    let mut port_of = HashMap::new();
+    for e in &events {
+        if e["event"] == "conn_open" {
+            let port: u64 = e["client"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            port_of.insert(port, e["conn"].clone());
+        }
+    }
+    let mut checked = 0;
+    for h in f["http"].as_array().unwrap() {
+        if h.get("upgrade").is_some() {
+            continue;
+        }
+        let conn = &port_of[&h["remote"]["port"].as_u64().unwrap()];
+        let of_conn = |name: &str| {
+            events
+                .iter()
+                .find(|e| &e["conn"] == conn && e["event"] == name)
+                .unwrap_or_else(|| panic!("{name} on conn {conn}"))
+                .clone()
+        };
+        let req = of_conn("http_request");
+        assert_eq!(req["target"], h["path"]);
+        assert_eq!(req["method"], h["method"]);
+        let resp = of_conn("http_response");
+        assert_eq!(resp["status"], h["status"]);
+        for (e, key) in [(&req, "req_meaning"), (&resp, "resp_meaning")] {
+            let got = apps(e);
+            match h.get(key).and_then(Value::as_array) {
+                Some(meanings) => {
+                    assert_eq!(got.len(), meanings.len(), "{e}");
+                    for (a, m) in got.iter().zip(meanings) {
+                        check_socketio(m, std::slice::from_ref(a), &format!("{key} {e}"));
+                        assert!(a["summary"].as_str().unwrap().ends_with("[polling]"), "{a}");
+                        checked += 1;
+                    }
+                }
+                // The "OK" answering a POST, and a GET's empty body, carry no packet.
+                None => assert!(got.is_empty(), "{e}"),
+            }
+        }
+    }
+    assert!(checked >= 4, "{checked}");
+    // The upgrade's own GET and 101 carry nothing.
+    let upgrade = events
+        .iter()
+        .find(|e| {
+            e["event"] == "http_request"
+                && e["target"]
+                    .as_str()
+                    .unwrap()
+                    .contains("transport=websocket")
+        })
+        .unwrap();
+    assert!(upgrade.get("app").is_none());
+}

@@ -618,6 +618,14 @@ fn layer_event(
         LayerEvent::Handshake(up) => contract::handshake_event(&up),
         LayerEvent::Unanswered(req) => contract::unanswered_upgrade(req.as_deref()),
         LayerEvent::Ws(e) => contract::ws_event(e, detail),
+        LayerEvent::Polled(head, apps) => {
+            let (head, violations) = contract::polled_event(head, &apps);
+            emit(sink, here, conn, dir, head);
+            for v in violations {
+                emit(sink, here, conn, dir, v);
+            }
+            return;
+        }
         LayerEvent::Message(m, apps) => {
             let (message, violations) = contract::message_event(*m, &apps, detail);
             emit(sink, here, conn, dir, message);

@@ -8,7 +8,7 @@ use super::event::{AppInfo, Check, EventKind, MessageBody, Payload, TlsStep};
 use crate::app::{AppId, AppMessage};
 use crate::http::{self, RequestHead, ResponseHead};
 use crate::rules::Violation;
-use crate::stack::TlsNote;
+use crate::stack::{PolledHead, TlsNote};
 use crate::tcp::{HandshakeStep, TeardownHow, TeardownStep};
 use crate::text::{hex, safe};
 use crate::tls;
@@ -99,11 +99,7 @@ pub fn message_event(
         truncated: m.payload_truncated,
     });
     let infos: Vec<AppInfo> = apps.iter().map(app_info).collect();
-    let violations = apps
-        .iter()
-        .flat_map(|a| a.violations.iter())
-        .map(|v| violation(v.to_types()))
-        .collect();
+    let violations = app_violations(apps);
     let mut kind = ws_event(WsEvent::Message(Box::new(m)), detail);
     if let EventKind::WsMessage { body, .. } = &mut kind {
         *body = MessageBody {
@@ -113,6 +109,30 @@ pub fn message_event(
         };
     }
     (kind, violations)
+}
+
+/// An Engine.IO long-polling request or response with the packets its body carried;
+/// their broken rules follow as `violation` events.
+pub fn polled_event(head: PolledHead, apps: &[AppMessage]) -> (EventKind, Vec<EventKind>) {
+    let mut kind = match head {
+        PolledHead::Request(r) => request_event(&r, None),
+        PolledHead::Response(r) => response_event(&r),
+    };
+    let infos: Vec<AppInfo> = apps.iter().map(app_info).collect();
+    if let EventKind::HttpRequest { body, .. } | EventKind::HttpResponse { body, .. } = &mut kind {
+        body.app = infos.first().cloned();
+        if infos.len() > 1 {
+            body.apps = infos;
+        }
+    }
+    (kind, app_violations(apps))
+}
+
+fn app_violations(apps: &[AppMessage]) -> Vec<EventKind> {
+    apps.iter()
+        .flat_map(|a| a.violations.iter())
+        .map(|v| violation(v.to_types()))
+        .collect()
 }
 
 /// One application packet as `ws_message`'s `app` has it.
@@ -214,6 +234,7 @@ pub fn request_event(req: &RequestHead, request_checks: Option<&[http::Check]>) 
         version: safe(&req.version),
         headers: safe_headers(&req.headers),
         checks: request_checks.map(checks),
+        body: MessageBody::default(),
     }
 }
 
@@ -224,6 +245,7 @@ pub fn response_event(resp: &ResponseHead) -> EventKind {
         reason: safe(&resp.reason),
         version: safe(&resp.version),
         headers: safe_headers(&resp.headers),
+        body: MessageBody::default(),
     }
 }
 

@@ -213,6 +213,10 @@ pub enum EventKind {
         /// as `ws_handshake`'s `checks` (extension; absent for other requests).
         #[serde(skip_serializing_if = "Option::is_none")]
         checks: Option<Vec<Check>>,
+        /// Engine.IO long polling: the packets its body carried (`app`, `apps`;
+        /// extension, emitted once the body is complete).
+        #[serde(flatten)]
+        body: MessageBody,
     },
     /// An HTTP response head.
     HttpResponse {
@@ -224,6 +228,10 @@ pub enum EventKind {
         version: String,
         /// Headers in wire order.
         headers: Vec<Header>,
+        /// Engine.IO long polling: the packets its body carried (`app`, `apps`;
+        /// extension, emitted once the body is complete).
+        #[serde(flatten)]
+        body: MessageBody,
     },
     /// The outcome of the WebSocket opening handshake.
     WsHandshake {
@@ -376,6 +384,17 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// What a `ws_message` (or an Engine.IO long-polling `http_request` /
+    /// `http_response`) carries beyond its counts: payload, app packets.
+    pub fn body(&self) -> Option<&MessageBody> {
+        match self {
+            EventKind::WsMessage { body, .. }
+            | EventKind::HttpRequest { body, .. }
+            | EventKind::HttpResponse { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
     /// The `event` name as in NDJSON.
     pub fn name(&self) -> &'static str {
         match self {

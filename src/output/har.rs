@@ -255,6 +255,7 @@ impl<W: Write> HarWriter<W> {
                 reason,
                 version,
                 headers,
+                ..
             } => {
                 c.response = Some((
                     e.ts,

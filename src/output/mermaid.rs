@@ -355,6 +355,7 @@ mod tests {
             version: "HTTP/1.1".into(),
             headers: vec![],
             checks: None,
+            body: Default::default(),
         };
         for _ in 0..5 {
             d.event(

@@ -5,16 +5,17 @@
 
 use std::fmt::Write as _;
 
-use crate::analysis::{Event, EventKind, MessageBody, Payload};
+use crate::analysis::{Event, MessageBody, Payload};
 use crate::text::safe;
 
 /// Where the lines under an event begin (under the event's summary).
 pub const INDENT: &str = "                    ";
 
-/// The lines to print under `e` (none for other events): the app packets, and the
+/// The lines to print under `e`, a WebSocket message or an Engine.IO long-polling
+/// request or response (none for other events): the app packets, and the message's
 /// payload when `payload` is true.
 pub fn message_lines(e: &Event, payload: bool) -> Vec<String> {
-    let EventKind::WsMessage { body, .. } = &e.kind else {
+    let Some(body) = e.kind.body() else {
         return Vec::new();
     };
     let mut lines = app_lines(body);

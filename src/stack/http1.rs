@@ -8,11 +8,11 @@
 
 use std::collections::VecDeque;
 
-use super::LayerEvent;
-use crate::app::AppContext;
-use crate::http::{self, HttpItem, HttpParser, RequestHead, Role};
+use super::{LayerEvent, PolledHead};
+use crate::app::{self, AppContext, AppDecoder};
+use crate::http::{self, HttpItem, HttpParser, ParserState, RequestHead, ResponseHead, Role};
 use crate::rules::Violation;
-use crate::types::Direction;
+use crate::types::{Direction, Timestamp};
 use crate::ws::DeflateParams;
 
 /// Bytes of a request stream held while the answer to an upgrade request is awaited.
@@ -54,6 +54,26 @@ pub struct Http1 {
     awaiting_upgrade: bool,
     held: Vec<u8>,
     held_overflow: bool,
+    /// Engine.IO long polling, when bodies are decoded ([`Http1::decode_polling`]).
+    polling: Option<Box<Polling>>,
+}
+
+/// Engine.IO long-polling bodies: kept whole (bounded) for `/socket.io/` targets and
+/// fed to one decoder for the connection. A head whose body is kept is emitted once
+/// the body is complete, with what it carried.
+struct Polling {
+    decoder: Option<AppDecoder>,
+    /// The polling target of each outstanding request (in step with `outstanding`).
+    targets: VecDeque<Option<String>>,
+    /// A request head waiting for its body, with its target.
+    request: Option<(Box<RequestHead>, String)>,
+    /// A response head waiting for its body, with its request's target.
+    response: Option<(Box<ResponseHead>, String)>,
+}
+
+/// A request target whose bodies carry Engine.IO packets (long polling).
+fn polling_target(target: &str) -> bool {
+    app::engine_io_version(target).is_some()
 }
 
 impl Default for Http1 {
@@ -72,7 +92,79 @@ impl Http1 {
             awaiting_upgrade: false,
             held: Vec::new(),
             held_overflow: false,
+            polling: None,
         }
+    }
+
+    /// Decodes Engine.IO long-polling bodies (requests and responses to `/socket.io/`
+    /// targets, each kept whole up to `max_body` bytes): their heads are emitted once
+    /// the body is complete, as [`LayerEvent::Polled`].
+    pub fn decode_polling(&mut self, max_body: usize) {
+        self.requests.keep_bodies(max_body, polling_target);
+        self.responses.keep_bodies(max_body, |_| false);
+        self.polling = Some(Box::new(Polling {
+            decoder: None,
+            targets: VecDeque::new(),
+            request: None,
+            response: None,
+        }));
+    }
+
+    /// A head waiting for its body goes out as it is (no body came, or it was lost).
+    fn flush(&mut self, dir: Direction, out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+        let Some(p) = self.polling.as_mut() else {
+            return;
+        };
+        match dir {
+            Direction::C2S => {
+                if let Some((req, _)) = p.request.take() {
+                    out(Some(dir), LayerEvent::Request(req, None));
+                }
+            }
+            Direction::S2C => {
+                if let Some((resp, _)) = p.response.take() {
+                    out(Some(dir), LayerEvent::Response(resp));
+                }
+            }
+        }
+    }
+
+    /// A body is complete: the head waiting for it goes out with the packets it carried.
+    fn body_done(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
+        let parser = match dir {
+            Direction::C2S => &mut self.requests,
+            Direction::S2C => &mut self.responses,
+        };
+        let body = parser.take_body();
+        let Some(p) = self.polling.as_mut() else {
+            return;
+        };
+        let head = match dir {
+            Direction::C2S => p.request.take().map(|(r, t)| (PolledHead::Request(r), t)),
+            Direction::S2C => p.response.take().map(|(r, t)| (PolledHead::Response(r), t)),
+        };
+        let Some((head, target)) = head else {
+            return;
+        };
+        let apps = match body {
+            // A cut body is not decoded.
+            Some((bytes, false)) => p
+                .decoder
+                .get_or_insert_with(|| {
+                    AppDecoder::new(AppContext {
+                        subprotocol: None,
+                        path: target.clone(),
+                    })
+                })
+                .http_body(dir, &target, &bytes, ts.0),
+            _ => Vec::new(),
+        };
+        out(Some(dir), LayerEvent::Polled(head, apps));
     }
 
     /// Bytes of `dir`'s stream. Returns the hand-over when a 101 switched protocols.
@@ -80,6 +172,7 @@ impl Http1 {
         &mut self,
         dir: Direction,
         bytes: &[u8],
+        ts: Timestamp,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) -> Option<Handover> {
         match dir {
@@ -87,16 +180,17 @@ impl Http1 {
                 if self.awaiting_upgrade {
                     self.hold(bytes, out);
                 } else {
-                    self.feed_requests(bytes, out);
+                    self.feed_requests(bytes, ts, out);
                 }
                 None
             }
-            Direction::S2C => self.feed_responses(bytes, out),
+            Direction::S2C => self.feed_responses(bytes, ts, out),
         }
     }
 
     /// A hole in `dir`'s stream: the parser resynchronises at the next head.
-    pub fn gap(&mut self, dir: Direction) {
+    pub fn gap(&mut self, dir: Direction, out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+        self.flush(dir, out);
         match dir {
             Direction::C2S => self.requests.gap(),
             Direction::S2C => self.responses.gap(),
@@ -106,6 +200,8 @@ impl Http1 {
     /// The connection is over. `ended`: it really ended (FIN or RST), as opposed to the
     /// capture stopping while it was open.
     pub fn end(&mut self, ended: bool, out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+        self.flush(Direction::C2S, out);
+        self.flush(Direction::S2C, out);
         if !ended {
             return;
         }
@@ -132,6 +228,7 @@ impl Http1 {
     fn feed_responses(
         &mut self,
         bytes: &[u8],
+        ts: Timestamp,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) -> Option<Handover> {
         let dir = Some(Direction::S2C);
@@ -149,7 +246,20 @@ impl Http1 {
                         continue; // 100 Continue and friends: the final answer is still to come
                     }
                     let req = self.outstanding.pop_front().flatten();
+                    let polled = self
+                        .polling
+                        .as_mut()
+                        .and_then(|p| p.targets.pop_front())
+                        .flatten();
                     let answers_upgrade = self.awaiting_upgrade && self.outstanding.is_empty();
+                    if let Some(target) = polled.filter(|_| status != 101 && req.is_none()) {
+                        // Its body (if any) is kept: the head waits for it.
+                        self.flush(Direction::S2C, out);
+                        if let Some(p) = self.polling.as_mut() {
+                            p.response = Some((Box::new(resp), target));
+                        }
+                        continue;
+                    }
                     if !answers_upgrade && status != 101 {
                         out(dir, LayerEvent::Response(Box::new(resp)));
                         continue;
@@ -181,8 +291,12 @@ impl Http1 {
                     }
                 }
                 HttpItem::Violation(v) => out(dir, LayerEvent::Violation(v)),
-                HttpItem::Request(_) | HttpItem::BodyDone { .. } => {}
+                HttpItem::BodyDone { .. } => self.body_done(Direction::S2C, ts, out),
+                HttpItem::Request(_) => {}
             }
+        }
+        if self.responses.state() != ParserState::Body {
+            self.flush(Direction::S2C, out);
         }
         match upgraded {
             Some((_, _, false)) => Some(Handover::Other),
@@ -215,14 +329,19 @@ impl Http1 {
                 if !self.awaiting_upgrade && !self.held.is_empty() {
                     // A refused upgrade: what the client sent meanwhile is HTTP again.
                     let held = std::mem::take(&mut self.held);
-                    self.feed_requests(&held, out);
+                    self.feed_requests(&held, ts, out);
                 }
                 None
             }
         }
     }
 
-    fn feed_requests(&mut self, bytes: &[u8], out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+    fn feed_requests(
+        &mut self,
+        bytes: &[u8],
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
         let dir = Some(Direction::C2S);
         let mut rest = bytes;
         loop {
@@ -231,8 +350,15 @@ impl Http1 {
             for item in items {
                 match item {
                     HttpItem::Request(req) => {
-                        self.responses.expect_response_to(&req.method);
                         let upgrade = req.is_upgrade_request();
+                        let polled =
+                            (self.polling.is_some() && !upgrade && polling_target(&req.target))
+                                .then(|| req.target.clone());
+                        if polled.is_some() {
+                            self.responses.expect_kept_response_to(&req.method);
+                        } else {
+                            self.responses.expect_response_to(&req.method);
+                        }
                         let (checks, broken) = if upgrade {
                             let (c, v) = http::request_checks_and_violations(&req);
                             (Some(c), v)
@@ -241,14 +367,30 @@ impl Http1 {
                         };
                         if self.outstanding.len() == MAX_OUTSTANDING_REQUESTS {
                             self.outstanding.pop_front();
+                            if let Some(p) = self.polling.as_mut() {
+                                p.targets.pop_front();
+                            }
                         }
                         self.outstanding.push_back(upgrade.then(|| req.clone()));
+                        self.flush(Direction::C2S, out);
+                        if let Some(p) = self.polling.as_mut() {
+                            p.targets.push_back(polled.clone());
+                            if let Some(target) = polled {
+                                // Its body (if any) is kept: the head waits for it.
+                                p.request = Some((Box::new(req), target));
+                                continue;
+                            }
+                        }
                         out(dir, LayerEvent::Request(Box::new(req), checks));
                         violations(dir, broken.into_iter(), out);
                     }
                     HttpItem::Violation(v) => out(dir, LayerEvent::Violation(v)),
-                    HttpItem::Response(_) | HttpItem::BodyDone { .. } => {}
+                    HttpItem::BodyDone { .. } => self.body_done(Direction::C2S, ts, out),
+                    HttpItem::Response(_) => {}
                 }
+            }
+            if self.requests.state() != ParserState::Body {
+                self.flush(Direction::C2S, out);
             }
             rest = rest.get(used..).unwrap_or_default();
             // The parser stops after any request asking for an Upgrade: what the client

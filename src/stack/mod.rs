@@ -44,6 +44,9 @@ pub enum LayerEvent {
     Handshake(Box<Upgrade>),
     /// An upgrade request the server never answered (the connection ended first).
     Unanswered(Option<Box<RequestHead>>),
+    /// An HTTP/1.x head whose body carried Engine.IO long-polling packets, emitted once
+    /// the body is complete, with those packets (decoded when payloads are kept).
+    Polled(PolledHead, Vec<AppMessage>),
     /// A WebSocket event.
     Ws(WsEvent),
     /// A WebSocket data message with its whole payload, and the packets of the
@@ -58,6 +61,15 @@ pub enum LayerEvent {
     Violation(Violation),
     /// Something to warn the user about (a bound hit).
     Warning(String),
+}
+
+/// The head of an HTTP/1.x message whose body was decoded ([`LayerEvent::Polled`]).
+#[derive(Debug)]
+pub enum PolledHead {
+    /// A request (`POST /socket.io/?EIO=4&transport=polling…`).
+    Request(Box<RequestHead>),
+    /// A response (to a polling request).
+    Response(Box<ResponseHead>),
 }
 
 /// What the TLS layer saw, as the layers above and the views need it (owned; the
@@ -483,7 +495,13 @@ impl App {
     /// Recognition chose `what`: the new top layer.
     fn decided(&mut self, what: Carries, confidence: Option<crate::ws::Confidence>, ws: &WsConfig) {
         self.top = match what {
-            Carries::Http => Top::Http1(Box::default()),
+            Carries::Http => {
+                let mut h = Box::<Http1>::default();
+                if ws.keep_payload {
+                    h.decode_polling(usize::try_from(ws.max_payload_bytes).unwrap_or(usize::MAX));
+                }
+                Top::Http1(h)
+            }
             Carries::WebSocket => {
                 let mut s = WsSession::new_mid_stream(ws);
                 if let Some(c) = confidence {
@@ -544,7 +562,7 @@ impl App {
                 ws.feed(dir, bytes, ts, &mut |d, e| ws_out(dec, d, e, ts, out));
                 None
             }
-            Top::Http1(h) => h.feed(dir, bytes, out),
+            Top::Http1(h) => h.feed(dir, bytes, ts, out),
         };
         match handover {
             None => {}
@@ -575,7 +593,7 @@ impl App {
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
         match &mut self.top {
-            Top::Http1(h) => h.gap(dir),
+            Top::Http1(h) => h.gap(dir, out),
             Top::WebSocket(ws) => {
                 let dec = &mut self.decoder;
                 ws.gap(dir, bytes, ts, &mut |d, e| ws_out(dec, d, e, ts, out))

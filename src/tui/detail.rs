@@ -447,6 +447,7 @@ pub fn lines(
             reason,
             version,
             headers,
+            ..
         } => {
             o.heading(&tr!(lang, "tui.detail.response_head"));
             o.text(format!(" {version} {status} {reason}"));

@@ -144,6 +144,7 @@ fn upgrade_response() -> EventKind {
         reason: r.reason,
         version: r.version,
         headers: r.headers,
+        body: Default::default(),
     }
 }
 
@@ -196,6 +197,7 @@ pub fn session() -> Vec<Event> {
                 version: "HTTP/1.1".into(),
                 headers: headers(&[("Host", "198.51.100.7"), ("User-Agent", "curl/8.5.0")]),
                 checks: None,
+                body: Default::default(),
             },
         ),
         http(
@@ -207,6 +209,7 @@ pub fn session() -> Vec<Event> {
                 reason: "OK".into(),
                 version: "HTTP/1.1".into(),
                 headers: headers(&[("Content-Type", "text/html"), ("Content-Length", "1256")]),
+                body: Default::default(),
             },
         ),
         ws(9, 200.0, Some(C2S), upgrade_request()),
