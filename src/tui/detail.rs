@@ -441,6 +441,9 @@ pub fn lines(
                 o.text(format!(" {n}: {v}"));
             }
             upgrade_sections(&mut o, store, conn, &conn_events, false, lang);
+            if let Some(body) = ev.kind.body() {
+                app_section(&mut o, body, lang);
+            }
         }
         EventKind::HttpResponse {
             status,
@@ -455,6 +458,9 @@ pub fn lines(
                 o.text(format!(" {n}: {v}"));
             }
             upgrade_sections(&mut o, store, conn, &conn_events, true, lang);
+            if let Some(body) = ev.kind.body() {
+                app_section(&mut o, body, lang);
+            }
         }
         EventKind::WsHandshake {
             ok,
@@ -698,18 +704,7 @@ pub fn lines(
                 o.text(tr!(lang, "tui.detail.deflated"));
             }
             o.text(format!(" {} {preview}", tr!(lang, "tui.detail.preview")));
-            // The packets of the protocol riding on the WebSocket (already made safe).
-            let apps: Vec<&wsscope::analysis::AppInfo> = if body.apps.is_empty() {
-                body.app.iter().collect()
-            } else {
-                body.apps.iter().collect()
-            };
-            if !apps.is_empty() {
-                o.heading(&tr!(lang, "tui.detail.app"));
-                for a in apps {
-                    o.text(format!(" {}", a.summary));
-                }
-            }
+            app_section(&mut o, body, lang);
         }
         EventKind::WsClose { .. } => {
             if let Some(c) = conn {
@@ -767,6 +762,22 @@ pub fn lines(
 }
 
 /// "text" / "文本" for a message kind.
+/// The packets of the protocol riding on a WebSocket message (or an Engine.IO
+/// long-polling body), one line each (already made safe).
+fn app_section(o: &mut Out, body: &wsscope::analysis::MessageBody, lang: Lang) {
+    let apps: Vec<&wsscope::analysis::AppInfo> = if body.apps.is_empty() {
+        body.app.iter().collect()
+    } else {
+        body.apps.iter().collect()
+    };
+    if !apps.is_empty() {
+        o.heading(&tr!(lang, "tui.detail.app"));
+        for a in apps {
+            o.text(format!(" {}", a.summary));
+        }
+    }
+}
+
 fn kind_word(kind: MessageKind, lang: Lang) -> String {
     match kind {
         MessageKind::Text => tr!(lang, "tui.kind.text"),
