@@ -229,6 +229,14 @@ fn a_capture_on_standard_input_reads_like_the_file() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("standard input"));
+    // The view reads its keys on standard input: it says so instead.
+    let view = common::wsscope()
+        .args(["view", "-r", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(view.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&view.stderr).contains("wsscope print -r -"));
 }
 
 #[test]
