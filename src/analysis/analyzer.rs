@@ -706,7 +706,17 @@ mod tests {
     /// Runs the analyzer over (sender is client, payload) segments of one connection,
     /// with or without the three-way handshake first.
     fn run(handshake: bool, segments: &[(bool, Vec<u8>)]) -> Vec<Event> {
-        let mut a = Analyzer::new(Config::default());
+        run_with(Config::default(), handshake, segments, false)
+    }
+
+    /// [`run`] with options `cfg`; `fin`: both sides end with a FIN before the capture ends.
+    fn run_with(
+        cfg: Config,
+        handshake: bool,
+        segments: &[(bool, Vec<u8>)],
+        fin: bool,
+    ) -> Vec<Event> {
+        let mut a = Analyzer::new(cfg);
         let mut events = Vec::new();
         let (mut cseq, mut sseq) = (1000u32, 5000u32);
         let mut ts = 1_000_000i64;
@@ -731,8 +741,92 @@ mod tests {
             };
             feed(&mut a, p, &mut events);
         }
+        if fin {
+            feed(&mut a, packet(S, C, sseq, cseq, 0x11, b""), &mut events);
+            feed(&mut a, packet(C, S, cseq, sseq + 1, 0x11, b""), &mut events);
+            feed(
+                &mut a,
+                packet(S, C, sseq + 1, cseq + 1, 0x10, b""),
+                &mut events,
+            );
+        }
         a.finish(Timestamp(ts + 1000), &mut events);
         events
+    }
+
+    #[test]
+    fn engine_io_polling_bodies_are_decoded_when_payloads_are_kept() {
+        let segments = [
+            (
+                true,
+                b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            ),
+            (
+                false,
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec(),
+            ),
+            (false, b"1\r\n6\r\n0\r\n\r\n".to_vec()),
+            (
+                true,
+                b"POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nContent-Length: 2\r\n\r\n40"
+                    .to_vec(),
+            ),
+            (
+                false,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            ),
+            (
+                true,
+                b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            ),
+            (
+                false,
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n3".to_vec(),
+            ),
+        ];
+        let mut cfg = Config::default();
+        cfg.ws.keep_payload = true;
+        let events = run_with(cfg, true, &segments, true);
+        let http: Vec<(u64, &str, Option<String>)> = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::HttpRequest { .. } | EventKind::HttpResponse { .. }
+                )
+            })
+            .map(|e| {
+                let app = e.kind.body().and_then(|b| b.app.as_ref());
+                (
+                    e.pkt,
+                    e.kind.name(),
+                    app.map(|a| format!("{} {}", a.protocol, a.kind)),
+                )
+            })
+            .collect();
+        assert_eq!(
+            http,
+            [
+                (4, "http_request", None),
+                // Its body came in the next segment: the head waits for it.
+                (6, "http_response", Some("engine.io noop".into())),
+                (7, "http_request", Some("socket.io CONNECT".into())),
+                (8, "http_response", None),
+                (9, "http_request", None),
+                // Read until the end of the stream: complete when the connection ends.
+                (13, "http_response", Some("engine.io pong".into())),
+            ],
+            "{:#?}",
+            names(&events)
+        );
+        // Without kept payloads, heads go out as they come and nothing is decoded.
+        let events = run_with(Config::default(), true, &segments, true);
+        let pkts: Vec<u64> = events
+            .iter()
+            .filter(|e| e.kind.body().is_some_and(|b| b.app.is_none()))
+            .map(|e| e.pkt)
+            .collect();
+        assert_eq!(pkts, [4, 5, 7, 8, 9, 10]);
     }
 
     fn names(events: &[Event]) -> Vec<&'static str> {

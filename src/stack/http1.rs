@@ -199,19 +199,33 @@ impl Http1 {
 
     /// The connection is over. `ended`: it really ended (FIN or RST), as opposed to the
     /// capture stopping while it was open.
-    pub fn end(&mut self, ended: bool, out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+    pub fn end(
+        &mut self,
+        ended: bool,
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
+        if ended {
+            let mut items = Vec::new();
+            self.requests.end(&mut |i| items.push((Direction::C2S, i)));
+            self.responses.end(&mut |i| items.push((Direction::S2C, i)));
+            for (dir, item) in items {
+                match item {
+                    HttpItem::Violation(v) => {
+                        // A head waiting for the body cut short goes out before the news.
+                        self.flush(dir, out);
+                        out(Some(dir), LayerEvent::Violation(v));
+                    }
+                    // A body read until the end of the stream.
+                    HttpItem::BodyDone { .. } => self.body_done(dir, ts, out),
+                    HttpItem::Request(_) | HttpItem::Response(_) => {}
+                }
+            }
+        }
         self.flush(Direction::C2S, out);
         self.flush(Direction::S2C, out);
         if !ended {
             return;
-        }
-        let mut items = Vec::new();
-        self.requests.end(&mut |i| items.push((Direction::C2S, i)));
-        self.responses.end(&mut |i| items.push((Direction::S2C, i)));
-        for (dir, item) in items {
-            if let HttpItem::Violation(v) = item {
-                out(Some(dir), LayerEvent::Violation(v));
-            }
         }
         // Only a connection that really ended left the upgrade unanswered; a capture
         // that stops (or `-c`) just did not see the answer yet.

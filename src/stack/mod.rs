@@ -619,7 +619,7 @@ impl App {
                 let dec = &mut self.decoder;
                 ws.end(ts, &mut |d, e| ws_out(dec, d, e, ts, out))
             }
-            Top::Http1(h) => h.end(ended, out),
+            Top::Http1(h) => h.end(ended, ts, out),
             Top::Recognise(_) | Top::Opaque(_) => {}
         }
     }
