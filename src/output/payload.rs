@@ -227,6 +227,22 @@ mod tests {
         // Binary that happens to be text is still dumped.
         assert_eq!(payload_lines(&p("hi", false)).len(), 1);
         assert!(payload_lines(&p("hi", false))[0].starts_with("0x0000:  6869"));
+        // The NDJSON form: exact text for valid UTF-8 text, else base64.
+        let json = |p: &Payload| serde_json::to_value(p).unwrap();
+        assert_eq!(
+            json(&p("héllo", true)),
+            serde_json::json!({"payload": "héllo", "payload_encoding": "utf8"})
+        );
+        let bad = Payload {
+            bytes: vec![b'a', 0xff],
+            text: true,
+            truncated: true,
+        };
+        assert_eq!(
+            json(&bad),
+            serde_json::json!({"payload": "Yf8=", "payload_encoding": "base64", "payload_truncated": true})
+        );
+        assert_eq!(json(&p("hi", false))["payload"], "aGk=");
         let mut cut = p("abc", true);
         cut.truncated = true;
         assert_eq!(

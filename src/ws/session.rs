@@ -2,7 +2,8 @@
 //!
 //! Each direction has its own incremental decoder. Bytes are handled where they
 //! arrive: a header may be split anywhere (at most 14 bytes are held), payloads
-//! stream through unmasking, UTF-8 checking and inflation without being kept.
+//! stream through unmasking, UTF-8 checking and inflation without being kept, unless
+//! [`WsConfig::keep_payload`] asks for each message's whole payload (bounded).
 
 use std::collections::VecDeque;
 
