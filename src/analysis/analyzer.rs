@@ -755,6 +755,53 @@ mod tests {
     }
 
     #[test]
+    fn a_websockets_protocol_comes_from_its_subprotocol_and_its_rules_are_checked() {
+        let req = String::from_utf8(REQUEST.to_vec())
+            .unwrap()
+            .replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n");
+        let resp = String::from_utf8(RESPONSE_101.to_vec())
+            .unwrap()
+            .replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n");
+        // A PINGREQ, then a packet of the reserved type 0.
+        let segments = [
+            (true, req.into_bytes()),
+            (false, resp.into_bytes()),
+            (true, frame(2, &[0xc0, 0x00], Some([1, 2, 3, 4]))),
+            (true, frame(2, &[0x00, 0x00], Some([5, 6, 7, 8]))),
+        ];
+        let mut cfg = Config::default();
+        cfg.ws.keep_payload = true;
+        let events = run_with(cfg, true, &segments, false);
+        let tail: Vec<String> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::WsMessage { body, .. } => {
+                    let a = body.app.as_ref()?;
+                    Some(format!("{} {}", a.protocol, a.kind))
+                }
+                EventKind::Violation { code, rfc, .. } => Some(format!("{code} [{rfc}]")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "mqtt PINGREQ",
+                "mqtt RESERVED",
+                "mqtt_reserved_type [MQTT 3.1.1 2.2.1 / MQTT 5.0 2.1.2]"
+            ],
+            "{:#?}",
+            names(&events)
+        );
+        // Payloads not kept: no decoding.
+        let events = run_with(Config::default(), true, &segments, false);
+        assert!(events
+            .iter()
+            .all(|e| e.kind.body().map_or(true, |b| b.app.is_none())));
+        assert!(!events.iter().any(|e| e.kind.name() == "violation"));
+    }
+
+    #[test]
     fn engine_io_polling_bodies_are_decoded_when_payloads_are_kept() {
         let segments = [
             (
