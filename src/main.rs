@@ -17,9 +17,11 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, Sink};
+use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, EventKind, Sink};
+use wsscope::output::select::Selection;
 use wsscope::output::{self, stats, StatsBuilder, TeachMode, TextTimeline};
 use wsscope::types::Timestamp;
+use wsscope::ws::WsConfig;
 
 use crate::capture::{Next, Source, SourceError, SourceSpec};
 
@@ -46,6 +48,39 @@ enum Command {
     Accept(AcceptArgs),
     /// List the interfaces that can be captured on.
     Interfaces,
+    /// Write the WebSockets of a capture as HAR 1.2 (as Chrome DevTools), or their
+    /// messages as NDJSON with whole payloads.
+    Export(ExportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `wsscope man > wsscope.1`; with a command,
+    /// that command's page (`wsscope man print > wsscope-print.1`).
+    Man {
+        /// A command (print, stats, view, export, ...).
+        command: Option<String>,
+    },
+}
+
+#[derive(Args)]
+#[command(group(
+    clap::ArgGroup::new("out")
+        .args(["har", "ndjson"])
+        .required(true)
+        .multiple(true)
+))]
+struct ExportArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// HAR 1.2 file to write: one entry per WebSocket with `_webSocketMessages`.
+    #[arg(long, value_name = "OUT.har")]
+    har: Option<String>,
+    /// NDJSON file to write: the `ws_message` events alone, each with its whole payload.
+    #[arg(long, value_name = "OUT")]
+    ndjson: Option<String>,
 }
 
 /// Where packets come from, and which.
@@ -82,11 +117,30 @@ struct InputArgs {
     /// the SSLKEYLOGFILE environment variable. Re-read as it grows while live.
     #[arg(long, value_name = "FILE")]
     keylog: Option<String>,
+    /// Only these connections, numbered as in the unfiltered capture (e.g. `--conn 0,3`).
+    #[arg(long = "conn", value_name = "N[,M...]", value_delimiter = ',')]
+    conns: Vec<u64>,
+    /// Only the WebSocket messages whose payload contains TEXT (and their connections).
+    #[arg(long, value_name = "TEXT")]
+    grep: Option<String>,
+    /// Bytes kept of one message's payload (for --payload, --grep, the protocols riding
+    /// on WebSocket, export); past it the payload is cut and says so.
+    #[arg(long, value_name = "BYTES", default_value_t = WsConfig::default().max_payload_bytes)]
+    max_payload: u64,
+    /// Live: also write the captured packets to FILE (pcap, as `tcpdump -w`).
+    #[arg(
+        short = 'w',
+        value_name = "FILE",
+        requires = "iface",
+        conflicts_with = "read"
+    )]
+    write: Option<String>,
 }
 
 impl InputArgs {
     fn spec(&self) -> SourceSpec {
         match (&self.read, &self.iface) {
+            (Some(f), _) if f == "-" => SourceSpec::Stdin,
             (Some(f), _) => SourceSpec::File(f.clone()),
             (None, Some(i)) => SourceSpec::Live(i.clone()),
             (None, None) => SourceSpec::File(String::new()),
@@ -105,7 +159,48 @@ impl InputArgs {
         cfg.tcp.max_flows = self.max_flows.max(1);
         cfg.tcp.idle_timeout_us =
             i64::try_from(self.idle_timeout.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
+        cfg.ws.max_payload_bytes = self.max_payload;
+        // `--grep` searches whole payloads.
+        cfg.ws.keep_payload = self.grep.is_some();
         cfg
+    }
+
+    /// `--conn` and `--grep`.
+    fn selection(&self) -> Selection {
+        Selection::new(&self.conns, self.grep.as_deref())
+    }
+
+    /// The capture file, for what else it holds (pcapng Decryption Secrets Blocks):
+    /// none for standard input.
+    fn file(&self) -> Option<&str> {
+        self.read.as_deref().filter(|f| *f != "-")
+    }
+
+    /// Opens the packet source (`-w`: with the file the live packets also go to).
+    fn open(&self) -> Result<Source, SourceError> {
+        let mut source = Source::open(&self.spec(), self.filter.as_deref())?;
+        if let Some(w) = &self.write {
+            source.write_to(w)?;
+        }
+        Ok(source)
+    }
+
+    /// As given with only a file to read (`wsscope FILE`).
+    fn file_only(file: String) -> InputArgs {
+        InputArgs {
+            read: Some(file),
+            iface: None,
+            filter: None,
+            count: None,
+            max_flow_buffer: Config::default().tcp.max_buffered_per_direction,
+            max_flows: Config::default().tcp.max_flows,
+            idle_timeout: 300,
+            keylog: None,
+            conns: Vec::new(),
+            grep: None,
+            max_payload: WsConfig::default().max_payload_bytes,
+            write: None,
+        }
     }
 }
 
@@ -125,6 +220,10 @@ struct PrintArgs {
     /// Language of the timeline, explanations and lessons (default: from LC_ALL, LC_MESSAGES, LANG); --json is never translated.
     #[arg(long, value_parser = ["en", "zh"])]
     lang: Option<String>,
+    /// Under each message its whole payload (text; JSON pretty-printed; binary as a
+    /// hex + ASCII dump); with --json, `payload` and `payload_encoding` fields.
+    #[arg(long)]
+    payload: bool,
 }
 
 impl PrintArgs {
@@ -235,7 +334,9 @@ fn main() -> ExitCode {
     rust_i18n::set_locale(lang_of(flag).code());
     let result = match cli.command {
         Some(Command::View(a)) => view(&a.input, a.speed, a.no_color, lang_of(a.lang.as_deref())),
-        Some(Command::Print(a)) => run_input(&a.input, a.mode(), lang_of(a.lang.as_deref())),
+        Some(Command::Print(a)) => {
+            run_input(&a.input, a.mode(), lang_of(a.lang.as_deref()), a.payload)
+        }
         Some(Command::Stats(a)) => run_input(
             &a.input,
             if a.compare {
@@ -249,25 +350,19 @@ fn main() -> ExitCode {
                 Mode::StatsTable
             },
             lang_of(a.lang.as_deref()),
+            false,
         ),
+        Some(Command::Export(a)) => export(&a),
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "wsscope", &mut io::stdout());
+            Ok(())
+        }
+        Some(Command::Man { command }) => return man_page(command.as_deref()),
         Some(Command::Accept(a)) => return accept(&a),
         Some(Command::Interfaces) => list_interfaces(),
         None => match cli.file {
-            Some(file) => view(
-                &InputArgs {
-                    read: Some(file),
-                    iface: None,
-                    filter: None,
-                    count: None,
-                    max_flow_buffer: Config::default().tcp.max_buffered_per_direction,
-                    max_flows: Config::default().tcp.max_flows,
-                    idle_timeout: 300,
-                    keylog: None,
-                },
-                1.0,
-                false,
-                lang_of(None),
-            ),
+            Some(file) => view(&InputArgs::file_only(file), 1.0, false, lang_of(None)),
             None => {
                 let l = output::Lang::from_env().code();
                 eprintln!("wsscope: {}", t!("cli.no_input", locale = l));
@@ -279,6 +374,41 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("wsscope: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `wsscope man [COMMAND]`: the manual page, generated from the command line's definition.
+fn man_page(command: Option<&str>) -> ExitCode {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let page = match command {
+        None => cmd,
+        Some(name) => match cmd.find_subcommand(name) {
+            Some(sub) => {
+                let sub = sub.clone();
+                let full = format!("wsscope-{}", sub.get_name());
+                sub.display_name(full).bin_name(format!("wsscope {}", name))
+            }
+            None => {
+                let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+                eprintln!(
+                    "wsscope: no command {:?}; commands: {}",
+                    wsscope::text::safe(name),
+                    names.join(", ")
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut out = io::stdout().lock();
+    match clap_mangen::Man::new(page).render(&mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `wsscope man | head`: the reader has what it wanted.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wsscope: cannot write the manual page: {e}");
             ExitCode::from(1)
         }
     }
@@ -391,11 +521,18 @@ struct CliSink<W: Write> {
     broken: bool,
     /// The teaching view, in `Mode::Teach`.
     teach: Option<Box<dyn output::Report>>,
+    /// `--conn`, `--grep`.
+    sel: Selection,
+    /// `print --payload`: each message's whole payload under it (text), or as fields (JSON).
+    show_payload: bool,
 }
 
 impl<W: Write> CliSink<W> {
     fn write_rows(&mut self, rows: Vec<output::ConnStats>) {
         for row in rows {
+            if !self.sel.shows_conn(row.conn) {
+                continue;
+            }
             let res = match self.mode {
                 Mode::StatsJson => serde_json::to_writer(&mut self.out, &row)
                     .map_err(io::Error::from)
@@ -413,30 +550,35 @@ impl<W: Write> CliSink<W> {
     }
 }
 
+impl<W: Write> CliSink<W> {
+    /// True for the modes that summarise connections (`--grep` then picks rows).
+    fn summarises(&self) -> bool {
+        matches!(
+            self.mode,
+            Mode::StatsTable | Mode::StatsJson | Mode::Teach(TeachMode::Compare { .. })
+        )
+    }
+}
+
 impl<W: Write> Sink for CliSink<W> {
     fn event(&mut self, e: Event) {
         if self.broken {
             return;
         }
-        let res = match self.mode {
-            Mode::Text => {
-                // Live: kept for the summary of a capture stopped with Ctrl-C.
-                if self.live {
-                    self.stats.add(&e);
-                }
-                writeln!(self.out, "{}", self.text.line(&e))
+        if self.sel.is_all() {
+            return self.show(e);
+        }
+        if self.summarises() {
+            // Every event counts in the stats rows (picked when written); the
+            // comparison counts the connections kept.
+            if !self.sel.summary(&e) && matches!(self.mode, Mode::Teach(_)) {
+                return;
             }
-            Mode::Json => output::write_json_line(&mut self.out, &e),
-            Mode::StatsTable | Mode::StatsJson => {
-                self.stats.add(&e);
-                Ok(())
-            }
-            Mode::Teach(_) => match self.teach.as_mut() {
-                Some(t) => t.event(&e, &mut self.out),
-                None => Ok(()),
-            },
-        };
-        self.broken |= res.is_err();
+            return self.show(e);
+        }
+        for e in self.sel.timeline(e) {
+            self.show(e);
+        }
     }
 
     fn first_packet(&mut self, ts: Timestamp) {
@@ -455,6 +597,49 @@ impl<W: Write> Sink for CliSink<W> {
     }
 
     fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
+        self.sel.conn_closed(conn);
+        if matches!(self.mode, Mode::Teach(_)) && !self.sel.keeps_conn(conn) {
+            return;
+        }
+        self.closed(conn, totals);
+    }
+}
+
+impl<W: Write> CliSink<W> {
+    /// One event the selection kept.
+    fn show(&mut self, mut e: Event) {
+        if !self.show_payload {
+            if let EventKind::WsMessage { body, .. } = &mut e.kind {
+                body.payload = None;
+            }
+        }
+        let res = match self.mode {
+            Mode::Text => {
+                // Live: kept for the summary of a capture stopped with Ctrl-C.
+                if self.live {
+                    self.stats.add(&e);
+                }
+                writeln!(self.out, "{}", self.text.line(&e)).and_then(|()| {
+                    for l in output::payload::message_lines(&e, self.show_payload, self.lang) {
+                        writeln!(self.out, "{l}")?;
+                    }
+                    Ok(())
+                })
+            }
+            Mode::Json => output::write_json_line(&mut self.out, &e),
+            Mode::StatsTable | Mode::StatsJson => {
+                self.stats.add(&e);
+                Ok(())
+            }
+            Mode::Teach(_) => match self.teach.as_mut() {
+                Some(t) => t.event(&e, &mut self.out),
+                None => Ok(()),
+            },
+        };
+        self.broken |= res.is_err();
+    }
+
+    fn closed(&mut self, conn: u64, totals: &ConnTotals) {
         if let Some(t) = self.teach.as_mut() {
             self.broken |= t.conn_closed(conn, totals, &mut self.out).is_err();
         }
@@ -476,7 +661,8 @@ impl<W: Write> Sink for CliSink<W> {
 
 impl<W: Write> Driver for CliSink<W> {
     fn tick(&mut self, source: &mut Source, _packets: u64, _bytes_read: u64) -> bool {
-        if source.is_live() {
+        // Live, or a capture coming on standard input: shown as packets arrive.
+        if source.is_live() || source.is_stream() {
             let _ = self.out.flush();
         }
         !self.broken
@@ -529,8 +715,13 @@ fn view(
     lang: output::Lang,
 ) -> Result<(), SourceError> {
     let spec = input.spec();
+    if matches!(spec, SourceSpec::Stdin) {
+        return Err(SourceError(
+            "the view reads its keys from the terminal, so it cannot read the capture from standard input; use `wsscope print -r -`, or give the file".into(),
+        ));
+    }
     // Opened here so that a bad input is one line and status 1, before the screen changes.
-    let source = Source::open(&spec, input.filter.as_deref())?;
+    let source = input.open()?;
     {
         use std::io::IsTerminal;
         if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
@@ -541,7 +732,7 @@ fn view(
     }
     let total_bytes = match &spec {
         SourceSpec::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
-        SourceSpec::Live(_) => None,
+        SourceSpec::Live(_) | SourceSpec::Stdin => None,
     };
     let (tx, rx) = mpsc::channel();
     let opts = tui::ViewOptions {
@@ -549,6 +740,7 @@ fn view(
         source_label: match &spec {
             SourceSpec::File(p) => p.clone(),
             SourceSpec::Live(i) => i.clone(),
+            SourceSpec::Stdin => "-".into(),
         },
         live: source.is_live(),
         speed: if speed.is_finite() && speed > 0.0 {
@@ -560,10 +752,14 @@ fn view(
         lang,
     };
     let live = source.is_live();
-    let keys = keys::Keys::load(input.keylog.as_deref(), input.read.as_deref(), live)?;
-    let cfg = input.config(&keys, live);
+    let keys = keys::Keys::load(input.keylog.as_deref(), input.file(), live)?;
+    let mut cfg = input.config(&keys, live);
+    // Each message's protocol is decoded from its whole payload (not kept by the view).
+    cfg.ws.keep_payload = true;
     let count = input.count;
-    let producer = std::thread::spawn(move || produce(source, cfg, keys, count, total_bytes, &tx));
+    let sel = input.selection();
+    let producer =
+        std::thread::spawn(move || produce(source, cfg, keys, count, total_bytes, sel, &tx));
     let result = tui::run(rx, opts);
     // The receiver is gone: the producer stops at its next send, which comes
     // within FEED_INTERVAL even on a quiet interface (live reads do not block).
@@ -675,6 +871,8 @@ struct TuiDriver<'t> {
     last_send: Instant,
     /// The UI has quit.
     gone: bool,
+    /// `--conn`, `--grep`.
+    sel: Selection,
 }
 
 impl TuiDriver<'_> {
@@ -707,7 +905,17 @@ impl TuiDriver<'_> {
 
 impl Sink for TuiDriver<'_> {
     fn event(&mut self, e: Event) {
-        self.batch.event(e);
+        for mut e in self.sel.timeline(e) {
+            // The view shows each message's protocol, not its payload: not kept.
+            if let EventKind::WsMessage { body, .. } = &mut e.kind {
+                body.payload = None;
+            }
+            self.batch.event(e);
+        }
+    }
+
+    fn conn_closed(&mut self, conn: u64, _totals: &ConnTotals) {
+        self.sel.conn_closed(conn);
     }
 
     fn first_packet(&mut self, ts: Timestamp) {
@@ -756,6 +964,7 @@ fn produce(
     mut keys: keys::Keys,
     count: Option<u64>,
     total_bytes: Option<u64>,
+    sel: Selection,
     tx: &mpsc::Sender<tui::Feed>,
 ) {
     let live = source.is_live();
@@ -766,6 +975,7 @@ fn produce(
         total_bytes,
         last_send: Instant::now(),
         gone: false,
+        sel,
     };
     let done = pump(
         &mut source,
@@ -784,10 +994,15 @@ fn produce(
     }
 }
 
-fn run_input(input: &InputArgs, mode: Mode, lang: output::Lang) -> Result<(), SourceError> {
+fn run_input(
+    input: &InputArgs,
+    mode: Mode,
+    lang: output::Lang,
+    show_payload: bool,
+) -> Result<(), SourceError> {
     let l = lang.code();
     let spec = input.spec();
-    let mut source = Source::open(&spec, input.filter.as_deref())?;
+    let mut source = input.open()?;
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -824,14 +1039,16 @@ fn run_input(input: &InputArgs, mode: Mode, lang: output::Lang) -> Result<(), So
             Mode::Teach(m) => Some(m.report()),
             _ => None,
         },
+        sel: input.selection(),
+        show_payload,
     };
-    let mut keys = keys::Keys::load(input.keylog.as_deref(), input.read.as_deref(), live)?;
+    let mut keys = keys::Keys::load(input.keylog.as_deref(), input.file(), live)?;
     let mut cfg = input.config(&keys, live);
     // The stats never read the display strings of frames and messages.
-    cfg.ws.detail = !matches!(
-        mode,
-        Mode::StatsTable | Mode::StatsJson | Mode::Teach(TeachMode::Compare { .. })
-    );
+    cfg.ws.detail = !sink.summarises();
+    // The timelines show each message's protocol (decoded from whole payloads);
+    // the stats keep payloads only for `--grep`.
+    cfg.ws.keep_payload |= matches!(mode, Mode::Text | Mode::Json);
     let mut analyzer = Analyzer::new(cfg);
     let done = pump(
         &mut source,
@@ -879,5 +1096,131 @@ fn run_input(input: &InputArgs, mode: Mode, lang: output::Lang) -> Result<(), So
         let _ = t.finish(&mut sink.out);
     }
     let _ = sink.out.flush();
+    Ok(())
+}
+
+/// Where `export` sends the analyzer's output: the HAR writer and the NDJSON file.
+struct ExportSink {
+    har: Option<output::har::HarWriter<BufWriter<std::fs::File>>>,
+    ndjson: Option<BufWriter<std::fs::File>>,
+    sel: Selection,
+    /// The first write error (the export stops).
+    error: Option<io::Error>,
+}
+
+impl Sink for ExportSink {
+    fn event(&mut self, e: Event) {
+        if self.error.is_some() {
+            return;
+        }
+        // `--conn` picks the connections; `--grep` the messages of the NDJSON and the
+        // WebSockets of the HAR (those with a match).
+        if !self.sel.summary(&e) {
+            return;
+        }
+        if let Some(h) = self.har.as_mut() {
+            h.event(&e);
+        }
+        if let (Some(out), EventKind::WsMessage { .. }) = (self.ndjson.as_mut(), &e.kind) {
+            if self.sel.greps() && !self.sel.matches(&e) {
+                return;
+            }
+            if let Err(err) = output::write_json_line(out, &e) {
+                self.error = Some(err);
+            }
+        }
+    }
+
+    fn warning(&mut self, message: String) {
+        eprintln!("wsscope: warning: {message}");
+    }
+
+    fn conn_closed(&mut self, conn: u64, _totals: &ConnTotals) {
+        if let Some(h) = self.har.as_mut() {
+            let res = if self.sel.shows_conn(conn) {
+                h.conn_closed(conn)
+            } else {
+                h.forget(conn);
+                Ok(())
+            };
+            if let Err(err) = res {
+                self.error.get_or_insert(err);
+            }
+        }
+    }
+}
+
+impl Driver for ExportSink {
+    fn tick(&mut self, _source: &mut Source, _packets: u64, _bytes_read: u64) -> bool {
+        self.error.is_none()
+    }
+
+    fn damaged(&mut self, message: String, _live: bool) {
+        eprintln!("wsscope: warning: {message}");
+    }
+}
+
+/// `wsscope export`: HAR 1.2 and/or NDJSON messages with whole payloads.
+fn export(a: &ExportArgs) -> Result<(), SourceError> {
+    let input = &a.input;
+    let mut source = input.open()?;
+    let create = |path: &str| {
+        std::fs::File::create(path)
+            .map(BufWriter::new)
+            .map_err(|e| {
+                SourceError(format!(
+                    "cannot write {}: {e}; check the directory exists and is writable",
+                    wsscope::text::safe(path)
+                ))
+            })
+    };
+    let har =
+        match &a.har {
+            Some(p) => Some(output::har::HarWriter::new(create(p)?).map_err(|e| {
+                SourceError(format!("cannot write {}: {e}", wsscope::text::safe(p)))
+            })?),
+            None => None,
+        };
+    let ndjson = a.ndjson.as_deref().map(create).transpose()?;
+    let mut sink = ExportSink {
+        har,
+        ndjson,
+        sel: input.selection(),
+        error: None,
+    };
+    let live = source.is_live();
+    let mut keys = keys::Keys::load(input.keylog.as_deref(), input.file(), live)?;
+    let mut cfg = input.config(&keys, live);
+    cfg.ws.keep_payload = true;
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || stop.store(true, Ordering::SeqCst));
+    }
+    let mut analyzer = Analyzer::new(cfg);
+    let done = pump(
+        &mut source,
+        &mut analyzer,
+        &mut sink,
+        &mut keys,
+        input.count,
+        &stop,
+    );
+    analyzer.finish(if live { now() } else { done.last_ts }, &mut sink);
+    let fail = |e: io::Error| SourceError(format!("cannot write the export: {e}"));
+    if let Some(e) = sink.error.take() {
+        return Err(fail(e));
+    }
+    if let Some(h) = sink.har.take() {
+        let n = h.entries();
+        h.finish().map_err(fail)?;
+        eprintln!(
+            "wsscope: {n} WebSocket(s) written to {}",
+            wsscope::text::safe(a.har.as_deref().unwrap_or(""))
+        );
+    }
+    if let Some(mut out) = sink.ndjson.take() {
+        out.flush().map_err(fail)?;
+    }
     Ok(())
 }

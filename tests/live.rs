@@ -275,3 +275,65 @@ fn ctrl_c_summarises_the_connections_still_open() {
     assert!(out.contains("1 connection(s) still open"), "{out}");
     assert!(out.contains(&format!("127.0.0.1:{port}")), "{out}");
 }
+
+/// `-w FILE`: the packets captured live are written as a capture file; read back, it
+/// gives the same timeline (same packets, same payloads) as the live view did.
+#[test]
+fn live_capture_writes_what_it_captured_with_w() {
+    let port = 20000 + ((std::process::id() + 1777) % 20000) as u16;
+    let file = std::env::temp_dir().join(format!("wsscope-live-w-{}.pcap", std::process::id()));
+    let _ = std::fs::remove_file(&file);
+    let Some(child) = start_capture("lo", port, &["--payload", "-w", file.to_str().unwrap()])
+    else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(talk(port));
+    std::thread::sleep(Duration::from_millis(500));
+    let live = stop_capture(child);
+    let out = common::run(&["print", "--json", "--payload", "-r", file.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let _ = std::fs::remove_file(&file);
+    // Every event of the live run is in the file's, packet for packet; the file's
+    // connection also ends (the live run ended it at Ctrl-C, maybe earlier).
+    let key = |e: &Value| {
+        let mut e = e.clone();
+        e.as_object_mut().unwrap().remove("ts");
+        e.to_string()
+    };
+    let live_msgs: Vec<String> = live
+        .iter()
+        .filter(|e| e["event"] != "ws_close" && e["event"] != "tcp_teardown")
+        .map(key)
+        .collect();
+    let read_msgs: Vec<String> = read
+        .iter()
+        .filter(|e| e["event"] != "ws_close" && e["event"] != "tcp_teardown")
+        .map(key)
+        .collect();
+    assert_eq!(read_msgs, live_msgs);
+    let payloads: Vec<&str> = read
+        .iter()
+        .filter(|e| e["event"] == "ws_message")
+        .map(|e| e["payload"].as_str().unwrap())
+        .collect();
+    assert_eq!(payloads[..2], ["hello", "echo: hello"]);
+    assert_eq!(payloads.len(), 4);
+    // Packet times are the capture's: the file's events carry the live ones' stamps.
+    let ts = |v: &[Value]| -> Vec<f64> {
+        v.iter()
+            .filter(|e| e["event"] == "ws_message")
+            .map(|e| e["ts"].as_f64().unwrap())
+            .collect()
+    };
+    assert_eq!(ts(&read), ts(&live));
+}

@@ -23,6 +23,10 @@ const ALLOWED: &[&str] = &[
     "TCP",
     "TLS",
     "HTTP",
+    // The protocols riding on WebSocket, by their names.
+    "JSON",
+    "MQTT",
+    "STOMP",
     "GET",
     "RFC",
     "IANA",
@@ -119,6 +123,11 @@ fn wire_text(events: &[Value]) -> Vec<String> {
             "sni",
         ] {
             add(&e[f]);
+        }
+        // What an application packet carried (a type, event, topic or method name).
+        for a in e["apps"].as_array().into_iter().flatten().chain(e.get("app")) {
+            add(&a["name"]);
+            add(&a["type"]);
         }
         for f in ["extensions", "offered_extensions", "offered_subprotocols"] {
             for x in e[f].as_array().into_iter().flatten() {

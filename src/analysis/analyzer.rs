@@ -614,6 +614,22 @@ fn stream_event(
         LayerEvent::Handshake(up) => contract::handshake_event(&up),
         LayerEvent::Unanswered(req) => contract::unanswered_upgrade(req.as_deref()),
         LayerEvent::Ws(e) => contract::ws_event(e, detail),
+        LayerEvent::Polled(head, apps) => {
+            let (head, violations) = contract::polled_event(head, &apps);
+            emit_in(sink, here, conn, dir, stream, head);
+            for v in violations {
+                emit_in(sink, here, conn, dir, stream, v);
+            }
+            return;
+        }
+        LayerEvent::Message(m, apps) => {
+            let (message, violations) = contract::message_event(m, &apps, detail);
+            emit_in(sink, here, conn, dir, stream, message);
+            for v in violations {
+                emit_in(sink, here, conn, dir, stream, v);
+            }
+            return;
+        }
         LayerEvent::Violation(v) => contract::violation(v),
         LayerEvent::Tls(n) => contract::tls_event(n),
         LayerEvent::H2Request(r) => contract::h2_request_event(&r),
@@ -628,23 +644,28 @@ fn stream_event(
             None => return,
         },
     };
+    emit_in(sink, here, conn, dir, stream, kind);
+}
+
+fn emit(sink: &mut impl Sink, here: Here, conn: u64, dir: Option<Direction>, kind: EventKind) {
+    emit_in(sink, here, conn, dir, None, kind);
+}
+
+/// An event of `conn` (and of HTTP/2 stream `stream`), stamped with the packet.
+fn emit_in(
+    sink: &mut impl Sink,
+    here: Here,
+    conn: u64,
+    dir: Option<Direction>,
+    stream: Option<u32>,
+    kind: EventKind,
+) {
     sink.event(Event {
         conn,
         pkt: here.pkt,
         ts: here.ts,
         dir,
         stream,
-        kind,
-    });
-}
-
-fn emit(sink: &mut impl Sink, here: Here, conn: u64, dir: Option<Direction>, kind: EventKind) {
-    sink.event(Event {
-        conn,
-        pkt: here.pkt,
-        ts: here.ts,
-        dir,
-        stream: None,
         kind,
     });
 }
@@ -701,7 +722,17 @@ mod tests {
     /// Runs the analyzer over (sender is client, payload) segments of one connection,
     /// with or without the three-way handshake first.
     fn run(handshake: bool, segments: &[(bool, Vec<u8>)]) -> Vec<Event> {
-        let mut a = Analyzer::new(Config::default());
+        run_with(Config::default(), handshake, segments, false)
+    }
+
+    /// [`run`] with options `cfg`; `fin`: both sides end with a FIN before the capture ends.
+    fn run_with(
+        cfg: Config,
+        handshake: bool,
+        segments: &[(bool, Vec<u8>)],
+        fin: bool,
+    ) -> Vec<Event> {
+        let mut a = Analyzer::new(cfg);
         let mut events = Vec::new();
         let (mut cseq, mut sseq) = (1000u32, 5000u32);
         let mut ts = 1_000_000i64;
@@ -726,8 +757,139 @@ mod tests {
             };
             feed(&mut a, p, &mut events);
         }
+        if fin {
+            feed(&mut a, packet(S, C, sseq, cseq, 0x11, b""), &mut events);
+            feed(&mut a, packet(C, S, cseq, sseq + 1, 0x11, b""), &mut events);
+            feed(
+                &mut a,
+                packet(S, C, sseq + 1, cseq + 1, 0x10, b""),
+                &mut events,
+            );
+        }
         a.finish(Timestamp(ts + 1000), &mut events);
         events
+    }
+
+    #[test]
+    fn a_websockets_protocol_comes_from_its_subprotocol_and_its_rules_are_checked() {
+        let req = String::from_utf8(REQUEST.to_vec())
+            .unwrap()
+            .replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n");
+        let resp = String::from_utf8(RESPONSE_101.to_vec())
+            .unwrap()
+            .replace("\r\n\r\n", "\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n");
+        // A PINGREQ, then a packet of the reserved type 0.
+        let segments = [
+            (true, req.into_bytes()),
+            (false, resp.into_bytes()),
+            (true, frame(2, &[0xc0, 0x00], Some([1, 2, 3, 4]))),
+            (true, frame(2, &[0x00, 0x00], Some([5, 6, 7, 8]))),
+        ];
+        let mut cfg = Config::default();
+        cfg.ws.keep_payload = true;
+        let events = run_with(cfg, true, &segments, false);
+        let tail: Vec<String> = events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::WsMessage { body, .. } => {
+                    let a = body.app.as_ref()?;
+                    Some(format!("{} {}", a.protocol, a.kind))
+                }
+                EventKind::Violation { code, rfc, .. } => Some(format!("{code} [{rfc}]")),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            tail,
+            [
+                "mqtt PINGREQ",
+                "mqtt RESERVED",
+                "mqtt_reserved_type [MQTT 3.1.1 2.2.1 / MQTT 5.0 2.1.2]"
+            ],
+            "{:#?}",
+            names(&events)
+        );
+        // Payloads not kept: no decoding.
+        let events = run_with(Config::default(), true, &segments, false);
+        assert!(events
+            .iter()
+            .all(|e| e.kind.body().map_or(true, |b| b.app.is_none())));
+        assert!(!events.iter().any(|e| e.kind.name() == "violation"));
+    }
+
+    #[test]
+    fn engine_io_polling_bodies_are_decoded_when_payloads_are_kept() {
+        let segments = [
+            (
+                true,
+                b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            ),
+            (
+                false,
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec(),
+            ),
+            (false, b"1\r\n6\r\n0\r\n\r\n".to_vec()),
+            (
+                true,
+                b"POST /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nContent-Length: 2\r\n\r\n40"
+                    .to_vec(),
+            ),
+            (
+                false,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+            ),
+            (
+                true,
+                b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            ),
+            (
+                false,
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n3".to_vec(),
+            ),
+        ];
+        let mut cfg = Config::default();
+        cfg.ws.keep_payload = true;
+        let events = run_with(cfg, true, &segments, true);
+        let http: Vec<(u64, &str, Option<String>)> = events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    EventKind::HttpRequest { .. } | EventKind::HttpResponse { .. }
+                )
+            })
+            .map(|e| {
+                let app = e.kind.body().and_then(|b| b.app.as_ref());
+                (
+                    e.pkt,
+                    e.kind.name(),
+                    app.map(|a| format!("{} {}", a.protocol, a.kind)),
+                )
+            })
+            .collect();
+        assert_eq!(
+            http,
+            [
+                (4, "http_request", None),
+                // Its body came in the next segment: the head waits for it.
+                (6, "http_response", Some("engine.io noop".into())),
+                (7, "http_request", Some("socket.io CONNECT".into())),
+                (8, "http_response", None),
+                (9, "http_request", None),
+                // Read until the end of the stream: complete when the connection ends.
+                (13, "http_response", Some("engine.io pong".into())),
+            ],
+            "{:#?}",
+            names(&events)
+        );
+        // Without kept payloads, heads go out as they come and nothing is decoded.
+        let events = run_with(Config::default(), true, &segments, true);
+        let pkts: Vec<u64> = events
+            .iter()
+            .filter(|e| e.kind.body().is_some_and(|b| b.app.is_none()))
+            .map(|e| e.pkt)
+            .collect();
+        assert_eq!(pkts, [4, 5, 7, 8, 9, 10]);
     }
 
     fn names(events: &[Event]) -> Vec<&'static str> {

@@ -4,11 +4,12 @@
 
 use serde::{Serialize, Serializer};
 
-use super::event::{Check, EventKind, TlsStep};
+use super::event::{AppInfo, Check, EventKind, MessageBody, Payload, TlsStep};
+use crate::app::{AppId, AppMessage};
 use crate::http::{self, RequestHead, ResponseHead};
 use crate::rules::Violation;
 use crate::stack::h2::H2Open;
-use crate::stack::{LayerEvent, TlsNote};
+use crate::stack::{LayerEvent, PolledHead, TlsNote};
 use crate::tcp::{HandshakeStep, TeardownHow, TeardownStep};
 use crate::text::{hex, safe};
 use crate::tls;
@@ -79,9 +80,75 @@ pub fn ws_event(ev: WsEvent, detail: bool) -> EventKind {
                 String::new()
             },
             compressed_len: m.compressed_len,
+            body: MessageBody::default(),
         },
         WsEvent::Close(c) => close_event(&c),
         WsEvent::Violation(v) => violation(v),
+    }
+}
+
+/// A WebSocket message with its whole payload and the application packets it
+/// completed; the packets' broken rules follow it as `violation` events.
+pub fn message_event(
+    m: ws::MessageEvent,
+    apps: &[AppMessage],
+    detail: bool,
+) -> (EventKind, Vec<EventKind>) {
+    let mut m = m;
+    let payload = m.payload.take().map(|bytes| Payload {
+        bytes,
+        text: m.kind == MessageKind::Text,
+        truncated: m.payload_truncated,
+    });
+    let infos: Vec<AppInfo> = apps.iter().map(app_info).collect();
+    let violations = app_violations(apps);
+    let mut kind = ws_event(WsEvent::Message(m), detail);
+    if let EventKind::WsMessage { body, .. } = &mut kind {
+        *body = MessageBody {
+            payload,
+            app: infos.first().cloned(),
+            apps: if infos.len() > 1 { infos } else { Vec::new() },
+        };
+    }
+    (kind, violations)
+}
+
+/// An Engine.IO long-polling request or response with the packets its body carried;
+/// their broken rules follow as `violation` events.
+pub fn polled_event(head: PolledHead, apps: &[AppMessage]) -> (EventKind, Vec<EventKind>) {
+    let mut kind = match head {
+        PolledHead::Request(r) => request_event(&r, None),
+        PolledHead::Response(r) => response_event(&r),
+    };
+    let infos: Vec<AppInfo> = apps.iter().map(app_info).collect();
+    if let EventKind::HttpRequest { body, .. } | EventKind::HttpResponse { body, .. } = &mut kind {
+        body.app = infos.first().cloned();
+        if infos.len() > 1 {
+            body.apps = infos;
+        }
+    }
+    (kind, app_violations(apps))
+}
+
+fn app_violations(apps: &[AppMessage]) -> Vec<EventKind> {
+    apps.iter()
+        .flat_map(|a| a.violations.iter())
+        .map(|v| violation(v.to_types()))
+        .collect()
+}
+
+/// One application packet as `ws_message`'s `app` has it.
+pub fn app_info(a: &AppMessage) -> AppInfo {
+    AppInfo {
+        protocol: a.protocol.as_str(),
+        kind: safe(&a.kind),
+        name: a.name.as_deref().map(safe),
+        id: a.id.as_ref().map(|id| match id {
+            AppId::Num(n) => serde_json::Value::from(*n),
+            AppId::Text(t) => serde_json::Value::String(safe(t)),
+            AppId::Null => serde_json::Value::Null,
+        }),
+        summary: safe(&a.summary()),
     }
 }
 
@@ -169,6 +236,7 @@ pub fn request_event(req: &RequestHead, request_checks: Option<&[http::Check]>) 
         version: safe(&req.version),
         headers: safe_headers(&req.headers),
         checks: request_checks.map(checks),
+        body: MessageBody::default(),
     }
 }
 
@@ -179,6 +247,7 @@ pub fn response_event(resp: &ResponseHead) -> EventKind {
         reason: safe(&resp.reason),
         version: safe(&resp.version),
         headers: safe_headers(&resp.headers),
+        body: MessageBody::default(),
     }
 }
 
@@ -236,6 +305,7 @@ pub fn h2_request_event(r: &crate::h2::Request) -> EventKind {
         version: "HTTP/2".into(),
         headers: safe_headers(&r.headers),
         checks: None,
+        body: MessageBody::default(),
     }
 }
 
@@ -246,6 +316,7 @@ pub fn h2_response_event(r: &crate::h2::Response) -> EventKind {
         reason: String::new(),
         version: "HTTP/2".into(),
         headers: safe_headers(&r.headers),
+        body: MessageBody::default(),
     }
 }
 

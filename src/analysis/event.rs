@@ -95,6 +95,87 @@ pub enum TlsStep {
     },
 }
 
+/// A message's whole payload (after unmasking and inflation). Serialized as the
+/// contract's `payload` (the exact text of a valid UTF-8 text message, else base64)
+/// and `payload_encoding` (`"utf8"` or `"base64"`), with `payload_truncated: true`
+/// when the payload was cut at its bound.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Payload {
+    /// The bytes (at most the bound).
+    pub bytes: Vec<u8>,
+    /// A text message.
+    pub text: bool,
+    /// Cut at the bound (or where inflation stopped).
+    pub truncated: bool,
+}
+
+impl Payload {
+    /// The payload as text, when it is a text message in valid UTF-8.
+    pub fn as_utf8(&self) -> Option<&str> {
+        if self.text {
+            std::str::from_utf8(&self.bytes).ok()
+        } else {
+            None
+        }
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use base64::Engine as _;
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        match self.as_utf8() {
+            Some(t) => {
+                m.serialize_entry("payload", t)?;
+                m.serialize_entry("payload_encoding", "utf8")?;
+            }
+            None => {
+                let b64 = base64::engine::general_purpose::STANDARD.encode(&self.bytes);
+                m.serialize_entry("payload", &b64)?;
+                m.serialize_entry("payload_encoding", "base64")?;
+            }
+        }
+        if self.truncated {
+            m.serialize_entry("payload_truncated", &true)?;
+        }
+        m.end()
+    }
+}
+
+/// One packet of a protocol riding on WebSocket, as `ws_message`'s `app` gives it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AppInfo {
+    /// `socket.io`, `engine.io`, `mqtt`, `graphql-transport-ws`, `graphql-ws`,
+    /// `stomp`, `json-rpc` or `json`.
+    pub protocol: &'static str,
+    /// The packet, message or command type as the protocol names it.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Event name, topic, destination, method or operation name (made safe).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Ack id, packet id, operation id, request id: a number, a string or null.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<serde_json::Value>,
+    /// One readable line (made safe), as the text timeline shows it (extension).
+    pub summary: String,
+}
+
+/// What a `ws_message` carries beyond its counts, when payloads are kept.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MessageBody {
+    /// The whole payload.
+    #[serde(flatten)]
+    pub payload: Option<Payload>,
+    /// The first packet of the protocol riding on WebSocket that the message completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppInfo>,
+    /// All of them, when the message completed more than one (`app` is the first).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<AppInfo>,
+}
+
 /// An HTTP header as `[name, value]`, made safe for a terminal.
 pub type Header = (String, String);
 
@@ -136,6 +217,10 @@ pub enum EventKind {
         /// as `ws_handshake`'s `checks` (extension; absent for other requests).
         #[serde(skip_serializing_if = "Option::is_none")]
         checks: Option<Vec<Check>>,
+        /// Engine.IO long polling: the packets its body carried (`app`, `apps`;
+        /// extension, emitted once the body is complete).
+        #[serde(flatten)]
+        body: MessageBody,
     },
     /// An HTTP response head.
     HttpResponse {
@@ -147,6 +232,10 @@ pub enum EventKind {
         version: String,
         /// Headers in wire order.
         headers: Vec<Header>,
+        /// Engine.IO long polling: the packets its body carried (`app`, `apps`;
+        /// extension, emitted once the body is complete).
+        #[serde(flatten)]
+        body: MessageBody,
     },
     /// The outcome of the WebSocket opening handshake.
     WsHandshake {
@@ -231,6 +320,10 @@ pub enum EventKind {
         /// permessage-deflate messages: payload bytes before inflation, headers excluded (extension).
         #[serde(skip_serializing_if = "Option::is_none")]
         compressed_len: Option<u64>,
+        /// The whole payload and the protocol riding on it, when payloads are kept
+        /// (`payload`, `payload_encoding`, `payload_truncated`, `app`, `apps`).
+        #[serde(flatten)]
+        body: MessageBody,
     },
     /// The close exchange as a whole.
     WsClose {
@@ -316,6 +409,17 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// What a `ws_message` (or an Engine.IO long-polling `http_request` /
+    /// `http_response`) carries beyond its counts: payload, app packets.
+    pub fn body(&self) -> Option<&MessageBody> {
+        match self {
+            EventKind::WsMessage { body, .. }
+            | EventKind::HttpRequest { body, .. }
+            | EventKind::HttpResponse { body, .. } => Some(body),
+            _ => None,
+        }
+    }
+
     /// The `event` name as in NDJSON.
     pub fn name(&self) -> &'static str {
         match self {

@@ -314,6 +314,7 @@ impl Summary {
                 reason,
                 version,
                 headers,
+                ..
             } => {
                 o.head_bytes += head_len(&[version, "000", reason], headers);
                 if headers.iter().any(|(n, v)| {

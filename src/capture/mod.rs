@@ -11,7 +11,7 @@ use std::path::Path;
 
 use file::{FastFile, Read};
 
-use pcap::{Active, BpfProgram, Capture, Offline};
+use pcap::{Active, BpfProgram, Capture, Offline, Savefile};
 use rust_i18n::t;
 use wsscope::text::safe;
 use wsscope::types::Timestamp;
@@ -23,6 +23,8 @@ pub enum SourceSpec {
     File(String),
     /// A live interface (`any`, `lo`, `eth0`, ...).
     Live(String),
+    /// A pcap or pcapng stream on standard input (`-r -`), e.g. from `tcpdump -U -w -`.
+    Stdin,
 }
 
 impl fmt::Display for SourceSpec {
@@ -31,6 +33,7 @@ impl fmt::Display for SourceSpec {
             // A file name is shown as safely as wire text: it may have come with the capture.
             SourceSpec::File(p) => f.write_str(&safe(p)),
             SourceSpec::Live(i) => write!(f, "live on {i}"),
+            SourceSpec::Stdin => f.write_str("standard input"),
         }
     }
 }
@@ -85,6 +88,10 @@ pub struct Source {
     linktype: i32,
     /// A file's filter, run on each packet so that hidden packets keep their numbers.
     filter: Option<BpfProgram>,
+    /// `-w FILE`: live packets are also written there (libpcap's savefile).
+    save: Option<Savefile>,
+    /// The capture comes on standard input.
+    stream: bool,
 }
 
 /// Live capture's read timeout, for libpcap's buffering.
@@ -102,6 +109,7 @@ impl Source {
         let mut source = match spec {
             SourceSpec::File(path) => Source::open_file(path)?,
             SourceSpec::Live(iface) => Source::open_live(iface)?,
+            SourceSpec::Stdin => Source::open_stdin()?,
         };
         if let Some(expr) = filter {
             // Live, the kernel filters (what is not captured has no number); a file's
@@ -143,7 +151,50 @@ impl Source {
             inner,
             linktype,
             filter: None,
+            save: None,
+            stream: false,
         })
+    }
+
+    /// Standard input: libpcap reads a file named `-` from it (pcap or pcapng), and
+    /// hands each packet over as soon as its record has arrived.
+    fn open_stdin() -> Result<Source, SourceError> {
+        let cap = Capture::from_file("-").map_err(|e| {
+            SourceError(format!(
+                "standard input is not a capture wsscope can read ({e}); pipe a pcap or pcapng stream, e.g. tcpdump -U -w - | wsscope print -r -"
+            ))
+        })?;
+        let linktype = cap.get_datalink().0;
+        Ok(Source {
+            inner: Inner::File(cap),
+            linktype,
+            filter: None,
+            save: None,
+            stream: true,
+        })
+    }
+
+    /// `-w FILE` (live capture): every captured packet is also written to `path`, a
+    /// pcap file as `tcpdump -w` writes it (libpcap's savefile).
+    pub fn write_to(&mut self, path: &str) -> Result<(), SourceError> {
+        let shown = safe(path);
+        let Inner::Live(cap) = &self.inner else {
+            return Err(SourceError(format!(
+                "-w {shown}: only a live capture (-i) is written to a file"
+            )));
+        };
+        let save = cap.savefile(path).map_err(|e| {
+            SourceError(format!(
+                "cannot write {shown}: {e}; check the directory exists and is writable"
+            ))
+        })?;
+        self.save = Some(save);
+        Ok(())
+    }
+
+    /// True when the capture comes on standard input (shown as packets arrive).
+    pub fn is_stream(&self) -> bool {
+        self.stream
     }
 
     fn open_live(iface: &str) -> Result<Source, SourceError> {
@@ -181,6 +232,8 @@ impl Source {
             inner: Inner::Live(cap),
             linktype,
             filter: None,
+            save: None,
+            stream: false,
         })
     }
 
@@ -220,6 +273,9 @@ impl Source {
         };
         match res {
             Ok(p) => {
+                if let Some(save) = self.save.as_mut() {
+                    save.write(&p);
+                }
                 let ts = Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
                 let p = RawPacket {
                     linktype,
@@ -233,6 +289,10 @@ impl Source {
             }
             Err(pcap::Error::NoMorePackets) => Next::End,
             Err(pcap::Error::TimeoutExpired) => {
+                // A quiet moment: what was captured is on disk (as `tcpdump -U`).
+                if let Some(save) = self.save.as_mut() {
+                    let _ = save.flush();
+                }
                 std::thread::sleep(LIVE_IDLE_SLEEP);
                 Next::Timeout
             }

@@ -146,6 +146,9 @@ enum Chunk {
     },
 }
 
+/// Which request targets have their bodies kept ([`HttpParser::keep_bodies`]).
+pub type TargetFilter = fn(&str) -> bool;
+
 /// One direction's incremental HTTP/1.x parser (see the module docs for the contract).
 #[derive(Debug)]
 pub struct HttpParser {
@@ -165,8 +168,18 @@ pub struct HttpParser {
     /// The start of the current line while resynchronising.
     resync_line: Vec<u8>,
     resync_skip: bool,
-    /// Only what framing needs of each method is kept, so the queue stays small.
-    pending_methods: VecDeque<Answering>,
+    /// Only what framing needs of each method is kept, so the queue stays small; with
+    /// it, whether the response's body is to be kept ([`HttpParser::keep_bodies`]).
+    pending_methods: VecDeque<(Answering, bool)>,
+    /// [`HttpParser::keep_bodies`]: the bound, and which request targets.
+    keep: Option<(usize, TargetFilter)>,
+    /// The body of the current message, while it is kept; and whether it was cut.
+    body: Option<(Vec<u8>, bool)>,
+    /// Whether the next body is kept (decided by its head).
+    keep_next: bool,
+    /// Bodies completed, one per [`HttpItem::BodyDone`] since the last
+    /// [`HttpParser::take_body`]: `Some` for a kept body.
+    done_bodies: VecDeque<Option<(Vec<u8>, bool)>>,
 }
 
 /// How a request line starts: a method and its space (where the parser resynchronises,
@@ -201,6 +214,39 @@ impl HttpParser {
             resync_line: Vec::new(),
             resync_skip: false,
             pending_methods: VecDeque::new(),
+            keep: None,
+            body: None,
+            keep_next: false,
+            done_bodies: VecDeque::new(),
+        }
+    }
+
+    /// Keeps whole bodies (at most `max` bytes each; past it cut, and said so) of the
+    /// requests whose target `wanted` accepts, or (for a response parser) of the
+    /// responses to requests announced with [`HttpParser::expect_kept_response_to`].
+    /// Each [`HttpItem::BodyDone`] then has its entry in [`HttpParser::take_body`].
+    pub fn keep_bodies(&mut self, max: usize, wanted: TargetFilter) {
+        self.keep = Some((max, wanted));
+    }
+
+    /// The body of the message of the oldest [`HttpItem::BodyDone`] not yet taken:
+    /// `Some((bytes, cut))` when it was kept (see [`HttpParser::keep_bodies`]).
+    pub fn take_body(&mut self) -> Option<(Vec<u8>, bool)> {
+        self.done_bodies.pop_front().flatten()
+    }
+
+    /// As [`HttpParser::expect_response_to`], and the response's body is kept (with
+    /// [`HttpParser::keep_bodies`]).
+    pub fn expect_kept_response_to(&mut self, method: &str) {
+        self.expect(method, true);
+    }
+
+    fn keep_bytes(&mut self, bytes: &[u8]) {
+        let Some((max, _)) = self.keep else { return };
+        if let Some((b, cut)) = self.body.as_mut() {
+            let room = max.saturating_sub(b.len());
+            *cut |= bytes.len() > room;
+            b.extend_from_slice(&bytes[..bytes.len().min(room)]);
         }
     }
 
@@ -244,11 +290,13 @@ impl HttpParser {
                     self.state = State::Fixed {
                         remaining: remaining - n,
                     };
+                    self.keep_bytes(&rest[..n as usize]);
                     self.body_total += n;
                     pos += n as usize;
                 }
                 State::Chunked(_) => pos += self.feed_chunked(rest, out),
                 State::UntilClose => {
+                    self.keep_bytes(rest);
                     self.body_total += rest.len() as u64;
                     pos = data.len();
                 }
@@ -272,17 +320,25 @@ impl HttpParser {
     /// order: responses to `HEAD` have no body and a 2xx to `CONNECT` starts a tunnel.
     /// Without one, a response is framed as an answer to `GET`.
     pub fn expect_response_to(&mut self, method: &str) {
+        self.expect(method, false);
+    }
+
+    fn expect(&mut self, method: &str, keep: bool) {
         if self.pending_methods.len() < MAX_PENDING_METHODS {
-            self.pending_methods.push_back(match method {
+            let answering = match method {
                 "HEAD" => Answering::Head,
                 "CONNECT" => Answering::Connect,
                 _ => Answering::Other,
-            });
+            };
+            self.pending_methods.push_back((answering, keep));
         }
     }
 
     /// Bytes of this direction are missing: resynchronise (see the module docs).
     pub fn gap(&mut self) {
+        // A kept body lost bytes: it is not handed over.
+        self.body = None;
+        self.keep_next = false;
         match self.state {
             State::UntilClose | State::Stopped(_) | State::Ended => {}
             State::Head
@@ -331,6 +387,9 @@ impl HttpParser {
     }
 
     fn finish_body(&mut self, out: &mut impl FnMut(HttpItem)) {
+        if self.keep.is_some() && self.done_bodies.len() < MAX_PENDING_METHODS {
+            self.done_bodies.push_back(self.body.take());
+        }
         out(HttpItem::BodyDone {
             bytes: self.body_total,
         });
@@ -341,6 +400,7 @@ impl HttpParser {
     /// Enters the body state for `framing` (or waits for the next head).
     fn enter(&mut self, framing: Framing) {
         self.body_total = 0;
+        self.body = std::mem::take(&mut self.keep_next).then(|| (Vec::new(), false));
         self.state = match framing {
             Framing::None => State::Head,
             Framing::Fixed(n) => State::Fixed { remaining: n },
@@ -475,6 +535,10 @@ impl HttpParser {
                             headers: owned_headers(req.headers),
                         };
                         let framing = request_framing(&head);
+                        if commit {
+                            self.keep_next =
+                                self.keep.is_some_and(|(_, wanted)| wanted(&head.target));
+                        }
                         Parsed::Request(head, framing)
                     }
                     Ok(httparse::Status::Partial) => Parsed::Partial,
@@ -497,6 +561,10 @@ impl HttpParser {
                             (true, false) => self.pending_methods.front().copied(),
                             (false, _) => None,
                         };
+                        if commit {
+                            self.keep_next = method.is_some_and(|(_, keep)| keep);
+                        }
+                        let method = method.map(|(m, _)| m);
                         let framing = response_framing(&head, method.unwrap_or(Answering::Other));
                         Parsed::Response(head, framing)
                     }
@@ -553,6 +621,7 @@ impl HttpParser {
                 }
                 Chunk::Data { remaining } => {
                     let n = remaining.min((data.len() - i) as u64);
+                    self.keep_bytes(&data[i..i + n as usize]);
                     self.body_total += n;
                     i += n as usize;
                     self.state = State::Chunked(if remaining == n {

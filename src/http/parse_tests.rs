@@ -666,3 +666,82 @@ proptest! {
         }
     }
 }
+
+/// Feeds `data` one byte at a time; every `BodyDone` takes its body.
+fn kept_bodies(p: &mut HttpParser, data: &[u8]) -> Vec<Option<(Vec<u8>, bool)>> {
+    let mut bodies = Vec::new();
+    for b in data {
+        let mut done = 0;
+        p.feed(std::slice::from_ref(b), &mut |i| {
+            if matches!(i, HttpItem::BodyDone { .. }) {
+                done += 1;
+            }
+        });
+        for _ in 0..done {
+            bodies.push(p.take_body());
+        }
+    }
+    bodies
+}
+
+#[test]
+fn bodies_are_kept_whole_only_for_the_targets_asked_and_bounded() {
+    fn polling(t: &str) -> bool {
+        t.starts_with("/socket.io/")
+    }
+    let mut p = HttpParser::new(Role::Request, DEFAULT_MAX_HEAD_BYTES);
+    p.keep_bodies(8, polling);
+    let data = b"POST /socket.io/?EIO=4 HTTP/1.1\r\nContent-Length: 5\r\n\r\n40abc\
+POST /other HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz\
+POST /socket.io/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n42[\r\n2\r\n1]\r\n0\r\n\r\n\
+POST /socket.io/ HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789";
+    assert_eq!(
+        kept_bodies(&mut p, data),
+        [
+            Some((b"40abc".to_vec(), false)),
+            None,
+            Some((b"42[1]".to_vec(), false)),
+            Some((b"01234567".to_vec(), true)),
+        ]
+    );
+    // Responses: kept for the requests announced so, in order.
+    let mut r = HttpParser::new(Role::Response, DEFAULT_MAX_HEAD_BYTES);
+    r.keep_bodies(64, |_| false);
+    r.expect_kept_response_to("GET");
+    r.expect_response_to("GET");
+    r.expect_kept_response_to("GET");
+    let data = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n6\x1e\
+HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nno\
+HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n3probe";
+    let mut got = kept_bodies(&mut r, data);
+    let mut done = 0;
+    r.end(&mut |i| done += usize::from(matches!(i, HttpItem::BodyDone { .. })));
+    assert_eq!(done, 1);
+    got.push(r.take_body());
+    assert_eq!(
+        got,
+        [
+            Some((b"6\x1e".to_vec(), false)),
+            None,
+            Some((b"3probe".to_vec(), false))
+        ]
+    );
+    // A gap loses the body being kept.
+    let mut p = HttpParser::new(Role::Request, DEFAULT_MAX_HEAD_BYTES);
+    p.keep_bodies(64, polling);
+    p.feed(
+        b"POST /socket.io/ HTTP/1.1\r\nContent-Length: 4\r\n\r\n40",
+        &mut |_| {},
+    );
+    p.gap();
+    assert_eq!(p.take_body(), None);
+    // Without keep_bodies nothing is kept or queued.
+    let mut p = HttpParser::new(Role::Request, DEFAULT_MAX_HEAD_BYTES);
+    assert_eq!(kept_bodies(&mut p, &data[..0]), []);
+    p.feed(
+        b"POST /socket.io/ HTTP/1.1\r\nContent-Length: 2\r\n\r\n40",
+        &mut |_| {},
+    );
+    assert_eq!(p.take_body(), None);
+    assert!(p.done_bodies.is_empty());
+}

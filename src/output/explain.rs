@@ -241,6 +241,7 @@ impl Explainer {
                 version,
                 headers,
                 checks,
+                ..
             } => {
                 let head = head_bytes(&[method, target, version], headers);
                 let req = RequestHead {
@@ -279,6 +280,7 @@ impl Explainer {
                 headers,
                 version,
                 reason,
+                ..
             } => {
                 let head = head_bytes(&[version, "000", reason], headers);
                 let waited = c.last_request.map(|t| e.ts.millis_since(t));

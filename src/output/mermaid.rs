@@ -491,6 +491,7 @@ mod tests {
             version: "HTTP/1.1".into(),
             headers: vec![],
             checks: None,
+            body: Default::default(),
         };
         d.event(
             &ev(0, Some(Direction::C2S), req),
@@ -554,6 +555,7 @@ mod tests {
             version: "HTTP/1.1".into(),
             headers: vec![],
             checks: None,
+            body: Default::default(),
         };
         for _ in 0..5 {
             d.event(

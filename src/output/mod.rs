@@ -13,10 +13,13 @@ macro_rules! msg {
 
 pub mod compare;
 pub mod explain;
+pub mod har;
 pub mod html;
 pub mod lesson;
 pub mod mermaid;
 pub mod order;
+pub mod payload;
+pub mod select;
 pub mod stats;
 pub mod text;
 

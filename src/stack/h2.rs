@@ -9,7 +9,8 @@
 
 use std::collections::BTreeMap;
 
-use super::LayerEvent;
+use super::{ws_out, LayerEvent};
+use crate::app::{AppContext, AppDecoder};
 use crate::h2::{self as h2layer, Entry, H2Event, H2Layer, WebSocketOpen, WsStreamEnd};
 use crate::http::{self, Check};
 use crate::rules::Violation;
@@ -29,10 +30,17 @@ pub struct H2Open {
     pub checks: Vec<Check>,
 }
 
+/// One WebSocket over HTTP/2: its WebSocket layer and, when payloads are kept, the
+/// decoder of the protocol riding on it.
+struct Ws {
+    session: WsSession,
+    decoder: Option<Box<AppDecoder>>,
+}
+
 /// HTTP/2 and its WebSockets.
 pub struct H2Session {
     layer: H2Layer,
-    ws: BTreeMap<u32, WsSession>,
+    ws: BTreeMap<u32, Ws>,
     warned: bool,
 }
 
@@ -81,7 +89,7 @@ impl H2Session {
     /// `dir` ended (TCP FIN or RST).
     pub fn tcp_end(&mut self, dir: Direction, ts: Timestamp) {
         for s in self.ws.values_mut() {
-            s.tcp_end(dir, ts);
+            s.session.tcp_end(dir, ts);
         }
     }
 
@@ -98,7 +106,10 @@ impl H2Session {
             layer.end(dir, &mut |ev| event(ws, warned, enabled, ev, ts, cfg, out));
         }
         for (stream, mut s) in std::mem::take(ws) {
-            s.end(ts, &mut |d, e| out(d, in_stream(stream, LayerEvent::Ws(e))));
+            let dec = &mut s.decoder;
+            s.session.end(ts, &mut |d, e| {
+                ws_out(dec, d, e, ts, &mut |d, e| out(d, in_stream(stream, e)))
+            });
         }
     }
 }
@@ -109,7 +120,7 @@ fn in_stream(stream: u32, e: LayerEvent) -> LayerEvent {
 
 /// One `h2` event.
 fn event(
-    ws: &mut BTreeMap<u32, WsSession>,
+    ws: &mut BTreeMap<u32, Ws>,
     warned: &mut bool,
     connect_enabled: bool,
     ev: H2Event<'_>,
@@ -139,6 +150,8 @@ fn event(
                 .find(|e| e.name.eq_ignore_ascii_case("permessage-deflate"))
                 .map(|e| http::deflate_params(e, &open.offered_extensions).0);
             let ok = open.ok;
+            let subprotocol = open.subprotocol.clone();
+            let path = open.request.path.clone().unwrap_or_default();
             out(
                 Some(Direction::S2C),
                 in_stream(stream, LayerEvent::H2Handshake(Box::new(H2Open { open: *open, checks }))),
@@ -158,7 +171,18 @@ fn event(
                 }
                 return;
             }
-            ws.insert(stream, WsSession::new(cfg, deflate));
+            ws.insert(
+                stream,
+                Ws {
+                    session: WsSession::new(cfg, deflate),
+                    decoder: cfg.keep_payload.then(|| {
+                        Box::new(AppDecoder::new(AppContext {
+                            subprotocol,
+                            path,
+                        }))
+                    }),
+                },
+            );
         }
         H2Event::Data {
             dir,
@@ -168,7 +192,10 @@ fn event(
             ..
         } => {
             if let Some(s) = ws.get_mut(&stream) {
-                s.feed(dir, bytes, ts, &mut |d, e| out(d, in_stream(stream, LayerEvent::Ws(e))));
+                let dec = &mut s.decoder;
+                s.session.feed(dir, bytes, ts, &mut |d, e| {
+                    ws_out(dec, d, e, ts, &mut |d, e| out(d, in_stream(stream, e)))
+                });
             }
         }
         H2Event::StreamGap {
@@ -181,22 +208,28 @@ fn event(
                 // An unknown size loses the frame boundary: a large gap makes the
                 // WebSocket layer hunt for the next plausible header.
                 let n = bytes.unwrap_or(u64::MAX / 2);
-                s.gap(dir, n, ts, &mut |d, e| out(d, in_stream(stream, LayerEvent::Ws(e))));
+                let dec = &mut s.decoder;
+                s.session.gap(dir, n, ts, &mut |d, e| {
+                    ws_out(dec, d, e, ts, &mut |d, e| out(d, in_stream(stream, e)))
+                });
             }
         }
         H2Event::WebSocketEnd { stream, dir, how } => match how {
             // END_STREAM: that side is done, as a TCP FIN would say.
             WsStreamEnd::EndStream => {
                 if let Some(s) = ws.get_mut(&stream) {
-                    s.tcp_end(dir, ts);
+                    s.session.tcp_end(dir, ts);
                 }
             }
             // RST_STREAM aborts the WebSocket, as a TCP RST its connection.
             WsStreamEnd::Reset(_) | WsStreamEnd::ConnectionEnded => {
                 if let Some(mut s) = ws.remove(&stream) {
-                    s.tcp_end(dir, ts);
-                    s.tcp_end(dir.reverse(), ts);
-                    s.end(ts, &mut |d, e| out(d, in_stream(stream, LayerEvent::Ws(e))));
+                    s.session.tcp_end(dir, ts);
+                    s.session.tcp_end(dir.reverse(), ts);
+                    let dec = &mut s.decoder;
+                    s.session.end(ts, &mut |d, e| {
+                        ws_out(dec, d, e, ts, &mut |d, e| out(d, in_stream(stream, e)))
+                    });
                 }
             }
         },

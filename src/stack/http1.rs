@@ -8,10 +8,11 @@
 
 use std::collections::VecDeque;
 
-use super::LayerEvent;
-use crate::http::{self, HttpItem, HttpParser, RequestHead, Role};
+use super::{LayerEvent, PolledHead};
+use crate::app::{self, AppContext, AppDecoder};
+use crate::http::{self, HttpItem, HttpParser, ParserState, RequestHead, ResponseHead, Role};
 use crate::rules::Violation;
-use crate::types::Direction;
+use crate::types::{Direction, Timestamp};
 use crate::ws::DeflateParams;
 
 /// Bytes of a request stream held while the answer to an upgrade request is awaited.
@@ -34,6 +35,9 @@ pub enum Handover {
         established: bool,
         /// Stream bytes that followed the 101 (server) and were held (client).
         leftover: Vec<(Direction, Vec<u8>)>,
+        /// The negotiated subprotocol and the request target, for the decoder of
+        /// the protocol riding on the WebSocket.
+        app: AppContext,
     },
     /// HTTP/2 over cleartext (RFC 7540 3.2's h2c upgrade).
     H2c {
@@ -59,6 +63,26 @@ pub struct Http1 {
     held_overflow: bool,
     /// The last request asked for h2c: its `HTTP2-Settings`.
     h2c_settings: Option<Option<Vec<u8>>>,
+    /// Engine.IO long polling, when bodies are decoded ([`Http1::decode_polling`]).
+    polling: Option<Box<Polling>>,
+}
+
+/// Engine.IO long-polling bodies: kept whole (bounded) for `/socket.io/` targets and
+/// fed to one decoder for the connection. A head whose body is kept is emitted once
+/// the body is complete, with what it carried.
+struct Polling {
+    decoder: Option<AppDecoder>,
+    /// The polling target of each outstanding request (in step with `outstanding`).
+    targets: VecDeque<Option<String>>,
+    /// A request head waiting for its body, with its target.
+    request: Option<(Box<RequestHead>, String)>,
+    /// A response head waiting for its body, with its request's target.
+    response: Option<(Box<ResponseHead>, String)>,
+}
+
+/// A request target whose bodies carry Engine.IO packets (long polling).
+fn polling_target(target: &str) -> bool {
+    app::engine_io_version(target).is_some()
 }
 
 impl Default for Http1 {
@@ -78,7 +102,79 @@ impl Http1 {
             held: Vec::new(),
             held_overflow: false,
             h2c_settings: None,
+            polling: None,
         }
+    }
+
+    /// Decodes Engine.IO long-polling bodies (requests and responses to `/socket.io/`
+    /// targets, each kept whole up to `max_body` bytes): their heads are emitted once
+    /// the body is complete, as [`LayerEvent::Polled`].
+    pub fn decode_polling(&mut self, max_body: usize) {
+        self.requests.keep_bodies(max_body, polling_target);
+        self.responses.keep_bodies(max_body, |_| false);
+        self.polling = Some(Box::new(Polling {
+            decoder: None,
+            targets: VecDeque::new(),
+            request: None,
+            response: None,
+        }));
+    }
+
+    /// A head waiting for its body goes out as it is (no body came, or it was lost).
+    fn flush(&mut self, dir: Direction, out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+        let Some(p) = self.polling.as_mut() else {
+            return;
+        };
+        match dir {
+            Direction::C2S => {
+                if let Some((req, _)) = p.request.take() {
+                    out(Some(dir), LayerEvent::Request(req, None));
+                }
+            }
+            Direction::S2C => {
+                if let Some((resp, _)) = p.response.take() {
+                    out(Some(dir), LayerEvent::Response(resp));
+                }
+            }
+        }
+    }
+
+    /// A body is complete: the head waiting for it goes out with the packets it carried.
+    fn body_done(
+        &mut self,
+        dir: Direction,
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
+        let parser = match dir {
+            Direction::C2S => &mut self.requests,
+            Direction::S2C => &mut self.responses,
+        };
+        let body = parser.take_body();
+        let Some(p) = self.polling.as_mut() else {
+            return;
+        };
+        let head = match dir {
+            Direction::C2S => p.request.take().map(|(r, t)| (PolledHead::Request(r), t)),
+            Direction::S2C => p.response.take().map(|(r, t)| (PolledHead::Response(r), t)),
+        };
+        let Some((head, target)) = head else {
+            return;
+        };
+        let apps = match body {
+            // A cut body is not decoded.
+            Some((bytes, false)) => p
+                .decoder
+                .get_or_insert_with(|| {
+                    AppDecoder::new(AppContext {
+                        subprotocol: None,
+                        path: target.clone(),
+                    })
+                })
+                .http_body(dir, &target, &bytes, ts.0),
+            _ => Vec::new(),
+        };
+        out(Some(dir), LayerEvent::Polled(head, apps));
     }
 
     /// Bytes of `dir`'s stream. Returns the hand-over when a 101 switched protocols.
@@ -86,6 +182,7 @@ impl Http1 {
         &mut self,
         dir: Direction,
         bytes: &[u8],
+        ts: Timestamp,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) -> Option<Handover> {
         match dir {
@@ -93,16 +190,17 @@ impl Http1 {
                 if self.awaiting_upgrade {
                     self.hold(bytes, out);
                 } else {
-                    self.feed_requests(bytes, out);
+                    self.feed_requests(bytes, ts, out);
                 }
                 None
             }
-            Direction::S2C => self.feed_responses(bytes, out),
+            Direction::S2C => self.feed_responses(bytes, ts, out),
         }
     }
 
     /// A hole in `dir`'s stream: the parser resynchronises at the next head.
-    pub fn gap(&mut self, dir: Direction) {
+    pub fn gap(&mut self, dir: Direction, out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+        self.flush(dir, out);
         match dir {
             Direction::C2S => self.requests.gap(),
             Direction::S2C => self.responses.gap(),
@@ -111,17 +209,33 @@ impl Http1 {
 
     /// The connection is over. `ended`: it really ended (FIN or RST), as opposed to the
     /// capture stopping while it was open.
-    pub fn end(&mut self, ended: bool, out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+    pub fn end(
+        &mut self,
+        ended: bool,
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
+        if ended {
+            let mut items = Vec::new();
+            self.requests.end(&mut |i| items.push((Direction::C2S, i)));
+            self.responses.end(&mut |i| items.push((Direction::S2C, i)));
+            for (dir, item) in items {
+                match item {
+                    HttpItem::Violation(v) => {
+                        // A head waiting for the body cut short goes out before the news.
+                        self.flush(dir, out);
+                        out(Some(dir), LayerEvent::Violation(v));
+                    }
+                    // A body read until the end of the stream.
+                    HttpItem::BodyDone { .. } => self.body_done(dir, ts, out),
+                    HttpItem::Request(_) | HttpItem::Response(_) => {}
+                }
+            }
+        }
+        self.flush(Direction::C2S, out);
+        self.flush(Direction::S2C, out);
         if !ended {
             return;
-        }
-        let mut items = Vec::new();
-        self.requests.end(&mut |i| items.push((Direction::C2S, i)));
-        self.responses.end(&mut |i| items.push((Direction::S2C, i)));
-        for (dir, item) in items {
-            if let HttpItem::Violation(v) = item {
-                out(Some(dir), LayerEvent::Violation(v));
-            }
         }
         // Only a connection that really ended left the upgrade unanswered; a capture
         // that stops (or `-c`) just did not see the answer yet.
@@ -138,12 +252,14 @@ impl Http1 {
     fn feed_responses(
         &mut self,
         bytes: &[u8],
+        ts: Timestamp,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) -> Option<Handover> {
         let dir = Some(Direction::S2C);
         let mut items = Vec::new();
         let used = self.responses.feed(bytes, &mut |i| items.push(i));
         let mut upgraded = None;
+        let mut app = AppContext::default();
         for item in items {
             match item {
                 HttpItem::Response(resp) => {
@@ -154,7 +270,20 @@ impl Http1 {
                         continue; // 100 Continue and friends: the final answer is still to come
                     }
                     let req = self.outstanding.pop_front().flatten();
+                    let polled = self
+                        .polling
+                        .as_mut()
+                        .and_then(|p| p.targets.pop_front())
+                        .flatten();
                     let answers_upgrade = self.awaiting_upgrade && self.outstanding.is_empty();
+                    if let Some(target) = polled.filter(|_| status != 101 && req.is_none()) {
+                        // Its body (if any) is kept: the head waits for it.
+                        self.flush(Direction::S2C, out);
+                        if let Some(p) = self.polling.as_mut() {
+                            p.response = Some((Box::new(resp), target));
+                        }
+                        continue;
+                    }
                     if !answers_upgrade && status != 101 {
                         out(dir, LayerEvent::Response(Box::new(resp)));
                         continue;
@@ -165,9 +294,14 @@ impl Http1 {
                         violations(dir, up.violations.iter().cloned(), out);
                         if status == 101 {
                             upgraded = Some((up.deflate, up.ok, true));
+                            app = AppContext {
+                                subprotocol: up.subprotocol.clone(),
+                                path: req.target.clone(),
+                            };
                         }
                         out(dir, LayerEvent::Handshake(Box::new(up)));
                     } else {
+                        app.subprotocol = resp.header("sec-websocket-protocol").map(str::to_string);
                         out(dir, LayerEvent::Response(Box::new(resp)));
                         if status == 101 {
                             // A 101 whose request was not seen (mid-stream) is taken at its
@@ -181,8 +315,12 @@ impl Http1 {
                     }
                 }
                 HttpItem::Violation(v) => out(dir, LayerEvent::Violation(v)),
-                HttpItem::Request(_) | HttpItem::BodyDone { .. } => {}
+                HttpItem::BodyDone { .. } => self.body_done(Direction::S2C, ts, out),
+                HttpItem::Request(_) => {}
             }
+        }
+        if self.responses.state() != ParserState::Body {
+            self.flush(Direction::S2C, out);
         }
         match upgraded {
             Some((_, _, false)) if self.h2c_settings.is_some() => {
@@ -221,20 +359,26 @@ impl Http1 {
                     deflate,
                     established,
                     leftover,
+                    app,
                 })
             }
             None => {
                 if !self.awaiting_upgrade && !self.held.is_empty() {
                     // A refused upgrade: what the client sent meanwhile is HTTP again.
                     let held = std::mem::take(&mut self.held);
-                    self.feed_requests(&held, out);
+                    self.feed_requests(&held, ts, out);
                 }
                 None
             }
         }
     }
 
-    fn feed_requests(&mut self, bytes: &[u8], out: &mut impl FnMut(Option<Direction>, LayerEvent)) {
+    fn feed_requests(
+        &mut self,
+        bytes: &[u8],
+        ts: Timestamp,
+        out: &mut impl FnMut(Option<Direction>, LayerEvent),
+    ) {
         let dir = Some(Direction::C2S);
         let mut rest = bytes;
         loop {
@@ -243,7 +387,6 @@ impl Http1 {
             for item in items {
                 match item {
                     HttpItem::Request(req) => {
-                        self.responses.expect_response_to(&req.method);
                         if req.has_token("upgrade", "h2c") {
                             self.h2c_settings = Some(
                                 req.header("http2-settings")
@@ -251,6 +394,14 @@ impl Http1 {
                             );
                         }
                         let upgrade = req.is_upgrade_request();
+                        let polled =
+                            (self.polling.is_some() && !upgrade && polling_target(&req.target))
+                                .then(|| req.target.clone());
+                        if polled.is_some() {
+                            self.responses.expect_kept_response_to(&req.method);
+                        } else {
+                            self.responses.expect_response_to(&req.method);
+                        }
                         let (checks, broken) = if upgrade {
                             let (c, v) = http::request_checks_and_violations(&req);
                             (Some(c), v)
@@ -259,14 +410,30 @@ impl Http1 {
                         };
                         if self.outstanding.len() == MAX_OUTSTANDING_REQUESTS {
                             self.outstanding.pop_front();
+                            if let Some(p) = self.polling.as_mut() {
+                                p.targets.pop_front();
+                            }
                         }
                         self.outstanding.push_back(upgrade.then(|| req.clone()));
+                        self.flush(Direction::C2S, out);
+                        if let Some(p) = self.polling.as_mut() {
+                            p.targets.push_back(polled.clone());
+                            if let Some(target) = polled {
+                                // Its body (if any) is kept: the head waits for it.
+                                p.request = Some((Box::new(req), target));
+                                continue;
+                            }
+                        }
                         out(dir, LayerEvent::Request(Box::new(req), checks));
                         violations(dir, broken.into_iter(), out);
                     }
                     HttpItem::Violation(v) => out(dir, LayerEvent::Violation(v)),
-                    HttpItem::Response(_) | HttpItem::BodyDone { .. } => {}
+                    HttpItem::BodyDone { .. } => self.body_done(Direction::C2S, ts, out),
+                    HttpItem::Response(_) => {}
                 }
+            }
+            if self.requests.state() != ParserState::Body {
+                self.flush(Direction::C2S, out);
             }
             rest = rest.get(used..).unwrap_or_default();
             // The parser stops after any request asking for an Upgrade: what the client

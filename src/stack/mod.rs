@@ -24,11 +24,12 @@ pub mod recognise;
 
 use std::sync::Arc;
 
+use crate::app::{AppContext, AppDecoder, AppMessage};
 use crate::http::{Check, RequestHead, ResponseHead, Upgrade};
 use crate::rules::Violation;
 use crate::tls::{ClientHello, KeyLog, ServerHello, TlsConfig, TlsEvent, TlsLayer};
 use crate::types::{Direction, Timestamp};
-use crate::ws::{WsConfig, WsEvent, WsSession};
+use crate::ws::{MessageEvent, MessageKind, WsConfig, WsEvent, WsSession};
 
 use http1::{Handover, Http1};
 use recognise::{Recognised, Recogniser};
@@ -44,8 +45,17 @@ pub enum LayerEvent {
     Handshake(Box<Upgrade>),
     /// An upgrade request the server never answered (the connection ended first).
     Unanswered(Option<Box<RequestHead>>),
+    /// An HTTP/1.x head whose body carried Engine.IO long-polling packets, emitted once
+    /// the body is complete, with those packets (decoded when payloads are kept).
+    Polled(PolledHead, Vec<AppMessage>),
     /// A WebSocket event.
     Ws(WsEvent),
+    /// A WebSocket data message with its whole payload, and the packets of the
+    /// protocol riding on the WebSocket that it completed (in order; empty when none
+    /// is recognised). Emitted instead of `Ws(WsEvent::Message)` when payloads are
+    /// kept ([`WsConfig::keep_payload`]): then every whole message also goes to the
+    /// WebSocket's [`AppDecoder`].
+    Message(MessageEvent, Vec<AppMessage>),
     /// A TLS event.
     Tls(TlsNote),
     /// A rule broken, or a note.
@@ -79,6 +89,15 @@ pub enum LayerEvent {
         /// Error code.
         code: u32,
     },
+}
+
+/// The head of an HTTP/1.x message whose body was decoded ([`LayerEvent::Polled`]).
+#[derive(Debug)]
+pub enum PolledHead {
+    /// A request (`POST /socket.io/?EIO=4&transport=polling…`).
+    Request(Box<RequestHead>),
+    /// A response (to a polling request).
+    Response(Box<ResponseHead>),
 }
 
 /// What the TLS layer saw, as the layers above and the views need it (owned; the
@@ -174,6 +193,9 @@ enum Top {
 /// The layers that read a byte stream: TCP's, or TLS's plaintext.
 struct App {
     top: Top,
+    /// The decoder of the protocol riding on the WebSocket (when payloads are kept),
+    /// made from the handshake's subprotocol and request target.
+    decoder: Option<Box<AppDecoder>>,
 }
 
 /// TLS and what it counted.
@@ -207,6 +229,7 @@ impl Stack {
         Stack {
             app: App {
                 top: Top::Recognise(Recogniser::new(mid_stream)),
+                decoder: None,
             },
             tls: None,
             cfg: cfg.clone(),
@@ -466,6 +489,30 @@ fn tls_event(
     }
 }
 
+/// A WebSocket event out of the stack: a message with its whole payload goes to the
+/// WebSocket's application decoder and out with what it decoded.
+pub(crate) fn ws_out(
+    decoder: &mut Option<Box<AppDecoder>>,
+    dir: Option<Direction>,
+    ev: WsEvent,
+    ts: Timestamp,
+    out: &mut impl FnMut(Option<Direction>, LayerEvent),
+) {
+    match ev {
+        WsEvent::Message(m) if m.payload.is_some() => {
+            let apps = match (decoder.as_mut(), dir, m.payload.as_deref()) {
+                // A cut payload is not a whole message: it is not decoded.
+                (Some(dec), Some(d), Some(p)) if !m.payload_truncated => {
+                    dec.message(d, m.kind == MessageKind::Text, p, ts.0)
+                }
+                _ => Vec::new(),
+            };
+            out(dir, LayerEvent::Message(m, apps))
+        }
+        ev => out(dir, LayerEvent::Ws(ev)),
+    }
+}
+
 impl App {
     fn carries(&self) -> Carries {
         match &self.top {
@@ -480,7 +527,13 @@ impl App {
     /// Recognition chose `what`: the new top layer.
     fn decided(&mut self, what: Carries, confidence: Option<crate::ws::Confidence>, ws: &WsConfig) {
         self.top = match what {
-            Carries::Http => Top::Http1(Box::default()),
+            Carries::Http => {
+                let mut h = Box::<Http1>::default();
+                if ws.keep_payload {
+                    h.decode_polling(usize::try_from(ws.max_payload_bytes).unwrap_or(usize::MAX));
+                }
+                Top::Http1(h)
+            }
             // A TLS plaintext or a cleartext stream beginning with the client preface:
             // ALPN h2, or prior knowledge.
             Carries::Http2 => Top::H2(Box::new(h2::H2Session::new(
@@ -491,6 +544,10 @@ impl App {
                 if let Some(c) = confidence {
                     s = s.with_confidence(c);
                 }
+                // No handshake: the protocol is sniffed from the messages.
+                self.decoder = ws
+                    .keep_payload
+                    .then(|| Box::new(AppDecoder::new(AppContext::default())));
                 Top::WebSocket(Box::new(s))
             }
             other => Top::Opaque(other),
@@ -538,14 +595,15 @@ impl App {
         let handover = match &mut self.top {
             Top::Recognise(_) | Top::Opaque(_) => None,
             Top::WebSocket(ws) => {
-                ws.feed(dir, bytes, ts, &mut |d, e| out(d, LayerEvent::Ws(e)));
+                let dec = &mut self.decoder;
+                ws.feed(dir, bytes, ts, &mut |d, e| ws_out(dec, d, e, ts, out));
                 None
             }
             Top::H2(h) => {
                 h.feed(dir, bytes, ts, ws_cfg, out);
                 None
             }
-            Top::Http1(h) => h.feed(dir, bytes, out),
+            Top::Http1(h) => h.feed(dir, bytes, ts, out),
         };
         match handover {
             None => {}
@@ -563,11 +621,14 @@ impl App {
                 deflate,
                 established,
                 leftover,
+                app,
             }) => {
                 let mut session = WsSession::new(ws_cfg, deflate);
                 session.set_established(established);
+                self.decoder = ws_cfg.keep_payload.then(|| Box::new(AppDecoder::new(app)));
+                let dec = &mut self.decoder;
                 for (d, b) in leftover {
-                    session.feed(d, &b, ts, &mut |d, e| out(d, LayerEvent::Ws(e)));
+                    session.feed(d, &b, ts, &mut |d, e| ws_out(dec, d, e, ts, out));
                 }
                 self.top = Top::WebSocket(Box::new(session));
             }
@@ -583,8 +644,11 @@ impl App {
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
         match &mut self.top {
-            Top::Http1(h) => h.gap(dir),
-            Top::WebSocket(ws) => ws.gap(dir, bytes, ts, &mut |d, e| out(d, LayerEvent::Ws(e))),
+            Top::Http1(h) => h.gap(dir, out),
+            Top::WebSocket(ws) => {
+                let dec = &mut self.decoder;
+                ws.gap(dir, bytes, ts, &mut |d, e| ws_out(dec, d, e, ts, out))
+            }
             Top::H2(h) => h.gap(dir, bytes, ts, ws_cfg, out),
             Top::Recognise(_) | Top::Opaque(_) => {}
         }
@@ -606,9 +670,12 @@ impl App {
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
         match &mut self.top {
-            Top::WebSocket(ws) => ws.end(ts, &mut |d, e| out(d, LayerEvent::Ws(e))),
+            Top::WebSocket(ws) => {
+                let dec = &mut self.decoder;
+                ws.end(ts, &mut |d, e| ws_out(dec, d, e, ts, out))
+            }
             Top::H2(h) => h.end(ts, ws_cfg, out),
-            Top::Http1(h) => h.end(ended, out),
+            Top::Http1(h) => h.end(ended, ts, out),
             Top::Recognise(_) | Top::Opaque(_) => {}
         }
     }

@@ -441,12 +441,16 @@ pub fn lines(
                 o.text(format!(" {n}: {v}"));
             }
             upgrade_sections(&mut o, store, conn, &conn_events, false, lang);
+            if let Some(body) = ev.kind.body() {
+                app_section(&mut o, body, lang);
+            }
         }
         EventKind::HttpResponse {
             status,
             reason,
             version,
             headers,
+            ..
         } => {
             o.heading(&tr!(lang, "tui.detail.response_head"));
             o.text(format!(" {version} {status} {reason}"));
@@ -454,6 +458,9 @@ pub fn lines(
                 o.text(format!(" {n}: {v}"));
             }
             upgrade_sections(&mut o, store, conn, &conn_events, true, lang);
+            if let Some(body) = ev.kind.body() {
+                app_section(&mut o, body, lang);
+            }
         }
         EventKind::WsHandshake {
             ok,
@@ -676,6 +683,7 @@ pub fn lines(
             wire_len,
             compressed,
             preview,
+            body,
             ..
         } => {
             o.heading(&tr!(lang, "tui.detail.message"));
@@ -696,6 +704,7 @@ pub fn lines(
                 o.text(tr!(lang, "tui.detail.deflated"));
             }
             o.text(format!(" {} {preview}", tr!(lang, "tui.detail.preview")));
+            app_section(&mut o, body, lang);
         }
         EventKind::WsClose { .. } => {
             if let Some(c) = conn {
@@ -761,6 +770,22 @@ pub fn lines(
 }
 
 /// "text" / "文本" for a message kind.
+/// The packets of the protocol riding on a WebSocket message (or an Engine.IO
+/// long-polling body), one line each (already made safe).
+fn app_section(o: &mut Out, body: &wsscope::analysis::MessageBody, lang: Lang) {
+    let apps: Vec<&wsscope::analysis::AppInfo> = if body.apps.is_empty() {
+        body.app.iter().collect()
+    } else {
+        body.apps.iter().collect()
+    };
+    if !apps.is_empty() {
+        o.heading(&tr!(lang, "tui.detail.app"));
+        for a in apps {
+            o.text(format!(" {}", a.summary));
+        }
+    }
+}
+
 fn kind_word(kind: MessageKind, lang: Lang) -> String {
     match kind {
         MessageKind::Text => tr!(lang, "tui.kind.text"),

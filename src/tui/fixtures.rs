@@ -91,6 +91,7 @@ fn message(kind: MessageKind, len: u64, wire_len: u64, preview: &str) -> EventKi
         compressed: false,
         compressed_len: None,
         preview: preview.into(),
+        body: Default::default(),
     }
 }
 
@@ -144,6 +145,7 @@ fn upgrade_response() -> EventKind {
         reason: r.reason,
         version: r.version,
         headers: r.headers,
+        body: Default::default(),
     }
 }
 
@@ -196,6 +198,7 @@ pub fn session() -> Vec<Event> {
                 version: "HTTP/1.1".into(),
                 headers: headers(&[("Host", "198.51.100.7"), ("User-Agent", "curl/8.5.0")]),
                 checks: None,
+                body: Default::default(),
             },
         ),
         http(
@@ -207,6 +210,7 @@ pub fn session() -> Vec<Event> {
                 reason: "OK".into(),
                 version: "HTTP/1.1".into(),
                 headers: headers(&[("Content-Type", "text/html"), ("Content-Length", "1256")]),
+                body: Default::default(),
             },
         ),
         ws(9, 200.0, Some(C2S), upgrade_request()),

@@ -40,12 +40,17 @@ pub(super) fn events_of(name: &str) -> Vec<Event> {
 
 /// The events of a capture in `captures/` and its first packet.
 fn capture_of(name: &str) -> Collect {
+    capture_with(name, Config::default())
+}
+
+/// [`capture_of`] with the pipeline's options `cfg`.
+fn capture_with(name: &str, cfg: Config) -> Collect {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("captures")
         .join(name);
     let mut cap = pcap::Capture::from_file(&path).expect("open capture");
     let linktype = cap.get_datalink().0;
-    let mut analyzer = Analyzer::new(Config::default());
+    let mut analyzer = Analyzer::new(cfg);
     let mut out = Collect::default();
     let mut last = Timestamp::default();
     while let Ok(p) = cap.next_packet() {
@@ -66,7 +71,12 @@ fn open(name: &str) -> App {
 
 /// [`open`] in language `lang`.
 pub(super) fn open_in(name: &str, lang: wsscope::output::Lang) -> App {
-    let Collect { events, first } = capture_of(name);
+    open_collected(capture_of(name), name, lang)
+}
+
+/// The view of what the pipeline gave for capture `name`.
+fn open_collected(c: Collect, name: &str, lang: wsscope::output::Lang) -> App {
+    let Collect { events, first } = c;
     let packets = events.iter().map(|e| e.pkt).max().unwrap_or(0);
     let mut app = App::new(ViewOptions {
         source_label: format!("captures/{name}"),
@@ -308,6 +318,40 @@ fn compressed_messages_say_so() {
     assert!(s.contains("compressed with permessage-deflate"), "{s}");
     insta::assert_snapshot!("real_deflate_message_120x40", s);
     insta::assert_snapshot!("real_deflate_message_80x24", screen(&mut app, 80, 24));
+}
+
+#[test]
+fn a_message_detail_names_the_protocol_riding_on_it() {
+    // As `wsscope view` runs the pipeline: whole payloads decoded, not kept.
+    let mut cfg = Config::default();
+    cfg.ws.keep_payload = true;
+    let mut c = capture_with("chromium-python-websockets.pcap", cfg);
+    for e in &mut c.events {
+        if let EventKind::WsMessage { body, .. } = &mut e.kind {
+            body.payload = None;
+        }
+    }
+    let mut app = open_collected(
+        c,
+        "chromium-python-websockets.pcap",
+        wsscope::output::Lang::En,
+    );
+    press(&mut app, KeyCode::End);
+    select_where(
+        &mut app,
+        KeyCode::Up,
+        |k| matches!(k, EventKind::WsMessage { body, .. } if body.app.is_some()),
+    );
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("Protocol riding on WebSocket"), "{s}");
+    assert!(s.contains("json object \"subscribe\" (2 keys)"), "{s}");
+    // The other messages are no protocol's.
+    select_where(
+        &mut app,
+        KeyCode::Up,
+        |k| matches!(k, EventKind::WsMessage { body, .. } if body.app.is_none()),
+    );
+    assert!(!screen(&mut app, 120, 40).contains("Protocol riding"));
 }
 
 #[test]

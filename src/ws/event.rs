@@ -89,6 +89,12 @@ pub struct MessageEvent {
     pub compressed_len: Option<u64>,
     /// The first bytes of the (inflated) payload.
     pub preview: Preview,
+    /// The whole payload after unmasking and inflation, when the session keeps
+    /// payloads ([`super::WsConfig::keep_payload`]); at most
+    /// [`super::WsConfig::max_payload_bytes`] of it.
+    pub payload: Option<Vec<u8>>,
+    /// The payload was cut at the bound (or its inflation stopped early).
+    pub payload_truncated: bool,
 }
 
 /// What the WebSocket layer saw. Frames and messages are held inline: one

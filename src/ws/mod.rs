@@ -10,8 +10,9 @@
 //! - [`sniff`]: does a byte stream look like WebSocket frames?
 //! - [`violations`]: every rule checked, with its stable code and RFC section.
 //!
-//! Nothing here buffers a whole payload: payload bytes are unmasked, checked and
-//! inflated as they arrive, and only previews and control payloads (at most 125
+//! Nothing here buffers a whole payload unless asked ([`WsConfig::keep_payload`],
+//! bounded by [`WsConfig::max_payload_bytes`]): payload bytes are unmasked, checked
+//! and inflated as they arrive, and only previews and control payloads (at most 125
 //! bytes) are kept.
 
 pub mod close;
@@ -57,6 +58,13 @@ pub struct WsConfig {
     /// everything else (counts, lengths, checks, violations, close codes, ping RTTs) is
     /// the same. For views that never show them, such as the per-connection stats.
     pub detail: bool,
+    /// Keep each data message's whole payload (after unmasking and inflation) and hand
+    /// it over with the message (default false: nothing is kept, as the stats need).
+    /// For views that show payloads, search them, or decode protocols riding on them.
+    pub keep_payload: bool,
+    /// With `keep_payload`: the most bytes kept of one message (default 16 MiB); past
+    /// it the payload is cut there and the message says so (`payload_truncated`).
+    pub max_payload_bytes: u64,
 }
 
 impl Default for WsConfig {
@@ -70,6 +78,8 @@ impl Default for WsConfig {
             max_hunt_bytes: 64 << 10,
             max_samples: 4096,
             detail: true,
+            keep_payload: false,
+            max_payload_bytes: 16 << 20,
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Each direction has its own incremental decoder. Bytes are handled where they
 //! arrive: a header may be split anywhere (at most 14 bytes are held), payloads
-//! stream through unmasking, UTF-8 checking and inflation without being kept.
+//! stream through unmasking, UTF-8 checking and inflation without being kept, unless
+//! [`WsConfig::keep_payload`] asks for each message's whole payload (bounded).
 
 use std::collections::VecDeque;
 
@@ -150,6 +151,28 @@ struct MsgState {
     utf8_reported: bool,
     inflating: bool,
     damaged: bool,
+    /// The whole payload, when kept (bounded by `max_payload_bytes`).
+    payload: Option<Vec<u8>>,
+    /// Bytes of the payload were not kept (the bound, or inflation stopped).
+    payload_truncated: bool,
+}
+
+impl MsgState {
+    /// Keeps `bytes` of the payload, within `limit`.
+    fn keep(&mut self, bytes: &[u8], limit: u64) {
+        if let Some(p) = self.payload.as_mut() {
+            let room = usize::try_from(limit.saturating_sub(p.len() as u64)).unwrap_or(usize::MAX);
+            if bytes.len() > room {
+                self.payload_truncated = true;
+            }
+            p.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    }
+
+    /// True while payload bytes are still kept.
+    fn keeps(&self) -> bool {
+        self.payload.is_some() && !self.payload_truncated
+    }
 }
 
 enum Sync {
@@ -641,6 +664,8 @@ impl WsSession {
                     utf8_reported: false,
                     inflating: compressed,
                     damaged: false,
+                    payload: self.cfg.keep_payload.then(Vec::new),
+                    payload_truncated: false,
                 });
                 Role::Data
             }
@@ -785,7 +810,10 @@ impl WsSession {
             None
         };
         if let Some(m) = data_msg.as_ref() {
-            if m.inflating || (!m.compressed && m.utf8.is_some() && !m.utf8_reported) {
+            if m.inflating
+                || (!m.compressed && m.keeps())
+                || (!m.compressed && m.utf8.is_some() && !m.utf8_reported)
+            {
                 want = piece.len();
             } else if !m.compressed && m.preview.wants_more() {
                 want = want.max(cfg.preview_bytes);
@@ -826,6 +854,7 @@ impl WsSession {
             }
         } else {
             m.preview.push(bytes);
+            m.keep(bytes, cfg.max_payload_bytes);
             if let Some(u) = m.utf8.as_mut() {
                 u.push(bytes);
             }
@@ -962,6 +991,10 @@ impl WsSession {
                         compressed: m.compressed,
                         compressed_len: m.compressed.then_some(m.compressed_len),
                         preview: m.preview,
+                        // A compressed message whose inflation stopped is cut there.
+                        payload_truncated: m.payload_truncated
+                            || (m.payload.is_some() && m.compressed && !m.inflating),
+                        payload: m.payload,
                     }),
                 );
             }
@@ -1364,6 +1397,7 @@ fn inflate_into(
     let mut sink = |b: &[u8]| {
         m.len = m.len.saturating_add(b.len() as u64);
         m.preview.push(b);
+        m.keep(b, cfg.max_payload_bytes);
         if let Some(u) = m.utf8.as_mut() {
             u.push(b);
         }

@@ -1297,3 +1297,78 @@ fn without_detail_only_the_display_strings_differ() {
     assert_eq!(json(&without_detail(&full)), json(&bare));
     assert_eq!(fs.stats(), bs.stats());
 }
+
+/// The whole payloads the session hands over with each message when asked to keep them.
+fn kept_payloads(
+    cfg: &WsConfig,
+    deflate: bool,
+    chunks: &[(Direction, Vec<u8>)],
+) -> Vec<(Option<Vec<u8>>, bool)> {
+    let mut s = WsSession::new(cfg, deflate.then(DeflateParams::default));
+    let mut out = Vec::new();
+    for (n, (d, b)) in chunks.iter().enumerate() {
+        s.feed(*d, b, ts(n as i64), &mut |_, e| {
+            if let WsEvent::Message(m) = e {
+                out.push((m.payload, m.payload_truncated));
+            }
+        });
+    }
+    out
+}
+
+#[test]
+fn whole_payloads_are_kept_only_when_asked_unmasked_inflated_and_bounded() {
+    let keep = WsConfig {
+        keep_payload: true,
+        ..WsConfig::default()
+    };
+    // A masked text message in three frames, fed one byte at a time.
+    let text = "héllo, wörld: a fragmented and masked message".as_bytes();
+    let mut wire = Vec::new();
+    wire.extend(encode_frame(false, 0, 1, KEY, &text[..7]));
+    wire.extend(encode_frame(false, 0, 0, KEY, &text[7..20]));
+    wire.extend(encode_frame(true, 0, 0, KEY, &text[20..]));
+    let bytewise: Vec<_> = wire.iter().map(|b| (C, vec![*b])).collect();
+    assert_eq!(
+        kept_payloads(&keep, false, &bytewise),
+        [(Some(text.to_vec()), false)]
+    );
+    // Not asked: nothing kept.
+    assert_eq!(
+        kept_payloads(&WsConfig::default(), false, &bytewise),
+        [(None, false)]
+    );
+    // Compressed server messages (context takeover) come out inflated.
+    let msgs = [
+        vec![7u8; 5000],
+        b"second, compressed against the first".to_vec(),
+    ];
+    let comp = deflate_messages(&msgs, true);
+    let chunks: Vec<_> = comp
+        .iter()
+        .map(|c| (S, encode_frame(true, 4, 2, None, c)))
+        .collect();
+    let got = kept_payloads(&keep, true, &chunks);
+    assert_eq!(
+        got,
+        [
+            (Some(msgs[0].clone()), false),
+            (Some(msgs[1].clone()), false)
+        ]
+    );
+    // The bound cuts the payload and says so; the next message is whole again.
+    let small = WsConfig {
+        max_payload_bytes: 10,
+        ..keep.clone()
+    };
+    let got = kept_payloads(&small, true, &chunks);
+    assert_eq!(got[0], (Some(vec![7u8; 10]), true));
+    let chunks = [
+        (C, encode_frame(true, 0, 2, KEY, &[1u8; 11])),
+        (C, encode_frame(true, 0, 2, KEY, &[2u8; 10])),
+    ];
+    assert_eq!(
+        kept_payloads(&small, false, &chunks),
+        [(Some(vec![1u8; 10]), true), (Some(vec![2u8; 10]), false)]
+    );
+}
