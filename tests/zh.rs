@@ -125,7 +125,12 @@ fn wire_text(events: &[Value]) -> Vec<String> {
             add(&e[f]);
         }
         // What an application packet carried (a type, event, topic or method name).
-        for a in e["apps"].as_array().into_iter().flatten().chain(e.get("app")) {
+        for a in e["apps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .chain(e.get("app"))
+        {
             add(&a["name"]);
             add(&a["type"]);
         }

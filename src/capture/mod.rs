@@ -11,7 +11,7 @@ use std::path::Path;
 
 use file::{FastFile, Read};
 
-use pcap::{Active, BpfProgram, Capture, Offline, Savefile};
+use pcap::{Active, BpfProgram, Capture, Offline};
 use rust_i18n::t;
 use wsscope::text::safe;
 use wsscope::types::Timestamp;
@@ -88,8 +88,8 @@ pub struct Source {
     linktype: i32,
     /// A file's filter, run on each packet so that hidden packets keep their numbers.
     filter: Option<BpfProgram>,
-    /// `-w FILE`: live packets are also written there (libpcap's savefile).
-    save: Option<Savefile>,
+    /// `-w FILE`: live packets are also written there (pcapng).
+    save: Option<Box<Saver>>,
     /// The capture comes on standard input.
     stream: bool,
 }
@@ -175,20 +175,20 @@ impl Source {
     }
 
     /// `-w FILE` (live capture): every captured packet is also written to `path`, a
-    /// pcap file as `tcpdump -w` writes it (libpcap's savefile).
+    /// pcapng file (one interface: this capture's link type).
     pub fn write_to(&mut self, path: &str) -> Result<(), SourceError> {
         let shown = safe(path);
-        let Inner::Live(cap) = &self.inner else {
+        if !matches!(self.inner, Inner::Live(_)) {
             return Err(SourceError(format!(
                 "-w {shown}: only a live capture (-i) is written to a file"
             )));
-        };
-        let save = cap.savefile(path).map_err(|e| {
+        }
+        let save = Saver::create(path, self.linktype).map_err(|e| {
             SourceError(format!(
                 "cannot write {shown}: {e}; check the directory exists and is writable"
             ))
         })?;
-        self.save = Some(save);
+        self.save = Some(Box::new(save));
         Ok(())
     }
 
@@ -339,4 +339,53 @@ pub fn interfaces() -> Result<Vec<(String, String)>, SourceError> {
             (d.name, info.join(", "))
         })
         .collect())
+}
+
+/// The pcapng file `-w` writes: a section, one interface, a block per packet
+/// (`pcap-file`'s writer; libpcap's savefile writes only pcap).
+pub struct Saver {
+    out: pcap_file::pcapng::PcapNgWriter<std::io::BufWriter<std::fs::File>>,
+    /// The first write error, reported once.
+    failed: bool,
+}
+
+impl Saver {
+    fn create(path: &str, linktype: i32) -> Result<Saver, String> {
+        use pcap_file::pcapng::blocks::interface_description::{
+            InterfaceDescriptionBlock, InterfaceDescriptionOption,
+        };
+        let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+        let mut out = pcap_file::pcapng::PcapNgWriter::new(std::io::BufWriter::new(file))
+            .map_err(|e| e.to_string())?;
+        out.write_pcapng_block(InterfaceDescriptionBlock {
+            linktype: pcap_file::DataLink::from(linktype as u32),
+            snaplen: LIVE_SNAPLEN as u32,
+            // pcap-file writes block times in nanoseconds: say so (if_tsresol 10^-9).
+            options: vec![InterfaceDescriptionOption::IfTsResol(9)],
+        })
+        .map_err(|e| e.to_string())?;
+        Ok(Saver { out, failed: false })
+    }
+
+    fn write(&mut self, p: &pcap::Packet<'_>) {
+        use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+        let secs = u64::try_from(p.header.ts.tv_sec).unwrap_or(0);
+        let micros = u32::try_from(p.header.ts.tv_usec).unwrap_or(0).min(999_999);
+        let block = EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: std::time::Duration::new(secs, micros * 1000),
+            original_len: p.header.len,
+            data: std::borrow::Cow::Borrowed(p.data),
+            options: vec![],
+        };
+        if self.out.write_pcapng_block(block).is_err() && !self.failed {
+            self.failed = true;
+            eprintln!("wsscope: warning: writing the -w file failed; the capture goes on");
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        use std::io::Write;
+        self.out.get_mut().flush()
+    }
 }
