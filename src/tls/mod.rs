@@ -168,6 +168,11 @@ pub struct ServerHello {
     pub key_share_group: Option<u16>,
     /// pre_shared_key accepted (TLS 1.3 resumption).
     pub psk_accepted: bool,
+    /// A session resumed: TLS 1.3 with its pre_shared_key accepted, or TLS 1.2
+    /// with the client's non-empty session id echoed (RFC 5246 7.4.1.3; a session
+    /// ticket accepted echoes it too, RFC 5077 3.4). Set by the layer, which saw
+    /// the ClientHello.
+    pub resumed: bool,
     /// encrypt_then_mac agreed (TLS 1.2 CBC suites).
     pub encrypt_then_mac: bool,
     /// extended_master_secret agreed.
@@ -450,6 +455,8 @@ pub struct TlsLayer {
     suite: Option<u16>,
     etm: bool,
     early_data_offered: bool,
+    /// The ClientHello's session id (a TLS 1.2 server echoes it to resume).
+    client_session_id: Vec<u8>,
     done: bool,
     scratch: Vec<u8>,
 }
@@ -476,6 +483,7 @@ impl TlsLayer {
             suite: None,
             etm: false,
             early_data_offered: false,
+            client_session_id: Vec::new(),
             done: false,
             scratch: Vec::new(),
         }
@@ -1070,10 +1078,15 @@ impl TlsLayer {
             Parsed::ClientHello(ch) => {
                 self.client_random = Some(ch.client_random);
                 self.early_data_offered = ch.early_data;
+                self.client_session_id.clone_from(&ch.session_id);
                 out(TlsEvent::ClientHello(Box::new(ch)));
             }
             Parsed::ServerHello(sh, true) => out(TlsEvent::HelloRetryRequest(Box::new(sh))),
-            Parsed::ServerHello(sh, false) => {
+            Parsed::ServerHello(mut sh, false) => {
+                sh.resumed = sh.psk_accepted
+                    || (sh.version == 0x0303
+                        && !sh.session_id.is_empty()
+                        && sh.session_id == self.client_session_id);
                 self.version = Some(sh.version);
                 self.suite = Some(sh.cipher_suite);
                 self.server_random = Some(sh.server_random);

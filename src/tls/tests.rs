@@ -1151,3 +1151,47 @@ fn handshake_messages_span_records() {
     assert_eq!(seen.plain[1], OK);
     assert!(!ev.contains("Violation"), "{ev}");
 }
+
+/// A TLS 1.2 ClientHello offering `session_id`, and the ServerHello answering with
+/// `echo`; whether the layer calls the session resumed.
+fn tls12_resumed(session_id: &[u8], echo: &[u8]) -> bool {
+    let body = |random: &[u8], id: &[u8], suites: &[u8], tail: &[u8]| {
+        [&[3, 3][..], random, &[id.len() as u8], id, suites, tail].concat()
+    };
+    let ch = hs(
+        1,
+        &body(&CR, session_id, &[0, 2, 0xc0, 0x2f], &[1, 0, 0, 0]),
+    );
+    let sh = hs(2, &body(&[5; 32], echo, &[0xc0, 0x2f], &[0, 0, 0]));
+    let mut layer = TlsLayer::new(keys());
+    let mut resumed = None;
+    let mut out = |e: TlsEvent<'_>| {
+        if let TlsEvent::ServerHello(sh) = e {
+            resumed = Some(sh.resumed);
+        }
+    };
+    layer.feed(Direction::C2S, &record(22, &ch), &mut out);
+    layer.feed(Direction::S2C, &record(22, &sh), &mut out);
+    resumed.expect("a ServerHello")
+}
+
+/// TLS 1.2 resumes by echoing the client's session id (RFC 5246 7.4.1.3; a
+/// ticket accepted too, RFC 5077 3.4): `resumed` once said only TLS 1.3's PSK.
+#[test]
+fn tls12_session_id_echo_is_a_resumption() {
+    assert!(tls12_resumed(&[7; 32], &[7; 32]));
+    assert!(!tls12_resumed(&[7; 32], &[8; 32]), "a new session id");
+    assert!(!tls12_resumed(&[], &[8; 32]), "nothing offered");
+    assert!(!tls12_resumed(&[], &[]), "no session id at all");
+    // TLS 1.3 without a pre_shared_key accepted: a full handshake.
+    let mut layer = TlsLayer::new(keys());
+    let mut resumed = None;
+    let mut out = |e: TlsEvent<'_>| {
+        if let TlsEvent::ServerHello(sh) = e {
+            resumed = Some(sh.resumed);
+        }
+    };
+    layer.feed(Direction::C2S, &record(22, &client_hello()), &mut out);
+    layer.feed(Direction::S2C, &record(22, &server_hello()), &mut out);
+    assert_eq!(resumed, Some(false));
+}
