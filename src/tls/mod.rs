@@ -372,6 +372,8 @@ enum Enc {
 
 #[derive(Debug)]
 struct Held {
+    /// Arrival order among both directions' held records.
+    order: u64,
     ctype: u8,
     version: [u8; 2],
     payload: Vec<u8>,
@@ -455,6 +457,8 @@ pub struct TlsLayer {
     suite: Option<u16>,
     etm: bool,
     early_data_offered: bool,
+    /// Records held so far (both directions): their arrival order.
+    held_count: u64,
     /// The ClientHello's session id (a TLS 1.2 server echoes it to resume).
     client_session_id: Vec<u8>,
     done: bool,
@@ -483,6 +487,7 @@ impl TlsLayer {
             suite: None,
             etm: false,
             early_data_offered: false,
+            held_count: 0,
             client_session_id: Vec::new(),
             done: false,
             scratch: Vec::new(),
@@ -671,15 +676,16 @@ impl TlsLayer {
     }
 
     /// The key log grew: directions waiting for keys try again, and their held
-    /// records are decrypted in order.
+    /// records are decrypted in the order they came (both directions interleaved,
+    /// so that a request still comes before its response).
     pub fn keys_updated(&mut self, keys: Arc<KeyLog>, out: &mut impl FnMut(TlsEvent<'_>)) {
         self.keys = keys;
         for dir in [Direction::C2S, Direction::S2C] {
             if matches!(self.sides[idx(dir)].enc, Enc::Waiting(_)) {
                 self.activate(dir, out);
-                self.drain(dir, out);
             }
         }
+        self.drain_both(out);
     }
 
     fn why_waiting(&self, d: usize) -> &'static str {
@@ -724,17 +730,28 @@ impl TlsLayer {
             return;
         }
         s.held_bytes += payload.len();
+        self.held_count += 1;
         s.held.push_back(Held {
+            order: self.held_count,
             ctype,
             version,
             payload: payload.to_vec(),
         });
     }
 
-    /// Processes held records while the direction can decrypt them.
-    fn drain(&mut self, dir: Direction, out: &mut impl FnMut(TlsEvent<'_>)) {
-        let d = idx(dir);
-        while matches!(self.sides[d].enc, Enc::Active(_)) {
+    /// Processes held records, the earliest first among the directions that can
+    /// decrypt, while one can.
+    fn drain_both(&mut self, out: &mut impl FnMut(TlsEvent<'_>)) {
+        loop {
+            let next = [Direction::C2S, Direction::S2C]
+                .into_iter()
+                .filter(|d| matches!(self.sides[idx(*d)].enc, Enc::Active(_)))
+                .filter_map(|d| self.sides[idx(d)].held.front().map(|h| (h.order, d)))
+                .min_by_key(|(order, _)| *order);
+            let Some((_, dir)) = next else {
+                break;
+            };
+            let d = idx(dir);
             let Some(h) = self.sides[d].held.pop_front() else {
                 break;
             };
@@ -1101,9 +1118,7 @@ impl TlsLayer {
                     }
                 }
                 // Records held before the ServerHello (either direction) can go now.
-                for dir in [Direction::S2C, Direction::C2S] {
-                    self.drain(dir, out);
-                }
+                self.drain_both(out);
             }
             Parsed::EncryptedExtensions { alpn } => out(TlsEvent::EncryptedExtensions { alpn }),
             Parsed::Certificate {
