@@ -728,3 +728,125 @@ fn tls12_resumed_session_decrypts() {
     case.connections = 2;
     run_case(case, 11, false);
 }
+
+/// A client whose key log reaches the file only when told (a browser writing it
+/// late, or a key log copied in by hand during the capture).
+#[derive(Debug, Default)]
+struct KeyLogLater(Mutex<String>);
+
+impl rustls::KeyLog for KeyLogLater {
+    fn log(&self, label: &str, client_random: &[u8], secret: &[u8]) {
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let mut s = self.0.lock().unwrap();
+        s.push_str(&format!("{label} {} {}\n", hex(client_random), hex(secret)));
+    }
+}
+
+/// The whole exchange passes with no key in the key log (every record is held),
+/// the keys are written, and wsscope is stopped at once, the connection still
+/// open: no packet comes after the keys, and no periodic re-read is due, so only
+/// the look at the key log when the capture stops can decrypt the held records.
+#[test]
+fn keys_written_just_before_the_stop_still_decrypt_the_held_records() {
+    let port = port(12);
+    let keylog = temp(&format!("{port}.keylog"));
+    let _ = std::fs::remove_file(&keylog);
+    let keylog_s = keylog.to_str().unwrap().to_string();
+    let Some(child) = start_wsscope(port, &["--keylog", &keylog_s], None) else {
+        return;
+    };
+    let started = Instant::now();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let late = Arc::new(KeyLogLater::default());
+    let (cert, key) = certificate(CertKind::Ecdsa);
+    let log = late.clone();
+    let (mut ws, server) = rt.block_on(async move {
+        let server_cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .unwrap();
+        let acceptor = TlsAcceptor::from(Arc::new(server_cfg));
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let mut client_cfg = rustls::ClientConfig::builder_with_provider(provider(
+            cs::TLS13_CHACHA20_POLY1305_SHA256,
+        ))
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        client_cfg.key_log = log;
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let tls = acceptor.accept(tcp).await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tls).await.unwrap();
+            while let Some(Ok(msg)) = ws.next().await {
+                if msg.is_text() || msg.is_binary() {
+                    ws.send(msg).await.unwrap();
+                }
+            }
+        });
+        let tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        let tls = TlsConnector::from(Arc::new(client_cfg))
+            .connect(ServerName::try_from("localhost").unwrap(), tcp)
+            .await
+            .unwrap();
+        let (mut ws, _) =
+            tokio_tungstenite::client_async(format!("wss://localhost:{port}/chat"), tls)
+                .await
+                .unwrap();
+        for m in messages() {
+            ws.send(m.clone()).await.unwrap();
+            assert_eq!(ws.next().await.unwrap().unwrap(), m);
+        }
+        (ws, server)
+    });
+    // Let wsscope read the packets (and hold the records), then the keys come.
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(&keylog, late.0.lock().unwrap().as_bytes()).unwrap();
+    let events = stop_wsscope(child);
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "too slow to be sure no periodic re-read of the key log came first: {:?}",
+        started.elapsed()
+    );
+    rt.block_on(async move {
+        ws.close(None).await.unwrap();
+        while let Some(Ok(_)) = ws.next().await {}
+        server.await.unwrap();
+    });
+    let _ = std::fs::remove_file(&keylog);
+    for dir in ["c2s", "s2c"] {
+        let dec: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["event"] == "tls_decrypt" && e["dir"] == dir)
+            .collect();
+        assert_eq!(dec.len(), 1, "{dir}: {events:#?}");
+        assert_eq!(dec[0]["ok"], true, "{dir}: {}", dec[0]);
+        let got: Vec<(u64, String)> = events
+            .iter()
+            .filter(|e| e["event"] == "ws_message" && e["dir"] == dir)
+            .map(|e| {
+                (
+                    e["len"].as_u64().unwrap(),
+                    e["preview"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let want: Vec<(u64, String)> = messages()
+            .iter()
+            .map(|m| (m.len() as u64, preview(m)))
+            .collect();
+        assert_eq!(got, want, "{dir}");
+    }
+    let bad: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "violation" || e["event"] == "gap")
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+}
