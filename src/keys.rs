@@ -82,29 +82,42 @@ impl Keys {
         Arc::new(self.log.clone())
     }
 
-    /// A live capture: reads what was appended to the key log since the last call;
-    /// true when new secrets came.
-    pub fn poll(&mut self) -> bool {
-        let before = self.log.len();
-        self.read_more();
-        self.log.len() > before
+    /// A key log file is being followed (it may grow while the capture runs).
+    pub fn follows_file(&self) -> bool {
+        self.file.is_some()
     }
 
-    fn read_more(&mut self) {
+    /// A live capture: reads what was appended to the key log since the last call;
+    /// true when new secrets came. Cheap when nothing was appended (one `stat`), so
+    /// it may be called before every packet.
+    /// (Anything appended counts: a TLS 1.3 session's secrets come in four lines,
+    /// and a read between them adds secrets to a session already known.)
+    pub fn poll(&mut self) -> bool {
+        self.read_more()
+    }
+
+    /// Reads what was appended; true when something was.
+    fn read_more(&mut self) -> bool {
         let Some((path, shown, offset)) = self.file.as_mut() else {
-            return;
+            return false;
         };
-        let Ok(mut f) = File::open(&*path) else {
-            return;
+        let Ok(len) = std::fs::metadata(&*path).map(|m| m.len()) else {
+            return false;
         };
-        let len = f.metadata().map(|m| m.len()).unwrap_or(0);
         if len < *offset {
             // Truncated or replaced: start again from its beginning.
             *offset = 0;
         }
-        if len == *offset || f.seek(SeekFrom::Start(*offset)).is_err() {
-            return;
+        if len == *offset {
+            return false;
         }
+        let Ok(mut f) = File::open(&*path) else {
+            return false;
+        };
+        if f.seek(SeekFrom::Start(*offset)).is_err() {
+            return false;
+        }
+        let start = *offset;
         let mut buf = vec![0u8; READ_CHUNK];
         let mut bad = Vec::new();
         loop {
@@ -116,8 +129,10 @@ impl Keys {
                 }
             }
         }
+        let grew = *offset > start;
         let shown = shown.clone();
         self.report(&shown, bad);
+        grew
     }
 
     fn report(&mut self, source: &str, bad: Vec<BadLine>) {
@@ -199,5 +214,48 @@ impl Keys {
                 if found == 1 { "" } else { "s" }
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// A TLS 1.3 session's secrets come in several lines: a look between them must
+    /// still report the later ones (it once counted sessions, and missed them).
+    #[test]
+    fn secrets_added_to_a_known_session_are_reported() {
+        let path =
+            std::env::temp_dir().join(format!("wsscope-keys-poll-{}.log", std::process::id()));
+        let random = "11".repeat(32);
+        let secret = "22".repeat(32);
+        std::fs::write(
+            &path,
+            format!("CLIENT_HANDSHAKE_TRAFFIC_SECRET {random} {secret}\n"),
+        )
+        .unwrap();
+        let mut keys = Keys::load(Some(path.to_str().unwrap()), None, true).unwrap();
+        let r = [0x11u8; 32];
+        assert!(keys.shared().get(&r).unwrap().client_handshake.is_some());
+        assert!(!keys.poll(), "nothing was appended");
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        writeln!(f, "CLIENT_TRAFFIC_SECRET_0 {random} {secret}").unwrap();
+        assert!(
+            keys.poll(),
+            "the new secret of a known session went unnoticed"
+        );
+        assert!(keys.shared().get(&r).unwrap().client_traffic_0.is_some());
+        // Half a line: read, and taken once the rest comes.
+        write!(f, "SERVER_TRAFFIC_SECRET_0 {random} ").unwrap();
+        keys.poll();
+        assert!(keys.shared().get(&r).unwrap().server_traffic_0.is_none());
+        writeln!(f, "{secret}").unwrap();
+        assert!(keys.poll());
+        assert!(keys.shared().get(&r).unwrap().server_traffic_0.is_some());
+        let _ = std::fs::remove_file(&path);
     }
 }

@@ -813,6 +813,11 @@ fn pump(
                 // A record header (16 bytes) and the bytes, as in a pcap file.
                 bytes_read += 16 + p.data.len() as u64;
                 last_ts = p.ts;
+                // Live, the key log is looked at before every packet: this packet
+                // may end a connection whose records wait for keys written since.
+                if live && keys.follows_file() && keys.poll() {
+                    analyzer.keys_updated(keys.shared(), p.ts, driver);
+                }
                 analyzer.packet(p.linktype, p.ts, p.data, driver);
                 if count.is_some_and(|c| packets >= c) {
                     break;
@@ -857,6 +862,11 @@ fn pump(
         if !driver.tick(source, packets, bytes_read) {
             break;
         }
+    }
+    // Stopped (Ctrl-C, -c N): secrets written since the last look still decrypt
+    // the records waiting for them, before the open connections are ended.
+    if live && keys.poll() {
+        analyzer.keys_updated(keys.shared(), now(), driver);
     }
     keys.finish();
     Pumped { packets, last_ts }

@@ -198,3 +198,130 @@ fn bad_key_log_lines_are_reported_with_their_number() {
     assert!(err.contains("line 2"), "{err}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"kind\":\"websocket\""));
 }
+
+/// `captures/tls/`: the suites rustls does not offer (TLS 1.2 AES-CBC with
+/// HMAC-SHA1/SHA256/SHA384, with and without encrypt-then-MAC; DHE key exchange)
+/// and permessage-deflate over TLS, made by Python `ssl` (OpenSSL) with
+/// `websockets` (`captures/tls/make.py`). Every message each peer sent is decoded
+/// (kind, length, preview, compressed), with the version and cipher the peers
+/// reported, both directions decrypted, no violation.
+#[test]
+fn own_tls_captures_decode_every_message_the_peers_sent() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/tls");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().into_string().unwrap();
+            n.strip_suffix(".facts.json").map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    assert!(names.len() >= 11, "{names:?}");
+    let (mut cbc, mut etm, mut mte, mut dhe, mut deflate) = (0, 0, 0, 0, 0);
+    for name in &names {
+        let f: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{name}.facts.json"))).unwrap(),
+        )
+        .unwrap();
+        let keylog = dir.join(format!("{name}.keylog"));
+        let events = common::events_with(
+            &dir.join(format!("{name}.pcap")),
+            &["--keylog", keylog.to_str().unwrap()],
+        );
+        let bad: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["event"] == "violation" || e["event"] == "gap")
+            .collect();
+        assert!(bad.is_empty(), "{name}: {bad:#?}");
+        let conns = f["connections"].as_array().unwrap();
+        assert_eq!(conns.len(), 1, "{name}");
+        let c = &conns[0];
+        let tls = &c["tls"];
+        // The corpus is what its name says.
+        let uses_etm = tls["encrypt_then_mac"].as_bool().unwrap();
+        if name.ends_with("_etm") || name.contains("_etm_") {
+            assert!(uses_etm, "{name}");
+            etm += 1;
+        }
+        if name.ends_with("_mte") {
+            assert!(!uses_etm, "{name}");
+            mte += 1;
+        }
+        let iana = tls["iana"].as_str().unwrap();
+        cbc += usize::from(iana.contains("_CBC_"));
+        dhe += usize::from(iana.starts_with("TLS_DHE_"));
+        let version = tls["version"].as_str().unwrap().replace("TLSv", "TLS ");
+        let port = c["client_port"].as_u64().unwrap();
+        let open = events
+            .iter()
+            .find(|e| {
+                e["event"] == "conn_open"
+                    && e["client"].as_str().unwrap().ends_with(&format!(":{port}"))
+            })
+            .unwrap_or_else(|| panic!("{name}: no connection from port {port}"));
+        let ev: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["conn"] == open["conn"])
+            .collect();
+        for step in ["server_hello", "done"] {
+            let s: Vec<&&Value> = ev
+                .iter()
+                .filter(|e| e["event"] == "tls_handshake" && e["step"] == step)
+                .collect();
+            assert_eq!(s.len(), 1, "{name} {step}");
+            assert_eq!(s[0]["version"], version.as_str(), "{name} {step}");
+            assert_eq!(s[0]["cipher"], iana, "{name} {step}");
+        }
+        let hs = ev
+            .iter()
+            .find(|e| e["event"] == "ws_handshake")
+            .unwrap_or_else(|| panic!("{name}: no ws_handshake"));
+        assert_eq!(hs["ok"], true, "{name}");
+        let compressed = c["ws_extensions"].is_string();
+        deflate += usize::from(compressed);
+        if compressed {
+            assert_eq!(hs["extensions"][0], c["ws_extensions"], "{name}");
+        }
+        for dir in ["c2s", "s2c"] {
+            let dec: Vec<&&Value> = ev
+                .iter()
+                .filter(|e| e["event"] == "tls_decrypt" && e["dir"] == dir)
+                .collect();
+            assert_eq!(dec.len(), 1, "{name} {dir}");
+            assert_eq!(dec[0]["ok"], true, "{name} {dir}");
+            let got: Vec<(&Value, &Value, &Value, &Value)> = ev
+                .iter()
+                .filter(|e| e["event"] == "ws_message" && e["dir"] == dir)
+                .map(|e| (&e["kind"], &e["len"], &e["preview"], &e["compressed"]))
+                .collect();
+            let want: Vec<(&Value, &Value, &Value, Value)> = c["messages"][dir]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| {
+                    (
+                        &m["kind"],
+                        &m["len"],
+                        &m["preview"],
+                        Value::Bool(compressed),
+                    )
+                })
+                .collect();
+            assert_eq!(want.len(), 5, "{name} {dir}");
+            let want: Vec<(&Value, &Value, &Value, &Value)> =
+                want.iter().map(|(k, l, p, z)| (*k, *l, *p, z)).collect();
+            assert_eq!(got, want, "{name} {dir}");
+        }
+        let close = ev
+            .iter()
+            .find(|e| e["event"] == "ws_close")
+            .unwrap_or_else(|| panic!("{name}: no ws_close"));
+        assert_eq!(close["code"], c["close"]["code"], "{name}");
+        assert_eq!(close["reason"], c["close"]["reason"], "{name}");
+        assert_eq!(close["clean"], true, "{name}");
+    }
+    assert!(
+        cbc >= 7 && etm >= 4 && mte >= 4 && dhe >= 3 && deflate >= 2,
+        "cbc {cbc} etm {etm} mte {mte} dhe {dhe} deflate {deflate}"
+    );
+}

@@ -261,8 +261,8 @@ impl Analyzer {
         }
     }
 
-    /// The key log grew (live capture): connections holding TLS records for their
-    /// keys decrypt them now, and new connections use the new keys.
+    /// The key log grew (live capture): every connection uses the new keys from now
+    /// on, and those holding TLS records for their keys decrypt them now.
     pub fn keys_updated(&mut self, keys: Arc<KeyLog>, now: Timestamp, sink: &mut impl Sink) {
         let here = Here {
             pkt: self.packets,
@@ -271,16 +271,14 @@ impl Analyzer {
         let conns = &mut self.conns;
         Arc::make_mut(&mut conns.stack_cfg).keys = keys.clone();
         let detail = conns.cfg.ws.detail;
-        let mut waiting: Vec<u64> = conns
-            .map
-            .iter()
-            .filter(|(_, c)| c.stack.waiting_for_keys())
-            .map(|(n, _)| *n)
-            .collect();
-        waiting.sort_unstable();
-        for conn in waiting {
+        // Every connection, not only those holding records: one whose secrets were
+        // written before its ClientHello or its first encrypted record was read
+        // still has the old key log, and would wait for keys that never come again.
+        let mut all: Vec<u64> = conns.map.keys().copied().collect();
+        all.sort_unstable();
+        for conn in all {
             if let Some(c) = conns.map.get_mut(&conn) {
-                c.stack.keys_updated(&keys, now, &mut |d, e| {
+                c.stack.keys_updated(&conns.stack_cfg, now, &mut |d, e| {
                     layer_event(sink, here, conn, detail, d, e)
                 });
             }

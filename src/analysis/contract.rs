@@ -182,7 +182,7 @@ pub fn tls_event(n: TlsNote) -> EventKind {
                 version: version(h.version),
                 cipher: cipher(h.cipher_suite, h.cipher_name),
                 alpn: h.alpn.as_deref().map(safe),
-                resumed: h.psk_accepted,
+                resumed: h.resumed,
                 retry,
             },
         },

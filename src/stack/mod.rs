@@ -368,14 +368,18 @@ impl Stack {
         });
     }
 
-    /// The key log grew: records held for their keys are decrypted now if it has them.
+    /// The key log grew (`cfg` is the configuration with the new keys): records
+    /// held for their keys are decrypted now if it has them, and a TLS layer not
+    /// made yet (the ClientHello still to come) will start with the new keys.
     pub fn keys_updated(
         &mut self,
-        keys: &Arc<KeyLog>,
+        cfg: &Arc<StackConfig>,
         ts: Timestamp,
         out: &mut impl FnMut(Option<Direction>, LayerEvent),
     ) {
-        let ws = &self.cfg.ws;
+        self.cfg = cfg.clone();
+        let keys = &cfg.keys;
+        let ws = &cfg.ws;
         if let Some(tls) = self.tls.as_mut() {
             let Tls { layer, totals } = &mut **tls;
             let app = &mut self.app;

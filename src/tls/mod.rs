@@ -168,6 +168,11 @@ pub struct ServerHello {
     pub key_share_group: Option<u16>,
     /// pre_shared_key accepted (TLS 1.3 resumption).
     pub psk_accepted: bool,
+    /// A session resumed: TLS 1.3 with its pre_shared_key accepted, or TLS 1.2
+    /// with the client's non-empty session id echoed (RFC 5246 7.4.1.3; a session
+    /// ticket accepted echoes it too, RFC 5077 3.4). Set by the layer, which saw
+    /// the ClientHello.
+    pub resumed: bool,
     /// encrypt_then_mac agreed (TLS 1.2 CBC suites).
     pub encrypt_then_mac: bool,
     /// extended_master_secret agreed.
@@ -367,6 +372,8 @@ enum Enc {
 
 #[derive(Debug)]
 struct Held {
+    /// Arrival order among both directions' held records.
+    order: u64,
     ctype: u8,
     version: [u8; 2],
     payload: Vec<u8>,
@@ -450,6 +457,10 @@ pub struct TlsLayer {
     suite: Option<u16>,
     etm: bool,
     early_data_offered: bool,
+    /// Records held so far (both directions): their arrival order.
+    held_count: u64,
+    /// The ClientHello's session id (a TLS 1.2 server echoes it to resume).
+    client_session_id: Vec<u8>,
     done: bool,
     scratch: Vec<u8>,
 }
@@ -476,6 +487,8 @@ impl TlsLayer {
             suite: None,
             etm: false,
             early_data_offered: false,
+            held_count: 0,
+            client_session_id: Vec::new(),
             done: false,
             scratch: Vec::new(),
         }
@@ -663,15 +676,16 @@ impl TlsLayer {
     }
 
     /// The key log grew: directions waiting for keys try again, and their held
-    /// records are decrypted in order.
+    /// records are decrypted in the order they came (both directions interleaved,
+    /// so that a request still comes before its response).
     pub fn keys_updated(&mut self, keys: Arc<KeyLog>, out: &mut impl FnMut(TlsEvent<'_>)) {
         self.keys = keys;
         for dir in [Direction::C2S, Direction::S2C] {
             if matches!(self.sides[idx(dir)].enc, Enc::Waiting(_)) {
                 self.activate(dir, out);
-                self.drain(dir, out);
             }
         }
+        self.drain_both(out);
     }
 
     fn why_waiting(&self, d: usize) -> &'static str {
@@ -716,17 +730,28 @@ impl TlsLayer {
             return;
         }
         s.held_bytes += payload.len();
+        self.held_count += 1;
         s.held.push_back(Held {
+            order: self.held_count,
             ctype,
             version,
             payload: payload.to_vec(),
         });
     }
 
-    /// Processes held records while the direction can decrypt them.
-    fn drain(&mut self, dir: Direction, out: &mut impl FnMut(TlsEvent<'_>)) {
-        let d = idx(dir);
-        while matches!(self.sides[d].enc, Enc::Active(_)) {
+    /// Processes held records, the earliest first among the directions that can
+    /// decrypt, while one can.
+    fn drain_both(&mut self, out: &mut impl FnMut(TlsEvent<'_>)) {
+        loop {
+            let next = [Direction::C2S, Direction::S2C]
+                .into_iter()
+                .filter(|d| matches!(self.sides[idx(*d)].enc, Enc::Active(_)))
+                .filter_map(|d| self.sides[idx(d)].held.front().map(|h| (h.order, d)))
+                .min_by_key(|(order, _)| *order);
+            let Some((_, dir)) = next else {
+                break;
+            };
+            let d = idx(dir);
             let Some(h) = self.sides[d].held.pop_front() else {
                 break;
             };
@@ -1070,10 +1095,15 @@ impl TlsLayer {
             Parsed::ClientHello(ch) => {
                 self.client_random = Some(ch.client_random);
                 self.early_data_offered = ch.early_data;
+                self.client_session_id.clone_from(&ch.session_id);
                 out(TlsEvent::ClientHello(Box::new(ch)));
             }
             Parsed::ServerHello(sh, true) => out(TlsEvent::HelloRetryRequest(Box::new(sh))),
-            Parsed::ServerHello(sh, false) => {
+            Parsed::ServerHello(mut sh, false) => {
+                sh.resumed = sh.psk_accepted
+                    || (sh.version == 0x0303
+                        && !sh.session_id.is_empty()
+                        && sh.session_id == self.client_session_id);
                 self.version = Some(sh.version);
                 self.suite = Some(sh.cipher_suite);
                 self.server_random = Some(sh.server_random);
@@ -1088,9 +1118,7 @@ impl TlsLayer {
                     }
                 }
                 // Records held before the ServerHello (either direction) can go now.
-                for dir in [Direction::S2C, Direction::C2S] {
-                    self.drain(dir, out);
-                }
+                self.drain_both(out);
             }
             Parsed::EncryptedExtensions { alpn } => out(TlsEvent::EncryptedExtensions { alpn }),
             Parsed::Certificate {
