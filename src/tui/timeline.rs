@@ -647,7 +647,7 @@ pub struct View<'a> {
 /// The panel's title line for a connection.
 fn title(conn: Option<&Conn>, lang: Lang) -> String {
     match conn {
-        Some(c) => tr!(lang, "tui.timeline.title_conn", conn = c.id),
+        Some(c) => tr!(lang, "tui.timeline.title_conn", conn = c.number()),
         None => tr!(lang, "tui.timeline.title"),
     }
 }
