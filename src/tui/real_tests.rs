@@ -684,6 +684,9 @@ fn h2_websockets_get_their_own_rows_and_timelines() {
             }
             let top = screen(&mut app, 120, 40);
             assert!(top.contains("SETTINGS"), "{top}");
+            // RFC 8441 has no Accept: the open line does not fault one.
+            assert!(top.contains("WebSocket open (RFC 8441, stream 1)"), "{top}");
+            assert!(!top.contains("Accept ✗"), "{top}");
             insta::assert_snapshot!("real_h2_stream1_120x40", top);
             press(&mut app, KeyCode::Esc);
             assert_eq!(app.selected_stream(), Some(1));

@@ -417,10 +417,17 @@ fn label_in(ev: &Event, compressed_continuation: bool, lang: Lang) -> String {
             subprotocol,
             status,
             reason,
+            transport,
             ..
         } => {
             if *ok {
-                let mut s = tr!(lang, "tui.label.ws_open", accept = tick(*accept_ok));
+                // Over HTTP/2 (RFC 8441) there is no Key and no Accept.
+                let mut s = match ev.stream {
+                    Some(stream) if *transport == "h2" => {
+                        tr!(lang, "tui.label.ws_open_h2", stream = stream)
+                    }
+                    _ => tr!(lang, "tui.label.ws_open", accept = tick(*accept_ok)),
+                };
                 if !extensions.is_empty() {
                     s.push_str(&format!(", ext {}", extensions.join("; ")));
                 }
