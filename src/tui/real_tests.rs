@@ -641,6 +641,9 @@ fn h2_websockets_get_their_own_rows_and_timelines() {
     assert_eq!(app.selected_stream(), None);
     assert!(streams.contains(&Some(1)) && streams.contains(&Some(3)));
     assert_eq!(shared, all_shared);
+    // There, a stream's lines say which stream; under `#0/s1` they need not.
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("│ s3 ") && s.contains("s1 close FIN=1"), "{s}");
 
     // Down the list: `#0/s1`, then `#0/s3`; each timeline holds the shared
     // phases once, then only its own stream's events, all of them.
@@ -687,6 +690,7 @@ fn h2_websockets_get_their_own_rows_and_timelines() {
             // RFC 8441 has no Accept: the open line does not fault one.
             assert!(top.contains("WebSocket open (RFC 8441, stream 1)"), "{top}");
             assert!(!top.contains("Accept ✗"), "{top}");
+            assert!(!top.contains("│ s1 "), "{top}");
             insta::assert_snapshot!("real_h2_stream1_120x40", top);
             press(&mut app, KeyCode::Esc);
             assert_eq!(app.selected_stream(), Some(1));

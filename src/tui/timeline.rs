@@ -822,6 +822,12 @@ fn row<'a>(
                 Some(c) => label_in(ev, in_compressed_message(store, c, item.ev), lang),
                 None => label(ev, lang),
             };
+            // On a connection's own row, a line of one of its HTTP/2 streams
+            // says which (the stream's row shows only its own).
+            let text = match (conn, ev.stream) {
+                (Some(c), Some(s)) if c.stream.is_none() => format!("s{s} {text}"),
+                _ => text,
+            };
             let span = g.span();
             let mark = if flagged {
                 Span::styled(" ⚠", theme.bad)
