@@ -573,6 +573,15 @@ fn the_chinese_view_has_no_english_outside_protocol_tokens_and_wire_text() {
 /// The RFC 8441 capture (two WebSockets, streams 1 and 3, over one TLS
 /// HTTP/2 connection), decrypted with its key log.
 fn open_h2() -> App {
+    open_collected(
+        h2_capture(),
+        "h2_rfc8441_hypercorn_tls.pcap",
+        wsscope::output::Lang::En,
+    )
+}
+
+/// The events of the RFC 8441 capture, decrypted with its key log.
+fn h2_capture() -> Collect {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures-tls");
     let keylog =
         std::fs::read_to_string(dir.join("h2_rfc8441_hypercorn_tls.keylog")).expect("key log");
@@ -580,12 +589,7 @@ fn open_h2() -> App {
         keys: std::sync::Arc::new(wsscope::tls::KeyLog::parse(&keylog).0),
         ..Config::default()
     };
-    let c = capture_at(&dir.join("h2_rfc8441_hypercorn_tls.pcap"), cfg);
-    open_collected(
-        c,
-        "h2_rfc8441_hypercorn_tls.pcap",
-        wsscope::output::Lang::En,
-    )
+    capture_at(&dir.join("h2_rfc8441_hypercorn_tls.pcap"), cfg)
 }
 
 /// The streams of the events the timeline shows, and how many of them are
@@ -719,4 +723,67 @@ fn h2_websockets_get_their_own_rows_and_timelines() {
     let s = screen(&mut app, 120, 40);
     assert!(s.contains("连接（1；HTTP/2 上的 WebSocket 2 个）"), "{s}");
     assert_eq!(app.selected_stream(), Some(3));
+}
+
+#[test]
+fn h2_stream_rows_live_match_the_replay() {
+    // Live, events come a few at a time and are shown at once: a stream's
+    // row, made at its handshake, takes in the shared events shown before.
+    let mut replay = open_h2();
+    press(&mut replay, KeyCode::End);
+    let c = h2_capture();
+    let mut live = App::new(ViewOptions {
+        source_label: "lo".into(),
+        live: true,
+        speed: 1.0,
+        no_color: false,
+        lang: wsscope::output::Lang::En,
+    });
+    for e in c.events {
+        live.update(Msg::Feed(Feed::Events(vec![e])));
+    }
+    let rows = |app: &App| {
+        app.store()
+            .conns
+            .iter()
+            .map(|c| {
+                (
+                    c.key(),
+                    c.events.clone(),
+                    c.progress.clone(),
+                    c.stats.frames.total(),
+                    c.stats.messages,
+                    c.stats.close.as_ref().and_then(|c| c.code),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let want = rows(&replay);
+    assert_eq!(want.len(), 3);
+    assert_eq!(rows(&live), want);
+
+    // Stepping back through `#0/s3` in the replay stays on its events and
+    // the shared ones, its counters going back with it.
+    press(&mut replay, KeyCode::Esc);
+    press(&mut replay, KeyCode::Down);
+    press(&mut replay, KeyCode::Down);
+    assert_eq!(replay.selected_stream(), Some(3));
+    press(&mut replay, KeyCode::Home);
+    let s3 = |app: &App| app.store().row((0, Some(3))).expect("row").stats.messages;
+    assert_eq!(s3(&replay), 0);
+    let mut seen = 0;
+    for _ in 0..200 {
+        press(&mut replay, KeyCode::Right);
+        let stream = replay
+            .selected_event()
+            .and_then(|i| replay.store().events.get(i))
+            .map(|e| e.stream);
+        assert!(matches!(stream, Some(None) | Some(Some(3))), "{stream:?}");
+        seen += 1;
+        if replay.store().revealed == replay.store().events.len() {
+            break;
+        }
+    }
+    assert!(seen > 10);
+    assert_eq!(s3(&replay), 8);
 }
