@@ -24,7 +24,7 @@ use wsscope::analysis::{EventKind, Phase};
 use wsscope::output::Lang;
 
 use super::fmt::{clean, fit};
-use super::store::{Conn, Store};
+use super::store::{Conn, RowKey, Store};
 use super::theme::Theme;
 use super::timeline::{self, Item, ItemKind};
 use super::{connections, detail, explain, help, status, Feed, ViewOptions};
@@ -95,7 +95,8 @@ pub struct App {
     at_end: bool,
     rate: Option<f64>,
     rate_sample: Option<(Duration, u64)>,
-    sel_conn: Option<u64>,
+    /// The selected row: a connection, or a WebSocket over HTTP/2 in one.
+    sel_conn: Option<RowKey>,
     conn_chosen: bool,
     sel_event: Option<usize>,
     follow: bool,
@@ -113,7 +114,7 @@ pub struct App {
     conn_rows: Vec<usize>,
     conn_key: Option<(u64, String)>,
     tl_items: Vec<Item>,
-    tl_key: Option<(Option<u64>, u64, String, Lang, bool)>,
+    tl_key: Option<(Option<RowKey>, u64, String, Lang, bool)>,
     tl_builder: timeline::Builder,
     lang: Lang,
     explain: bool,
@@ -123,7 +124,7 @@ pub struct App {
     match_cache: Option<((u64, usize, String, Lang), bool)>,
     #[allow(clippy::type_complexity)]
     explain_cache: Option<(
-        (Option<u64>, Option<usize>, u64, usize, Lang),
+        (Option<RowKey>, Option<usize>, u64, usize, Lang),
         Vec<Line<'static>>,
     )>,
 }
@@ -200,9 +201,14 @@ impl App {
         &self.store
     }
 
-    /// The selected connection's number.
+    /// The selected connection's number (of a stream row too).
     pub fn selected_conn(&self) -> Option<u64> {
-        self.sel_conn
+        self.sel_conn.map(|k| k.0)
+    }
+
+    /// The selected row's HTTP/2 stream (`None`: a connection's own row).
+    pub fn selected_stream(&self) -> Option<u32> {
+        self.sel_conn.and_then(|k| k.1)
     }
 
     /// The selected event (index into the store's events).
@@ -385,7 +391,7 @@ impl App {
     // ---- derived views -------------------------------------------------
 
     fn conn(&self) -> Option<&Conn> {
-        self.sel_conn.and_then(|id| self.store.conn(id))
+        self.sel_conn.and_then(|k| self.store.row(k))
     }
 
     /// Brings the derived views (the filtered connection rows, the
@@ -415,11 +421,12 @@ impl App {
             } else {
                 self.store.first_websocket()
             };
+            let auto = auto.map(|id| (id, None));
             if auto != self.sel_conn {
                 self.select_conn(auto);
             }
         }
-        let hidden = match self.sel_conn.and_then(|id| self.store.conn_pos(id)) {
+        let hidden = match self.sel_conn.and_then(|k| self.store.row_pos(k)) {
             None => true,
             Some(p) => !f.is_empty() && !self.conn_rows.contains(&p),
         };
@@ -428,13 +435,13 @@ impl App {
                 .conn_rows
                 .first()
                 .and_then(|&p| self.store.conns.get(p))
-                .map(|c| c.id);
+                .map(|c| c.key());
             self.select_conn(first);
         }
         // The timeline is narrowed to the matching events unless the filter
         // names the connection itself, or only its row (a badge, its phase)
         // matches and none of its events.
-        let sel_pos = self.sel_conn.and_then(|id| self.store.conn_pos(id));
+        let sel_pos = self.sel_conn.and_then(|k| self.store.row_pos(k));
         let whole = f.is_empty()
             || sel_pos.map_or(true, |pos| {
                 self.store
@@ -455,7 +462,7 @@ impl App {
             self.tl_builder = timeline::Builder::default();
             self.tl_key = Some(tl_key);
         }
-        if let Some(pos) = self.sel_conn.and_then(|id| self.store.conn_pos(id)) {
+        if let Some(pos) = self.sel_conn.and_then(|k| self.store.row_pos(k)) {
             if let Some(c) = self.store.conns.get(pos) {
                 let tf = timeline::Filter {
                     text: f.as_str(),
@@ -566,7 +573,7 @@ impl App {
             .map(|it| it.ev)
     }
 
-    fn select_conn(&mut self, id: Option<u64>) {
+    fn select_conn(&mut self, id: Option<RowKey>) {
         if self.sel_conn != id {
             self.sel_conn = id;
             self.sel_event = None;
@@ -697,7 +704,7 @@ impl App {
             Focus::Connections => {
                 let cur = self
                     .sel_conn
-                    .and_then(|id| self.store.conn_pos(id))
+                    .and_then(|k| self.store.row_pos(k))
                     .and_then(|p| self.conn_rows.iter().position(|&r| r == p));
                 let n = self.conn_rows.len();
                 if n == 0 {
@@ -711,7 +718,7 @@ impl App {
                     .conn_rows
                     .get(next)
                     .and_then(|&p| self.store.conns.get(p))
-                    .map(|c| c.id);
+                    .map(|c| c.key());
                 self.conn_chosen = true;
                 self.select_conn(id);
             }
@@ -1023,7 +1030,7 @@ impl App {
                                 .get(row)
                                 .and_then(|&pos| self.store.conns.get(pos))
                             {
-                                let id = c.id;
+                                let id = c.key();
                                 self.conn_chosen = true;
                                 self.select_conn(Some(id));
                             }
@@ -1076,7 +1083,7 @@ impl App {
             source: self.opts.source_label.clone(),
             live: self.opts.live,
             packets,
-            conns: self.store.conns.len(),
+            conns: self.store.tcp_conns(),
             playing: self.playing,
             speed: self.speed,
             position: self.pos.unwrap_or(origin).saturating_sub(origin),
@@ -1215,7 +1222,7 @@ impl App {
             timeline: tl_area,
             detail: detail_area,
         };
-        let sel_pos = self.sel_conn.and_then(|id| self.store.conn_pos(id));
+        let sel_pos = self.sel_conn.and_then(|k| self.store.row_pos(k));
         let conn_view = connections::View {
             rows: self
                 .conn_rows
@@ -1225,6 +1232,7 @@ impl App {
             selected: sel_pos.and_then(|p| self.conn_rows.iter().position(|&r| r == p)),
             focused: self.focus == Focus::Connections,
             total: self.store.conns.len(),
+            streams: self.store.conns.len() - self.store.tcp_conns(),
         };
         let lang = self.lang;
         if !conns_area.is_empty() {
@@ -1237,7 +1245,7 @@ impl App {
                 &self.theme,
             );
         }
-        let conn = self.sel_conn.and_then(|id| self.store.conn(id));
+        let conn = self.sel_conn.and_then(|k| self.store.row(k));
         let hint = match conn {
             None if !self.filter.is_empty() => tr!(lang, "tui.msg.nothing_matches"),
             None => tr!(lang, "tui.msg.no_conn"),

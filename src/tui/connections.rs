@@ -1,6 +1,8 @@
 //! The connections panel: one row per TCP connection, in order of first
 //! packet: `client → server`, the current phase, and badges (upgrade ✓/✗,
-//! frames, messages, pings, close code, violations).
+//! frames, messages, pings, close code, violations). Under an HTTP/2
+//! connection, one row per WebSocket over it (`└ #0/s1`), with that
+//! WebSocket's own phase and badges.
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -97,7 +99,12 @@ pub fn phase_word(c: &Conn, lang: Lang) -> String {
 /// What keeps a connection's timeline whole under a filter: its number and
 /// addresses.
 pub fn filter_text(c: &Conn) -> String {
-    format!("#{} {} → {}", c.id, clean(&c.client), clean(&c.server))
+    format!(
+        "#{} {} → {}",
+        c.number(),
+        clean(&c.client),
+        clean(&c.server)
+    )
 }
 
 /// The row as plain text: what the filter matches a connection by (its
@@ -106,7 +113,7 @@ pub fn row_text(c: &Conn, lang: Lang, theme: &Theme) -> String {
     let badges: Vec<String> = badges(c, lang, theme).into_iter().map(|(b, _)| b).collect();
     format!(
         "#{} {} → {} {} {}",
-        c.id,
+        c.number(),
         clean(&c.client),
         clean(&c.server),
         phase_word(c, lang),
@@ -115,7 +122,11 @@ pub fn row_text(c: &Conn, lang: Lang, theme: &Theme) -> String {
 }
 
 fn row<'a>(c: &Conn, w: usize, lang: Lang, theme: &Theme) -> Line<'a> {
-    let head = format!("{:>3} {} → {} ", c.id, clean(&c.client), clean(&c.server));
+    // A stream row's addresses are its connection's, just above it.
+    let head = match c.stream {
+        Some(_) => format!("    └ #{} ", c.number()),
+        None => format!("{:>3} {} → {} ", c.id, clean(&c.client), clean(&c.server)),
+    };
     let mut spans = vec![Span::raw(head)];
     let phase_style = if c.progress.state.phase.is_none() {
         theme.dim
@@ -154,13 +165,31 @@ pub struct View<'a> {
     pub selected: Option<usize>,
     /// The keyboard is here.
     pub focused: bool,
-    /// All connections, before the filter.
+    /// All rows, before the filter.
     pub total: usize,
+    /// Of them, rows of WebSockets over HTTP/2.
+    pub streams: usize,
 }
 
 /// Draws the panel; `scroll` is moved to keep the selection in view.
 pub fn render(f: &mut Frame, area: Rect, v: &View, scroll: &mut usize, lang: Lang, theme: &Theme) {
-    let title = if v.rows.len() == v.total {
+    let title = if v.streams > 0 {
+        if v.rows.len() == v.total {
+            tr!(
+                lang,
+                "tui.conns.title_streams",
+                n = v.total - v.streams,
+                streams = v.streams
+            )
+        } else {
+            tr!(
+                lang,
+                "tui.conns.title_filtered_rows",
+                shown = v.rows.len(),
+                n = v.total
+            )
+        }
+    } else if v.rows.len() == v.total {
         tr!(lang, "tui.conns.title", n = v.total)
     } else {
         tr!(

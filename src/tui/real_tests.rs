@@ -48,7 +48,13 @@ fn capture_with(name: &str, cfg: Config) -> Collect {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("captures")
         .join(name);
-    let mut cap = pcap::Capture::from_file(&path).expect("open capture");
+    capture_at(&path, cfg)
+}
+
+/// The events of the capture at `path` with the pipeline's options `cfg`.
+fn capture_at(path: &Path, cfg: Config) -> Collect {
+    let name = path.display();
+    let mut cap = pcap::Capture::from_file(path).expect("open capture");
     let linktype = cap.get_datalink().0;
     let mut analyzer = Analyzer::new(cfg);
     let mut out = Collect::default();
@@ -562,4 +568,222 @@ fn the_chinese_view_has_no_english_outside_protocol_tokens_and_wire_text() {
     ] {
         assert!(all.contains(term), "{term} missing");
     }
+}
+
+/// The RFC 8441 capture (two WebSockets, streams 1 and 3, over one TLS
+/// HTTP/2 connection), decrypted with its key log.
+fn open_h2() -> App {
+    open_collected(
+        h2_capture(),
+        "h2_rfc8441_hypercorn_tls.pcap",
+        wsscope::output::Lang::En,
+    )
+}
+
+/// The events of the RFC 8441 capture, decrypted with its key log.
+fn h2_capture() -> Collect {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures-tls");
+    let keylog =
+        std::fs::read_to_string(dir.join("h2_rfc8441_hypercorn_tls.keylog")).expect("key log");
+    let cfg = Config {
+        keys: std::sync::Arc::new(wsscope::tls::KeyLog::parse(&keylog).0),
+        ..Config::default()
+    };
+    capture_at(&dir.join("h2_rfc8441_hypercorn_tls.pcap"), cfg)
+}
+
+/// The streams of the events the timeline shows, and how many of them are
+/// the connection's shared ones.
+fn timeline_streams(app: &mut App) -> (Vec<Option<u32>>, usize) {
+    let evs: Vec<usize> = app
+        .timeline_items()
+        .iter()
+        .filter(|it| it.kind == ItemKind::Event)
+        .map(|it| it.ev)
+        .collect();
+    let streams: Vec<Option<u32>> = evs
+        .iter()
+        .filter_map(|&i| app.store().events.get(i))
+        .map(|e| e.stream)
+        .collect();
+    let shared = streams.iter().filter(|s| s.is_none()).count();
+    (streams, shared)
+}
+
+#[test]
+fn h2_websockets_get_their_own_rows_and_timelines() {
+    let mut app = open_h2();
+    press(&mut app, KeyCode::End);
+    let keys: Vec<_> = app.store().conns.iter().map(|c| c.key()).collect();
+    assert_eq!(keys, vec![(0, None), (0, Some(1)), (0, Some(3))]);
+    // Each WebSocket's badges are its own (`wsscope stats`: 9/7 and 5/5
+    // frames, 10 and 8 messages).
+    let frames_msgs = |app: &App, s: u32| {
+        let c = app.store().row((0, Some(s))).expect("stream row");
+        (
+            c.stats.frames.total(),
+            c.stats.messages,
+            c.stats.upgrade.as_ref().map(|u| u.ok),
+        )
+    };
+    assert_eq!(frames_msgs(&app, 1), (16, 10, Some(true)));
+    assert_eq!(frames_msgs(&app, 3), (10, 8, Some(true)));
+    let all_shared = app
+        .store()
+        .events
+        .iter()
+        .filter(|e| e.conn == 0 && e.stream.is_none())
+        .count();
+    assert!(app
+        .store()
+        .events
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::H2Settings { .. })));
+
+    // The connection's row: everything, both streams.
+    let (streams, shared) = timeline_streams(&mut app);
+    assert_eq!(app.selected_stream(), None);
+    assert!(streams.contains(&Some(1)) && streams.contains(&Some(3)));
+    assert_eq!(shared, all_shared);
+    // There, a stream's lines say which stream; under `#0/s1` they need not.
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("│ s3 ") && s.contains("s1 close FIN=1"), "{s}");
+
+    // Down the list: `#0/s1`, then `#0/s3`; each timeline holds the shared
+    // phases once, then only its own stream's events, all of them.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.focus(), Focus::Connections);
+    for s in [1, 3] {
+        press(&mut app, KeyCode::Down);
+        assert_eq!(app.selected_conn(), Some(0));
+        assert_eq!(app.selected_stream(), Some(s));
+        let (streams, shared) = timeline_streams(&mut app);
+        assert_eq!(shared, all_shared, "stream {s}: the shared events, once");
+        let own = streams.iter().filter(|&&t| t == Some(s)).count();
+        let want = app
+            .store()
+            .events
+            .iter()
+            .filter(|e| e.stream == Some(s))
+            .count();
+        assert!(own > 0);
+        assert_eq!(own, want, "stream {s}: all of its events");
+        assert_eq!(
+            streams.len(),
+            shared + own,
+            "stream {s}: nothing of another stream"
+        );
+        let screen_s = screen(&mut app, 120, 40);
+        assert!(
+            screen_s.contains(&format!("Timeline #0/s{s}")),
+            "{screen_s}"
+        );
+        assert!(
+            screen_s.contains("└ #0/s1") && screen_s.contains("└ #0/s3"),
+            "{screen_s}"
+        );
+        if s == 1 {
+            // The top of `#0/s1`'s timeline: the shared TCP, TLS and
+            // HTTP/2 phases, then its extended CONNECT.
+            press(&mut app, KeyCode::Enter);
+            for _ in 0..10 {
+                press(&mut app, KeyCode::PageUp);
+            }
+            let top = screen(&mut app, 120, 40);
+            assert!(top.contains("SETTINGS"), "{top}");
+            // RFC 8441 has no Accept: the open line does not fault one.
+            assert!(top.contains("WebSocket open (RFC 8441, stream 1)"), "{top}");
+            assert!(!top.contains("Accept ✗"), "{top}");
+            assert!(!top.contains("│ s1 "), "{top}");
+            insta::assert_snapshot!("real_h2_stream1_120x40", top);
+            press(&mut app, KeyCode::Esc);
+            assert_eq!(app.selected_stream(), Some(1));
+        }
+    }
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.selected_stream(), None);
+
+    // The filter matches a stream's row by its name.
+    press(&mut app, KeyCode::Char('/'));
+    for ch in "#0/s3".chars() {
+        press(&mut app, KeyCode::Char(ch));
+    }
+    press(&mut app, KeyCode::Enter);
+    assert_eq!(app.selected_stream(), Some(3));
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("Connections (1 of 3 rows)"), "{s}");
+    assert!(s.contains("└ #0/s3") && !s.contains("└ #0/s1"), "{s}");
+    press(&mut app, KeyCode::Char('L'));
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("连接（1/3 行）"), "{s}");
+    // Esc from the list clears the filter: every row again.
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.focus(), Focus::Connections);
+    let s = screen(&mut app, 120, 40);
+    assert!(s.contains("连接（1；HTTP/2 上的 WebSocket 2 个）"), "{s}");
+    assert_eq!(app.selected_stream(), Some(3));
+}
+
+#[test]
+fn h2_stream_rows_live_match_the_replay() {
+    // Live, events come a few at a time and are shown at once: a stream's
+    // row, made at its handshake, takes in the shared events shown before.
+    let mut replay = open_h2();
+    press(&mut replay, KeyCode::End);
+    let c = h2_capture();
+    let mut live = App::new(ViewOptions {
+        source_label: "lo".into(),
+        live: true,
+        speed: 1.0,
+        no_color: false,
+        lang: wsscope::output::Lang::En,
+    });
+    for e in c.events {
+        live.update(Msg::Feed(Feed::Events(vec![e])));
+    }
+    let rows = |app: &App| {
+        app.store()
+            .conns
+            .iter()
+            .map(|c| {
+                (
+                    c.key(),
+                    c.events.clone(),
+                    c.progress.clone(),
+                    c.stats.frames.total(),
+                    c.stats.messages,
+                    c.stats.close.as_ref().and_then(|c| c.code),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let want = rows(&replay);
+    assert_eq!(want.len(), 3);
+    assert_eq!(rows(&live), want);
+
+    // Stepping back through `#0/s3` in the replay stays on its events and
+    // the shared ones, its counters going back with it.
+    press(&mut replay, KeyCode::Esc);
+    press(&mut replay, KeyCode::Down);
+    press(&mut replay, KeyCode::Down);
+    assert_eq!(replay.selected_stream(), Some(3));
+    press(&mut replay, KeyCode::Home);
+    let s3 = |app: &App| app.store().row((0, Some(3))).expect("row").stats.messages;
+    assert_eq!(s3(&replay), 0);
+    let mut seen = 0;
+    for _ in 0..200 {
+        press(&mut replay, KeyCode::Right);
+        let stream = replay
+            .selected_event()
+            .and_then(|i| replay.store().events.get(i))
+            .map(|e| e.stream);
+        assert!(matches!(stream, Some(None) | Some(Some(3))), "{stream:?}");
+        seen += 1;
+        if replay.store().revealed == replay.store().events.len() {
+            break;
+        }
+    }
+    assert!(seen > 10);
+    assert_eq!(s3(&replay), 8);
 }

@@ -2,6 +2,11 @@
 //! order of first packet, and per-connection counters over the events
 //! *revealed* so far (a replay shows a prefix of the capture; so do the
 //! counters, so that stepping back takes a badge back too).
+//!
+//! A WebSocket over HTTP/2 (RFC 8441) gets a row of its own right under its
+//! connection's: its events are the connection's shared ones (TCP, TLS,
+//! HTTP/2 settings: `stream: None`) and its stream's, and its summary is fed
+//! its stream's events only ([`Summary::for_stream`]).
 
 use std::collections::HashMap;
 
@@ -127,11 +132,26 @@ impl Progress {
     }
 }
 
-/// One TCP connection.
+/// What names a row: the connection, and for a WebSocket over HTTP/2 its stream.
+pub type RowKey = (u64, Option<u32>);
+
+/// The events that make a stream row a WebSocket's (the extended CONNECT's
+/// outcome, or frames).
+fn opens_stream_row(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::WsHandshake { .. } | EventKind::WsFrame { .. }
+    )
+}
+
+/// One TCP connection, or one WebSocket over HTTP/2 inside one.
 #[derive(Clone, Debug)]
 pub struct Conn {
     /// The connection number (`conn` of its events).
     pub id: u64,
+    /// For the row of a WebSocket over HTTP/2: its stream (`None`: the
+    /// connection's own row).
+    pub stream: Option<u32>,
     /// `ip:port` of the client (`?` until known).
     pub client: String,
     /// `ip:port` of the server.
@@ -142,11 +162,13 @@ pub struct Conn {
     pub first_pkt: u64,
     /// An upgrade to WebSocket was asked for (over all its events, revealed or not).
     pub websocket: bool,
-    /// Indices into [`Store::events`] of its events, in order.
+    /// Indices into [`Store::events`] of its events, in order (a stream
+    /// row: the connection's shared events and its stream's).
     pub events: Vec<usize>,
     /// The state machine and the upgrade's moments, over its revealed events.
     pub progress: Progress,
-    /// The one summary ([`Summary`]) of its revealed events.
+    /// The one summary ([`Summary`]) of its revealed events (a stream row:
+    /// of its stream's revealed events).
     pub summary: Summary,
     /// [`Summary::close`] of it as it stands (kind, heartbeat and ping RTT
     /// medians, close verdict, duration): every number a badge or a panel
@@ -159,6 +181,42 @@ impl Conn {
     fn restat(&mut self) {
         self.stats = self.summary.clone().close(&ConnTotals::default());
     }
+
+    /// What names the row.
+    pub fn key(&self) -> RowKey {
+        (self.id, self.stream)
+    }
+
+    /// Its number as the views write it after `#`: `3`, or `3/s5` for stream 5.
+    pub fn number(&self) -> String {
+        match self.stream {
+            Some(s) => format!("{}/s{s}", self.id),
+            None => self.id.to_string(),
+        }
+    }
+
+    /// Takes a revealed event into account: every event moves the state
+    /// machine; a stream row's summary takes only its stream's.
+    fn reveal(&mut self, ev: &Event) {
+        self.progress.apply(ev);
+        if self.stream.is_none() || ev.stream == self.stream {
+            self.summary.add(ev);
+        }
+    }
+
+    /// A summary with nothing revealed.
+    fn empty_summary(&self, events: &[Event]) -> Summary {
+        let ts = self
+            .events
+            .iter()
+            .filter_map(|&i| events.get(i))
+            .find(|e| self.stream.is_none() || e.stream == self.stream)
+            .map_or(Timestamp(0), |e| e.ts);
+        match self.stream {
+            Some(s) => Summary::for_stream(self.id, s, ts, &self.client, &self.server),
+            None => Summary::new(self.id, ts),
+        }
+    }
 }
 
 /// Every event received, and the connections they belong to.
@@ -166,9 +224,12 @@ impl Conn {
 pub struct Store {
     /// The events, in capture order.
     pub events: Vec<Event>,
-    /// Connections in order of first packet.
+    /// Connections in order of first packet, each followed by the rows of
+    /// its WebSockets over HTTP/2 in stream order.
     pub conns: Vec<Conn>,
-    by_id: HashMap<u64, usize>,
+    by_id: HashMap<RowKey, usize>,
+    /// The streams that have a row, per connection.
+    streams: HashMap<u64, Vec<u32>>,
     /// How many of [`Store::events`] are shown (a prefix).
     pub revealed: usize,
     /// Events not kept because [`MAX_EVENTS`] was reached.
@@ -194,7 +255,7 @@ impl Store {
             }
             let idx = self.events.len();
             self.max_pkt = self.max_pkt.max(ev.pkt);
-            let pos = match self.by_id.get(&ev.conn) {
+            let pos = match self.by_id.get(&(ev.conn, None)) {
                 Some(&p) => p,
                 None => self.add_conn(ev.conn, ev.pkt, ev.ts),
             };
@@ -221,9 +282,88 @@ impl Store {
                 }
                 conn.events.push(idx);
             }
+            let (id, stream) = (ev.conn, ev.stream);
+            let opens = opens_stream_row(&ev.kind);
             self.events.push(ev);
+            match stream {
+                Some(s) => match self.by_id.get(&(id, Some(s))) {
+                    Some(&p) => {
+                        if let Some(row) = self.conns.get_mut(p) {
+                            row.events.push(idx);
+                        }
+                    }
+                    None if opens => self.add_stream_row(id, s),
+                    None => {}
+                },
+                None => {
+                    for s in self.streams.get(&id).into_iter().flatten() {
+                        if let Some(row) = self.by_id.get(&(id, Some(*s))).copied() {
+                            if let Some(row) = self.conns.get_mut(row) {
+                                row.events.push(idx);
+                            }
+                        }
+                    }
+                }
+            }
         }
         self.generation += 1;
+    }
+
+    /// Gives stream `s` of connection `id` its row, under the connection's
+    /// (after its rows of lower streams), with the events so far and, for
+    /// those already revealed, its counters.
+    fn add_stream_row(&mut self, id: u64, s: u32) {
+        let Some(parent) = self.conn(id) else { return };
+        let events: Vec<usize> = parent
+            .events
+            .iter()
+            .copied()
+            .filter(|&i| {
+                self.events
+                    .get(i)
+                    .is_some_and(|e| e.stream.is_none() || e.stream == Some(s))
+            })
+            .collect();
+        let mut row = Conn {
+            id,
+            stream: Some(s),
+            client: parent.client.clone(),
+            server: parent.server.clone(),
+            mid_stream: parent.mid_stream,
+            first_pkt: parent.first_pkt,
+            websocket: true,
+            events,
+            progress: Progress::default(),
+            summary: Summary::new(id, Timestamp(0)),
+            stats: parent.stats.clone(),
+        };
+        row.summary = row.empty_summary(&self.events);
+        let revealed = row.events.partition_point(|&i| i < self.revealed);
+        let shown = row.events.get(..revealed).unwrap_or(&[]).to_vec();
+        for i in shown {
+            if let Some(ev) = self.events.get(i) {
+                row.reveal(ev);
+            }
+        }
+        row.restat();
+        let streams = self.streams.entry(id).or_default();
+        let below = streams.iter().filter(|&&t| t < s).count();
+        streams.push(s);
+        streams.sort_unstable();
+        let pos = self
+            .conn_pos(id)
+            .map_or(self.conns.len(), |p| p + 1 + below);
+        self.conns.insert(pos.min(self.conns.len()), row);
+        self.reindex();
+    }
+
+    fn reindex(&mut self) {
+        self.by_id = self
+            .conns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.key(), i))
+            .collect();
     }
 
     fn add_conn(&mut self, id: u64, first_pkt: u64, ts: Timestamp) -> usize {
@@ -231,6 +371,7 @@ impl Store {
         let stats = summary.clone().close(&ConnTotals::default());
         let conn = Conn {
             id,
+            stream: None,
             client: "?".into(),
             server: "?".into(),
             mid_stream: false,
@@ -249,26 +390,36 @@ impl Store {
             .partition_point(|c| (c.first_pkt, c.id) <= (first_pkt, id));
         self.conns.insert(pos, conn);
         if pos + 1 == self.conns.len() {
-            self.by_id.insert(id, pos);
+            self.by_id.insert((id, None), pos);
         } else {
-            self.by_id = self
-                .conns
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (c.id, i))
-                .collect();
+            self.reindex();
         }
         pos
     }
 
-    /// Position in [`Store::conns`] of connection `id`.
+    /// Position in [`Store::conns`] of connection `id`'s own row.
     pub fn conn_pos(&self, id: u64) -> Option<usize> {
-        self.by_id.get(&id).copied()
+        self.row_pos((id, None))
     }
 
-    /// Connection `id`.
+    /// Connection `id` (its own row).
     pub fn conn(&self, id: u64) -> Option<&Conn> {
         self.conn_pos(id).and_then(|p| self.conns.get(p))
+    }
+
+    /// Position in [`Store::conns`] of row `key`.
+    pub fn row_pos(&self, key: RowKey) -> Option<usize> {
+        self.by_id.get(&key).copied()
+    }
+
+    /// Row `key`: a connection, or a WebSocket over HTTP/2 in one.
+    pub fn row(&self, key: RowKey) -> Option<&Conn> {
+        self.row_pos(key).and_then(|p| self.conns.get(p))
+    }
+
+    /// How many TCP connections there are (rows of streams left out).
+    pub fn tcp_conns(&self) -> usize {
+        self.conns.iter().filter(|c| c.stream.is_none()).count()
     }
 
     /// Shows exactly the first `n` events (clamped), updating the counters.
@@ -282,22 +433,25 @@ impl Store {
             self.rewinds += 1;
             for c in &mut self.conns {
                 c.progress = Progress::default();
-                let ts = c
-                    .events
-                    .first()
-                    .and_then(|&i| self.events.get(i))
-                    .map_or(Timestamp(0), |e| e.ts);
-                c.summary = Summary::new(c.id, ts);
+                c.summary = c.empty_summary(&self.events);
             }
             touched.fill(true);
             self.revealed = 0;
         }
         for i in self.revealed..n {
             let Some(ev) = self.events.get(i) else { break };
-            if let Some(&pos) = self.by_id.get(&ev.conn) {
+            let streams: &[u32] = match ev.stream {
+                // A shared event is every stream row's too.
+                None => self.streams.get(&ev.conn).map_or(&[], |v| v.as_slice()),
+                Some(ref s) => std::slice::from_ref(s),
+            };
+            let rows = std::iter::once(None).chain(streams.iter().map(|&s| Some(s)));
+            for key in rows {
+                let Some(&pos) = self.by_id.get(&(ev.conn, key)) else {
+                    continue;
+                };
                 if let Some(c) = self.conns.get_mut(pos) {
-                    c.progress.apply(ev);
-                    c.summary.add(ev);
+                    c.reveal(ev);
                     if let Some(t) = touched.get_mut(pos) {
                         *t = true;
                     }
@@ -322,14 +476,16 @@ impl Store {
 
     /// The first WebSocket connection (an upgrade asked for), if any yet.
     pub fn first_websocket_conn(&self) -> Option<&Conn> {
-        self.conns.iter().find(|c| c.websocket)
+        self.conns
+            .iter()
+            .find(|c| c.websocket && c.stream.is_none())
     }
 
     /// The first WebSocket connection, else the first connection.
     pub fn first_websocket(&self) -> Option<u64> {
         self.conns
             .iter()
-            .find(|c| c.websocket)
+            .find(|c| c.websocket && c.stream.is_none())
             .or(self.conns.first())
             .map(|c| c.id)
     }
@@ -339,8 +495,8 @@ impl Store {
         self.conns
             .iter()
             .rev()
-            .find(|c| c.websocket)
-            .or(self.conns.last())
+            .find(|c| c.websocket && c.stream.is_none())
+            .or(self.conns.iter().rev().find(|c| c.stream.is_none()))
             .map(|c| c.id)
     }
 

@@ -417,10 +417,17 @@ fn label_in(ev: &Event, compressed_continuation: bool, lang: Lang) -> String {
             subprotocol,
             status,
             reason,
+            transport,
             ..
         } => {
             if *ok {
-                let mut s = tr!(lang, "tui.label.ws_open", accept = tick(*accept_ok));
+                // Over HTTP/2 (RFC 8441) there is no Key and no Accept.
+                let mut s = match ev.stream {
+                    Some(stream) if *transport == "h2" => {
+                        tr!(lang, "tui.label.ws_open_h2", stream = stream)
+                    }
+                    _ => tr!(lang, "tui.label.ws_open", accept = tick(*accept_ok)),
+                };
                 if !extensions.is_empty() {
                     s.push_str(&format!(", ext {}", extensions.join("; ")));
                 }
@@ -647,7 +654,7 @@ pub struct View<'a> {
 /// The panel's title line for a connection.
 fn title(conn: Option<&Conn>, lang: Lang) -> String {
     match conn {
-        Some(c) => tr!(lang, "tui.timeline.title_conn", conn = c.id),
+        Some(c) => tr!(lang, "tui.timeline.title_conn", conn = c.number()),
         None => tr!(lang, "tui.timeline.title"),
     }
 }
@@ -814,6 +821,12 @@ fn row<'a>(
             let text = match conn {
                 Some(c) => label_in(ev, in_compressed_message(store, c, item.ev), lang),
                 None => label(ev, lang),
+            };
+            // On a connection's own row, a line of one of its HTTP/2 streams
+            // says which (the stream's row shows only its own).
+            let text = match (conn, ev.stream) {
+                (Some(c), Some(s)) if c.stream.is_none() => format!("s{s} {text}"),
+                _ => text,
             };
             let span = g.span();
             let mark = if flagged {
