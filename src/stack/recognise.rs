@@ -96,7 +96,7 @@ impl Recogniser {
             }
             None => bytes,
         };
-        if !force && could_become_http(bytes) {
+        if !force && (could_become_http(bytes) || self.h2_server_first(dir, bytes)) {
             self.first = Some((dir, bytes.to_vec()));
             return Recognised::Hold;
         }
@@ -114,7 +114,7 @@ impl Recogniser {
     /// Decides what `bytes` are, or None to look at the next chunk.
     fn decide(
         &mut self,
-        _dir: Direction,
+        dir: Direction,
         bytes: &[u8],
     ) -> Option<(Carries, Option<bool>, Option<Confidence>)> {
         if bytes.is_empty() {
@@ -122,6 +122,10 @@ impl Recogniser {
         }
         if bytes.starts_with(super::h2::PREFACE) {
             return Some((Carries::Http2, Some(true), None));
+        }
+        if self.h2_server_first(dir, bytes) {
+            // Kept for the client's next bytes to tell (held by `look`).
+            return None;
         }
         if looks_like_request(bytes) {
             return Some((Carries::Http, Some(true), None));
@@ -147,6 +151,25 @@ impl Recogniser {
         }
         Some((Carries::Other, None, None))
     }
+}
+
+impl Recogniser {
+    /// With prior knowledge (h2c), the server may send its preface, a SETTINGS frame,
+    /// before the client's: bytes from the server (the SYN was seen) that begin with
+    /// a SETTINGS frame header are not decided alone, the client's bytes tell.
+    fn h2_server_first(&self, dir: Direction, bytes: &[u8]) -> bool {
+        !self.mid_stream && dir == Direction::S2C && h2_settings_frame(bytes)
+    }
+}
+
+/// An HTTP/2 SETTINGS frame header, not an ACK, on stream 0, with a whole number of
+/// settings (RFC 9113 6.5).
+fn h2_settings_frame(bytes: &[u8]) -> bool {
+    let [l0, l1, l2, 4, 0, s0, s1, s2, s3, ..] = *bytes else {
+        return false;
+    };
+    let len = u32::from_be_bytes([0, l0, l1, l2]);
+    len % 6 == 0 && len <= 16_384 && u32::from_be_bytes([s0 & 0x7f, s1, s2, s3]) == 0
 }
 
 /// A TLS record header (type 20..=24, version 3.0..=3.4, a length a record can
@@ -185,6 +208,28 @@ fn could_become_http(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn h2c_prior_knowledge_with_the_server_settings_first_is_http2() {
+        // The `h2` crate's server sends SETTINGS (ENABLE_CONNECT_PROTOCOL=1) on accept.
+        let settings = [0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1];
+        let mut r = Recogniser::new(false);
+        assert!(matches!(
+            r.look(Direction::S2C, &settings, false),
+            Recognised::Hold
+        ));
+        match r.look(Direction::C2S, super::super::h2::PREFACE, false) {
+            Recognised::Decided {
+                what: Carries::Http2,
+                held,
+                ..
+            } => assert_eq!(held, vec![(Direction::S2C, settings.to_vec())]),
+            other => panic!("{other:?}"),
+        }
+        // From the client, or mid-stream, such bytes are decided as before.
+        assert!(!Recogniser::new(false).h2_server_first(Direction::C2S, &settings));
+        assert!(!Recogniser::new(true).h2_server_first(Direction::S2C, &settings));
+    }
 
     #[test]
     fn tls_records_are_recognised_and_show_the_hello_sender() {
