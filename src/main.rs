@@ -767,6 +767,9 @@ fn view(
     result.map_err(|e| SourceError(format!("the terminal failed: {e}")))
 }
 
+/// How long a stopped live capture goes on reading what the kernel already holds.
+const DRAIN: Duration = Duration::from_millis(1000);
+
 /// What drives [`pump`]: a sink for the analyzer's output, told after each read.
 trait Driver: Sink {
     /// After each read (a packet, a filtered one, or a live timeout): false stops the capture.
@@ -806,7 +809,19 @@ fn pump(
     if source.hides_packets() {
         analyzer.hide_packets();
     }
-    while !stop.load(Ordering::Relaxed) {
+    // Ctrl-C live: what the kernel already captured is still read (until the buffer
+    // is empty, for at most DRAIN), so the last packets of a session are not lost.
+    let mut drain_until: Option<Instant> = None;
+    loop {
+        if stop.load(Ordering::Relaxed) {
+            if !live {
+                break;
+            }
+            let until = *drain_until.get_or_insert_with(|| Instant::now() + DRAIN);
+            if Instant::now() >= until {
+                break;
+            }
+        }
         match source.next_packet() {
             Next::Packet(p) => {
                 packets += 1;
@@ -828,6 +843,8 @@ fn pump(
                 last_ts = p.ts;
                 analyzer.skip_packet(p.linktype, p.ts, p.data, driver);
             }
+            // Nothing more waiting: a stopped capture is drained.
+            Next::Timeout if drain_until.is_some() => break,
             Next::Timeout => {}
             Next::End => break,
             Next::Damaged(why) => {
