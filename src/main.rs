@@ -693,6 +693,8 @@ fn now() -> Timestamp {
 struct Batch {
     events: Vec<Event>,
     warnings: Vec<String>,
+    /// Connections ended since the last hand-over, with their totals.
+    totals: Vec<(u64, ConnTotals)>,
 }
 
 impl Sink for Batch {
@@ -914,6 +916,9 @@ impl TuiDriver<'_> {
                 .send(tui::Feed::Events(std::mem::take(&mut self.batch.events)))
                 .is_ok();
         }
+        for (conn, t) in self.batch.totals.drain(..) {
+            ok &= self.tx.send(tui::Feed::Totals(conn, Box::new(t))).is_ok();
+        }
         ok &= self
             .tx
             .send(tui::Feed::Progress {
@@ -941,8 +946,9 @@ impl Sink for TuiDriver<'_> {
         }
     }
 
-    fn conn_closed(&mut self, conn: u64, _totals: &ConnTotals) {
+    fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
         self.sel.conn_closed(conn);
+        self.batch.totals.push((conn, totals.clone()));
     }
 
     fn first_packet(&mut self, ts: Timestamp) {

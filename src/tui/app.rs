@@ -280,6 +280,7 @@ impl App {
                     self.store.generation += 1;
                 }
             }
+            Feed::Totals(conn, totals) => self.store.set_totals(conn, *totals),
             Feed::Events(events) => {
                 self.store.push(events);
                 if self.opts.live {

@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Paragraph};
 use ratatui::Frame;
 
 use wsscope::analysis::{
-    Check, Event, EventKind, HandshakeStep, MessageKind, TeardownHow, TeardownStep,
+    Check, Event, EventKind, HandshakeStep, MessageKind, TeardownHow, TeardownStep, TlsStep,
 };
 use wsscope::output::explain::{check_name, close_meaning, violation_rule};
 use wsscope::output::Lang;
@@ -746,12 +746,7 @@ pub fn lines(
         }
         EventKind::TlsHandshake { .. }
         | EventKind::TlsDecrypt { .. }
-        | EventKind::TlsAlert { .. } => {
-            o.heading("TLS");
-            let mut s = String::new();
-            wsscope::output::text::tls_line(&ev.kind, &mut s);
-            o.text(format!(" {s}"));
-        }
+        | EventKind::TlsAlert { .. } => tls_detail(&mut o, &ev.kind, conn, lang),
         EventKind::H2Settings { .. }
         | EventKind::H2RstStream { .. }
         | EventKind::H2Goaway { .. } => {
@@ -790,6 +785,120 @@ fn kind_word(kind: MessageKind, lang: Lang) -> String {
     match kind {
         MessageKind::Text => tr!(lang, "tui.kind.text"),
         MessageKind::Binary => tr!(lang, "tui.kind.binary"),
+    }
+}
+
+/// A TLS event's detail: the hello's fields, the server's choice, which secrets of
+/// the key log decrypt it, and the records with what TLS adds (once the connection
+/// has ended and its totals are known).
+fn tls_detail(o: &mut Out, kind: &EventKind, conn: Option<&Conn>, lang: Lang) {
+    let none = || tr!(lang, "tui.tls.none");
+    match kind {
+        EventKind::TlsHandshake { step } => match step {
+            TlsStep::ClientHello {
+                sni,
+                alpn,
+                versions,
+                cipher_suites,
+                resumption,
+            } => {
+                o.heading(&tr!(lang, "tui.tls.client_hello"));
+                let sni = sni.clone().unwrap_or_else(none);
+                o.text(tr!(lang, "tui.tls.sni", sni = sni));
+                let alpn = if alpn.is_empty() {
+                    none()
+                } else {
+                    alpn.join(", ")
+                };
+                o.text(tr!(lang, "tui.tls.alpn_offered", alpn = alpn));
+                o.text(tr!(
+                    lang,
+                    "tui.tls.versions",
+                    versions = versions.join(", ")
+                ));
+                o.text(tr!(lang, "tui.tls.suites_offered", n = cipher_suites));
+                if *resumption {
+                    o.text(tr!(lang, "tui.tls.resumption_offered"));
+                }
+                o.text(tr!(lang, "tui.tls.in_clear"));
+            }
+            TlsStep::ServerHello {
+                version,
+                cipher,
+                alpn,
+                resumed,
+                retry,
+            } => {
+                o.heading(&tr!(
+                    lang,
+                    if *retry {
+                        "tui.tls.retry"
+                    } else {
+                        "tui.tls.server_hello"
+                    }
+                ));
+                o.text(tr!(lang, "tui.tls.version", version = version));
+                o.text(tr!(lang, "tui.tls.cipher", cipher = cipher));
+                if let Some(a) = alpn {
+                    o.text(tr!(lang, "tui.tls.alpn_chosen", alpn = a));
+                }
+                if *resumed {
+                    o.text(tr!(lang, "tui.tls.resumed"));
+                }
+            }
+            TlsStep::Certificate { subject, issuer } => {
+                o.heading(&tr!(lang, "tui.tls.certificate"));
+                let subject = subject.clone().unwrap_or_else(none);
+                let issuer = issuer.clone().unwrap_or_else(none);
+                o.text(tr!(lang, "tui.tls.subject", subject = subject));
+                o.text(tr!(lang, "tui.tls.issuer", issuer = issuer));
+            }
+            TlsStep::Done {
+                version,
+                cipher,
+                alpn,
+            } => {
+                o.heading(&tr!(lang, "tui.tls.done"));
+                o.text(tr!(lang, "tui.tls.version", version = version));
+                o.text(tr!(lang, "tui.tls.cipher", cipher = cipher));
+                let alpn = alpn.clone().unwrap_or_else(|| "http/1.1".to_string());
+                o.text(tr!(lang, "tui.tls.alpn_chosen", alpn = alpn));
+                o.text(tr!(lang, "tui.tls.not_the_accept"));
+            }
+        },
+        EventKind::TlsDecrypt { ok: true, .. } => {
+            o.heading(&tr!(lang, "tui.tls.decrypted"));
+            let tls = conn.and_then(|c| c.stats.tls.as_deref());
+            let secrets = match tls.and_then(|t| t.version.as_deref()) {
+                Some("TLS 1.3") => tr!(lang, "tui.tls.secrets_13"),
+                Some(_) => tr!(lang, "tui.tls.secrets_12"),
+                None => none(),
+            };
+            o.text(tr!(lang, "tui.tls.secrets", secrets = secrets));
+            match (tls, conn.is_some_and(|c| c.totals.is_some())) {
+                (Some(t), true) => {
+                    o.text(tr!(
+                        lang,
+                        "tui.tls.records",
+                        c2s = t.records.c2s,
+                        s2c = t.records.s2c
+                    ));
+                    o.text(tr!(lang, "tui.tls.overhead", bytes = t.overhead_bytes));
+                }
+                _ => o.text(tr!(lang, "tui.tls.records_later")),
+            }
+            o.text(tr!(lang, "tui.tls.per_record"));
+        }
+        EventKind::TlsDecrypt { ok: false, reason } => {
+            o.heading(&tr!(lang, "tui.tls.not_decrypted"));
+            o.text(tr!(lang, "tui.tls.reason", reason = reason.unwrap_or("?")));
+            o.text(tr!(lang, "tui.tls.how_to_keys"));
+        }
+        EventKind::TlsAlert { level, description } => {
+            o.heading(&tr!(lang, "tui.tls.alert"));
+            o.text(format!(" {level} {description}"));
+        }
+        _ => {}
     }
 }
 

@@ -56,6 +56,8 @@ pub enum Feed {
     FirstPacket(wsscope::types::Timestamp),
     /// Timeline events, in capture order.
     Events(Vec<wsscope::analysis::Event>),
+    /// A connection has ended: its packet-level numbers (bytes, times, TLS records).
+    Totals(u64, Box<wsscope::analysis::ConnTotals>),
     /// File indexing progress, or the live packet counters.
     Progress {
         /// Packets read so far.

@@ -22,6 +22,8 @@ use super::{Feed, ViewOptions};
 struct Collect {
     events: Vec<Event>,
     first: Option<Timestamp>,
+    /// Each ended connection's packet-level numbers, as the producer sends them.
+    totals: Vec<(u64, wsscope::analysis::ConnTotals)>,
 }
 
 impl wsscope::analysis::Sink for Collect {
@@ -30,6 +32,9 @@ impl wsscope::analysis::Sink for Collect {
     }
     fn first_packet(&mut self, ts: Timestamp) {
         self.first.get_or_insert(ts);
+    }
+    fn conn_closed(&mut self, conn: u64, totals: &wsscope::analysis::ConnTotals) {
+        self.totals.push((conn, totals.clone()));
     }
 }
 
@@ -82,7 +87,11 @@ pub(super) fn open_in(name: &str, lang: wsscope::output::Lang) -> App {
 
 /// The view of what the pipeline gave for capture `name`.
 fn open_collected(c: Collect, name: &str, lang: wsscope::output::Lang) -> App {
-    let Collect { events, first } = c;
+    let Collect {
+        events,
+        first,
+        totals,
+    } = c;
     let packets = events.iter().map(|e| e.pkt).max().unwrap_or(0);
     let mut app = App::new(ViewOptions {
         source_label: format!("captures/{name}"),
@@ -96,6 +105,9 @@ fn open_collected(c: Collect, name: &str, lang: wsscope::output::Lang) -> App {
         app.update(Msg::Feed(Feed::FirstPacket(ts)));
     }
     app.update(Msg::Feed(Feed::Events(events)));
+    for (conn, t) in totals {
+        app.update(Msg::Feed(Feed::Totals(conn, Box::new(t))));
+    }
     app.update(Msg::Feed(Feed::Progress {
         packets,
         bytes_read: 1,
@@ -786,4 +798,79 @@ fn h2_stream_rows_live_match_the_replay() {
     }
     assert!(seen > 10);
     assert_eq!(s3(&replay), 8);
+}
+
+/// A wss capture with its key log: the TLS events' detail tells the hello's fields,
+/// the server's choice, which secrets decrypt it, and the records and bytes TLS added.
+#[test]
+fn tls_detail_tells_the_handshake_the_secrets_and_the_records() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures-tls");
+    let keylog = std::fs::read_to_string(dir.join("py_tls13_std.keylog")).expect("key log");
+    let cfg = Config {
+        keys: std::sync::Arc::new(wsscope::tls::KeyLog::parse(&keylog).0),
+        ..Config::default()
+    };
+    let c = capture_at(&dir.join("py_tls13_std.pcap"), cfg);
+    assert!(!c.totals.is_empty());
+    let mut app = open_collected(c, "py_tls13_std.pcap", wsscope::output::Lang::En);
+    press(&mut app, KeyCode::End);
+    let theme = super::theme::Theme::new(true);
+    let store = app.store();
+    let conn = store.conn(0);
+    let text_of = |pred: &dyn Fn(&EventKind) -> bool| -> String {
+        let i = store
+            .events
+            .iter()
+            .position(|e| pred(&e.kind))
+            .expect("event");
+        super::detail::lines(store, conn, i, 100, wsscope::output::Lang::En, &theme)
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let hello = text_of(&|k| {
+        matches!(
+            k,
+            EventKind::TlsHandshake {
+                step: wsscope::analysis::TlsStep::ClientHello { .. }
+            }
+        )
+    });
+    assert!(hello.contains("versions: TLS 1.3, TLS 1.2"), "{hello}");
+    assert!(hello.contains("cipher suites offered:"), "{hello}");
+    let server = text_of(&|k| {
+        matches!(
+            k,
+            EventKind::TlsHandshake {
+                step: wsscope::analysis::TlsStep::ServerHello { .. }
+            }
+        )
+    });
+    assert!(
+        server.contains("cipher suite: TLS_AES_256_GCM_SHA384"),
+        "{server}"
+    );
+    let decrypted = text_of(&|k| matches!(k, EventKind::TlsDecrypt { ok: true, .. }));
+    assert!(
+        decrypted.contains("TLS 1.3 handshake and traffic secrets"),
+        "{decrypted}"
+    );
+    let tls = conn
+        .and_then(|c| c.stats.tls.as_deref())
+        .expect("tls summary");
+    assert!(tls.records.c2s > 0 && tls.records.s2c > 0 && tls.overhead_bytes > 0);
+    assert!(
+        decrypted.contains(&format!("{} / {}", tls.records.c2s, tls.records.s2c)),
+        "{decrypted}"
+    );
+    assert!(
+        decrypted.contains(&format!(
+            "added (record headers, tags, padding): {}",
+            tls.overhead_bytes
+        )),
+        "{decrypted}"
+    );
+    // The connection's numbers are the packets' once it has ended (not 0 bytes).
+    assert!(conn.unwrap().stats.bytes.wire > 100_000);
 }

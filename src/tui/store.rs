@@ -174,12 +174,17 @@ pub struct Conn {
     /// medians, close verdict, duration): every number a badge or a panel
     /// shows comes from here.
     pub stats: ConnStats,
+    /// The connection's packet-level numbers, once it has ended (bytes on the
+    /// wire, packet times, TLS records).
+    pub totals: Option<Box<ConnTotals>>,
 }
 
 impl Conn {
     /// Brings [`Conn::stats`] up to date with [`Conn::summary`].
     fn restat(&mut self) {
-        self.stats = self.summary.clone().close(&ConnTotals::default());
+        let none = ConnTotals::default();
+        let totals = self.totals.as_deref().unwrap_or(&none);
+        self.stats = self.summary.clone().close(totals);
     }
 
     /// What names the row.
@@ -336,6 +341,7 @@ impl Store {
             progress: Progress::default(),
             summary: Summary::new(id, Timestamp(0)),
             stats: parent.stats.clone(),
+            totals: None,
         };
         row.summary = row.empty_summary(&self.events);
         let revealed = row.events.partition_point(|&i| i < self.revealed);
@@ -355,6 +361,17 @@ impl Store {
             .map_or(self.conns.len(), |p| p + 1 + below);
         self.conns.insert(pos.min(self.conns.len()), row);
         self.reindex();
+    }
+
+    /// Connection `conn` has ended: its packet-level numbers join its summary.
+    pub fn set_totals(&mut self, conn: u64, totals: ConnTotals) {
+        if let Some(&i) = self.by_id.get(&(conn, None)) {
+            if let Some(c) = self.conns.get_mut(i) {
+                c.totals = Some(Box::new(totals));
+                c.restat();
+                self.generation += 1;
+            }
+        }
     }
 
     fn reindex(&mut self) {
@@ -381,6 +398,7 @@ impl Store {
             progress: Progress::default(),
             summary,
             stats,
+            totals: None,
         };
         // Events complete in capture order, so a new connection almost always
         // goes last; a connection whose first event completes late is moved
