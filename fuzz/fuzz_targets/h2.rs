@@ -1,0 +1,59 @@
+//! `H2Layer` (each `Entry`) fed arbitrary chunks both ways with gaps and ends.
+//! With `Entry::H2cUpgrade`, the first `Extra` step is the `HTTP2-Settings` value.
+#![no_main]
+
+use arbitrary::{Arbitrary, Unstructured};
+use libfuzzer_sys::fuzz_target;
+use wsscope::h2::{Entry, H2Layer};
+use wsscope_fuzz::{dir, script, Step};
+
+#[derive(Arbitrary, Debug)]
+enum Which {
+    PriorKnowledge,
+    Alpn,
+    H2cUpgrade { settings: bool },
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (header, steps) = script::parse(data);
+    let Ok(which) = Which::arbitrary(&mut Unstructured::new(&header)) else {
+        return;
+    };
+    let mut steps = steps.peekable();
+    let entry = match which {
+        Which::PriorKnowledge => Entry::PriorKnowledge,
+        Which::Alpn => Entry::Alpn,
+        Which::H2cUpgrade { settings } => {
+            let http2_settings = match steps.peek() {
+                Some(&Step::Extra(_, b)) if settings => {
+                    steps.next();
+                    Some(b.to_vec())
+                }
+                _ => None,
+            };
+            Entry::H2cUpgrade { http2_settings }
+        }
+    };
+    let mut layer = H2Layer::new(entry);
+    let mut out = |e: wsscope::h2::H2Event<'_>| {
+        std::hint::black_box(&e);
+    };
+    for step in steps {
+        match step {
+            Step::Data(s2c, b) | Step::Extra(s2c, b) | Step::Extra2(s2c, b) => {
+                layer.feed(dir(s2c), b, &mut out)
+            }
+            Step::Gap(s2c, n) => layer.gap(dir(s2c), n, &mut out),
+            Step::End(s2c) => layer.end(dir(s2c), &mut out),
+        }
+        std::hint::black_box((
+            layer.connect_protocol_enabled(),
+            layer.hpack_synced(dir(false)),
+            layer.hpack_synced(dir(true)),
+        ));
+    }
+    std::hint::black_box(layer.websocket_streams());
+    for s2c in [false, true] {
+        layer.end(dir(s2c), &mut out);
+    }
+});
