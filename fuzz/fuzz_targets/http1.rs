@@ -51,7 +51,9 @@ impl Parsers {
                 HttpItem::Request(r) => {
                     self.resp.expect_response_to(&r.method);
                     std::hint::black_box((check_request(&r), request_checks(&r)));
-                    std::hint::black_box(parse_extensions(r.headers_all("sec-websocket-extensions")));
+                    std::hint::black_box(parse_extensions(
+                        r.headers_all("sec-websocket-extensions"),
+                    ));
                     self.last_request = Some(r);
                 }
                 HttpItem::Response(resp) => {

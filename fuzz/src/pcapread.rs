@@ -52,9 +52,10 @@ pub fn for_each_packet(file: &[u8], mut f: impl FnMut(i32, Timestamp, &[u8])) {
                 be = s.big_endian();
                 ifaces.clear();
             }
-            Block::InterfaceDescription(idb) => {
-                ifaces.push((idb.linktype, idb.ts_resolution().unwrap_or(1_000_000).max(1)))
-            }
+            Block::InterfaceDescription(idb) => ifaces.push((
+                idb.linktype,
+                idb.ts_resolution().unwrap_or(1_000_000).max(1),
+            )),
             Block::EnhancedPacket(epb) => {
                 let Some(&(lt, res)) = ifaces.get(epb.if_id as usize) else {
                     continue;
@@ -63,7 +64,11 @@ pub fn for_each_packet(file: &[u8], mut f: impl FnMut(i32, Timestamp, &[u8])) {
                 let secs = (t / res) as i64;
                 let micros = ((t % res) as u128 * 1_000_000 / res as u128) as i64;
                 let caplen = (epb.caplen as usize).min(epb.data.len());
-                f(lt.0, Timestamp::from_parts(secs, micros), &epb.data[..caplen]);
+                f(
+                    lt.0,
+                    Timestamp::from_parts(secs, micros),
+                    &epb.data[..caplen],
+                );
             }
             Block::SimplePacket(spb) => {
                 let Some(&(lt, _)) = ifaces.first() else {

@@ -113,7 +113,10 @@ pub fn encode(step: Step<'_>, out: &mut Vec<u8>) {
         Step::End(s2c) => out.push(2 << 1 | dir(s2c)),
         Step::Gap(s2c, n) => {
             let (tag, n) = if n > u32::MAX as u64 {
-                (0x80 | 1 << 1 | dir(s2c), (n >> 24).min(u32::MAX as u64) as u32)
+                (
+                    0x80 | 1 << 1 | dir(s2c),
+                    (n >> 24).min(u32::MAX as u64) as u32,
+                )
             } else {
                 (1 << 1 | dir(s2c), n as u32)
             };

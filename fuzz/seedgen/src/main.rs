@@ -171,7 +171,10 @@ fn messages(mut b: &[u8]) -> Vec<(bool, Vec<u8>)> {
         };
         let mut payload = payload.to_vec();
         if let Some(k) = key {
-            payload.iter_mut().enumerate().for_each(|(i, x)| *x ^= k[i % 4]);
+            payload
+                .iter_mut()
+                .enumerate()
+                .for_each(|(i, x)| *x ^= k[i % 4]);
         }
         b = &b[p + len..];
         match op {
@@ -262,7 +265,24 @@ fn h2_seed() -> Vec<u8> {
             ("sec-websocket-version", "13"),
         ]),
     ));
-    c.extend(frame(0, 0, 1, &[0x81, 0x85, 1, 2, 3, 4, b'h' ^ 1, b'e' ^ 2, b'l' ^ 3, b'l' ^ 4, b'o' ^ 1]));
+    c.extend(frame(
+        0,
+        0,
+        1,
+        &[
+            0x81,
+            0x85,
+            1,
+            2,
+            3,
+            4,
+            b'h' ^ 1,
+            b'e' ^ 2,
+            b'l' ^ 3,
+            b'l' ^ 4,
+            b'o' ^ 1,
+        ],
+    ));
     c.extend(frame(3, 0, 1, &[0, 0, 0, 0]));
     let mut s = frame(4, 0, 0, &[0, 8, 0, 0, 0, 1]);
     s.extend(frame(4, 1, 0, &[]));
@@ -333,7 +353,10 @@ fn main() {
                 if target.contains("EIO=") {
                     let mut seed = zero.to_vec();
                     seed[0] = 1; // polling
-                    encode(Step::Extra(false, format!("\n{target}").as_bytes()), &mut seed);
+                    encode(
+                        Step::Extra(false, format!("\n{target}").as_bytes()),
+                        &mut seed,
+                    );
                     for (s2c, s) in [(false, &c2s), (true, &s2c)] {
                         for b in bodies(s) {
                             encode(Step::Data(s2c, &b), &mut seed);
@@ -368,7 +391,14 @@ fn main() {
                 for (text, m) in messages(&bytes) {
                     any = true;
                     if seed.len() < MAX_SEED {
-                        encode(if text { Step::Data(s2c, &m) } else { Step::Extra2(s2c, &m) }, &mut seed);
+                        encode(
+                            if text {
+                                Step::Data(s2c, &m)
+                            } else {
+                                Step::Extra2(s2c, &m)
+                            },
+                            &mut seed,
+                        );
                     }
                 }
             }
