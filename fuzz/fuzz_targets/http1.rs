@@ -9,7 +9,7 @@ use wsscope::http::{
     RequestHead, Role,
 };
 use wsscope::stack::http1::{Handover, Http1};
-use wsscope_fuzz::{dir, script, Step};
+use wsscope_fuzz::{dir, script, with_coalesced, Step};
 
 #[derive(Arbitrary, Debug)]
 struct Header {
@@ -26,6 +26,8 @@ struct Parsers {
     resp: HttpParser,
     last_request: Option<RequestHead>,
     resume: bool,
+    /// Every item, for the chunking oracle.
+    log: Vec<(bool, HttpItem)>,
 }
 
 impl Parsers {
@@ -36,6 +38,7 @@ impl Parsers {
             let n = p.feed(b, &mut |i| items.push(i));
             assert!(n <= b.len(), "consumed more than fed");
             b = &b[n..];
+            self.log.extend(items.iter().map(|i| (s2c, i.clone())));
             self.items(&mut items);
             let p = if s2c { &mut self.resp } else { &mut self.req };
             if b.is_empty() || !(self.resume && p.is_stopped()) {
@@ -70,11 +73,8 @@ impl Parsers {
     }
 }
 
-fuzz_target!(|data: &[u8]| {
-    let (header, steps) = script::parse(data);
-    let Ok(h) = Header::arbitrary(&mut Unstructured::new(&header)) else {
-        return;
-    };
+/// The parsers' items and the layer's events (as text) for `steps`.
+fn run(h: &Header, steps: &[Step<'_>]) -> (Vec<(bool, HttpItem)>, Vec<String>) {
     let max = h
         .small_head
         .map(|n| n as usize)
@@ -84,12 +84,12 @@ fuzz_target!(|data: &[u8]| {
         resp: HttpParser::new(Role::Response, max),
         last_request: None,
         resume: h.resume,
+        log: Vec::new(),
     };
     let mut layer = Some(Http1::new());
-    let mut out = |_d, e| {
-        std::hint::black_box(&e);
-    };
-    for step in steps {
+    let mut events = Vec::new();
+    let mut out = |d, e| events.push(format!("{d:?} {e:?}"));
+    for &step in steps {
         match step {
             Step::Data(s2c, b) | Step::Extra(s2c, b) | Step::Extra2(s2c, b) => {
                 p.feed(s2c, b);
@@ -122,6 +122,7 @@ fuzz_target!(|data: &[u8]| {
                 } else {
                     p.req.end(&mut |i| items.push(i));
                 }
+                p.log.extend(items.iter().map(|i| (s2c, i.clone())));
                 p.items(&mut items);
             }
         }
@@ -129,4 +130,24 @@ fuzz_target!(|data: &[u8]| {
     if let Some(l) = layer.as_mut() {
         l.end(h.ended, &mut out);
     }
+    (p.log, events)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (header, steps) = script::parse(data);
+    let Ok(h) = Header::arbitrary(&mut Unstructured::new(&header)) else {
+        return;
+    };
+    let steps: Vec<Step<'_>> = steps.collect();
+    let split = run(&h, &steps);
+    // The chunking oracle: the same streams in bigger chunks give the same items.
+    let whole = with_coalesced(&steps, |big| run(&h, big));
+    assert_eq!(
+        split.0, whole.0,
+        "HTTP items depend on how the stream was chunked"
+    );
+    assert_eq!(
+        split.1, whole.1,
+        "Http1 events depend on how the stream was chunked"
+    );
 });

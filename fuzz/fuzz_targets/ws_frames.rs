@@ -4,9 +4,9 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use wsscope::types::Timestamp;
-use wsscope::ws::{Confidence, DeflateParams, WsConfig, WsSession};
-use wsscope_fuzz::{dir, script, Step};
+use wsscope::types::{Direction, Timestamp};
+use wsscope::ws::{Confidence, DeflateParams, WsConfig, WsEvent, WsSession, WsStats};
+use wsscope_fuzz::{coalesced, dir, script, Owned, Step};
 
 #[derive(Arbitrary, Debug)]
 enum Mode {
@@ -35,11 +35,47 @@ fn bits(b: Option<u8>) -> Option<u8> {
     b.map(|b| 8 + b % 8)
 }
 
+/// Events of a session fed `steps` (data as given, or coalesced), all at one time.
+fn run(
+    new: &dyn Fn() -> WsSession,
+    steps: &[Step<'_>],
+    coalesce: bool,
+) -> (Vec<(Option<Direction>, WsEvent)>, WsStats) {
+    let mut s = new();
+    let mut ev = Vec::new();
+    let mut out = |d, e| ev.push((d, e));
+    let t = Timestamp(1_700_000_000_000_000);
+    let step = |s: &mut WsSession,
+                st: Step<'_>,
+                out: &mut dyn FnMut(Option<Direction>, WsEvent)| match st {
+        Step::Data(s2c, b) | Step::Extra(s2c, b) | Step::Extra2(s2c, b) => {
+            s.feed(dir(s2c), b, t, &mut |d, e| out(d, e))
+        }
+        Step::Gap(s2c, n) => s.gap(dir(s2c), n, t, &mut |d, e| out(d, e)),
+        Step::End(s2c) => s.tcp_end(dir(s2c), t),
+    };
+    if coalesce {
+        for o in coalesced(steps) {
+            match o {
+                Owned::Data(s2c, b) => step(&mut s, Step::Data(s2c, &b), &mut out),
+                Owned::Other(i) => step(&mut s, steps[i], &mut out),
+            }
+        }
+    } else {
+        for &st in steps {
+            step(&mut s, st, &mut out);
+        }
+    }
+    s.end(t, &mut out);
+    (ev, s.stats().clone())
+}
+
 fuzz_target!(|data: &[u8]| {
     let (header, steps) = script::parse(data);
     let Ok(h) = Header::arbitrary(&mut Unstructured::new(&header)) else {
         return;
     };
+    let steps: Vec<Step<'_>> = steps.collect();
     let mut cfg = WsConfig {
         detail: !h.no_detail,
         ..WsConfig::default()
@@ -53,16 +89,16 @@ fuzz_target!(|data: &[u8]| {
         cfg.max_hunt_bytes = 64;
         cfg.max_samples = 3;
     }
-    let mut s = match h.mode {
-        Mode::Plain => WsSession::new(&cfg, None),
-        Mode::DeflateDefault => WsSession::new(&cfg, Some(DeflateParams::default())),
+    let new = |cfg: &WsConfig| match h.mode {
+        Mode::Plain => WsSession::new(cfg, None),
+        Mode::DeflateDefault => WsSession::new(cfg, Some(DeflateParams::default())),
         Mode::Deflate {
             server_no_context_takeover,
             client_no_context_takeover,
             server_max_window_bits,
             client_max_window_bits,
         } => WsSession::new(
-            &cfg,
+            cfg,
             Some(DeflateParams {
                 server_no_context_takeover,
                 client_no_context_takeover,
@@ -71,7 +107,7 @@ fuzz_target!(|data: &[u8]| {
             }),
         ),
         Mode::MidStream(c) => {
-            let s = WsSession::new_mid_stream(&cfg);
+            let s = WsSession::new_mid_stream(cfg);
             match c.map(|c| c % 3) {
                 None => s,
                 Some(0) => s.with_confidence(Confidence::Low),
@@ -80,16 +116,35 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     };
-    if h.not_established {
-        s.set_established(false);
-    }
+    let new = |cfg: &WsConfig| {
+        let mut s = new(cfg);
+        if h.not_established {
+            s.set_established(false);
+        }
+        s
+    };
+    // The chunking oracle: the same streams in bigger chunks give the same events.
+    let (split, stats) = run(&|| new(&cfg), &steps, false);
+    let (joined, _) = run(&|| new(&cfg), &steps, true);
+    assert_eq!(
+        split, joined,
+        "the events depend on how the stream was chunked"
+    );
+    // `detail: false` changes display strings only: the stats are the same.
+    let plain = WsConfig {
+        detail: !cfg.detail,
+        ..cfg.clone()
+    };
+    let (_, other) = run(&|| new(&plain), &steps, false);
+    assert_eq!(stats, other, "the stats depend on WsConfig::detail");
+    let mut s = new(&cfg);
     let mut events = 0usize;
     let mut out = |_d, e| {
         std::hint::black_box(&e);
         events += 1;
     };
     let mut ts = 1_700_000_000_000_000i64;
-    for step in steps {
+    for &step in &steps {
         ts += 1_000;
         let t = Timestamp(ts);
         match step {

@@ -47,3 +47,40 @@ pub fn json_is_safe(v: &serde_json::Value) -> Result<(), String> {
         _ => Ok(()),
     }
 }
+
+/// A step with its bytes owned (for [`coalesced`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Owned {
+    /// Stream bytes (`Data` steps only).
+    Data(bool, Vec<u8>),
+    /// Any other step, as it was.
+    Other(usize),
+}
+
+/// The same steps with every run of adjacent `Data` steps of one direction joined
+/// into one: the same streams in fewer, bigger chunks. Decoders must not care, so
+/// the targets compare the two feeds' events (the chunking oracle).
+pub fn coalesced(steps: &[Step<'_>]) -> Vec<Owned> {
+    let mut out: Vec<Owned> = Vec::new();
+    for (i, s) in steps.iter().enumerate() {
+        match (s, out.last_mut()) {
+            (Step::Data(d, b), Some(Owned::Data(ld, lb))) if d == ld => lb.extend_from_slice(b),
+            (Step::Data(d, b), _) => out.push(Owned::Data(*d, b.to_vec())),
+            _ => out.push(Owned::Other(i)),
+        }
+    }
+    out
+}
+
+/// Calls `f` with [`coalesced`] `steps`, as steps.
+pub fn with_coalesced<R>(steps: &[Step<'_>], f: impl FnOnce(&[Step<'_>]) -> R) -> R {
+    let owned = coalesced(steps);
+    let big: Vec<Step<'_>> = owned
+        .iter()
+        .map(|o| match o {
+            Owned::Data(s2c, b) => Step::Data(*s2c, b),
+            Owned::Other(i) => steps[*i],
+        })
+        .collect();
+    f(&big)
+}
