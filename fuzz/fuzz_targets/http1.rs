@@ -140,14 +140,44 @@ fuzz_target!(|data: &[u8]| {
     };
     let steps: Vec<Step<'_>> = steps.collect();
     let split = run(&h, &steps);
-    // The chunking oracle: the same streams in bigger chunks give the same items.
+    // The chunking oracle: the same streams in bigger chunks give the same items, per
+    // direction (a malformed head cut short may be found at its end rather than
+    // where it went bad). Not across a gap: a head discarded there may or may not
+    // have been found malformed before it.
     let whole = with_coalesced(&steps, |big| run(&h, big));
-    assert_eq!(
-        split.0, whole.0,
-        "HTTP items depend on how the stream was chunked"
-    );
-    assert_eq!(
-        split.1, whole.1,
-        "Http1 events depend on how the stream was chunked"
-    );
+    let gap = |s2c: bool| {
+        steps
+            .iter()
+            .any(|s| matches!(s, Step::Gap(d, _) if *d == s2c))
+    };
+    for s2c in [false, true] {
+        if gap(s2c) {
+            continue;
+        }
+        let items = |log: &[(bool, HttpItem)]| -> Vec<HttpItem> {
+            log.iter()
+                .filter(|(d, _)| *d == s2c)
+                .map(|(_, i)| i.clone())
+                .collect()
+        };
+        assert_eq!(
+            items(&split.0),
+            items(&whole.0),
+            "HTTP items depend on how the stream was chunked"
+        );
+        if !gap(!s2c) {
+            let tag = format!("{:?}", Some(dir(s2c)));
+            let events = |log: &[String]| -> Vec<String> {
+                log.iter()
+                    .filter(|e| e.starts_with(&tag))
+                    .cloned()
+                    .collect()
+            };
+            assert_eq!(
+                events(&split.1),
+                events(&whole.1),
+                "Http1 events depend on how the stream was chunked"
+            );
+        }
+    }
 });

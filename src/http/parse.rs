@@ -157,6 +157,8 @@ pub struct HttpParser {
     /// Where to look next for the end of the head in `head`.
     scan: usize,
     first_line_checked: bool,
+    /// The head's length at its last early check (see `feed_head`).
+    checked_len: usize,
     /// Body bytes of the current message so far.
     body_total: u64,
     /// A chunk-size line or the CRLF after chunk data.
@@ -195,6 +197,7 @@ impl HttpParser {
             head: Vec::new(),
             scan: 0,
             first_line_checked: false,
+            checked_len: 0,
             body_total: 0,
             line: Vec::new(),
             trailer_bytes: 0,
@@ -308,7 +311,12 @@ impl HttpParser {
     pub fn end(&mut self, out: &mut impl FnMut(HttpItem)) {
         match self.state {
             State::UntilClose | State::Fixed { remaining: 0 } => self.finish_body(out),
-            State::Head if !self.head.is_empty() => out(incomplete("head")),
+            // Cut short: malformed if what came already is (as it would have been
+            // found, had it come in one segment), else incomplete.
+            State::Head if !self.head.is_empty() => match self.parse_head(self.head.len(), false) {
+                Parsed::Error(v) => out(HttpItem::Violation(v)),
+                _ => out(incomplete("head")),
+            },
             State::Fixed { .. } | State::Chunked(_) => out(incomplete("body")),
             _ => {}
         }
@@ -321,6 +329,7 @@ impl HttpParser {
         self.head.shrink_to(4096);
         self.scan = 0;
         self.first_line_checked = false;
+        self.checked_len = 0;
     }
 
     fn fail(&mut self, v: Violation, out: &mut impl FnMut(HttpItem)) {
@@ -396,7 +405,25 @@ impl HttpParser {
         }
         self.scan = self.scan.max(self.head.len().saturating_sub(2));
 
-        if self.head.len() > self.max_head {
+        // Reject what is plainly not HTTP early rather than buffering 64 KiB of it: check
+        // the first fragment, again once the start line is complete, and until then
+        // whenever the head has doubled since the last check (so that how the stream was
+        // segmented does not matter, in linear time overall) and before giving up on
+        // its length.
+        let newline = new.contains(&b'\n');
+        let too_large = self.head.len() > self.max_head;
+        if prev == 0
+            || (!self.first_line_checked
+                && (newline || too_large || self.head.len() >= 2 * self.checked_len))
+        {
+            self.first_line_checked |= newline;
+            self.checked_len = self.head.len();
+            if let Parsed::Error(v) = self.parse_head(self.head.len(), false) {
+                self.fail(v, out);
+                return data.len();
+            }
+        }
+        if too_large {
             let v = Violation::new(
                 rules::HTTP_HEAD_TOO_LARGE,
                 format!(
@@ -406,16 +433,6 @@ impl HttpParser {
             );
             self.fail(v, out);
             return data.len();
-        }
-        // Reject what is plainly not HTTP early rather than buffering 64 KiB of it: check the
-        // first fragment, and again once the start line is complete.
-        let newline = new.contains(&b'\n');
-        if prev == 0 || (newline && !self.first_line_checked) {
-            self.first_line_checked |= newline;
-            if let Parsed::Error(v) = self.parse_head(self.head.len(), false) {
-                self.fail(v, out);
-                return data.len();
-            }
         }
         i + take
     }

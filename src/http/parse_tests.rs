@@ -666,3 +666,43 @@ proptest! {
         }
     }
 }
+
+/// Found by the `http1` fuzz target (chunking oracle): a head cut short after bytes that
+/// cannot be HTTP was `http_incomplete_message` when the bad byte came in a later
+/// segment than the first, `http_malformed` when in the same one.
+#[test]
+fn a_malformed_head_is_malformed_however_it_is_segmented() {
+    let whole = drive(&mut HttpParser::new(Role::Request, 4096), &[b"n\0"], true);
+    assert_eq!(whole, ["VIOL http_malformed"]);
+    let split = drive(
+        &mut HttpParser::new(Role::Request, 4096),
+        &[b"n", b"\0"],
+        true,
+    );
+    assert_eq!(split, whole);
+    // A bad header line cut short, the same.
+    let head: &[u8] = b"GET / HTTP/1.1\r\nHo\0st";
+    let whole = drive(&mut HttpParser::new(Role::Request, 4096), &[head], true);
+    assert_eq!(whole, ["VIOL http_malformed"]);
+    let split = drive(
+        &mut HttpParser::new(Role::Request, 4096),
+        &[&head[..16], &head[16..]],
+        true,
+    );
+    assert_eq!(split, whole);
+}
+
+/// What is plainly not HTTP is rejected early whatever the segmentation: a plausible
+/// first segment followed by binary bytes without a newline was buffered up to the head
+/// bound (64 KiB) instead.
+#[test]
+fn garbage_after_a_plausible_first_segment_is_rejected_early() {
+    let mut p = HttpParser::new(Role::Request, DEFAULT_MAX_HEAD_BYTES);
+    let mut items = Vec::new();
+    p.feed(b"G", &mut |i| items.push(summary(&i)));
+    for _ in 0..4 {
+        p.feed(&[0u8; 16], &mut |i| items.push(summary(&i)));
+    }
+    assert_eq!(items, ["VIOL http_malformed"]);
+    assert_eq!(p.state(), ParserState::Failed);
+}
