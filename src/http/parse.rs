@@ -408,13 +408,13 @@ impl HttpParser {
         // Reject what is plainly not HTTP early rather than buffering 64 KiB of it: check
         // the first fragment, again once the start line is complete, and until then
         // whenever the head has doubled since the last check (so that how the stream was
-        // segmented does not matter, in linear time overall) and before giving up on
-        // its length.
+        // segmented does not matter, in linear time overall), and before giving up on
+        // its length: a head that went bad is malformed, not merely too large.
         let newline = new.contains(&b'\n');
         let too_large = self.head.len() > self.max_head;
         if prev == 0
-            || (!self.first_line_checked
-                && (newline || too_large || self.head.len() >= 2 * self.checked_len))
+            || too_large
+            || (!self.first_line_checked && (newline || self.head.len() >= 2 * self.checked_len))
         {
             self.first_line_checked |= newline;
             self.checked_len = self.head.len();
