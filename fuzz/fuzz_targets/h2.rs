@@ -5,7 +5,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use wsscope::h2::{Entry, H2Layer};
-use wsscope_fuzz::{dir, script, Step};
+use wsscope_fuzz::{dir, script, with_coalesced, Step};
 
 #[derive(Arbitrary, Debug)]
 enum Which {
@@ -14,31 +14,12 @@ enum Which {
     H2cUpgrade { settings: bool },
 }
 
-fuzz_target!(|data: &[u8]| {
-    let (header, steps) = script::parse(data);
-    let Ok(which) = Which::arbitrary(&mut Unstructured::new(&header)) else {
-        return;
-    };
-    let mut steps = steps.peekable();
-    let entry = match which {
-        Which::PriorKnowledge => Entry::PriorKnowledge,
-        Which::Alpn => Entry::Alpn,
-        Which::H2cUpgrade { settings } => {
-            let http2_settings = match steps.peek() {
-                Some(&Step::Extra(_, b)) if settings => {
-                    steps.next();
-                    Some(b.to_vec())
-                }
-                _ => None,
-            };
-            Entry::H2cUpgrade { http2_settings }
-        }
-    };
+/// The layer's events (as text) for `steps`.
+fn run(entry: Entry, steps: &[Step<'_>]) -> Vec<String> {
     let mut layer = H2Layer::new(entry);
-    let mut out = |e: wsscope::h2::H2Event<'_>| {
-        std::hint::black_box(&e);
-    };
-    for step in steps {
+    let mut log = Vec::new();
+    let mut out = |e: wsscope::h2::H2Event<'_>| log.push(format!("{e:?}"));
+    for &step in steps {
         match step {
             Step::Data(s2c, b) | Step::Extra(s2c, b) | Step::Extra2(s2c, b) => {
                 layer.feed(dir(s2c), b, &mut out)
@@ -56,4 +37,34 @@ fuzz_target!(|data: &[u8]| {
     for s2c in [false, true] {
         layer.end(dir(s2c), &mut out);
     }
+    log
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (header, steps) = script::parse(data);
+    let Ok(which) = Which::arbitrary(&mut Unstructured::new(&header)) else {
+        return;
+    };
+    let mut steps: Vec<Step<'_>> = steps.collect();
+    let entry = match which {
+        Which::PriorKnowledge => Entry::PriorKnowledge,
+        Which::Alpn => Entry::Alpn,
+        Which::H2cUpgrade { settings } => {
+            let http2_settings = match steps.first() {
+                Some(&Step::Extra(_, b)) if settings => {
+                    steps.remove(0);
+                    Some(b.to_vec())
+                }
+                _ => None,
+            };
+            Entry::H2cUpgrade { http2_settings }
+        }
+    };
+    let split = run(entry.clone(), &steps);
+    // The chunking oracle: the same streams in bigger chunks give the same events.
+    let whole = with_coalesced(&steps, |big| run(entry, big));
+    assert_eq!(
+        split, whole,
+        "HTTP/2 events depend on how the stream was chunked"
+    );
 });

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use wsscope::tls::{KeyLog, TlsConfig, TlsLayer};
-use wsscope_fuzz::{dir, script, Step};
+use wsscope_fuzz::{dir, script, with_coalesced, Step};
 
 #[derive(Arbitrary, Debug)]
 struct Header {
@@ -51,15 +51,11 @@ fn add(keys: &mut KeyLog, step: Step<'_>, bytewise: bool) {
     }
 }
 
-fuzz_target!(|data: &[u8]| {
-    let (header, steps) = script::parse(data);
-    let Ok(h) = Header::arbitrary(&mut Unstructured::new(&header)) else {
-        return;
-    };
-    let steps: Vec<Step<'_>> = steps.collect();
+/// The layer's events (as text) for `steps`.
+fn run(h: &Header, steps: &[Step<'_>]) -> Vec<String> {
     let mut keys = KeyLog::new();
     if h.keys_up_front {
-        for &s in &steps {
+        for &s in steps {
             add(&mut keys, s, h.bytewise);
         }
     }
@@ -71,10 +67,9 @@ fuzz_target!(|data: &[u8]| {
         wait_for_keys: !h.no_wait,
     };
     let mut layer = TlsLayer::with_config(Arc::new(keys.clone()), cfg);
-    let mut out = |e: wsscope::tls::TlsEvent<'_>| {
-        std::hint::black_box(&e);
-    };
-    for &step in &steps {
+    let mut log = Vec::new();
+    let mut out = |e: wsscope::tls::TlsEvent<'_>| log.push(format!("{e:?}"));
+    for &step in steps {
         match step {
             Step::Data(s2c, b) => layer.feed(dir(s2c), b, &mut out),
             Step::Gap(s2c, n) => layer.gap(dir(s2c), n, &mut out),
@@ -96,4 +91,20 @@ fuzz_target!(|data: &[u8]| {
     for s2c in [false, true] {
         layer.end(dir(s2c), &mut out);
     }
+    log
+}
+
+fuzz_target!(|data: &[u8]| {
+    let (header, steps) = script::parse(data);
+    let Ok(h) = Header::arbitrary(&mut Unstructured::new(&header)) else {
+        return;
+    };
+    let steps: Vec<Step<'_>> = steps.collect();
+    let split = run(&h, &steps);
+    // The chunking oracle: the same streams in bigger chunks give the same events.
+    let whole = with_coalesced(&steps, |big| run(&h, big));
+    assert_eq!(
+        split, whole,
+        "TLS events depend on how the stream was chunked"
+    );
 });
