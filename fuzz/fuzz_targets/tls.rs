@@ -11,7 +11,7 @@ use std::sync::Arc;
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use wsscope::tls::{KeyLog, TlsConfig, TlsLayer};
-use wsscope_fuzz::{dir, script, with_coalesced, Step};
+use wsscope_fuzz::{assert_same, dir, script, with_coalesced, Step};
 
 #[derive(Arbitrary, Debug)]
 struct Header {
@@ -103,8 +103,5 @@ fuzz_target!(|data: &[u8]| {
     let split = run(&h, &steps);
     // The chunking oracle: the same streams in bigger chunks give the same events.
     let whole = with_coalesced(&steps, |big| run(&h, big));
-    assert_eq!(
-        split, whole,
-        "TLS events depend on how the stream was chunked"
-    );
+    assert_same(&split, &whole, "TLS events");
 });

@@ -84,3 +84,25 @@ pub fn with_coalesced<R>(steps: &[Step<'_>], f: impl FnOnce(&[Step<'_>]) -> R) -
         .collect();
     f(&big)
 }
+
+/// Panics with the first difference when `split` and `whole` differ (the chunking
+/// oracle's report: the events around it, not two whole logs).
+pub fn assert_same<T: PartialEq + std::fmt::Debug>(split: &[T], whole: &[T], what: &str) {
+    if split == whole {
+        return;
+    }
+    let i = split
+        .iter()
+        .zip(whole)
+        .position(|(a, b)| a != b)
+        .unwrap_or(split.len().min(whole.len()));
+    let from = i.saturating_sub(2);
+    panic!(
+        "{what} depend on how the stream was chunked: first difference at event {i} \
+         ({} vs {} events)\nsplit: {:#?}\nwhole: {:#?}",
+        split.len(),
+        whole.len(),
+        &split[from..(i + 2).min(split.len())],
+        &whole[from..(i + 2).min(whole.len())],
+    );
+}
