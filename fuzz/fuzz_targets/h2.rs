@@ -14,11 +14,22 @@ enum Which {
     H2cUpgrade { settings: bool },
 }
 
+/// An event's text without what legitimately depends on the segmentation: a bad
+/// preface quotes the bytes that had come when it was found.
+fn normal(mut e: String) -> String {
+    if let Some(a) = e.find(" (they begin ") {
+        if let Some(b) = e[a..].find("):") {
+            e.replace_range(a..a + b + 1, "");
+        }
+    }
+    e
+}
+
 /// The layer's events (as text) for `steps`.
 fn run(entry: Entry, steps: &[Step<'_>]) -> Vec<String> {
     let mut layer = H2Layer::new(entry);
     let mut log = Vec::new();
-    let mut out = |e: wsscope::h2::H2Event<'_>| log.push(format!("{e:?}"));
+    let mut out = |e: wsscope::h2::H2Event<'_>| log.push(normal(format!("{e:?}")));
     for &step in steps {
         match step {
             Step::Data(s2c, b) | Step::Extra(s2c, b) | Step::Extra2(s2c, b) => {
