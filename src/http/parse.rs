@@ -313,14 +313,25 @@ impl HttpParser {
             State::UntilClose | State::Fixed { remaining: 0 } => self.finish_body(out),
             // Cut short: malformed if what came already is (as it would have been
             // found, had it come in one segment), else incomplete.
-            State::Head if !self.head.is_empty() => match self.parse_head(self.head.len(), false) {
-                Parsed::Error(v) => out(HttpItem::Violation(v)),
-                _ => out(incomplete("head")),
+            State::Head if !self.head.is_empty() => match self.early_error() {
+                Some(v) => out(HttpItem::Violation(v)),
+                None => out(incomplete("head")),
             },
             State::Fixed { .. } | State::Chunked(_) => out(incomplete("body")),
             _ => {}
         }
         self.state = State::Ended;
+    }
+
+    /// What is wrong with the head so far, if it cannot become HTTP. Too many header
+    /// fields is a bound, not a syntax error: it is reported with the whole head (or
+    /// `http_head_too_large` for a head that never ends), so that where the segments
+    /// fell does not matter.
+    fn early_error(&mut self) -> Option<Violation> {
+        match self.parse_head(self.head.len(), false) {
+            Parsed::Error(v) if v.code != rules::HTTP_TOO_MANY_HEADERS.code => Some(v),
+            _ => None,
+        }
     }
 
     fn reset_head(&mut self) {
@@ -418,7 +429,7 @@ impl HttpParser {
         {
             self.first_line_checked |= newline;
             self.checked_len = self.head.len();
-            if let Parsed::Error(v) = self.parse_head(self.head.len(), false) {
+            if let Some(v) = self.early_error() {
                 self.fail(v, out);
                 return data.len();
             }

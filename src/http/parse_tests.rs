@@ -725,3 +725,25 @@ fn a_head_that_went_bad_is_malformed_not_too_large() {
     );
     assert_eq!(split, whole);
 }
+
+/// Many header lines in a head that never ends: `http_head_too_large` (the bound), in
+/// one segment as in many; it was `http_too_many_headers` when the first segment held
+/// more than `MAX_HEADERS` lines.
+#[test]
+fn many_header_lines_in_an_endless_head_are_too_large_however_segmented() {
+    let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+    for _ in 0..MAX_HEADERS + 50 {
+        head.extend_from_slice(b"X: y\r\n");
+    }
+    head.resize(4096, b'a');
+    let whole = drive(&mut HttpParser::new(Role::Request, 2048), &[&head], false);
+    assert_eq!(whole, ["VIOL http_head_too_large"]);
+    let chunks: Vec<&[u8]> = head.chunks(100).collect();
+    let split = drive(&mut HttpParser::new(Role::Request, 2048), &chunks, false);
+    assert_eq!(split, whole);
+    // A whole head with too many fields is still said to have them.
+    let mut full = head[..16 + 6 * (MAX_HEADERS + 50)].to_vec();
+    full.extend_from_slice(b"\r\n");
+    let items = drive(&mut HttpParser::new(Role::Request, 2048), &[&full], false);
+    assert_eq!(items, ["VIOL http_too_many_headers"]);
+}
