@@ -17,9 +17,9 @@ enum Which {
 /// An event's text without what legitimately depends on the segmentation: a bad
 /// preface quotes the bytes that had come when it was found.
 fn normal(mut e: String) -> String {
-    if let Some(a) = e.find(" (they begin ") {
-        if let Some(b) = e[a..].find("):") {
-            e.replace_range(a..a + b + 1, "");
+    if let (Some(a), Some(b)) = (e.find(" (they begin "), e.rfind("): HTTP/2 decoding")) {
+        if a < b {
+            e.replace_range(a..b + 1, "");
         }
     }
     e
