@@ -6,7 +6,7 @@ use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use wsscope::types::{Direction, Timestamp};
 use wsscope::ws::{Confidence, DeflateParams, WsConfig, WsEvent, WsSession, WsStats};
-use wsscope_fuzz::{coalesced, dir, script, Owned, Step};
+use wsscope_fuzz::{assert_same, coalesced, dir, script, Owned, Step};
 
 #[derive(Arbitrary, Debug)]
 enum Mode {
@@ -124,12 +124,16 @@ fuzz_target!(|data: &[u8]| {
         s
     };
     // The chunking oracle: the same streams in bigger chunks give the same events.
+    // Not while hunting for a header (mid-stream, or after a gap): a candidate whose
+    // frame ends exactly where a segment does is taken by design (segments often end
+    // on frame boundaries), so there the segmentation is evidence.
     let (split, stats) = run(&|| new(&cfg), &steps, false);
-    let (joined, _) = run(&|| new(&cfg), &steps, true);
-    assert_eq!(
-        split, joined,
-        "the events depend on how the stream was chunked"
-    );
+    let hunts =
+        matches!(h.mode, Mode::MidStream(_)) || steps.iter().any(|s| matches!(s, Step::Gap(..)));
+    if !hunts {
+        let (joined, _) = run(&|| new(&cfg), &steps, true);
+        assert_same(&split, &joined, "WebSocket events");
+    }
     // `detail: false` changes display strings only: the stats are the same.
     let plain = WsConfig {
         detail: !cfg.detail,
