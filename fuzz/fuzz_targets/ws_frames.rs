@@ -132,7 +132,17 @@ fuzz_target!(|data: &[u8]| {
         matches!(h.mode, Mode::MidStream(_)) || steps.iter().any(|s| matches!(s, Step::Gap(..)));
     if !hunts {
         let (joined, _) = run(&|| new(&cfg), &steps, true);
-        assert_same(&split, &joined, "WebSocket events");
+        // The inflation bounds are checked on line, against the compressed bytes seen so
+        // far and per output chunk: where they trip depends on the cuts (see the report).
+        let bound = |ev: &[(Option<Direction>, WsEvent)]| {
+            ev.iter().any(|(_, e)| {
+                matches!(e, WsEvent::Violation(v)
+                    if v.code == "inflate_ratio_exceeded" || v.code == "message_too_big")
+            })
+        };
+        if !bound(&split) && !bound(&joined) {
+            assert_same(&split, &joined, "WebSocket events");
+        }
     }
     // `detail: false` changes display strings only: the stats are the same.
     let plain = WsConfig {
