@@ -245,6 +245,14 @@ impl EioState {
             // XHR2 binary payload: <0|1><length digits as bytes 0-9><0xff><packet>.
             let mut rest = body;
             while !rest.is_empty() && out.len() < super::MAX_PACKETS_PER_MESSAGE {
+                if rest[0] > 1 {
+                    // Also keeps the search for 0xFF below past the type byte.
+                    out.push(bad(format!(
+                        "An Engine.IO v3 binary payload record begins with {:#04x}, not 0 (string) or 1 (binary).",
+                        rest[0]
+                    )));
+                    break;
+                }
                 let is_binary = rest[0] == 1;
                 let Some(end) = rest.iter().position(|&b| b == 0xff) else {
                     out.push(bad(

@@ -470,6 +470,20 @@ fn engine_io_v3_polling_payloads() {
     assert!(d.http_body(S2C, "/api/x", b"2", 4).is_empty());
 }
 
+/// Found by the `app` fuzz target: a later record of an XHR2 binary payload beginning
+/// with 0xFF (instead of 0 or 1) panicked (slice index starts at 1 but ends at 0).
+#[test]
+fn engine_io_v3_binary_payload_record_with_a_bad_type_byte() {
+    let path = "/socket.io/?EIO=3&transport=polling";
+    let mut d = dec(None, path);
+    let out = d.http_body(S2C, path, &[0, 1, 0xff, b'2', 0xff, 1, 0xff], 0);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert_eq!(out[0].kind, "ping");
+    assert_eq!(codes(&out[1]), ["eio_bad_payload"]);
+    let out = d.http_body(S2C, path, &[1, 1, 0xff, 4, 7, 0xff], 1);
+    assert_eq!(codes(out.last().unwrap()), ["eio_bad_payload"]);
+}
+
 #[test]
 fn engine_io_v3_websocket_binary_attachment() {
     let mut d = dec(None, "/socket.io/?EIO=3&transport=websocket");

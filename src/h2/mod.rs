@@ -752,8 +752,10 @@ impl H2Layer {
                 Mode::Preface { seen } => {
                     let want = &CLIENT_PREFACE[seen..];
                     let n = want.len().min(input.len());
-                    if input[..n] != want[..n] {
-                        let shown: String = input[..n.min(16)]
+                    if let Some(k) = (0..n).find(|&k| input[k] != want[k]) {
+                        // Where the bytes part from the preface, however they were segmented.
+                        let at = seen + k;
+                        let shown: String = input[k..n.min(k + 16)]
                             .iter()
                             .map(|&b| {
                                 if b.is_ascii_graphic() || b == b' ' {
@@ -768,7 +770,7 @@ impl H2Layer {
                             None,
                             rules::BAD_PREFACE,
                             format!(
-                                "The client's bytes at offset {seen} of the preface are not \"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n\" (they begin {shown:?}): HTTP/2 decoding of this direction stops."
+                                "The client's bytes at offset {at} of the preface are not \"PRI * HTTP/2.0\\r\\n\\r\\nSM\\r\\n\\r\\n\" (they begin {shown:?}): HTTP/2 decoding of this direction stops."
                             ),
                             out,
                         );

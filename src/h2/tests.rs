@@ -249,6 +249,29 @@ fn bad_preface_stops_the_direction() {
     assert!(run(&mut l, &[(C2S, settings(&[]))]).is_empty());
 }
 
+/// Found by the `h2` fuzz target (chunking oracle): the offset a bad preface was
+/// reported at was that of the segment it came in, not of the first wrong byte.
+#[test]
+fn bad_preface_offset_is_that_of_the_first_wrong_byte() {
+    let bytes = b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n".to_vec();
+    for cut in 0..bytes.len() {
+        let mut l = H2Layer::new(Entry::PriorKnowledge);
+        let steps = [(C2S, bytes[..cut].to_vec()), (C2S, bytes[cut..].to_vec())];
+        let ev = run(&mut l, &steps);
+        assert_eq!(codes(&ev), ["h2_bad_preface"], "cut at {cut}");
+        assert!(
+            ev[0].contains("at offset 18 of the preface"),
+            "cut at {cut}: {}",
+            ev[0]
+        );
+        assert!(
+            ev[0].contains("(they begin \\\"X"),
+            "cut at {cut}: {}",
+            ev[0]
+        );
+    }
+}
+
 #[test]
 fn continuation_joins_header_blocks_and_priority_padding() {
     let mut l = H2Layer::new(Entry::PriorKnowledge);

@@ -160,6 +160,8 @@ pub struct HttpParser {
     /// Where to look next for the end of the head in `head`.
     scan: usize,
     first_line_checked: bool,
+    /// The head's length at its last early check (see `feed_head`).
+    checked_len: usize,
     /// Body bytes of the current message so far.
     body_total: u64,
     /// A chunk-size line or the CRLF after chunk data.
@@ -208,6 +210,7 @@ impl HttpParser {
             head: Vec::new(),
             scan: 0,
             first_line_checked: false,
+            checked_len: 0,
             body_total: 0,
             line: Vec::new(),
             trailer_bytes: 0,
@@ -364,11 +367,27 @@ impl HttpParser {
     pub fn end(&mut self, out: &mut impl FnMut(HttpItem)) {
         match self.state {
             State::UntilClose | State::Fixed { remaining: 0 } => self.finish_body(out),
-            State::Head if !self.head.is_empty() => out(incomplete("head")),
+            // Cut short: malformed if what came already is (as it would have been
+            // found, had it come in one segment), else incomplete.
+            State::Head if !self.head.is_empty() => match self.early_error() {
+                Some(v) => out(HttpItem::Violation(v)),
+                None => out(incomplete("head")),
+            },
             State::Fixed { .. } | State::Chunked(_) => out(incomplete("body")),
             _ => {}
         }
         self.state = State::Ended;
+    }
+
+    /// What is wrong with the head so far, if it cannot become HTTP. Too many header
+    /// fields is a bound, not a syntax error: it is reported with the whole head (or
+    /// `http_head_too_large` for a head that never ends), so that where the segments
+    /// fell does not matter.
+    fn early_error(&mut self) -> Option<Violation> {
+        match self.parse_head(self.head.len(), false) {
+            Parsed::Error(v) if v.code != rules::HTTP_TOO_MANY_HEADERS.code => Some(v),
+            _ => None,
+        }
     }
 
     fn reset_head(&mut self) {
@@ -377,6 +396,7 @@ impl HttpParser {
         self.head.shrink_to(4096);
         self.scan = 0;
         self.first_line_checked = false;
+        self.checked_len = 0;
     }
 
     fn fail(&mut self, v: Violation, out: &mut impl FnMut(HttpItem)) {
@@ -456,7 +476,25 @@ impl HttpParser {
         }
         self.scan = self.scan.max(self.head.len().saturating_sub(2));
 
-        if self.head.len() > self.max_head {
+        // Reject what is plainly not HTTP early rather than buffering 64 KiB of it: check
+        // the first fragment, again once the start line is complete, and until then
+        // whenever the head has doubled since the last check (so that how the stream was
+        // segmented does not matter, in linear time overall), and before giving up on
+        // its length: a head that went bad is malformed, not merely too large.
+        let newline = new.contains(&b'\n');
+        let too_large = self.head.len() > self.max_head;
+        if prev == 0
+            || too_large
+            || (!self.first_line_checked && (newline || self.head.len() >= 2 * self.checked_len))
+        {
+            self.first_line_checked |= newline;
+            self.checked_len = self.head.len();
+            if let Some(v) = self.early_error() {
+                self.fail(v, out);
+                return data.len();
+            }
+        }
+        if too_large {
             let v = Violation::new(
                 rules::HTTP_HEAD_TOO_LARGE,
                 format!(
@@ -466,16 +504,6 @@ impl HttpParser {
             );
             self.fail(v, out);
             return data.len();
-        }
-        // Reject what is plainly not HTTP early rather than buffering 64 KiB of it: check the
-        // first fragment, and again once the start line is complete.
-        let newline = new.contains(&b'\n');
-        if prev == 0 || (newline && !self.first_line_checked) {
-            self.first_line_checked |= newline;
-            if let Parsed::Error(v) = self.parse_head(self.head.len(), false) {
-                self.fail(v, out);
-                return data.len();
-            }
         }
         i + take
     }

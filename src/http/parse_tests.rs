@@ -221,13 +221,12 @@ fn stops_after_101_leaving_the_websocket_bytes() {
 fn head_too_large_gives_up() {
     let mut p = HttpParser::new(Role::Request, 64);
     let mut items = Vec::new();
-    let mut total = 0;
+    // Valid header lines only: a head that went bad would be malformed instead.
+    let mut total = p.feed(b"GET / HTTP/1.1\r\n", &mut |i| items.push(summary(&i)));
     for _ in 0..10 {
-        total += p.feed(b"GET / HTTP/1.1\r\nX: aaaaaaaaaaaa\r\n", &mut |i| {
-            items.push(summary(&i))
-        });
+        total += p.feed(b"X: aaaaaaaaaaaa\r\n", &mut |i| items.push(summary(&i)));
     }
-    assert_eq!(total, 330);
+    assert_eq!(total, 186);
     assert_eq!(items, ["VIOL http_head_too_large"]);
     assert_eq!(p.state(), ParserState::Failed);
     // A head of exactly the bound is fine.
@@ -665,6 +664,88 @@ proptest! {
             prop_assert!(p.line.len() <= MAX_CHUNK_LINE);
         }
     }
+}
+
+/// Found by the `http1` fuzz target (chunking oracle): a head cut short after bytes that
+/// cannot be HTTP was `http_incomplete_message` when the bad byte came in a later
+/// segment than the first, `http_malformed` when in the same one.
+#[test]
+fn a_malformed_head_is_malformed_however_it_is_segmented() {
+    let whole = drive(&mut HttpParser::new(Role::Request, 4096), &[b"n\0"], true);
+    assert_eq!(whole, ["VIOL http_malformed"]);
+    let split = drive(
+        &mut HttpParser::new(Role::Request, 4096),
+        &[b"n", b"\0"],
+        true,
+    );
+    assert_eq!(split, whole);
+    // A bad header line cut short, the same.
+    let head: &[u8] = b"GET / HTTP/1.1\r\nHo\0st";
+    let whole = drive(&mut HttpParser::new(Role::Request, 4096), &[head], true);
+    assert_eq!(whole, ["VIOL http_malformed"]);
+    let split = drive(
+        &mut HttpParser::new(Role::Request, 4096),
+        &[&head[..16], &head[16..]],
+        true,
+    );
+    assert_eq!(split, whole);
+}
+
+/// What is plainly not HTTP is rejected early whatever the segmentation: a plausible
+/// first segment followed by binary bytes without a newline was buffered up to the head
+/// bound (64 KiB) instead.
+#[test]
+fn garbage_after_a_plausible_first_segment_is_rejected_early() {
+    let mut p = HttpParser::new(Role::Request, DEFAULT_MAX_HEAD_BYTES);
+    let mut items = Vec::new();
+    p.feed(b"G", &mut |i| items.push(summary(&i)));
+    for _ in 0..4 {
+        p.feed(&[0u8; 16], &mut |i| items.push(summary(&i)));
+    }
+    assert_eq!(items, ["VIOL http_malformed"]);
+    assert_eq!(p.state(), ParserState::Failed);
+}
+
+/// A bad header line in a later segment, then more than the head bound: malformed (as
+/// when it all comes at once), not `http_head_too_large`.
+#[test]
+fn a_head_that_went_bad_is_malformed_not_too_large() {
+    let first: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n";
+    let bad: &[u8] = b"X: \0\r\n";
+    let filler = vec![b'a'; 200];
+    let mut all = first.to_vec();
+    all.extend_from_slice(bad);
+    all.extend_from_slice(&filler);
+    let whole = drive(&mut HttpParser::new(Role::Request, 128), &[&all], false);
+    assert_eq!(whole, ["VIOL http_malformed"]);
+    let split = drive(
+        &mut HttpParser::new(Role::Request, 128),
+        &[first, bad, &filler],
+        false,
+    );
+    assert_eq!(split, whole);
+}
+
+/// Many header lines in a head that never ends: `http_head_too_large` (the bound), in
+/// one segment as in many; it was `http_too_many_headers` when the first segment held
+/// more than `MAX_HEADERS` lines.
+#[test]
+fn many_header_lines_in_an_endless_head_are_too_large_however_segmented() {
+    let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+    for _ in 0..MAX_HEADERS + 50 {
+        head.extend_from_slice(b"X: y\r\n");
+    }
+    head.resize(4096, b'a');
+    let whole = drive(&mut HttpParser::new(Role::Request, 2048), &[&head], false);
+    assert_eq!(whole, ["VIOL http_head_too_large"]);
+    let chunks: Vec<&[u8]> = head.chunks(100).collect();
+    let split = drive(&mut HttpParser::new(Role::Request, 2048), &chunks, false);
+    assert_eq!(split, whole);
+    // A whole head with too many fields is still said to have them.
+    let mut full = head[..16 + 6 * (MAX_HEADERS + 50)].to_vec();
+    full.extend_from_slice(b"\r\n");
+    let items = drive(&mut HttpParser::new(Role::Request, 2048), &[&full], false);
+    assert_eq!(items, ["VIOL http_too_many_headers"]);
 }
 
 /// Feeds `data` one byte at a time; every `BodyDone` takes its body.

@@ -389,6 +389,9 @@ struct Reader {
     hunting: bool,
     /// Bytes discarded while hunting.
     hunted: u64,
+    /// The contiguous bytes end here (a gap or the end follows): a candidate header
+    /// whose next header cannot come is taken as it is.
+    flush: bool,
 }
 
 #[derive(Debug)]
@@ -531,7 +534,14 @@ impl TlsLayer {
         loop {
             if self.sides[d].rd.hunting {
                 match find_header(&buf[pos..]) {
-                    Some(p) => {
+                    Some((p, confirmed)) if !confirmed && !self.sides[d].rd.flush => {
+                        // Its next header is not here yet: wait for the bytes that
+                        // decide, so that the outcome does not depend on segmentation.
+                        self.sides[d].rd.hunted += p as u64;
+                        pos += p;
+                        break;
+                    }
+                    Some((p, _)) => {
                         let rd = &mut self.sides[d].rd;
                         rd.hunting = false;
                         let skipped = rd.hunted + p as u64;
@@ -621,6 +631,7 @@ impl TlsLayer {
 
     /// `bytes` bytes of one direction's stream were lost.
     pub fn gap(&mut self, dir: Direction, bytes: u64, out: &mut impl FnMut(TlsEvent<'_>)) {
+        self.flush_hunt(dir, out);
         out(TlsEvent::Gap { dir, bytes });
         let s = &mut self.sides[idx(dir)];
         s.hs.clear();
@@ -656,6 +667,7 @@ impl TlsLayer {
 
     /// One direction ended (FIN, RST or the end of the capture).
     pub fn end(&mut self, dir: Direction, out: &mut impl FnMut(TlsEvent<'_>)) {
+        self.flush_hunt(dir, out);
         let d = idx(dir);
         let left = self.sides[d].rd.buf.len();
         if left > 0 && !self.sides[d].rd.hunting {
@@ -672,6 +684,17 @@ impl TlsLayer {
         if !s.held.is_empty() && !s.failed {
             let why = self.why_waiting(d);
             self.fail(dir, why, out);
+        }
+    }
+
+    /// The bytes of `dir` stop being contiguous (a gap or the end): a header candidate
+    /// held while hunting, waiting for its next header, is taken as it is.
+    fn flush_hunt(&mut self, dir: Direction, out: &mut impl FnMut(TlsEvent<'_>)) {
+        let d = idx(dir);
+        if self.sides[d].rd.hunting && !self.sides[d].rd.buf.is_empty() {
+            self.sides[d].rd.flush = true;
+            self.feed(dir, &[], out);
+            self.sides[d].rd.flush = false;
         }
     }
 
@@ -1168,18 +1191,22 @@ impl TlsLayer {
 }
 
 /// The offset of the first plausible record header in `b`: content type
-/// 20-23, version 3.0-3.4, length 1..=[`MAX_RECORD_LEN`]; and, when the bytes
-/// are there, the header after that record is plausible too.
-fn find_header(b: &[u8]) -> Option<usize> {
+/// 20-23, version 3.0-3.4, length 1..=[`MAX_RECORD_LEN`]; and the header after
+/// that record is plausible too (`true`), or not in `b` yet (`false`).
+fn find_header(b: &[u8]) -> Option<(usize, bool)> {
     let plausible = |h: &[u8]| {
         let len = u16::from_be_bytes([h[3], h[4]]) as usize;
         (20..=23).contains(&h[0]) && h[1] == 3 && h[2] <= 4 && (1..=MAX_RECORD_LEN).contains(&len)
     };
-    (0..b.len().saturating_sub(4)).find(|&i| {
+    (0..b.len().saturating_sub(4)).find_map(|i| {
         if !plausible(&b[i..i + 5]) {
-            return false;
+            return None;
         }
         let next = i + 5 + u16::from_be_bytes([b[i + 3], b[i + 4]]) as usize;
-        b.len() < next + 5 || plausible(&b[next..next + 5])
+        if b.len() < next + 5 {
+            Some((i, false))
+        } else {
+            plausible(&b[next..next + 5]).then_some((i, true))
+        }
     })
 }

@@ -1152,6 +1152,41 @@ fn handshake_messages_span_records() {
     assert!(!ev.contains("Violation"), "{ev}");
 }
 
+/// Found by the `tls` fuzz target (chunking oracle): while hunting, a plausible header
+/// whose next header had not arrived yet was taken at once, so a decoy followed by an
+/// implausible header was believed when a segment ended right after it and rejected
+/// when the same bytes came in one segment.
+#[test]
+fn hunting_does_not_depend_on_segmentation() {
+    let decoy = record(23, &[7; 10]);
+    let stream = [
+        &[161, 3, 3, 0, 1, 0][..], // an unknown content type: hunting begins
+        &decoy,
+        &[0xff; 5],
+        &record(23, b"one"),
+        &record(23, b"two"),
+    ]
+    .concat();
+    let run = |cuts: &[usize]| {
+        let mut steps = Vec::new();
+        let mut from = 0;
+        for &c in cuts.iter().chain([&stream.len()]) {
+            steps.push((Direction::C2S, stream[from..c].to_vec()));
+            from = c;
+        }
+        run_steps(&steps, &mut TlsLayer::new(Arc::new(KeyLog::new())))
+    };
+    let whole = run(&[]);
+    let ev = whole.events.join("\n");
+    assert!(ev.contains("tls_gap_resync"), "{ev}");
+    for at in 1..stream.len() {
+        assert_eq!(run(&[at]), whole, "split at {at}");
+    }
+    // Right after the decoy, and byte by byte.
+    assert_eq!(run(&[6 + decoy.len()]), whole);
+    assert_eq!(run(&(1..stream.len()).collect::<Vec<_>>()), whole);
+}
+
 /// A TLS 1.2 ClientHello offering `session_id`, and the ServerHello answering with
 /// `echo`; whether the layer calls the session resumed.
 fn tls12_resumed(session_id: &[u8], echo: &[u8]) -> bool {

@@ -97,16 +97,18 @@ impl Inflater {
                 return Ok(());
             }
             let (in0, out0) = (self.d.total_in(), self.d.total_out());
-            let status = self
+            let result = self
                 .d
-                .decompress(input, &mut self.out, FlushDecompress::None)
-                .map_err(|e| InflateStop::Corrupt(e.to_string()))?;
+                .decompress(input, &mut self.out, FlushDecompress::None);
             let used = (self.d.total_in() - in0) as usize;
             let made = (self.d.total_out() - out0) as usize;
             input = input.get(used..).unwrap_or_default();
+            // What inflated before an error is output too: however the input was cut,
+            // the same bytes come out before the error is said.
             if made > 0 && !sink(&self.out[..made]) {
                 return Err(InflateStop::Refused);
             }
+            let status = result.map_err(|e| InflateStop::Corrupt(e.to_string()))?;
             if status == Status::StreamEnd {
                 self.ended = true;
                 return Ok(());
@@ -143,6 +145,40 @@ mod tests {
                 Ok(out)
             })
             .collect()
+    }
+
+    /// Found by the `ws_frames` fuzz target (chunking oracle): the output of the call
+    /// that met corrupt data was dropped, so how much came out before the error (and was
+    /// counted, previewed, UTF-8 checked) depended on how the input was cut.
+    #[test]
+    fn output_before_corrupt_data_does_not_depend_on_the_cuts() {
+        use flate2::{Compress, Compression, FlushCompress};
+        let text = b"hello world, ".repeat(100);
+        let mut c = Compress::new(Compression::default(), false);
+        let mut z = Vec::with_capacity(4096);
+        c.compress_vec(&text, &mut z, FlushCompress::Sync).unwrap();
+        z.push(0x07); // BFINAL with the reserved block type 11: corrupt
+        let run = |piece: usize| {
+            let mut inf = Inflater::new();
+            let mut out = Vec::new();
+            let mut err = None;
+            for p in z.chunks(piece) {
+                if let Err(e) = inf.push(p, &mut |b| {
+                    out.extend_from_slice(b);
+                    true
+                }) {
+                    err = Some(e);
+                    break;
+                }
+            }
+            (out, err)
+        };
+        let (whole, err) = run(z.len());
+        assert!(matches!(err, Some(InflateStop::Corrupt(_))), "{err:?}");
+        assert_eq!(whole, text);
+        for piece in [1, 2, 7, 100] {
+            assert_eq!(run(piece).0, whole, "pieces of {piece}");
+        }
     }
 
     #[test]

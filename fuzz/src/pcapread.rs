@@ -1,0 +1,82 @@
+//! Packets of a pcap or pcapng file in memory, with `pcap-parser`, as the binary's
+//! libpcap reader hands them to the analyzer: (link type, time, bytes). Shared with
+//! the seed generator (`seedgen/`, which includes this file by path). Stops at the
+//! first block that does not parse: a fuzzed file is mostly damaged.
+
+use pcap_parser::nom;
+use pcap_parser::{Block, Linktype};
+use wsscope::types::Timestamp;
+
+/// Calls `f(linktype, ts, data)` for every packet of `file` (pcap or pcapng).
+pub fn for_each_packet(file: &[u8], mut f: impl FnMut(i32, Timestamp, &[u8])) {
+    if let Ok((rest, h)) = pcap_parser::parse_pcap_header(file) {
+        let nanos = h.is_nanosecond_precision();
+        let be = h.is_bigendian();
+        let mut i = rest;
+        loop {
+            let r = if be {
+                pcap_parser::parse_pcap_frame_be(i)
+            } else {
+                pcap_parser::parse_pcap_frame(i)
+            };
+            let Ok((rest, b)) = r else { break };
+            let frac = if nanos { b.ts_usec / 1000 } else { b.ts_usec };
+            f(
+                h.network.0,
+                Timestamp::from_parts(b.ts_sec as i64, frac as i64),
+                b.data,
+            );
+            i = rest;
+        }
+        return;
+    }
+    // pcapng: interfaces (link type, resolution) per section.
+    let Ok((mut i, shb)) = pcap_parser::parse_sectionheaderblock(file) else {
+        return;
+    };
+    let mut be = shb.big_endian();
+    let mut ifaces: Vec<(Linktype, u64)> = Vec::new();
+    loop {
+        let r: nom::IResult<_, _, _> = if be {
+            pcap_parser::parse_block_be(i)
+        } else {
+            pcap_parser::parse_block_le(i)
+        };
+        let Ok((rest, block)) = r else { break };
+        if rest.len() >= i.len() {
+            break;
+        }
+        i = rest;
+        match block {
+            Block::SectionHeader(s) => {
+                be = s.big_endian();
+                ifaces.clear();
+            }
+            Block::InterfaceDescription(idb) => ifaces.push((
+                idb.linktype,
+                idb.ts_resolution().unwrap_or(1_000_000).max(1),
+            )),
+            Block::EnhancedPacket(epb) => {
+                let Some(&(lt, res)) = ifaces.get(epb.if_id as usize) else {
+                    continue;
+                };
+                let t = (epb.ts_high as u64) << 32 | epb.ts_low as u64;
+                let secs = (t / res) as i64;
+                let micros = ((t % res) as u128 * 1_000_000 / res as u128) as i64;
+                let caplen = (epb.caplen as usize).min(epb.data.len());
+                f(
+                    lt.0,
+                    Timestamp::from_parts(secs, micros),
+                    &epb.data[..caplen],
+                );
+            }
+            Block::SimplePacket(spb) => {
+                let Some(&(lt, _)) = ifaces.first() else {
+                    continue;
+                };
+                f(lt.0, Timestamp::from_parts(0, 0), spb.data);
+            }
+            _ => {}
+        }
+    }
+}
