@@ -4,6 +4,7 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
+use wsscope::types::Timestamp;
 use wsscope::http::{
     check_request, check_upgrade, parse_extensions, request_checks, HttpItem, HttpParser,
     RequestHead, Role,
@@ -94,9 +95,10 @@ fn run(h: &Header, steps: &[Step<'_>]) -> (Vec<(bool, HttpItem)>, Vec<String>) {
             Step::Data(s2c, b) | Step::Extra(s2c, b) | Step::Extra2(s2c, b) => {
                 p.feed(s2c, b);
                 if let Some(l) = layer.as_mut() {
-                    match l.feed(dir(s2c), b, &mut out) {
+                    match l.feed(dir(s2c), b, Timestamp(0), &mut out) {
                         // Past a 101 the stream belongs to another layer.
-                        Some(Handover::WebSocket { leftover, .. }) => {
+                        Some(Handover::WebSocket { leftover, .. })
+                        | Some(Handover::H2c { leftover, .. }) => {
                             std::hint::black_box(leftover);
                             layer = None;
                         }
@@ -112,7 +114,7 @@ fn run(h: &Header, steps: &[Step<'_>]) -> (Vec<(bool, HttpItem)>, Vec<String>) {
                     p.req.gap()
                 }
                 if let Some(l) = layer.as_mut() {
-                    l.gap(dir(s2c));
+                    l.gap(dir(s2c), &mut out);
                 }
             }
             Step::End(s2c) => {
@@ -128,7 +130,7 @@ fn run(h: &Header, steps: &[Step<'_>]) -> (Vec<(bool, HttpItem)>, Vec<String>) {
         }
     }
     if let Some(l) = layer.as_mut() {
-        l.end(h.ended, &mut out);
+        l.end(h.ended, Timestamp(0), &mut out);
     }
     (p.log, events)
 }
