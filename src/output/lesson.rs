@@ -17,7 +17,7 @@ use std::io::{self, Write};
 
 use super::compare::{self, CompareRow};
 use super::explain::{capitalise, check_name, close_meaning, Explainer, Lang, Phase};
-use super::mermaid::{summary_of, ConnDiagram};
+use super::mermaid::{opens_h2_websocket, summary_of, ConnDiagram};
 use super::stats::StatsBuilder;
 use super::{Report, TextTimeline};
 use crate::analysis::Check;
@@ -380,7 +380,15 @@ impl Report for Lesson {
         let line = self.text.line(e);
         let summary = summary_of(&line).to_string();
         let lang = self.lang;
-        let notes = match e.stream {
+        let c = self
+            .open
+            .entry(e.conn)
+            .or_insert_with(|| ConnLesson::new(e.conn, None, e.ts, lang));
+        // A WebSocket's stream is a lesson of its own; other requests stay with the connection.
+        let own = e
+            .stream
+            .filter(|s| c.streams.contains_key(s) || opens_h2_websocket(&e.kind));
+        let notes = match own {
             Some(s) => self
                 .stream_explainers
                 .entry((e.conn, s))
@@ -388,11 +396,7 @@ impl Report for Lesson {
                 .explain(e),
             None => self.explainer.explain(e),
         };
-        let c = self
-            .open
-            .entry(e.conn)
-            .or_insert_with(|| ConnLesson::new(e.conn, None, e.ts, lang));
-        match e.stream {
+        match own {
             Some(s) => {
                 // A stream's times count from its connection's start, as the shared phases'.
                 let first = c.first;
@@ -721,7 +725,11 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
     let _ = writeln!(
         out,
         "**{}**\n\n| {} | {} | {} | {} |\n|---|---|---|---:|",
-        msg!(lang, "lesson.close_exchange"),
+        if c.stream.is_some() {
+            msg!(lang, "lesson.close_exchange_stream")
+        } else {
+            msg!(lang, "lesson.close_exchange")
+        },
         msg!(lang, "lesson.step"),
         msg!(lang, "lesson.who"),
         msg!(lang, "lesson.close_frame_or_segment"),

@@ -443,6 +443,13 @@ impl Diagrams {
     }
 }
 
+/// An RFC 8441 extended CONNECT: the event that gives an HTTP/2 stream a section (and a
+/// diagram) of its own. Other streams' requests stay with their connection, as in `stats`.
+pub(crate) fn opens_h2_websocket(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::HttpRequest { method, version, .. }
+        if method == "CONNECT" && version == "HTTP/2")
+}
+
 /// A connection's diagram, then one per HTTP/2 stream, separated by a blank line.
 fn render_all((conn, streams): &(ConnDiagram, BTreeMap<u32, ConnDiagram>)) -> String {
     let mut s = conn.render();
@@ -462,13 +469,13 @@ impl Report for Diagrams {
             .entry(e.conn)
             .or_insert_with(|| (ConnDiagram::new(e.conn, lang, max), BTreeMap::new()));
         match e.stream {
-            Some(s) => streams
+            Some(s) if streams.contains_key(&s) || opens_h2_websocket(&e.kind) => streams
                 .entry(s)
                 .or_insert_with(|| {
                     ConnDiagram::for_stream(e.conn, s, &conn.client, &conn.server, lang, max)
                 })
                 .event(e, summary_of(&line)),
-            None => conn.event(e, summary_of(&line)),
+            _ => conn.event(e, summary_of(&line)),
         }
         Ok(())
     }
