@@ -222,7 +222,7 @@ impl Explainer {
             msg!(lang, "explain.x_from_now_on_the_stream"),
             msg!(lang, "lesson.h2_data_frames"),
         ];
-        let (n, list) = (ws.len(), ws.join(", "));
+        let (n, list) = (ws.len(), ws.join(&msg!(lang, "lesson.list_separator")));
         out.push(if tls {
             msg!(lang, "lesson.h2_shared_tls", n = n, streams = list)
         } else {
@@ -1022,6 +1022,19 @@ pub fn check_name(lang: Lang, name: &str) -> String {
         "permessage-deflate parameters valid" => {
             msg!(lang, "check.permessage_deflate_parameters_valid")
         }
+        "server enabled extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1)" => {
+            msg!(lang, "check.h2_connect_enabled")
+        }
+        ":method is CONNECT" => msg!(lang, "check.h2_method_connect"),
+        ":protocol is websocket" => msg!(lang, "check.h2_protocol_websocket"),
+        ":scheme present" => msg!(lang, "check.h2_scheme_present"),
+        ":path present" => msg!(lang, "check.h2_path_present"),
+        ":authority present" => msg!(lang, "check.h2_authority_present"),
+        "sec-websocket-version: 13" => msg!(lang, "check.sec_websocket_version_13"),
+        "no Sec-WebSocket-Key (HTTP/2 has no Key and no Accept)" => {
+            msg!(lang, "check.h2_no_key")
+        }
+        "response is 2xx" => msg!(lang, "check.h2_response_2xx"),
         other => other.to_string(),
     }
 }
@@ -1031,6 +1044,12 @@ pub fn check_name(lang: Lang, name: &str) -> String {
 pub fn check_seen(lang: Lang, seen: &str) -> String {
     if seen == "absent" {
         return msg!(lang, "check.seen_absent");
+    }
+    if seen == "not sent" {
+        return msg!(lang, "check.seen_not_sent");
+    }
+    if seen == "no answer" {
+        return msg!(lang, "check.seen_no_answer");
     }
     if let Some(n) = seen
         .strip_suffix(" header(s)")
