@@ -7,6 +7,13 @@
 //! and a summary with the connection's numbers (handshake RTT, frames, overhead). At the
 //! end, when the capture holds more than one kind of connection, they are compared.
 //!
+//! A WebSocket over HTTP/2 (RFC 8441) is a section of its own (`connection N, stream S`)
+//! with only its stream's events, its own explanations, diagram and summary, after its
+//! connection's section, which has the shared phases (TCP, TLS, HTTP/2 SETTINGS, teardown)
+//! once and what changes over HTTP/2. Other HTTP/2 requests stay with their connection,
+//! as in `stats`. The TLS phase ends with a table of what the hellos said, whether the
+//! key log decrypted it, and what TLS adds per record.
+//!
 //! Every cell is escaped for markdown ([`md`]); rows per phase are bounded.
 
 use std::collections::{BTreeMap, HashMap};
@@ -119,7 +126,7 @@ struct TlsFacts {
 }
 
 impl ConnLesson {
-    fn new(conn: u64, stream: Option<u32>, first: Timestamp, lang: Lang) -> ConnLesson {
+    fn new(conn: u64, first: Timestamp, lang: Lang) -> ConnLesson {
         ConnLesson {
             first,
             client: String::new(),
@@ -137,7 +144,7 @@ impl ConnLesson {
             h2: false,
             h2_connect: false,
             tls: TlsFacts::default(),
-            stream: stream.map(|s| (s, Summary::new(conn, first))),
+            stream: None,
             streams: BTreeMap::new(),
         }
     }
@@ -383,7 +390,7 @@ impl Report for Lesson {
         let c = self
             .open
             .entry(e.conn)
-            .or_insert_with(|| ConnLesson::new(e.conn, None, e.ts, lang));
+            .or_insert_with(|| ConnLesson::new(e.conn, e.ts, lang));
         // A WebSocket's stream is a lesson of its own; other requests stay with the connection.
         let own = e
             .stream
@@ -402,7 +409,7 @@ impl Report for Lesson {
                 let first = c.first;
                 let (client, server) = (c.client.clone(), c.server.clone());
                 let st = c.streams.entry(s).or_insert_with(|| {
-                    let mut l = ConnLesson::new(e.conn, Some(s), first, lang);
+                    let mut l = ConnLesson::new(e.conn, first, lang);
                     l.stream = Some((s, Summary::for_stream(e.conn, s, e.ts, &client, &server)));
                     l.diagram = ConnDiagram::for_stream(
                         e.conn,
