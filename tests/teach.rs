@@ -309,3 +309,181 @@ fn explain_tells_the_teardown_as_it_happened() {
     assert!(!text.contains("four-way teardown, is complete"), "{text}");
     assert!(!text.contains("sends its own FIN: now both"), "{text}");
 }
+
+fn tls_cap(name: &str) -> (String, String) {
+    let dir = common::shared_dir().join("../captures-tls");
+    let path = |ext: &str| {
+        dir.join(format!("{name}.{ext}"))
+            .to_string_lossy()
+            .into_owned()
+    };
+    (path("pcap"), path("keylog"))
+}
+
+/// The lesson's sections (`## ` headings with their text), by heading.
+fn sections(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for l in text.lines() {
+        if let Some(h) = l.strip_prefix("## ") {
+            out.push((h.to_string(), String::new()));
+        } else if let Some((_, body)) = out.last_mut() {
+            body.push_str(l);
+            body.push('\n');
+        }
+    }
+    out
+}
+
+/// The event rows of a section's phase tables (`| pkt | ms | arrow | summary |`).
+fn event_rows(section: &str) -> usize {
+    section
+        .lines()
+        .filter(|l| {
+            let cells: Vec<&str> = l.split(" | ").collect();
+            l.starts_with("| ")
+                && cells.len() >= 4
+                && cells[0][2..].parse::<u64>().is_ok()
+                && cells[1].parse::<f64>().is_ok()
+                && ["→", "←", "·"].contains(&cells[2])
+        })
+        .count()
+}
+
+/// A WebSocket over HTTP/2 is a section of its own with only its own events; the
+/// connection's TCP, TLS and HTTP/2 phases come once, with the TLS facts and what
+/// changes over HTTP/2.
+#[test]
+fn h2_lesson_has_a_section_per_websocket_and_the_shared_phases_once() {
+    let (pcap, keylog) = tls_cap("h2_rfc8441_hypercorn_tls");
+    let args = [
+        "print", "--format", "markdown", "--lang", "en", "-r", &pcap, "--keylog", &keylog,
+    ];
+    let text = stdout(&args);
+    let secs = sections(&text);
+    let heads: Vec<&str> = secs.iter().map(|(h, _)| h.as_str()).collect();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    assert!(heads[0].starts_with("Connection #0: "), "{heads:?}");
+    assert!(
+        heads[1].starts_with("Connection #0, stream 1: "),
+        "{heads:?}"
+    );
+    assert!(
+        heads[2].starts_with("Connection #0, stream 3: "),
+        "{heads:?}"
+    );
+    // Each section's rows are exactly its own events (none of another stream's).
+    let events = common::events_with(Path::new(&pcap), &["--keylog", &keylog]);
+    let count = |f: &dyn Fn(&serde_json::Value) -> bool| {
+        events
+            .iter()
+            .filter(|e| e["event"] != "violation" && f(e))
+            .count()
+    };
+    let of_stream = |s: u64| count(&|e: &serde_json::Value| e["stream"] == s);
+    let shared = count(&|e: &serde_json::Value| {
+        e["stream"].is_null() || !(e["stream"] == 1 || e["stream"] == 3)
+    });
+    assert_eq!(event_rows(&secs[0].1), shared, "{}", secs[0].1);
+    assert_eq!(event_rows(&secs[1].1), of_stream(1), "{}", secs[1].1);
+    assert_eq!(event_rows(&secs[2].1), of_stream(3), "{}", secs[2].1);
+    assert!(secs[1].1.contains("\"h2 stream done\""), "{}", secs[1].1);
+    assert!(!secs[1].1.contains("h2 deflate done"), "{}", secs[1].1);
+    assert!(secs[2].1.contains("\"h2 deflate done\""), "{}", secs[2].1);
+    assert!(!secs[2].1.contains("h2 stream done"), "{}", secs[2].1);
+    // The shared phases once, in the connection's section.
+    for phase in [
+        ". TCP three-way handshake",
+        ". TLS handshake",
+        ". HTTP/2 connection",
+        ". TCP teardown",
+        "What changes over HTTP/2",
+        "TLS at a glance",
+    ] {
+        assert_eq!(text.matches(phase).count(), 1, "{phase}");
+        assert!(secs[0].1.contains(phase), "{phase}");
+    }
+    for s in &secs[1..] {
+        assert!(!s.1.contains("SETTINGS ACK") && !s.1.contains("ClientHello"));
+        assert!(s.1.contains(". Extended CONNECT (RFC 8441)"), "{}", s.1);
+        assert!(s
+            .1
+            .contains("| 200 ✓ (extended CONNECT: no Key, no Accept) |"));
+    }
+    let conn = &secs[0].1;
+    for want in [
+        "| version chosen (ServerHello) | TLS 1.3 |",
+        "| cipher suite chosen (ServerHello) | TLS\\_AES\\_256\\_GCM\\_SHA384 |",
+        "| versions offered (ClientHello) | TLS 1.3, TLS 1.2 |",
+        "| protocols offered (ALPN, ClientHello) | h2 |",
+        "| decrypted | yes, with the session's secrets from the key log |",
+        "5 B record header + 16 B tag + 1 B inner content type = 22 B",
+        "| TLS records client → server / server → client | 38 / 41 |",
+        "4071 B over 79 records",
+        "No Sec-WebSocket-Key, no Accept, no 101",
+        "A 200 instead of a 101",
+        "DATA frames carry ordinary WebSocket frames",
+        "2 WebSocket(s) (streams 1, 3) share this one TCP connection and its TLS session",
+    ] {
+        assert!(conn.contains(want), "{want}\n{conn}");
+    }
+    // The plain request of stream 5 stays with its connection (as in `stats`).
+    assert!(conn.contains("GET /hello HTTP/2"), "{conn}");
+}
+
+#[test]
+fn h2_mermaid_has_a_diagram_per_websocket() {
+    let (pcap, keylog) = tls_cap("h2_rfc8441_hypercorn_tls");
+    let text = stdout(&[
+        "print", "--format", "mermaid", "-r", &pcap, "--keylog", &keylog,
+    ]);
+    let parts: Vec<&str> = text.split("%% wsscope: ").skip(1).collect();
+    let heads: Vec<&str> = parts.iter().map(|p| p.lines().next().unwrap()).collect();
+    assert_eq!(
+        heads,
+        [
+            "connection 0",
+            "connection 0, stream 1",
+            "connection 0, stream 3"
+        ]
+    );
+    assert_eq!(text.matches("sequenceDiagram").count(), 3);
+    assert!(parts[0].contains("SETTINGS ACK") && parts[0].contains("ClientHello"));
+    assert!(!parts[0].contains("CONNECT /ws"), "{}", parts[0]);
+    assert!(parts[1].contains("h2 stream done") && !parts[1].contains("h2 deflate done"));
+    assert!(parts[2].contains("h2 deflate done") && !parts[2].contains("h2 stream done"));
+    for p in &parts[1..] {
+        assert!(!p.contains("SYN") && !p.contains("ClientHello"), "{p}");
+        assert!(p.contains("participant Client as client 127.0.0.1#58;41120"));
+    }
+}
+
+/// wss over HTTP/1.1: the TLS phase has its facts; nothing about HTTP/2.
+#[test]
+fn wss_lesson_has_the_tls_section() {
+    let (pcap, keylog) = tls_cap("py_tls13_std");
+    let text = stdout(&[
+        "print", "--format", "markdown", "--lang", "en", "-r", &pcap, "--keylog", &keylog,
+    ]);
+    for want in [
+        "**TLS at a glance**",
+        "| version chosen (ServerHello) | TLS 1.3 |",
+        "| cipher suite chosen (ServerHello) | TLS\\_AES\\_256\\_GCM\\_SHA384 |",
+        "| decrypted | yes, with the session's secrets from the key log |",
+        "= 22 B",
+        "B per record (the handshake's records included)",
+    ] {
+        assert!(text.contains(want), "{want}\n{text}");
+    }
+    assert!(
+        !text.contains("HTTP/2") && !text.contains(", stream "),
+        "{text}"
+    );
+    assert!(text.contains("| upgrade | 101 ✓, Accept ✓ |"), "{text}");
+    // Without the key log: the reason, no bytes per record.
+    let text = stdout(&["print", "--format", "markdown", "--lang", "en", "-r", &pcap]);
+    assert!(
+        text.contains("| decrypted | no (no\\_key): the records stay encrypted |"),
+        "{text}"
+    );
+    assert!(!text.contains("B per record (the handshake"), "{text}");
+}

@@ -23,6 +23,33 @@ const ALLOWED: &[&str] = &[
     "TCP",
     "TLS",
     "HTTP",
+    // TLS and HTTP/2 as their RFCs name their messages, frames, extensions and fields
+    // (RFC 8446, RFC 9113, RFC 8441's pseudo-headers), the key log's variable and option,
+    // and the programs that write a key log, by their names.
+    "wss",
+    "https",
+    "ClientHello",
+    "ServerHello",
+    "HelloRetryRequest",
+    "Finished",
+    "SNI",
+    "ALPN",
+    "AEAD",
+    "SSLKEYLOGFILE",
+    "keylog",
+    "SETTINGS",
+    "GOAWAY",
+    "DATA",
+    "CONNECT",
+    "method",
+    "scheme",
+    "path",
+    "authority",
+    "protocol",
+    "OpenSSL",
+    "Python",
+    "Node",
+    "curl",
     // The protocols riding on WebSocket, by their names.
     "JSON",
     "MQTT",
@@ -70,6 +97,7 @@ const ALLOWED: &[&str] = &[
     "SSE",
     // Phase column and contract values (`kind`, `teardown`) that scripts match on.
     "tcp",
+    "tls",
     "http",
     "ws",
     "http-polling",
@@ -121,6 +149,8 @@ fn wire_text(events: &[Value]) -> Vec<String> {
             "close_reason",
             "payload_hex",
             "sni",
+            "subject",
+            "issuer",
         ] {
             add(&e[f]);
         }
@@ -242,19 +272,35 @@ fn english_words(text: &str) -> BTreeSet<String> {
 }
 
 fn zh_views(path: &Path) -> Vec<(String, String)> {
+    zh_views_with(path, &[], false)
+}
+
+/// The Chinese views of a capture, with `extra` arguments (a key log); `mermaid` adds
+/// `--format mermaid`.
+fn zh_views_with(path: &Path, extra: &[&str], mermaid: bool) -> Vec<(String, String)> {
     let p = path.to_str().expect("utf-8 path");
-    let views: &[&[&str]] = &[
-        &["print", "--lang", "zh", "-r", p],
-        &["print", "--explain", "--lang", "zh", "-r", p],
-        &["print", "--format", "markdown", "--lang", "zh", "-r", p],
-        &["print", "--format", "html", "--lang", "zh", "-r", p],
-        &["stats", "--lang", "zh", "-r", p],
-        &["stats", "--compare", "--lang", "zh", "-r", p],
+    let mut views: Vec<Vec<&str>> = vec![
+        vec!["print", "--lang", "zh", "-r", p],
+        vec!["print", "--explain", "--lang", "zh", "-r", p],
+        vec!["print", "--format", "markdown", "--lang", "zh", "-r", p],
+        vec!["print", "--format", "html", "--lang", "zh", "-r", p],
+        vec!["stats", "--lang", "zh", "-r", p],
+        vec!["stats", "--compare", "--lang", "zh", "-r", p],
     ];
+    if mermaid {
+        views.push(vec![
+            "print", "--format", "mermaid", "--lang", "zh", "-r", p,
+        ]);
+    }
     views
-        .iter()
+        .iter_mut()
         .map(|args| {
-            let out = common::run(args);
+            args.extend_from_slice(extra);
+            let out = common::wsscope()
+                .env_remove("SSLKEYLOGFILE")
+                .args(&*args)
+                .output()
+                .expect("run wsscope");
             assert!(out.status.success(), "{args:?}");
             (
                 args.join(" "),
@@ -356,6 +402,49 @@ fn chinese_views_leave_no_english_outside_tokens_and_wire_text() {
         let wire = wire_text(&common::events(cap));
         for (view, out) in zh_views(cap) {
             assert!(!out.trim().is_empty(), "{view}: empty");
+            let text = if view.contains("html") {
+                html_text(&out)
+            } else {
+                plain(&out)
+            };
+            let left = english_words(&strip(&text, &wire));
+            if !left.is_empty() {
+                failures.push(format!("{view}: {left:?}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "English left:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The lessons of wss and of WebSockets over HTTP/2 (decrypted with their key logs): the
+/// TLS section, the streams' sections and what changes over HTTP/2, in Chinese.
+#[test]
+fn chinese_tls_and_http2_lessons_leave_no_english() {
+    let dir = common::shared_dir().join("../captures-tls");
+    let mut failures = Vec::new();
+    for name in ["h2_rfc8441_hypercorn_tls", "py_tls13_std"] {
+        let cap = dir.join(format!("{name}.pcap"));
+        let keylog = dir.join(format!("{name}.keylog"));
+        let keylog = keylog.to_str().expect("utf-8 path");
+        let extra = ["--keylog", keylog];
+        let wire = wire_text(&common::events_with(&cap, &extra));
+        for (view, out) in zh_views_with(&cap, &extra, true) {
+            assert!(!out.trim().is_empty(), "{view}: empty");
+            if view.contains("markdown") {
+                assert!(out.contains("TLS 一览"), "{view}");
+                if name.starts_with("h2") {
+                    assert!(out.contains("## 连接 #0，流 1："), "{view}");
+                    assert!(out.contains("## 连接 #0，流 3："), "{view}");
+                    assert!(out.contains("换成 HTTP/2 之后有什么不同"), "{view}");
+                }
+            }
+            if view.contains("mermaid") && name.starts_with("h2") {
+                assert!(out.contains("%% wsscope：连接 0，流 3"), "{view}");
+            }
             let text = if view.contains("html") {
                 html_text(&out)
             } else {

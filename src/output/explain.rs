@@ -151,6 +151,8 @@ struct Conn {
     server: String,
     seen: u32,
     upgrade_request: bool,
+    /// An RFC 8441 extended CONNECT (its answer is explained with `ws_handshake`).
+    h2_connect: bool,
     request_head_bytes: u64,
     last_request: Option<Timestamp>,
     last_response: Option<Timestamp>,
@@ -194,6 +196,39 @@ impl Explainer {
     /// Forgets a connection that has ended.
     pub fn conn_closed(&mut self, conn: u64) {
         self.conns.remove(&conn);
+    }
+
+    /// What changes when WebSockets ride on HTTP/2: one sentence per line, for the
+    /// connection's `streams` (`(stream, status, ok)` of each extended CONNECT), `tls`
+    /// when the connection is inside TLS. Empty without a WebSocket.
+    pub fn h2_lesson(&self, streams: &[(u32, u16, bool)], tls: bool) -> Vec<String> {
+        let lang = self.lang;
+        let ws: Vec<String> = streams
+            .iter()
+            .filter(|(_, _, ok)| *ok)
+            .map(|(s, _, _)| s.to_string())
+            .collect();
+        let Some(&(stream, status, _)) = streams.iter().find(|(_, _, ok)| *ok) else {
+            return Vec::new();
+        };
+        let mut out = vec![
+            msg!(
+                lang,
+                "explain.x_a_websocket_over_http_2",
+                status = status,
+                stream = stream
+            ),
+            msg!(lang, "lesson.h2_200_not_101", status = status),
+            msg!(lang, "explain.x_from_now_on_the_stream"),
+            msg!(lang, "lesson.h2_data_frames"),
+        ];
+        let (n, list) = (ws.len(), ws.join(&msg!(lang, "lesson.list_separator")));
+        out.push(if tls {
+            msg!(lang, "lesson.h2_shared_tls", n = n, streams = list)
+        } else {
+            msg!(lang, "lesson.h2_shared", n = n, streams = list)
+        });
+        out
     }
 
     /// The explanation of `e`, one sentence or item per line; empty when `e` is not
@@ -258,6 +293,16 @@ impl Explainer {
                     if c.upgrade_request {
                         let checks = checks.as_deref().unwrap_or_default();
                         explain_upgrade_request(lang, &req, checks, head, &mut out);
+                    } else if method == "CONNECT" && version == "HTTP/2" {
+                        // RFC 8441: the answer (`ws_handshake`) tells the rest.
+                        c.h2_connect = true;
+                        let stream = e.stream.unwrap_or(0);
+                        out.push(msg!(
+                            lang,
+                            "explain.x_h2_extended_connect",
+                            stream = stream,
+                            target = target
+                        ));
                     } else {
                         out.push(msg!(
                             lang,
@@ -268,7 +313,7 @@ impl Explainer {
                         ));
                         out.push(msg!(lang, "explain.hear_news_client_must_ask"));
                     }
-                } else if !c.upgrade_request && first(c, topic::REQUEST_AGAIN) {
+                } else if !c.upgrade_request && !c.h2_connect && first(c, topic::REQUEST_AGAIN) {
                     match idle {
                         Some(ms) => out.push(msg!(lang, "explain.client_asks_again_ms_ms", ms = ms : {:.3}, head = head)),
                         None => out.push(msg!(lang, "explain.another_request_head_bytes_head", head = head)),
@@ -287,7 +332,9 @@ impl Explainer {
                 if *status >= 200 || *status == 101 {
                     c.last_response = Some(e.ts);
                 }
-                if first(c, topic::RESPONSE) {
+                if c.h2_connect {
+                    // The extended CONNECT's answer: `ws_handshake` explains it.
+                } else if first(c, topic::RESPONSE) {
                     if *status == 101 {
                         out.push(msg!(lang, "explain.status_101_switching_protocols_server"));
                     } else if c.upgrade_request {
@@ -975,6 +1022,19 @@ pub fn check_name(lang: Lang, name: &str) -> String {
         "permessage-deflate parameters valid" => {
             msg!(lang, "check.permessage_deflate_parameters_valid")
         }
+        "server enabled extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL = 1)" => {
+            msg!(lang, "check.h2_connect_enabled")
+        }
+        ":method is CONNECT" => msg!(lang, "check.h2_method_connect"),
+        ":protocol is websocket" => msg!(lang, "check.h2_protocol_websocket"),
+        ":scheme present" => msg!(lang, "check.h2_scheme_present"),
+        ":path present" => msg!(lang, "check.h2_path_present"),
+        ":authority present" => msg!(lang, "check.h2_authority_present"),
+        "sec-websocket-version: 13" => msg!(lang, "check.sec_websocket_version_13"),
+        "no Sec-WebSocket-Key (HTTP/2 has no Key and no Accept)" => {
+            msg!(lang, "check.h2_no_key")
+        }
+        "response is 2xx" => msg!(lang, "check.h2_response_2xx"),
         other => other.to_string(),
     }
 }
@@ -984,6 +1044,12 @@ pub fn check_name(lang: Lang, name: &str) -> String {
 pub fn check_seen(lang: Lang, seen: &str) -> String {
     if seen == "absent" {
         return msg!(lang, "check.seen_absent");
+    }
+    if seen == "not sent" {
+        return msg!(lang, "check.seen_not_sent");
+    }
+    if seen == "no answer" {
+        return msg!(lang, "check.seen_no_answer");
     }
     if let Some(n) = seen
         .strip_suffix(" header(s)")

@@ -7,6 +7,13 @@
 //! and a summary with the connection's numbers (handshake RTT, frames, overhead). At the
 //! end, when the capture holds more than one kind of connection, they are compared.
 //!
+//! A WebSocket over HTTP/2 (RFC 8441) is a section of its own (`connection N, stream S`)
+//! with only its stream's events, its own explanations, diagram and summary, after its
+//! connection's section, which has the shared phases (TCP, TLS, HTTP/2 SETTINGS, teardown)
+//! once and what changes over HTTP/2. Other HTTP/2 requests stay with their connection,
+//! as in `stats`. The TLS phase ends with a table of what the hellos said, whether the
+//! key log decrypted it, and what TLS adds per record.
+//!
 //! Every cell is escaped for markdown ([`md`]); rows per phase are bounded.
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,11 +24,12 @@ use std::io::{self, Write};
 
 use super::compare::{self, CompareRow};
 use super::explain::{capitalise, check_name, close_meaning, Explainer, Lang, Phase};
-use super::mermaid::{summary_of, ConnDiagram};
+use super::mermaid::{opens_h2_websocket, summary_of, ConnDiagram};
 use super::stats::StatsBuilder;
 use super::{Report, TextTimeline};
 use crate::analysis::Check;
 use crate::analysis::{ConnTotals, Event, EventKind, Sink};
+use crate::analysis::{Summary, TlsStep};
 use crate::http::RequestHead;
 use crate::types::{Direction, Timestamp};
 
@@ -91,6 +99,181 @@ struct ConnLesson {
     violations_more: u64,
     diagram: ConnDiagram,
     data_responses: u64,
+    /// The connection speaks HTTP/2 (a SETTINGS frame was seen).
+    h2: bool,
+    /// An HTTP/2 stream's extended CONNECT (RFC 8441).
+    h2_connect: bool,
+    /// What the TLS handshake said, for the TLS section.
+    tls: TlsFacts,
+    /// A WebSocket (or request) over HTTP/2: its stream, and its own summary.
+    stream: Option<(u32, Summary)>,
+    /// The connection's HTTP/2 streams, each a lesson of its own.
+    streams: BTreeMap<u32, ConnLesson>,
+}
+
+/// The TLS handshake as its events told it.
+#[derive(Default)]
+struct TlsFacts {
+    seen: bool,
+    sni: Option<String>,
+    alpn_offered: Vec<String>,
+    versions: Vec<String>,
+    version: Option<String>,
+    cipher: Option<String>,
+    alpn: Option<String>,
+    /// `None`: no outcome seen; `Some(None)`: decrypted; `Some(Some(reason))`: not.
+    decrypt: Option<Option<&'static str>>,
+}
+
+impl ConnLesson {
+    fn new(conn: u64, first: Timestamp, lang: Lang) -> ConnLesson {
+        ConnLesson {
+            first,
+            client: String::new(),
+            server: String::new(),
+            phases: BTreeMap::new(),
+            upgrade_request: false,
+            request: None,
+            checks: Vec::new(),
+            closes: Vec::new(),
+            teardown: Vec::new(),
+            violations: Vec::new(),
+            violations_more: 0,
+            diagram: ConnDiagram::new(conn, lang, MAX_DIAGRAM_ARROWS),
+            data_responses: 0,
+            h2: false,
+            h2_connect: false,
+            tls: TlsFacts::default(),
+            stream: None,
+            streams: BTreeMap::new(),
+        }
+    }
+
+    /// Takes `e` into this lesson (the connection's or one stream's).
+    fn add(&mut self, e: &Event, summary: String, notes: Vec<String>) {
+        self.diagram.event(e, &summary);
+        if let Some((_, s)) = &mut self.stream {
+            s.add(e);
+        }
+        let row = Row {
+            pkt: e.pkt,
+            ms: e.ts.millis_since(self.first),
+            dir: e.dir,
+            summary,
+        };
+        let c = self;
+        match &e.kind {
+            EventKind::ConnOpen { client, server, .. } => {
+                c.client.clone_from(client);
+                c.server.clone_from(server);
+            }
+            EventKind::HttpRequest {
+                method,
+                target,
+                version,
+                headers,
+                ..
+            } if c.request.is_none() => {
+                let req = RequestHead {
+                    method: method.clone(),
+                    target: target.clone(),
+                    version: version.clone(),
+                    headers: headers.clone(),
+                };
+                c.upgrade_request = req.is_upgrade_request();
+                c.h2_connect = method == "CONNECT" && version == "HTTP/2";
+                c.request = Some(req);
+            }
+            EventKind::HttpResponse {
+                status, headers, ..
+            } if compare::response_has_data(*status, headers) => {
+                c.data_responses += 1;
+            }
+            EventKind::TcpTeardown { .. } if c.teardown.len() < MAX_TEARDOWN_ROWS => {
+                c.teardown.push(Row {
+                    pkt: row.pkt,
+                    ms: row.ms,
+                    dir: row.dir,
+                    summary: row.summary.clone(),
+                });
+            }
+            EventKind::WsHandshake { checks, .. } if c.checks.is_empty() => {
+                c.checks.clone_from(checks);
+            }
+            EventKind::WsFrame {
+                opcode: 8,
+                close_code,
+                close_reason,
+                ..
+            } if c.closes.len() < 2 => {
+                let dir = e.dir.unwrap_or(Direction::C2S);
+                if !matches!(c.closes.first(), Some(f) if f.dir == dir) {
+                    c.closes.push(CloseStep {
+                        dir,
+                        code: close_code.flatten(),
+                        reason: close_reason.clone().unwrap_or_default(),
+                        ms: row.ms,
+                    });
+                }
+            }
+            EventKind::H2Settings { .. } => c.h2 = true,
+            EventKind::TlsHandshake { step } => {
+                let t = &mut c.tls;
+                t.seen = true;
+                match step {
+                    TlsStep::ClientHello {
+                        sni,
+                        alpn,
+                        versions,
+                        ..
+                    } => {
+                        t.sni.clone_from(sni);
+                        t.alpn_offered.clone_from(alpn);
+                        t.versions.clone_from(versions);
+                    }
+                    TlsStep::ServerHello {
+                        version,
+                        cipher,
+                        alpn,
+                        ..
+                    } => {
+                        t.version = Some(version.clone());
+                        t.cipher = Some(cipher.clone());
+                        if alpn.is_some() {
+                            t.alpn.clone_from(alpn);
+                        }
+                    }
+                    TlsStep::Done { alpn, .. } if alpn.is_some() => t.alpn.clone_from(alpn),
+                    _ => {}
+                }
+            }
+            EventKind::TlsDecrypt { ok, reason } => {
+                c.tls.seen = true;
+                if !*ok {
+                    c.tls.decrypt = Some(Some(reason.unwrap_or("unknown")));
+                } else if c.tls.decrypt.is_none() {
+                    c.tls.decrypt = Some(None);
+                }
+            }
+            _ => {}
+        }
+        if let EventKind::Violation { .. } = e.kind {
+            if c.violations.len() < MAX_VIOLATIONS {
+                let rule = notes.join(" ");
+                c.violations.push((row, rule));
+            } else {
+                c.violations_more += 1;
+            }
+        } else {
+            let p = c.phases.entry(Phase::of(&e.kind)).or_default();
+            p.notes.extend(notes);
+            if p.rows.len() < MAX_ROWS_PER_PHASE {
+                p.rows.push(row);
+            } else {
+                p.more += 1;
+            }
+        }
+    }
 }
 
 /// The markdown lesson, written connection by connection in connection order.
@@ -98,6 +281,8 @@ pub struct Lesson {
     lang: Lang,
     text: TextTimeline,
     explainer: Explainer,
+    /// Each HTTP/2 stream is explained as a connection of its own.
+    stream_explainers: HashMap<(u64, u32), Explainer>,
     stats: StatsBuilder,
     open: HashMap<u64, ConnLesson>,
     done: InOrder<ConnLesson>,
@@ -116,6 +301,7 @@ impl Lesson {
             lang,
             text: TextTimeline::with_lang(lang),
             explainer: Explainer::new(lang),
+            stream_explainers: HashMap::new(),
             stats: StatsBuilder::new(),
             open: HashMap::new(),
             done: InOrder::new(),
@@ -178,6 +364,15 @@ impl Lesson {
             let text = render_conn(self.lang, k, &c, &stats);
             let svg = self.html.then(|| c.diagram.svg());
             self.emit(out, &text, svg.as_deref())?;
+            for st in c.streams.values() {
+                let Some((_, summary)) = &st.stream else {
+                    continue;
+                };
+                let row = summary.clone().close(&ConnTotals::default());
+                let text = render_conn(self.lang, k, st, &row);
+                let svg = self.html.then(|| st.diagram.svg());
+                self.emit(out, &text, svg.as_deref())?;
+            }
             self.compared.push(CompareRow {
                 stats,
                 responses_with_data: c.data_responses,
@@ -191,100 +386,46 @@ impl Report for Lesson {
     fn event(&mut self, e: &Event, _out: &mut dyn Write) -> io::Result<()> {
         let line = self.text.line(e);
         let summary = summary_of(&line).to_string();
-        let notes = self.explainer.explain(e);
         let lang = self.lang;
-        let c = self.open.entry(e.conn).or_insert_with(|| ConnLesson {
-            first: e.ts,
-            client: String::new(),
-            server: String::new(),
-            phases: BTreeMap::new(),
-            upgrade_request: false,
-            request: None,
-            checks: Vec::new(),
-            closes: Vec::new(),
-            teardown: Vec::new(),
-            violations: Vec::new(),
-            violations_more: 0,
-            diagram: ConnDiagram::new(e.conn, lang, MAX_DIAGRAM_ARROWS),
-            data_responses: 0,
-        });
-        c.diagram.event(e, &summary);
-        let row = Row {
-            pkt: e.pkt,
-            ms: e.ts.millis_since(c.first),
-            dir: e.dir,
-            summary,
+        let c = self
+            .open
+            .entry(e.conn)
+            .or_insert_with(|| ConnLesson::new(e.conn, e.ts, lang));
+        // A WebSocket's stream is a lesson of its own; other requests stay with the connection.
+        let own = e
+            .stream
+            .filter(|s| c.streams.contains_key(s) || opens_h2_websocket(&e.kind));
+        let notes = match own {
+            Some(s) => self
+                .stream_explainers
+                .entry((e.conn, s))
+                .or_insert_with(|| Explainer::new(lang))
+                .explain(e),
+            None => self.explainer.explain(e),
         };
-        match &e.kind {
-            EventKind::ConnOpen { client, server, .. } => {
-                c.client.clone_from(client);
-                c.server.clone_from(server);
-            }
-            EventKind::HttpRequest {
-                method,
-                target,
-                version,
-                headers,
-                ..
-            } if c.request.is_none() => {
-                let req = RequestHead {
-                    method: method.clone(),
-                    target: target.clone(),
-                    version: version.clone(),
-                    headers: headers.clone(),
-                };
-                c.upgrade_request = req.is_upgrade_request();
-                c.request = Some(req);
-            }
-            EventKind::HttpResponse {
-                status, headers, ..
-            } if compare::response_has_data(*status, headers) => {
-                c.data_responses += 1;
-            }
-            EventKind::TcpTeardown { .. } if c.teardown.len() < MAX_TEARDOWN_ROWS => {
-                c.teardown.push(Row {
-                    pkt: row.pkt,
-                    ms: row.ms,
-                    dir: row.dir,
-                    summary: row.summary.clone(),
+        match own {
+            Some(s) => {
+                // A stream's times count from its connection's start, as the shared phases'.
+                let first = c.first;
+                let (client, server) = (c.client.clone(), c.server.clone());
+                let st = c.streams.entry(s).or_insert_with(|| {
+                    let mut l = ConnLesson::new(e.conn, first, lang);
+                    l.stream = Some((s, Summary::for_stream(e.conn, s, e.ts, &client, &server)));
+                    l.diagram = ConnDiagram::for_stream(
+                        e.conn,
+                        s,
+                        &client,
+                        &server,
+                        lang,
+                        MAX_DIAGRAM_ARROWS,
+                    );
+                    l.client = client;
+                    l.server = server;
+                    l
                 });
+                st.add(e, summary, notes);
             }
-            EventKind::WsHandshake { checks, .. } if c.checks.is_empty() => {
-                c.checks.clone_from(checks);
-            }
-            EventKind::WsFrame {
-                opcode: 8,
-                close_code,
-                close_reason,
-                ..
-            } if c.closes.len() < 2 => {
-                let dir = e.dir.unwrap_or(Direction::C2S);
-                if !matches!(c.closes.first(), Some(f) if f.dir == dir) {
-                    c.closes.push(CloseStep {
-                        dir,
-                        code: close_code.flatten(),
-                        reason: close_reason.clone().unwrap_or_default(),
-                        ms: row.ms,
-                    });
-                }
-            }
-            _ => {}
-        }
-        if let EventKind::Violation { .. } = e.kind {
-            if c.violations.len() < MAX_VIOLATIONS {
-                let rule = notes.join(" ");
-                c.violations.push((row, rule));
-            } else {
-                c.violations_more += 1;
-            }
-        } else {
-            let p = c.phases.entry(Phase::of(&e.kind)).or_default();
-            p.notes.extend(notes);
-            if p.rows.len() < MAX_ROWS_PER_PHASE {
-                p.rows.push(row);
-            } else {
-                p.more += 1;
-            }
+            None => c.add(e, summary, notes),
         }
         self.stats.event(e.clone());
         Ok(())
@@ -297,6 +438,7 @@ impl Report for Lesson {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         self.explainer.conn_closed(conn);
+        self.stream_explainers.retain(|(c, _), _| *c != conn);
         self.stats.conn_closed(conn, totals);
         if let Some(c) = self.open.remove(&conn) {
             self.done.push(conn, c);
@@ -338,23 +480,37 @@ fn arrow(dir: Option<Direction>) -> &'static str {
 fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> String {
     let mut out = String::new();
     let kind = s.kind;
-    let _ = writeln!(
-        out,
-        "## {}\n",
-        msg!(
+    let heading = match &c.stream {
+        Some((stream, _)) => msg!(
+            lang,
+            "lesson.stream_heading",
+            conn = conn,
+            stream = stream,
+            client = md(&c.client),
+            server = md(&c.server),
+            kind = kind
+        ),
+        None => msg!(
             lang,
             "lesson.connection_heading",
             conn = conn,
             client = md(&c.client),
             server = md(&c.server),
             kind = kind
-        )
-    );
+        ),
+    };
+    let _ = writeln!(out, "## {heading}\n");
+    if c.stream.is_some() {
+        let _ = writeln!(out, "{}\n", md(&msg!(lang, "lesson.stream_intro")));
+    }
     let mut n = 0;
     for (phase, rows) in &c.phases {
         n += 1;
         let title = match phase {
             Phase::Http if c.upgrade_request => msg!(lang, "lesson.http_upgrade"),
+            Phase::Http if c.h2_connect => msg!(lang, "lesson.h2_connect_phase"),
+            Phase::Http if c.h2 => msg!(lang, "lesson.h2_connection_phase"),
+            Phase::Accept if c.h2_connect => msg!(lang, "lesson.h2_answer_phase"),
             Phase::Http => msg!(lang, "lesson.http_requests"),
             p => p.title(lang),
         };
@@ -398,12 +554,18 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
             );
         }
         out.push('\n');
-        if *phase == Phase::Http && c.upgrade_request {
+        if *phase == Phase::Http && (c.upgrade_request || c.h2_connect) {
             checklist(lang, c, &mut out);
+        }
+        if *phase == Phase::Tls && c.tls.seen {
+            tls_section(lang, c, s, &mut out);
         }
         if *phase == Phase::Close && !c.closes.is_empty() {
             close_exchange(lang, c, &mut out);
         }
+    }
+    if !c.streams.is_empty() {
+        h2_section(lang, c, &mut out);
     }
     if !c.violations.is_empty() {
         let _ = writeln!(
@@ -441,6 +603,106 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
     out
 }
 
+/// What TLS said and what it costs: the hellos, the decryption, the bytes per record.
+fn tls_section(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
+    let t = &c.tls;
+    let _ = writeln!(
+        out,
+        "**{}**\n\n| | |\n|---|---|",
+        msg!(lang, "lesson.tls_facts")
+    );
+    let mut row = |k: String, v: String| {
+        let _ = writeln!(out, "| {} | {} |", k, md(&v));
+    };
+    let or_dash = |v: Option<&str>| v.unwrap_or("-").to_string();
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    row(msg!(lang, "lesson.tls_sni"), or_dash(t.sni.as_deref()));
+    row(msg!(lang, "lesson.tls_alpn_offered"), list(&t.alpn_offered));
+    row(msg!(lang, "lesson.tls_versions_offered"), list(&t.versions));
+    row(
+        msg!(lang, "lesson.tls_version"),
+        or_dash(t.version.as_deref()),
+    );
+    row(
+        msg!(lang, "lesson.tls_cipher"),
+        or_dash(t.cipher.as_deref()),
+    );
+    row(msg!(lang, "lesson.tls_alpn"), or_dash(t.alpn.as_deref()));
+    let decrypted = match t.decrypt {
+        Some(None) => msg!(lang, "lesson.tls_decrypted_yes"),
+        Some(Some(reason)) => msg!(lang, "lesson.tls_decrypted_no", reason = reason),
+        None => "-".to_string(),
+    };
+    row(msg!(lang, "lesson.tls_decrypted"), decrypted);
+    if let Some(per) = tls_record_cost(lang, t) {
+        row(msg!(lang, "lesson.tls_per_record"), per);
+    }
+    if let Some(tls) = &s.tls {
+        let records = tls.records.total();
+        row(
+            msg!(lang, "lesson.tls_records"),
+            format!("{} / {}", tls.records.c2s, tls.records.s2c),
+        );
+        if tls.decrypted && records > 0 {
+            let per = tls.overhead_bytes as f64 / records as f64;
+            row(
+                msg!(lang, "lesson.tls_overhead"),
+                msg!(
+                    lang,
+                    "lesson.tls_overhead_value",
+                    bytes = tls.overhead_bytes,
+                    records = records,
+                    per = per : {:.1}
+                ),
+            );
+        }
+    }
+    out.push('\n');
+}
+
+/// What TLS adds to each record, for the suites whose record shape is fixed (AEAD).
+fn tls_record_cost(lang: Lang, t: &TlsFacts) -> Option<String> {
+    let (version, cipher) = (t.version.as_deref()?, t.cipher.as_deref()?);
+    Some(match version {
+        "TLS 1.3" => msg!(lang, "lesson.tls_record_13"),
+        "TLS 1.2" if cipher.contains("_GCM_") || cipher.ends_with("_GCM") => {
+            msg!(lang, "lesson.tls_record_12_gcm")
+        }
+        "TLS 1.2" if cipher.contains("CHACHA20_POLY1305") => {
+            msg!(lang, "lesson.tls_record_12_chacha")
+        }
+        _ => return None,
+    })
+}
+
+/// What changes when WebSockets ride on HTTP/2, with this connection's streams.
+fn h2_section(lang: Lang, c: &ConnLesson, out: &mut String) {
+    let streams: Vec<(u32, u16, bool)> = c
+        .streams
+        .iter()
+        .filter_map(|(n, st)| {
+            let (_, sum) = st.stream.as_ref()?;
+            let up = sum.row().upgrade.as_ref()?;
+            Some((*n, up.status, up.ok))
+        })
+        .collect();
+    let notes = Explainer::new(lang).h2_lesson(&streams, c.tls.seen);
+    if notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "### {}\n", msg!(lang, "lesson.h2_changes"));
+    for n in notes {
+        let _ = writeln!(out, "- {}", md(&n));
+    }
+    out.push('\n');
+}
+
 fn checklist(lang: Lang, c: &ConnLesson, out: &mut String) {
     if c.checks.is_empty() {
         return;
@@ -470,7 +732,11 @@ fn close_exchange(lang: Lang, c: &ConnLesson, out: &mut String) {
     let _ = writeln!(
         out,
         "**{}**\n\n| {} | {} | {} | {} |\n|---|---|---|---:|",
-        msg!(lang, "lesson.close_exchange"),
+        if c.stream.is_some() {
+            msg!(lang, "lesson.close_exchange_stream")
+        } else {
+            msg!(lang, "lesson.close_exchange")
+        },
         msg!(lang, "lesson.step"),
         msg!(lang, "lesson.who"),
         msg!(lang, "lesson.close_frame_or_segment"),
@@ -599,26 +865,36 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
         let _ = writeln!(out, "| {} | {} |", k, md(&v));
     };
     let ms = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.3} ms"));
+    let stream = c.stream.is_some();
     row(msg!(lang, "lesson.kind"), s.kind.to_string());
-    row(
-        msg!(lang, "lesson.tcp_handshake_rtt"),
-        ms(s.handshake_rtt_ms),
-    );
-    row(
-        msg!(lang, "lesson.bytes_wire_tcp_payload"),
-        s.bytes.wire.to_string(),
-    );
+    if stream {
+        row(
+            msg!(lang, "lesson.bytes_ws_frames"),
+            s.bytes.wire.to_string(),
+        );
+    } else {
+        row(
+            msg!(lang, "lesson.tcp_handshake_rtt"),
+            ms(s.handshake_rtt_ms),
+        );
+        row(
+            msg!(lang, "lesson.bytes_wire_tcp_payload"),
+            s.bytes.wire.to_string(),
+        );
+    }
     if s.kind == "websocket" {
         if let Some(u) = &s.upgrade {
-            row(
-                msg!(lang, "lesson.upgrade"),
+            let ok = if u.ok { "✓" } else { "✗" };
+            let value = if c.h2_connect || (c.h2 && !c.upgrade_request) {
+                msg!(lang, "lesson.upgrade_h2", status = u.status, ok = ok)
+            } else {
                 format!(
-                    "{} {}, Accept {}",
+                    "{} {ok}, Accept {}",
                     u.status,
-                    if u.ok { "✓" } else { "✗" },
                     if u.accept_ok { "✓" } else { "✗" }
-                ),
-            );
+                )
+            };
+            row(msg!(lang, "lesson.upgrade"), value);
         }
         row(
             msg!(lang, "lesson.frames_client_server_server_client"),
@@ -690,7 +966,9 @@ fn summary(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
             row(msg!(lang, "lesson.requests_per_data"), format!("{per:.2}"));
         }
     }
-    row(msg!(lang, "lesson.teardown"), s.teardown.to_string());
+    if !stream {
+        row(msg!(lang, "lesson.teardown"), s.teardown.to_string());
+    }
     row(msg!(lang, "lesson.duration"), ms(Some(s.duration_ms)));
     row(msg!(lang, "lesson.violations_2"), s.violations.to_string());
     out.push('\n');

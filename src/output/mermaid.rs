@@ -7,7 +7,7 @@
 //! directive, or inject HTML. Each diagram stops after a bounded number of arrows and
 //! says how many events it left out.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::order::InOrder;
 use std::fmt::Write as _;
@@ -43,6 +43,8 @@ pub fn escape(s: &str) -> String {
 pub struct ConnDiagram {
     lang: Lang,
     conn: u64,
+    /// A WebSocket over HTTP/2: its stream (the diagram shows that stream alone).
+    stream: Option<u32>,
     client: String,
     server: String,
     lines: Vec<String>,
@@ -61,6 +63,7 @@ impl ConnDiagram {
         ConnDiagram {
             lang,
             conn,
+            stream: None,
             client: String::new(),
             server: String::new(),
             lines: Vec::new(),
@@ -70,6 +73,24 @@ impl ConnDiagram {
             left_out: 0,
             noted: Vec::new(),
             first_close: None,
+        }
+    }
+
+    /// An empty diagram for stream `stream` of connection `conn` (between the
+    /// connection's `client` and `server`), at most `max_arrows` arrows.
+    pub fn for_stream(
+        conn: u64,
+        stream: u32,
+        client: &str,
+        server: &str,
+        lang: Lang,
+        max_arrows: usize,
+    ) -> ConnDiagram {
+        ConnDiagram {
+            stream: Some(stream),
+            client: client.to_string(),
+            server: server.to_string(),
+            ..ConnDiagram::new(conn, lang, max_arrows)
         }
     }
 
@@ -114,7 +135,22 @@ impl ConnDiagram {
                 {
                     msg!(lang, "diagram.http_upgrade")
                 }
+                (EventKind::H2Settings { .. }, Phase::Http) => msg!(lang, "diagram.h2_connection"),
+                (
+                    EventKind::HttpRequest {
+                        method, version, ..
+                    },
+                    Phase::Http,
+                ) if method == "CONNECT" && version == "HTTP/2" => {
+                    msg!(lang, "lesson.h2_connect_phase")
+                }
                 (_, Phase::Http) => msg!(lang, "diagram.http_requests"),
+                (
+                    EventKind::WsHandshake {
+                        transport: "h2", ..
+                    },
+                    _,
+                ) => msg!(lang, "lesson.h2_answer_phase"),
                 _ => phase.title(lang),
             };
             self.note("Client,Server", &title);
@@ -180,11 +216,11 @@ impl ConnDiagram {
     /// The diagram's text, starting with `sequenceDiagram`.
     pub fn render(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "%% {}",
-            msg!(self.lang, "diagram.comment", n = self.conn)
-        );
+        let comment = match self.stream {
+            Some(st) => msg!(self.lang, "diagram.comment_stream", n = self.conn, s = st),
+            None => msg!(self.lang, "diagram.comment", n = self.conn),
+        };
+        let _ = writeln!(s, "%% {comment}");
         s.push_str("sequenceDiagram\n");
         let (client, server) = (
             msg!(self.lang, "diagram.client"),
@@ -371,7 +407,8 @@ pub struct Diagrams {
     lang: Lang,
     max_arrows: usize,
     text: TextTimeline,
-    open: HashMap<u64, ConnDiagram>,
+    /// Each open connection's diagram (its shared phases) and its streams'.
+    open: HashMap<u64, (ConnDiagram, BTreeMap<u32, ConnDiagram>)>,
     done: InOrder<String>,
     written: usize,
 }
@@ -406,14 +443,40 @@ impl Diagrams {
     }
 }
 
+/// An RFC 8441 extended CONNECT: the event that gives an HTTP/2 stream a section (and a
+/// diagram) of its own. Other streams' requests stay with their connection, as in `stats`.
+pub(crate) fn opens_h2_websocket(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::HttpRequest { method, version, .. }
+        if method == "CONNECT" && version == "HTTP/2")
+}
+
+/// A connection's diagram, then one per HTTP/2 stream, separated by a blank line.
+fn render_all((conn, streams): &(ConnDiagram, BTreeMap<u32, ConnDiagram>)) -> String {
+    let mut s = conn.render();
+    for d in streams.values() {
+        s.push('\n');
+        s.push_str(&d.render());
+    }
+    s
+}
+
 impl Report for Diagrams {
     fn event(&mut self, e: &Event, _out: &mut dyn Write) -> io::Result<()> {
         let line = self.text.line(e);
         let (lang, max) = (self.lang, self.max_arrows);
-        self.open
+        let (conn, streams) = self
+            .open
             .entry(e.conn)
-            .or_insert_with(|| ConnDiagram::new(e.conn, lang, max))
-            .event(e, summary_of(&line));
+            .or_insert_with(|| (ConnDiagram::new(e.conn, lang, max), BTreeMap::new()));
+        match e.stream {
+            Some(s) if streams.contains_key(&s) || opens_h2_websocket(&e.kind) => streams
+                .entry(s)
+                .or_insert_with(|| {
+                    ConnDiagram::for_stream(e.conn, s, &conn.client, &conn.server, lang, max)
+                })
+                .event(e, summary_of(&line)),
+            _ => conn.event(e, summary_of(&line)),
+        }
         Ok(())
     }
 
@@ -424,14 +487,14 @@ impl Report for Diagrams {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         if let Some(d) = self.open.remove(&conn) {
-            self.done.push(conn, d.render());
+            self.done.push(conn, render_all(&d));
         }
         self.write_ready(out, false)
     }
 
     fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         for (conn, d) in std::mem::take(&mut self.open) {
-            self.done.push(conn, d.render());
+            self.done.push(conn, render_all(&d));
         }
         self.write_ready(out, true)
     }

@@ -169,10 +169,10 @@ impl TextTimeline {
             }
             EventKind::TlsHandshake { .. }
             | EventKind::TlsDecrypt { .. }
-            | EventKind::TlsAlert { .. } => tls_line(&e.kind, out),
+            | EventKind::TlsAlert { .. } => tls_line_in(lang, &e.kind, out),
             EventKind::H2Settings { .. }
             | EventKind::H2RstStream { .. }
-            | EventKind::H2Goaway { .. } => h2_line(&e.kind, out),
+            | EventKind::H2Goaway { .. } => h2_line_in(lang, &e.kind, out),
             EventKind::WsHandshake {
                 accept_ok,
                 ok,
@@ -343,8 +343,14 @@ impl TextTimeline {
         }
     }
 }
-/// An HTTP/2 control frame's line (the text timeline's and the terminal view's).
+/// An HTTP/2 control frame's line (the terminal view's), in English.
 pub fn h2_line(kind: &EventKind, out: &mut String) {
+    h2_line_in(Lang::En, kind, out)
+}
+
+/// An HTTP/2 control frame's line in `lang` (frame and setting names stay as RFC 9113
+/// spells them).
+pub fn h2_line_in(lang: Lang, kind: &EventKind, out: &mut String) {
     match kind {
         EventKind::H2Settings { ack: true, .. } => out.push_str("SETTINGS ACK"),
         EventKind::H2Settings { settings, .. } => {
@@ -357,34 +363,54 @@ pub fn h2_line(kind: &EventKind, out: &mut String) {
             let _ = write!(out, "RST_STREAM {code}");
         }
         EventKind::H2Goaway { last_stream, code } => {
-            let _ = write!(out, "GOAWAY last stream {last_stream} {code}");
+            out.push_str(&msg!(
+                lang,
+                "text.h2_goaway",
+                last = last_stream,
+                code = code
+            ));
         }
         _ => {}
     }
 }
 
-/// A TLS event's line (the text timeline's and the terminal view's).
+/// A TLS event's line (the terminal view's), in English.
 pub fn tls_line(kind: &EventKind, out: &mut String) {
+    tls_line_in(Lang::En, kind, out)
+}
+
+/// A TLS event's line in `lang` (message, version and suite names stay as the RFCs
+/// spell them).
+pub fn tls_line_in(lang: Lang, kind: &EventKind, out: &mut String) {
     match kind {
-        EventKind::TlsHandshake { step } => tls_step(step, out),
-        EventKind::TlsDecrypt { ok: true, .. } => out.push_str("decrypted with the key log ✓"),
+        EventKind::TlsHandshake { step } => tls_step(lang, step, out),
+        EventKind::TlsDecrypt { ok: true, .. } => out.push_str(&msg!(lang, "text.tls_decrypted")),
         EventKind::TlsDecrypt { ok: false, reason } => {
-            let _ = write!(out, "not decrypted ✗ ({})", reason.unwrap_or("unknown"));
-            if *reason == Some("no_key") {
-                out.push_str(
-                    ": no key for this session; capture with SSLKEYLOGFILE set and pass --keylog",
-                );
+            let reason = reason.unwrap_or("unknown");
+            out.push_str(&msg!(lang, "text.tls_not_decrypted", reason = reason));
+            if reason == "no_key" {
+                out.push_str(&msg!(lang, "text.tls_no_key"));
             }
         }
         EventKind::TlsAlert { level, description } => {
-            let _ = write!(out, "alert {level} {description}");
+            let level = match *level {
+                "warning" => msg!(lang, "text.tls_alert_warning"),
+                "fatal" => msg!(lang, "text.tls_alert_fatal"),
+                other => other.to_string(),
+            };
+            out.push_str(&msg!(
+                lang,
+                "text.tls_alert",
+                level = level,
+                description = description
+            ));
         }
         _ => {}
     }
 }
 
 /// One TLS handshake step as a line.
-fn tls_step(step: &TlsStep, out: &mut String) {
+fn tls_step(lang: Lang, step: &TlsStep, out: &mut String) {
     match step {
         TlsStep::ClientHello {
             sni,
@@ -418,23 +444,29 @@ fn tls_step(step: &TlsStep, out: &mut String) {
                 let _ = write!(out, " ALPN {a}");
             }
             if *resumed {
-                out.push_str(" (resumed)");
+                out.push(' ');
+                out.push_str(&msg!(lang, "text.tls_resumed"));
             }
         }
         TlsStep::Certificate { subject, issuer } => {
-            let _ = write!(
-                out,
-                "Certificate {} (issuer {})",
-                subject.as_deref().unwrap_or("?"),
-                issuer.as_deref().unwrap_or("?")
-            );
+            out.push_str(&msg!(
+                lang,
+                "text.tls_certificate",
+                subject = subject.as_deref().unwrap_or("?"),
+                issuer = issuer.as_deref().unwrap_or("?")
+            ));
         }
         TlsStep::Done {
             version,
             cipher,
             alpn,
         } => {
-            let _ = write!(out, "handshake done: {version} {cipher}");
+            out.push_str(&msg!(
+                lang,
+                "text.tls_done",
+                version = version,
+                cipher = cipher
+            ));
             if let Some(a) = alpn {
                 let _ = write!(out, ", ALPN {a}");
             }
