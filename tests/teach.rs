@@ -20,7 +20,7 @@ fn cap(name: &str) -> String {
 /// Runs wsscope with no locale variables set (English unless told otherwise).
 fn run_with_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = common::wsscope();
-    for v in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+    for v in ["LC_ALL", "LC_MESSAGES", "LANG", "SSLKEYLOGFILE"] {
         cmd.env_remove(v);
     }
     for (k, v) in env {
