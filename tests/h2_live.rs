@@ -14,79 +14,19 @@ mod common;
 mod h2ws;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::live::{self, Capture};
 
 use h2ws::{check, Ids};
 use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 
-// ---------------------------------------------------------------------------
-// Capture (as tests/live.rs does it)
-
-/// Starts `wsscope print --json -i lo -f "tcp port PORT" EXTRA...` and waits until it
-/// says it is capturing. Returns None when capture is not permitted here.
-fn start_capture(port: u16, extra: &[&str]) -> Option<Child> {
-    let filter = format!("tcp port {port}");
-    let mut child = common::wsscope()
-        .args(["print", "--json", "-i", "lo", "-f", &filter])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wsscope");
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).expect("read stderr");
-    if line.contains("permission denied") {
-        assert!(
-            line.contains("setcap cap_net_raw,cap_net_admin=eip"),
-            "{line}"
-        );
-        assert_eq!(child.wait().unwrap().code(), Some(1));
-        eprintln!("live capture not permitted here; checked the error instead: {line}");
-        return None;
-    }
-    assert!(
-        line.contains("capturing on lo"),
-        "unexpected first line: {line}"
-    );
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = err.read_to_string(&mut rest);
-    });
-    Some(child)
-}
-
-/// Ctrl-C (SIGINT), then the NDJSON it wrote.
-fn stop_capture(mut child: Child) -> Vec<Value> {
-    let pid = child.id().to_string();
-    let started = Instant::now();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill -INT");
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "wsscope exited with {status:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "Ctrl-C took too long"
-    );
-    parse(&out)
-}
-
-fn parse(out: &str) -> Vec<Value> {
-    out.lines()
-        .map(|l| serde_json::from_str(l).expect("NDJSON"))
-        .collect()
+/// Starts `wsscope print --json -i lo -f "tcp port PORT" EXTRA...` (see [`live::start`]).
+fn start_capture(port: u16, extra: &[&str]) -> Option<Capture> {
+    let mut args = vec!["--json"];
+    args.extend_from_slice(extra);
+    live::start("lo", port, &args, None)
 }
 
 // ---------------------------------------------------------------------------
@@ -128,13 +68,13 @@ fn bind() -> std::net::TcpListener {
 fn live_h2_websockets_are_decoded_as_the_peers_sent_them() {
     let listener = bind();
     let port = listener.local_addr().unwrap().port();
-    let Some(child) = start_capture(port, &["--payload"]) else {
+    let Some(capture) = start_capture(port, &["--payload"]) else {
         return;
     };
     let ids = scenario(listener);
     // Let the last packets reach the capture.
     std::thread::sleep(Duration::from_millis(500));
-    let events = stop_capture(child);
+    let events = capture.stop_events();
     check(&events, &ids);
 }
 
@@ -146,20 +86,14 @@ fn live_h2_websockets_written_with_w_read_back_the_same() {
     let port = listener.local_addr().unwrap().port();
     let file = std::env::temp_dir().join(format!("wsscope-h2live-w-{}.pcapng", std::process::id()));
     let _ = std::fs::remove_file(&file);
-    let Some(child) = start_capture(port, &["--payload", "-w", file.to_str().unwrap()]) else {
+    let Some(capture) = start_capture(port, &["--payload", "-w", file.to_str().unwrap()]) else {
         return;
     };
     let ids = scenario(listener);
     std::thread::sleep(Duration::from_millis(500));
-    let live = stop_capture(child);
-    let out = common::run(&["print", "--json", "--payload", "-r", file.to_str().unwrap()]);
+    let live = capture.stop_events();
+    let read = common::events_with(&file, &["--payload"]);
     let _ = std::fs::remove_file(&file);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let read = parse(&String::from_utf8(out.stdout).unwrap());
     check(&live, &ids);
     check(&read, &ids);
     let by_kind = |v: &[Value]| {

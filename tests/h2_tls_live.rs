@@ -16,12 +16,12 @@ mod common;
 #[path = "common/h2ws.rs"]
 mod h2ws;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::live::{self, Capture};
 use h2ws::Ids;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use serde_json::Value;
@@ -35,87 +35,12 @@ fn temp(name: &str) -> PathBuf {
 // ---------------------------------------------------------------------------
 // Capture (as tests/wss_live.rs does it)
 
-/// A running capture: wsscope, and its stderr read to the end by a thread.
-struct Capture {
-    child: Child,
-    stderr: std::thread::JoinHandle<String>,
-}
-
 /// Starts `wsscope print --json --payload -i lo -f "tcp port PORT" ARGS...` (with
-/// `env`) and waits until it says it is capturing. None when capture is not permitted.
+/// `env`); see [`live::start`].
 fn start_capture(port: u16, args: &[&str], env: Option<(&str, &Path)>) -> Option<Capture> {
-    let filter = format!("tcp port {port}");
-    let mut cmd = common::wsscope();
-    cmd.env_remove("SSLKEYLOGFILE");
-    if let Some((k, v)) = env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .args(["print", "--json", "--payload", "-i", "lo", "-f", &filter])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wsscope");
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut seen = String::new();
-    // The SSLKEYLOGFILE line may come before or after the capture's (the capture is
-    // opened first): lines until the one that says whether the capture started.
-    let line = loop {
-        let mut line = String::new();
-        err.read_line(&mut line).expect("read stderr");
-        seen.push_str(&line);
-        if line.is_empty() || !line.contains("SSLKEYLOGFILE") {
-            break line;
-        }
-    };
-    if line.contains("permission denied") {
-        assert!(
-            line.contains("setcap cap_net_raw,cap_net_admin=eip"),
-            "{line}"
-        );
-        assert_eq!(child.wait().unwrap().code(), Some(1));
-        eprintln!("live capture not permitted here; checked the error instead: {line}");
-        return None;
-    }
-    assert!(
-        line.contains("capturing on lo"),
-        "unexpected first line: {line}"
-    );
-    let stderr = std::thread::spawn(move || {
-        let _ = err.read_to_string(&mut seen);
-        seen
-    });
-    Some(Capture { child, stderr })
-}
-
-/// Ctrl-C (SIGINT), then the NDJSON it wrote and its stderr.
-fn stop_capture(capture: Capture) -> (Vec<Value>, String) {
-    let Capture { mut child, stderr } = capture;
-    let pid = child.id().to_string();
-    let started = Instant::now();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill -INT");
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "wsscope exited with {status:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "Ctrl-C took too long"
-    );
-    let events = out
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("NDJSON"))
-        .collect();
-    (events, stderr.join().unwrap())
+    let mut all = vec!["--json", "--payload"];
+    all.extend_from_slice(args);
+    live::start("lo", port, &all, env)
 }
 
 // ---------------------------------------------------------------------------
@@ -333,18 +258,19 @@ fn run(keylog_by_env: bool) {
     let keylog = temp(&format!("{port}.keylog"));
     let _ = std::fs::remove_file(&keylog);
     let keylog_s = keylog.to_str().unwrap().to_string();
-    let child = if keylog_by_env {
+    let capture = if keylog_by_env {
         start_capture(port, &[], Some(("SSLKEYLOGFILE", &keylog)))
     } else {
         start_capture(port, &["--keylog", &keylog_s], None)
     };
-    let Some(child) = child else {
+    let Some(capture) = capture else {
         return;
     };
     let (ids, client_port) = scenario(listener, &keylog);
     // Let the last packets reach the capture, and wsscope read the key log again.
     std::thread::sleep(Duration::from_millis(1500));
-    let (events, stderr) = stop_capture(child);
+    let (out, stderr) = capture.stop();
+    let events = live::ndjson(&out);
     // SSLKEYLOGFILE is said on stderr; --keylog is not.
     let announced = format!("using the TLS key log named by SSLKEYLOGFILE: {keylog_s}");
     assert_eq!(stderr.contains(&announced), keylog_by_env, "{stderr}");

@@ -7,9 +7,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+
+use common::live::{self, Capture};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -18,70 +18,12 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-/// Starts `wsscope print --json -i IFACE -f "tcp port PORT" EXTRA...` and waits
-/// until it says it is capturing. Returns None when capture is not permitted here.
-fn start_capture(iface: &str, port: u16, extra: &[&str]) -> Option<Child> {
+/// Starts `wsscope print --json -i IFACE -f "tcp port PORT" EXTRA...` (see
+/// [`live::start`]).
+fn start_capture(iface: &str, port: u16, extra: &[&str]) -> Option<Capture> {
     let mut args = vec!["--json"];
     args.extend_from_slice(extra);
-    start_print(iface, port, &args)
-}
-
-/// Starts `wsscope print -i IFACE -f "tcp port PORT" ARGS...` (see [`start_capture`]).
-fn start_print(iface: &str, port: u16, args: &[&str]) -> Option<Child> {
-    let filter = format!("tcp port {port}");
-    let mut child = common::wsscope()
-        .args(["print", "-i", iface, "-f", &filter])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wsscope");
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    err.read_line(&mut line).expect("read stderr");
-    if line.contains("permission denied") {
-        assert!(
-            line.contains("setcap cap_net_raw,cap_net_admin=eip"),
-            "{line}"
-        );
-        assert_eq!(child.wait().unwrap().code(), Some(1));
-        eprintln!("live capture not permitted here; checked the error instead: {line}");
-        return None;
-    }
-    assert!(
-        line.contains(&format!("capturing on {iface}")),
-        "unexpected first line: {line}"
-    );
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = err.read_to_string(&mut rest);
-    });
-    Some(child)
-}
-
-fn stop_capture(mut child: Child) -> Vec<Value> {
-    let pid = child.id().to_string();
-    let started = Instant::now();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill -INT");
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "wsscope exited with {status:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "Ctrl-C took too long"
-    );
-    out.lines()
-        .map(|l| serde_json::from_str(l).expect("NDJSON"))
-        .collect()
+    live::start(iface, port, &args, None)
 }
 
 async fn talk(port: u16) {
@@ -145,14 +87,14 @@ fn live_capture_on_any_sees_a_real_websocket() {
 }
 
 fn check_exchange(iface: &str, port: u16) {
-    let Some(child) = start_capture(iface, port, &[]) else {
+    let Some(capture) = start_capture(iface, port, &[]) else {
         return;
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(talk(port));
     // Let the last packets reach the capture.
     std::thread::sleep(Duration::from_millis(500));
-    let events = stop_capture(child);
+    let events = capture.stop_events();
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e["event"].as_str().unwrap())
@@ -213,27 +155,17 @@ fn check_exchange(iface: &str, port: u16) {
 #[test]
 fn live_capture_stops_after_count() {
     let port = 20000 + ((std::process::id() + 7919) % 20000) as u16;
-    let Some(mut child) = start_capture("lo", port, &["-c", "3"]) else {
+    let Some(mut capture) = start_capture("lo", port, &["-c", "3"]) else {
         return;
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(talk(port));
     let deadline = Instant::now() + Duration::from_secs(5);
-    while child.try_wait().unwrap().is_none() {
+    while capture.child.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "wsscope did not stop after -c 3");
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let events: Vec<Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = live::ndjson(&capture.output().0);
     assert!(
         events.iter().all(|e| e["pkt"].as_u64().unwrap() <= 3),
         "{events:#?}"
@@ -252,26 +184,14 @@ fn live_capture_stops_after_count() {
 #[test]
 fn ctrl_c_summarises_the_connections_still_open() {
     let port = 20000 + ((std::process::id() + 9173) % 20000) as u16;
-    let Some(mut child) = start_print("lo", port, &[]) else {
+    let Some(capture) = live::start("lo", port, &[], None) else {
         return;
     };
     let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let _client = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let (_server, _) = listener.accept().unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let pid = child.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .unwrap();
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let (out, _) = capture.stop();
     assert!(out.contains("1 connection(s) still open"), "{out}");
     assert!(out.contains(&format!("127.0.0.1:{port}")), "{out}");
 }
@@ -283,25 +203,15 @@ fn live_capture_writes_what_it_captured_with_w() {
     let port = 20000 + ((std::process::id() + 1777) % 20000) as u16;
     let file = std::env::temp_dir().join(format!("wsscope-live-w-{}.pcap", std::process::id()));
     let _ = std::fs::remove_file(&file);
-    let Some(child) = start_capture("lo", port, &["--payload", "-w", file.to_str().unwrap()])
+    let Some(capture) = start_capture("lo", port, &["--payload", "-w", file.to_str().unwrap()])
     else {
         return;
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(talk(port));
     std::thread::sleep(Duration::from_millis(500));
-    let live = stop_capture(child);
-    let out = common::run(&["print", "--json", "--payload", "-r", file.to_str().unwrap()]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let read: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let live = capture.stop_events();
+    let read = common::events_with(&file, &["--payload"]);
     let _ = std::fs::remove_file(&file);
     // Every event of the live run is in the file's, packet for packet; the file's
     // connection also ends (the live run ended it at Ctrl-C, maybe earlier).

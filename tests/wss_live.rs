@@ -15,13 +15,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::live::{self, Capture};
 use futures_util::{SinkExt, StreamExt};
 use rustls::crypto::ring::cipher_suite as cs;
 use rustls::crypto::CryptoProvider;
@@ -46,67 +46,12 @@ fn temp(name: &str) -> PathBuf {
 // ---------------------------------------------------------------------------
 // The capture side: wsscope live, and a pcap written beside it.
 
-/// Starts `wsscope print --json -i lo -f "tcp port PORT" ARGS...` (with `env`)
-/// and waits until it says it is capturing. None when capture is not permitted.
-fn start_wsscope(port: u16, args: &[&str], env: Option<(&str, &Path)>) -> Option<Child> {
-    let filter = format!("tcp port {port}");
-    let mut cmd = common::wsscope();
-    cmd.env_remove("SSLKEYLOGFILE");
-    if let Some((k, v)) = env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd
-        .args(["print", "--json", "-i", "lo", "-f", &filter])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wsscope");
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    // SSLKEYLOGFILE is announced on stderr before the capture starts.
-    loop {
-        line.clear();
-        err.read_line(&mut line).expect("read stderr");
-        if !line.contains("SSLKEYLOGFILE") {
-            break;
-        }
-        assert!(env.is_some(), "{line}");
-    }
-    if line.contains("permission denied") {
-        assert!(
-            line.contains("setcap cap_net_raw,cap_net_admin=eip"),
-            "{line}"
-        );
-        assert_eq!(child.wait().unwrap().code(), Some(1));
-        eprintln!("live capture not permitted here; checked the error instead: {line}");
-        return None;
-    }
-    assert!(
-        line.contains("capturing on lo"),
-        "unexpected first line: {line}"
-    );
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = err.read_to_string(&mut rest);
-    });
-    Some(child)
-}
-
-/// Ctrl-C to wsscope; its NDJSON events.
-fn stop_wsscope(child: Child) -> Vec<Value> {
-    let pid = child.id().to_string();
-    std::process::Command::new("kill")
-        .args(["-INT", &pid])
-        .status()
-        .expect("kill -INT");
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "wsscope exited with {:?}", out.status);
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("NDJSON"))
-        .collect()
+/// Starts `wsscope print --json -i lo -f "tcp port PORT" ARGS...` (with `env`); see
+/// [`live::start`].
+fn start_wsscope(port: u16, args: &[&str], env: Option<(&str, &Path)>) -> Option<Capture> {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    live::start("lo", port, &all, env)
 }
 
 /// Writes what `lo` carries on `port` to a pcap file, as `tcpdump -i lo -w` would.
@@ -533,12 +478,12 @@ fn run_case(case: Case, salt: u32, keylog_by_env: bool) {
     let pcap = temp(&format!("{port}.pcap"));
     let _ = std::fs::remove_file(&keylog);
     let keylog_s = keylog.to_str().unwrap().to_string();
-    let child = if keylog_by_env {
+    let capture = if keylog_by_env {
         start_wsscope(port, &[], Some(("SSLKEYLOGFILE", &keylog)))
     } else {
         start_wsscope(port, &["--keylog", &keylog_s], None)
     };
-    let Some(child) = child else {
+    let Some(capture) = capture else {
         return;
     };
     let writer = PcapWriter::start(port, &pcap);
@@ -548,7 +493,7 @@ fn run_case(case: Case, salt: u32, keylog_by_env: bool) {
     let talked = started.elapsed();
     // Let the last packets reach the capture, and wsscope read the key log again.
     std::thread::sleep(Duration::from_millis(1500));
-    let live = stop_wsscope(child);
+    let live = capture.stop_events();
     let written = writer.finish();
     assert!(written > 20, "{written} packets written");
     eprintln!(
@@ -752,7 +697,7 @@ fn keys_written_just_before_the_stop_still_decrypt_the_held_records() {
     let keylog = temp(&format!("{port}.keylog"));
     let _ = std::fs::remove_file(&keylog);
     let keylog_s = keylog.to_str().unwrap().to_string();
-    let Some(child) = start_wsscope(port, &["--keylog", &keylog_s], None) else {
+    let Some(capture) = start_wsscope(port, &["--keylog", &keylog_s], None) else {
         return;
     };
     let started = Instant::now();
@@ -809,7 +754,7 @@ fn keys_written_just_before_the_stop_still_decrypt_the_held_records() {
     // Let wsscope read the packets (and hold the records), then the keys come.
     std::thread::sleep(Duration::from_millis(200));
     std::fs::write(&keylog, late.0.lock().unwrap().as_bytes()).unwrap();
-    let events = stop_wsscope(child);
+    let events = capture.stop_events();
     assert!(
         started.elapsed() < Duration::from_millis(900),
         "too slow to be sure no periodic re-read of the key log came first: {:?}",

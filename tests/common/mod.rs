@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: running the binary, finding captures.
 #![allow(dead_code)]
 
+pub mod live;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
