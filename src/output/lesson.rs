@@ -27,6 +27,7 @@ use super::explain::{capitalise, check_name, close_meaning, Explainer, Lang, Pha
 use super::mermaid::{opens_h2_websocket, summary_of, ConnDiagram};
 use super::stats::StatsBuilder;
 use super::{Report, TextTimeline};
+use crate::analysis::summary::TlsStats;
 use crate::analysis::Check;
 use crate::analysis::{ConnTotals, Event, EventKind, Sink};
 use crate::analysis::{Summary, TlsStep};
@@ -103,26 +104,20 @@ struct ConnLesson {
     h2: bool,
     /// An HTTP/2 stream's extended CONNECT (RFC 8441).
     h2_connect: bool,
-    /// What the TLS handshake said, for the TLS section.
-    tls: TlsFacts,
+    /// What the client offered in its hello, for the TLS section (the rest of the
+    /// handshake is the summary's `tls`).
+    tls_offer: TlsOffer,
     /// A WebSocket (or request) over HTTP/2: its stream, and its own summary.
     stream: Option<(u32, Summary)>,
     /// The connection's HTTP/2 streams, each a lesson of its own.
     streams: BTreeMap<u32, ConnLesson>,
 }
 
-/// The TLS handshake as its events told it.
+/// What the client's hello offered: ALPN protocols and TLS versions.
 #[derive(Default)]
-struct TlsFacts {
-    seen: bool,
-    sni: Option<String>,
-    alpn_offered: Vec<String>,
+struct TlsOffer {
+    alpn: Vec<String>,
     versions: Vec<String>,
-    version: Option<String>,
-    cipher: Option<String>,
-    alpn: Option<String>,
-    /// `None`: no outcome seen; `Some(None)`: decrypted; `Some(Some(reason))`: not.
-    decrypt: Option<Option<&'static str>>,
 }
 
 impl ConnLesson {
@@ -143,7 +138,7 @@ impl ConnLesson {
             data_responses: 0,
             h2: false,
             h2_connect: false,
-            tls: TlsFacts::default(),
+            tls_offer: TlsOffer::default(),
             stream: None,
             streams: BTreeMap::new(),
         }
@@ -217,43 +212,11 @@ impl ConnLesson {
                 }
             }
             EventKind::H2Settings { .. } => c.h2 = true,
-            EventKind::TlsHandshake { step } => {
-                let t = &mut c.tls;
-                t.seen = true;
-                match step {
-                    TlsStep::ClientHello {
-                        sni,
-                        alpn,
-                        versions,
-                        ..
-                    } => {
-                        t.sni.clone_from(sni);
-                        t.alpn_offered.clone_from(alpn);
-                        t.versions.clone_from(versions);
-                    }
-                    TlsStep::ServerHello {
-                        version,
-                        cipher,
-                        alpn,
-                        ..
-                    } => {
-                        t.version = Some(version.clone());
-                        t.cipher = Some(cipher.clone());
-                        if alpn.is_some() {
-                            t.alpn.clone_from(alpn);
-                        }
-                    }
-                    TlsStep::Done { alpn, .. } if alpn.is_some() => t.alpn.clone_from(alpn),
-                    _ => {}
-                }
-            }
-            EventKind::TlsDecrypt { ok, reason } => {
-                c.tls.seen = true;
-                if !*ok {
-                    c.tls.decrypt = Some(Some(reason.unwrap_or("unknown")));
-                } else if c.tls.decrypt.is_none() {
-                    c.tls.decrypt = Some(None);
-                }
+            EventKind::TlsHandshake {
+                step: TlsStep::ClientHello { alpn, versions, .. },
+            } => {
+                c.tls_offer.alpn.clone_from(alpn);
+                c.tls_offer.versions.clone_from(versions);
             }
             _ => {}
         }
@@ -557,15 +520,17 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
         if *phase == Phase::Http && (c.upgrade_request || c.h2_connect) {
             checklist(lang, c, &mut out);
         }
-        if *phase == Phase::Tls && c.tls.seen {
-            tls_section(lang, c, s, &mut out);
+        if *phase == Phase::Tls {
+            if let Some(tls) = &s.tls {
+                tls_section(lang, &c.tls_offer, tls, &mut out);
+            }
         }
         if *phase == Phase::Close && !c.closes.is_empty() {
             close_exchange(lang, c, &mut out);
         }
     }
     if !c.streams.is_empty() {
-        h2_section(lang, c, &mut out);
+        h2_section(lang, c, s.tls.is_some(), &mut out);
     }
     if !c.violations.is_empty() {
         let _ = writeln!(
@@ -604,8 +569,7 @@ fn render_conn(lang: Lang, conn: u64, c: &ConnLesson, s: &super::ConnStats) -> S
 }
 
 /// What TLS said and what it costs: the hellos, the decryption, the bytes per record.
-fn tls_section(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut String) {
-    let t = &c.tls;
+fn tls_section(lang: Lang, offer: &TlsOffer, t: &TlsStats, out: &mut String) {
     let _ = writeln!(
         out,
         "**{}**\n\n| | |\n|---|---|",
@@ -623,8 +587,11 @@ fn tls_section(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut Strin
         }
     };
     row(msg!(lang, "lesson.tls_sni"), or_dash(t.sni.as_deref()));
-    row(msg!(lang, "lesson.tls_alpn_offered"), list(&t.alpn_offered));
-    row(msg!(lang, "lesson.tls_versions_offered"), list(&t.versions));
+    row(msg!(lang, "lesson.tls_alpn_offered"), list(&offer.alpn));
+    row(
+        msg!(lang, "lesson.tls_versions_offered"),
+        list(&offer.versions),
+    );
     row(
         msg!(lang, "lesson.tls_version"),
         or_dash(t.version.as_deref()),
@@ -634,40 +601,40 @@ fn tls_section(lang: Lang, c: &ConnLesson, s: &super::ConnStats, out: &mut Strin
         or_dash(t.cipher.as_deref()),
     );
     row(msg!(lang, "lesson.tls_alpn"), or_dash(t.alpn.as_deref()));
-    let decrypted = match t.decrypt {
-        Some(None) => msg!(lang, "lesson.tls_decrypted_yes"),
-        Some(Some(reason)) => msg!(lang, "lesson.tls_decrypted_no", reason = reason),
-        None => "-".to_string(),
+    // A direction that fails always says why, so no reason and not decrypted is
+    // no outcome seen yet.
+    let decrypted = match (t.decrypted, t.reason) {
+        (true, _) => msg!(lang, "lesson.tls_decrypted_yes"),
+        (false, Some(reason)) => msg!(lang, "lesson.tls_decrypted_no", reason = reason),
+        (false, None) => "-".to_string(),
     };
     row(msg!(lang, "lesson.tls_decrypted"), decrypted);
     if let Some(per) = tls_record_cost(lang, t) {
         row(msg!(lang, "lesson.tls_per_record"), per);
     }
-    if let Some(tls) = &s.tls {
-        let records = tls.records.total();
+    let records = t.records.total();
+    row(
+        msg!(lang, "lesson.tls_records"),
+        format!("{} / {}", t.records.c2s, t.records.s2c),
+    );
+    if t.decrypted && records > 0 {
+        let per = t.overhead_bytes as f64 / records as f64;
         row(
-            msg!(lang, "lesson.tls_records"),
-            format!("{} / {}", tls.records.c2s, tls.records.s2c),
+            msg!(lang, "lesson.tls_overhead"),
+            msg!(
+                lang,
+                "lesson.tls_overhead_value",
+                bytes = t.overhead_bytes,
+                records = records,
+                per = per : {:.1}
+            ),
         );
-        if tls.decrypted && records > 0 {
-            let per = tls.overhead_bytes as f64 / records as f64;
-            row(
-                msg!(lang, "lesson.tls_overhead"),
-                msg!(
-                    lang,
-                    "lesson.tls_overhead_value",
-                    bytes = tls.overhead_bytes,
-                    records = records,
-                    per = per : {:.1}
-                ),
-            );
-        }
     }
     out.push('\n');
 }
 
 /// What TLS adds to each record, for the suites whose record shape is fixed (AEAD).
-fn tls_record_cost(lang: Lang, t: &TlsFacts) -> Option<String> {
+fn tls_record_cost(lang: Lang, t: &TlsStats) -> Option<String> {
     let (version, cipher) = (t.version.as_deref()?, t.cipher.as_deref()?);
     Some(match version {
         "TLS 1.3" => msg!(lang, "lesson.tls_record_13"),
@@ -682,7 +649,8 @@ fn tls_record_cost(lang: Lang, t: &TlsFacts) -> Option<String> {
 }
 
 /// What changes when WebSockets ride on HTTP/2, with this connection's streams.
-fn h2_section(lang: Lang, c: &ConnLesson, out: &mut String) {
+/// `tls`: the connection is TLS.
+fn h2_section(lang: Lang, c: &ConnLesson, tls: bool, out: &mut String) {
     let streams: Vec<(u32, u16, bool)> = c
         .streams
         .iter()
@@ -692,7 +660,7 @@ fn h2_section(lang: Lang, c: &ConnLesson, out: &mut String) {
             Some((*n, up.status, up.ok))
         })
         .collect();
-    let notes = Explainer::new(lang).h2_lesson(&streams, c.tls.seen);
+    let notes = Explainer::new(lang).h2_lesson(&streams, tls);
     if notes.is_empty() {
         return;
     }
