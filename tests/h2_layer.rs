@@ -332,29 +332,34 @@ struct Seen {
     bodies: HashMap<(u32, Direction), Vec<u8>>,
 }
 
-fn feed_all(chunks: &[(Direction, Vec<u8>)], split: impl Fn(usize, usize) -> Vec<usize>) -> Seen {
-    let mut layer = H2Layer::new(Entry::PriorKnowledge);
-    let mut seen = Seen::default();
-    let mut out = |e: H2Event<'_>| {
+impl Seen {
+    /// Takes one event: its debug line, and its DATA bytes by stream and direction.
+    fn record(&mut self, e: &H2Event<'_>) {
         if let H2Event::Data {
             dir,
             stream,
             bytes,
             websocket,
             ..
-        } = &e
+        } = e
         {
             let m = if *websocket {
-                &mut seen.ws
+                &mut self.ws
             } else {
-                &mut seen.bodies
+                &mut self.bodies
             };
             m.entry((*stream, *dir))
                 .or_default()
                 .extend_from_slice(bytes);
         }
-        seen.events.push(format!("{e:?}"));
-    };
+        self.events.push(format!("{e:?}"));
+    }
+}
+
+fn feed_all(chunks: &[(Direction, Vec<u8>)], split: impl Fn(usize, usize) -> Vec<usize>) -> Seen {
+    let mut layer = H2Layer::new(Entry::PriorKnowledge);
+    let mut seen = Seen::default();
+    let mut out = |e: H2Event<'_>| seen.record(&e);
     for (k, (dir, bytes)) in chunks.iter().enumerate() {
         let mut at = 0;
         for cut in split(k, bytes.len()) {
@@ -626,26 +631,7 @@ fn feed_with_hole(
 ) -> Seen {
     let mut layer = H2Layer::new(Entry::PriorKnowledge);
     let mut seen = Seen::default();
-    let mut out = |e: H2Event<'_>| {
-        if let H2Event::Data {
-            dir,
-            stream,
-            bytes,
-            websocket,
-            ..
-        } = &e
-        {
-            let m = if *websocket {
-                &mut seen.ws
-            } else {
-                &mut seen.bodies
-            };
-            m.entry((*stream, *dir))
-                .or_default()
-                .extend_from_slice(bytes);
-        }
-        seen.events.push(format!("{e:?}"));
-    };
+    let mut out = |e: H2Event<'_>| seen.record(&e);
     let mut pos = 0;
     let mut gap_done = false;
     for (dir, b) in log {
