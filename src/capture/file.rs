@@ -10,7 +10,7 @@
 //! `stats` on small frames).
 
 use std::fs::File;
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
@@ -165,10 +165,8 @@ impl Parser {
     /// Fills batches and sends them until the file ends or the reader is dropped.
     fn run(mut self, tx: &SyncSender<Batch>, returned: &Receiver<Batch>) {
         loop {
-            let mut batch = match returned.try_recv() {
-                Ok(b) => b,
-                Err(TryRecvError::Empty | TryRecvError::Disconnected) => Batch::default(),
-            };
+            // A batch given back, or a new one.
+            let mut batch = returned.try_recv().unwrap_or_default();
             batch.data.clear();
             batch.records.clear();
             batch.then = None;
