@@ -2,6 +2,7 @@
 //! the analyzer and a view together. No decoding happens here.
 
 mod capture;
+mod json_writer;
 mod keys;
 mod tui;
 
@@ -525,6 +526,8 @@ struct CliSink<W: Write> {
     sel: Selection,
     /// `print --payload`: each message's whole payload under it (text), or as fields (JSON).
     show_payload: bool,
+    /// `print --json`: the lines are written on a thread of their own.
+    json: Option<json_writer::JsonWriter>,
 }
 
 impl<W: Write> CliSink<W> {
@@ -626,7 +629,17 @@ impl<W: Write> CliSink<W> {
                     Ok(())
                 })
             }
-            Mode::Json => output::write_json_line(&mut self.out, &e),
+            Mode::Json => match self.json.as_mut() {
+                Some(j) => {
+                    j.event(e);
+                    if j.broken() {
+                        Err(io::ErrorKind::BrokenPipe.into())
+                    } else {
+                        Ok(())
+                    }
+                }
+                None => output::write_json_line(&mut self.out, &e),
+            },
             Mode::StatsTable | Mode::StatsJson => {
                 self.stats.add(&e);
                 Ok(())
@@ -664,6 +677,9 @@ impl<W: Write> Driver for CliSink<W> {
         // Live, or a capture coming on standard input: shown as packets arrive.
         if source.is_live() || source.is_stream() {
             let _ = self.out.flush();
+            if let Some(j) = self.json.as_mut() {
+                j.hand_over();
+            }
         }
         !self.broken
     }
@@ -1054,9 +1070,9 @@ fn run_input(
             t!("cli.capturing", locale = l, iface = iface, filter = filter)
         );
     }
-    let stdout = io::stdout();
+    // Not locked for the whole run: `--json` writes on a thread of its own.
     let mut sink = CliSink {
-        out: BufWriter::with_capacity(1 << 16, stdout.lock()),
+        out: BufWriter::with_capacity(1 << 16, io::stdout()),
         mode,
         lang,
         text: TextTimeline::with_lang(lang),
@@ -1074,6 +1090,10 @@ fn run_input(
         },
         sel: input.selection(),
         show_payload,
+        json: match mode {
+            Mode::Json => json_writer::JsonWriter::stdout().ok(),
+            _ => None,
+        },
     };
     let mut keys = keys::Keys::load(input.keylog.as_deref(), input.file(), live)?;
     let mut cfg = input.config(&keys, live);
@@ -1127,6 +1147,9 @@ fn run_input(
     }
     if let Some(t) = sink.teach.as_mut() {
         let _ = t.finish(&mut sink.out);
+    }
+    if let Some(j) = sink.json.as_mut() {
+        sink.broken |= !j.finish();
     }
     let _ = sink.out.flush();
     Ok(())
