@@ -17,7 +17,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, EventKind, Sink};
+use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, EventKind, Sink, Warning};
 use wsscope::output::select::Selection;
 use wsscope::output::{self, stats, StatsBuilder, TeachMode, TextTimeline};
 use wsscope::types::Timestamp;
@@ -81,6 +81,9 @@ struct ExportArgs {
     /// NDJSON file to write: the `ws_message` events alone, each with its whole payload.
     #[arg(long, value_name = "OUT")]
     ndjson: Option<String>,
+    /// Language of the messages (default: from LC_ALL, LC_MESSAGES, LANG); the files are never translated.
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
 }
 
 /// Where packets come from, and which.
@@ -588,12 +591,8 @@ impl<W: Write> Sink for CliSink<W> {
         }
     }
 
-    fn warning(&mut self, message: String) {
-        let l = self.lang.code();
-        eprintln!(
-            "wsscope: {}",
-            t!("cli.warning", locale = l, message = message)
-        );
+    fn warning(&mut self, warning: Warning) {
+        warn(self.lang, &output::warning_text(self.lang, &warning));
     }
 
     fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
@@ -668,17 +667,17 @@ impl<W: Write> Driver for CliSink<W> {
         !self.broken
     }
 
-    fn damaged(&mut self, message: String, _live: bool) {
-        let l = self.lang.code();
-        eprintln!(
-            "wsscope: {}",
-            t!("cli.warning", locale = l, message = message)
-        );
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, _live: bool) {
+        warn(self.lang, &say(self.lang));
     }
+}
 
-    fn lang(&self) -> output::Lang {
-        self.lang
-    }
+/// One warning line on stderr, in `lang`.
+fn warn(lang: output::Lang, message: &str) {
+    eprintln!(
+        "wsscope: {}",
+        t!("cli.warning", locale = lang.code(), message = message)
+    );
 }
 
 fn now() -> Timestamp {
@@ -692,7 +691,8 @@ fn now() -> Timestamp {
 #[derive(Default)]
 struct Batch {
     events: Vec<Event>,
-    warnings: Vec<String>,
+    /// In both languages: the view switches with `L`.
+    warnings: Vec<tui::Said>,
     /// Connections ended since the last hand-over, with their totals.
     totals: Vec<(u64, ConnTotals)>,
 }
@@ -702,8 +702,9 @@ impl Sink for Batch {
         self.events.push(e);
     }
 
-    fn warning(&mut self, message: String) {
-        self.warnings.push(message);
+    fn warning(&mut self, warning: Warning) {
+        self.warnings
+            .push(tui::Said::new(|l| output::warning_text(l, &warning)));
     }
 }
 
@@ -776,12 +777,9 @@ const DRAIN: Duration = Duration::from_millis(1000);
 trait Driver: Sink {
     /// After each read (a packet, a filtered one, or a live timeout): false stops the capture.
     fn tick(&mut self, source: &mut Source, packets: u64, bytes_read: u64) -> bool;
-    /// The capture cannot go on (a damaged file, a failed interface).
-    fn damaged(&mut self, message: String, live: bool);
-    /// The language of the messages `pump` writes.
-    fn lang(&self) -> output::Lang {
-        output::Lang::En
-    }
+    /// The capture cannot go on (a damaged file, a failed interface): `say` words
+    /// it in a language.
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, live: bool);
 }
 
 /// How [`pump`] ended.
@@ -850,8 +848,8 @@ fn pump(
             Next::Timeout => {}
             Next::End => break,
             Next::Damaged(why) => {
-                let l = driver.lang().code();
-                driver.damaged(
+                let say = |lang: output::Lang| {
+                    let l = lang.code();
                     if live {
                         t!("cli.capture_stopped", locale = l, why = why).into_owned()
                     } else {
@@ -862,9 +860,9 @@ fn pump(
                             why = why
                         )
                         .into_owned()
-                    },
-                    live,
-                );
+                    }
+                };
+                driver.damaged(&say, live);
                 break;
             }
         }
@@ -956,8 +954,8 @@ impl Sink for TuiDriver<'_> {
         self.gone |= self.tx.send(tui::Feed::FirstPacket(ts)).is_err();
     }
 
-    fn warning(&mut self, message: String) {
-        self.batch.warning(message);
+    fn warning(&mut self, warning: Warning) {
+        self.batch.warning(warning);
     }
 }
 
@@ -981,11 +979,12 @@ impl Driver for TuiDriver<'_> {
         true
     }
 
-    fn damaged(&mut self, message: String, live: bool) {
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, live: bool) {
+        let said = tui::Said::new(say);
         if live {
-            let _ = self.tx.send(tui::Feed::Error(message));
+            let _ = self.tx.send(tui::Feed::Error(said));
         } else {
-            self.batch.warnings.push(message);
+            self.batch.warnings.push(said);
         }
     }
 }
@@ -1139,6 +1138,8 @@ struct ExportSink {
     sel: Selection,
     /// The first write error (the export stops).
     error: Option<io::Error>,
+    /// The language of the warnings.
+    lang: output::Lang,
 }
 
 impl Sink for ExportSink {
@@ -1164,8 +1165,8 @@ impl Sink for ExportSink {
         }
     }
 
-    fn warning(&mut self, message: String) {
-        eprintln!("wsscope: warning: {message}");
+    fn warning(&mut self, warning: Warning) {
+        warn(self.lang, &output::warning_text(self.lang, &warning));
     }
 
     fn conn_closed(&mut self, conn: u64, _totals: &ConnTotals) {
@@ -1188,8 +1189,8 @@ impl Driver for ExportSink {
         self.error.is_none()
     }
 
-    fn damaged(&mut self, message: String, _live: bool) {
-        eprintln!("wsscope: warning: {message}");
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, _live: bool) {
+        warn(self.lang, &say(self.lang));
     }
 }
 
@@ -1220,6 +1221,7 @@ fn export(a: &ExportArgs) -> Result<(), SourceError> {
         ndjson,
         sel: input.selection(),
         error: None,
+        lang: lang_of(a.lang.as_deref()),
     };
     let live = source.is_live();
     let mut keys = keys::Keys::load(input.keylog.as_deref(), input.file(), live)?;
