@@ -47,7 +47,7 @@ enum Command {
     /// Compute the Sec-WebSocket-Accept for a Sec-WebSocket-Key.
     Accept(AcceptArgs),
     /// List the interfaces that can be captured on.
-    Interfaces,
+    Interfaces(InterfacesArgs),
     /// Write the WebSockets of a capture as HAR 1.2 (as Chrome DevTools), or their
     /// messages as NDJSON with whole payloads.
     Export(ExportArgs),
@@ -285,10 +285,8 @@ struct ViewArgs {
 fn parse_speed(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        Ok(_) => Err(format!(
-            "{s} is not a speed: give a number above 0 (1 is the recorded pace)"
-        )),
-        Err(e) => Err(format!("{s} is not a number: {e}")),
+        Ok(_) => Err(t!("cli.bad_speed", s = s).into_owned()),
+        Err(e) => Err(t!("cli.not_a_number", s = s, e = e).into_owned()),
     }
 }
 
@@ -311,6 +309,13 @@ struct StatsArgs {
 }
 
 #[derive(Args)]
+struct InterfacesArgs {
+    /// Language of the messages (default: from LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
+}
+
+#[derive(Args)]
 struct AcceptArgs {
     /// The Sec-WebSocket-Key (the base64 of 16 bytes).
     key: String,
@@ -326,12 +331,18 @@ struct AcceptArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // While the command line is read, its messages (a bad value) speak the language asked for.
+    rust_i18n::set_locale(early_lang(&args).code());
+    let cli = Cli::parse_from(&args);
     // The language of the messages not tied to one view (the capture's errors).
     let flag = match &cli.command {
         Some(Command::Print(a)) => a.lang.as_deref(),
         Some(Command::Stats(a)) => a.lang.as_deref(),
         Some(Command::Accept(a)) => a.lang.as_deref(),
+        Some(Command::View(a)) => a.lang.as_deref(),
+        Some(Command::Export(a)) => a.lang.as_deref(),
+        Some(Command::Interfaces(a)) => a.lang.as_deref(),
         _ => None,
     };
     rust_i18n::set_locale(lang_of(flag).code());
@@ -363,7 +374,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Man { command }) => return man_page(command.as_deref()),
         Some(Command::Accept(a)) => return accept(&a),
-        Some(Command::Interfaces) => list_interfaces(),
+        Some(Command::Interfaces(_)) => list_interfaces(),
         None => match cli.file {
             Some(file) => view(&InputArgs::file_only(file), 1.0, false, lang_of(None)),
             None => {
@@ -396,10 +407,10 @@ fn man_page(command: Option<&str>) -> ExitCode {
             }
             None => {
                 let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+                let name = format!("{:?}", wsscope::text::safe(name));
                 eprintln!(
-                    "wsscope: no command {:?}; commands: {}",
-                    wsscope::text::safe(name),
-                    names.join(", ")
+                    "wsscope: {}",
+                    t!("cli.no_command", name = name, list = names.join(", "))
                 );
                 return ExitCode::from(2);
             }
@@ -411,7 +422,8 @@ fn man_page(command: Option<&str>) -> ExitCode {
         // `wsscope man | head`: the reader has what it wanted.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("wsscope: cannot write the manual page: {e}");
+            let e = capture::os_error(&e);
+            eprintln!("wsscope: {}", t!("cli.cannot_write_man", e = e));
             ExitCode::from(1)
         }
     }
@@ -480,6 +492,26 @@ fn accept(a: &AcceptArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The language the command line asks for before it is parsed (`--lang X` or
+/// `--lang=X`, before any `--`), else the locale variables'.
+fn early_lang(args: &[std::ffi::OsString]) -> output::Lang {
+    let mut it = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        let value = if a == "--lang" {
+            it.next()
+        } else {
+            a.strip_prefix("--lang=")
+        };
+        if let Some(l) = value.and_then(output::Lang::from_code) {
+            return l;
+        }
+    }
+    output::Lang::from_env()
 }
 
 /// `--lang`, else the locale variables.
@@ -719,18 +751,14 @@ fn view(
 ) -> Result<(), SourceError> {
     let spec = input.spec();
     if matches!(spec, SourceSpec::Stdin) {
-        return Err(SourceError(
-            "the view reads its keys from the terminal, so it cannot read the capture from standard input; use `wsscope print -r -`, or give the file".into(),
-        ));
+        return Err(SourceError(t!("cli.view_stdin").into_owned()));
     }
     // Opened here so that a bad input is one line and status 1, before the screen changes.
     let source = input.open()?;
     {
         use std::io::IsTerminal;
         if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
-            return Err(SourceError(
-                "the view needs a terminal; use `wsscope print` for text on stdout".into(),
-            ));
+            return Err(SourceError(t!("cli.view_needs_terminal").into_owned()));
         }
     }
     let total_bytes = match &spec {
@@ -767,7 +795,8 @@ fn view(
     // The receiver is gone: the producer stops at its next send, which comes
     // within FEED_INTERVAL even on a quiet interface (live reads do not block).
     let _ = producer.join();
-    result.map_err(|e| SourceError(format!("the terminal failed: {e}")))
+    result
+        .map_err(|e| SourceError(t!("cli.terminal_failed", e = capture::os_error(&e)).into_owned()))
 }
 
 /// How long a stopped live capture goes on reading what the kernel already holds.
@@ -849,7 +878,7 @@ fn pump(
             Next::End => break,
             Next::Damaged(why) => {
                 let say = |lang: output::Lang| {
-                    let l = lang.code();
+                    let (l, why) = (lang.code(), why.text(lang));
                     if live {
                         t!("cli.capture_stopped", locale = l, why = why).into_owned()
                     } else {
@@ -1198,23 +1227,19 @@ impl Driver for ExportSink {
 fn export(a: &ExportArgs) -> Result<(), SourceError> {
     let input = &a.input;
     let mut source = input.open()?;
+    let cannot_write = |path: &str, e: &io::Error| {
+        let (path, e) = (wsscope::text::safe(path), capture::os_error(e));
+        SourceError(t!("cli.cannot_write", path = path, e = e).into_owned())
+    };
     let create = |path: &str| {
         std::fs::File::create(path)
             .map(BufWriter::new)
-            .map_err(|e| {
-                SourceError(format!(
-                    "cannot write {}: {e}; check the directory exists and is writable",
-                    wsscope::text::safe(path)
-                ))
-            })
+            .map_err(|e| cannot_write(path, &e))
     };
-    let har =
-        match &a.har {
-            Some(p) => Some(output::har::HarWriter::new(create(p)?).map_err(|e| {
-                SourceError(format!("cannot write {}: {e}", wsscope::text::safe(p)))
-            })?),
-            None => None,
-        };
+    let har = match &a.har {
+        Some(p) => Some(output::har::HarWriter::new(create(p)?).map_err(|e| cannot_write(p, &e))?),
+        None => None,
+    };
     let ndjson = a.ndjson.as_deref().map(create).transpose()?;
     let mut sink = ExportSink {
         har,
@@ -1242,17 +1267,17 @@ fn export(a: &ExportArgs) -> Result<(), SourceError> {
         &stop,
     );
     analyzer.finish(if live { now() } else { done.last_ts }, &mut sink);
-    let fail = |e: io::Error| SourceError(format!("cannot write the export: {e}"));
+    let fail = |e: io::Error| {
+        SourceError(t!("cli.cannot_write_export", e = capture::os_error(&e)).into_owned())
+    };
     if let Some(e) = sink.error.take() {
         return Err(fail(e));
     }
     if let Some(h) = sink.har.take() {
         let n = h.entries();
         h.finish().map_err(fail)?;
-        eprintln!(
-            "wsscope: {n} WebSocket(s) written to {}",
-            wsscope::text::safe(a.har.as_deref().unwrap_or(""))
-        );
+        let path = wsscope::text::safe(a.har.as_deref().unwrap_or(""));
+        eprintln!("wsscope: {}", t!("cli.har_written", n = n, path = path));
     }
     if let Some(mut out) = sink.ndjson.take() {
         out.flush().map_err(fail)?;

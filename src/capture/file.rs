@@ -12,6 +12,8 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 
 use wsscope::types::Timestamp;
 
+use super::Damage;
+
 /// The buffer a record is read into (grown up to [`MAX_RECORD`] for larger ones).
 const BUFFER: usize = 1 << 20;
 /// The largest record accepted; a larger one is damage (libpcap's own bound is 256 KiB
@@ -35,7 +37,7 @@ pub enum Read {
     /// The end of the file.
     End,
     /// Damage from here on.
-    Damaged(String),
+    Damaged(Damage),
 }
 
 /// A capture file read block by block.
@@ -85,25 +87,24 @@ impl FastFile {
                         return if self.reader.data().is_empty() {
                             Read::End
                         } else {
-                            Read::Damaged("the file ends inside a packet record".into())
+                            Read::Damaged(Damage::EndsInsideRecord)
                         };
                     }
                     if self.reader.refill().is_err() {
-                        return Read::Damaged("the file could not be read further".into());
+                        return Read::Damaged(Damage::Unreadable);
                     }
                     continue;
                 }
                 Err(PcapError::BufferTooSmall) => {
                     let size = self.reader.data().len().max(BUFFER) * 2;
                     if size > MAX_RECORD || !self.reader.grow(size) {
-                        return Read::Damaged(format!(
-                            "a packet record claims more than {} MiB",
-                            MAX_RECORD >> 20
-                        ));
+                        return Read::Damaged(Damage::RecordTooLong {
+                            max_mib: MAX_RECORD >> 20,
+                        });
                     }
                     continue;
                 }
-                Err(e) => return Read::Damaged(format!("a record is malformed ({e:?})")),
+                Err(e) => return Read::Damaged(Damage::Malformed(format!("{e:?}"))),
             };
             self.pending = used;
             let packet = match block {
@@ -147,12 +148,7 @@ impl FastFile {
                                 &epb.data[..caplen],
                             ))
                         }
-                        None => {
-                            return Read::Damaged(format!(
-                                "a packet names interface {}, which the file never described",
-                                epb.if_id
-                            ))
-                        }
+                        None => return Read::Damaged(Damage::UnknownInterface(epb.if_id)),
                     }
                 }
                 PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
