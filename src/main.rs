@@ -2,6 +2,7 @@
 //! the analyzer and a view together. No decoding happens here.
 
 mod capture;
+mod help;
 mod keys;
 mod tui;
 
@@ -130,7 +131,7 @@ struct InputArgs {
     /// on WebSocket, export); past it the payload is cut and says so.
     #[arg(long, value_name = "BYTES", default_value_t = WsConfig::default().max_payload_bytes)]
     max_payload: u64,
-    /// Live: also write the captured packets to FILE (pcap, as `tcpdump -w`).
+    /// Live: also write the captured packets to FILE (pcapng, as `tcpdump -w` writes pcap).
     #[arg(
         short = 'w',
         value_name = "FILE",
@@ -332,9 +333,14 @@ struct AcceptArgs {
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // While the command line is read, its messages (a bad value) speak the language asked for.
-    rust_i18n::set_locale(early_lang(&args).code());
-    let cli = Cli::parse_from(&args);
+    // While the command line is read, its messages (`--help`, a bad value) speak the
+    // language asked for.
+    let early = early_lang(&args);
+    rust_i18n::set_locale(early.code());
+    let cli = help::localized(<Cli as clap::CommandFactory>::command(), early)
+        .try_get_matches_from(&args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+        .unwrap_or_else(|e| help::exit_with(e, early));
     // The language of the messages not tied to one view (the capture's errors).
     let flag = match &cli.command {
         Some(Command::Print(a)) => a.lang.as_deref(),
