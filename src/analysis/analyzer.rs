@@ -28,7 +28,7 @@ pub trait Sink {
     fn first_packet(&mut self, _ts: Timestamp) {}
     /// A warning for the user (unsupported link type, buffer bound hit, ...),
     /// already deduplicated by the analyzer; a view words it in its language
-    /// ([`crate::output::warning_text`]).
+    /// (`output::warning_text`: the library holds no prose for them).
     fn warning(&mut self, _warning: Warning) {}
     /// `conn` has ended: no event for it follows. `totals`: its packet-level numbers.
     fn conn_closed(&mut self, _conn: u64, _totals: &ConnTotals) {}
