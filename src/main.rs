@@ -2,6 +2,7 @@
 //! the analyzer and a view together. No decoding happens here.
 
 mod capture;
+mod help;
 mod json_writer;
 mod keys;
 mod tui;
@@ -18,7 +19,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, EventKind, Sink};
+use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, EventKind, Sink, Warning};
 use wsscope::output::select::Selection;
 use wsscope::output::{self, stats, StatsBuilder, TeachMode, TextTimeline};
 use wsscope::types::Timestamp;
@@ -48,7 +49,7 @@ enum Command {
     /// Compute the Sec-WebSocket-Accept for a Sec-WebSocket-Key.
     Accept(AcceptArgs),
     /// List the interfaces that can be captured on.
-    Interfaces,
+    Interfaces(InterfacesArgs),
     /// Write the WebSockets of a capture as HAR 1.2 (as Chrome DevTools), or their
     /// messages as NDJSON with whole payloads.
     Export(ExportArgs),
@@ -82,6 +83,9 @@ struct ExportArgs {
     /// NDJSON file to write: the `ws_message` events alone, each with its whole payload.
     #[arg(long, value_name = "OUT")]
     ndjson: Option<String>,
+    /// Language of the messages (default: from LC_ALL, LC_MESSAGES, LANG); the files are never translated.
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
 }
 
 /// Where packets come from, and which.
@@ -128,7 +132,7 @@ struct InputArgs {
     /// on WebSocket, export); past it the payload is cut and says so.
     #[arg(long, value_name = "BYTES", default_value_t = WsConfig::default().max_payload_bytes)]
     max_payload: u64,
-    /// Live: also write the captured packets to FILE (pcap, as `tcpdump -w`).
+    /// Live: also write the captured packets to FILE (pcapng, as `tcpdump -w` writes pcap).
     #[arg(
         short = 'w',
         value_name = "FILE",
@@ -283,10 +287,8 @@ struct ViewArgs {
 fn parse_speed(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        Ok(_) => Err(format!(
-            "{s} is not a speed: give a number above 0 (1 is the recorded pace)"
-        )),
-        Err(e) => Err(format!("{s} is not a number: {e}")),
+        Ok(_) => Err(t!("cli.bad_speed", s = s).into_owned()),
+        Err(e) => Err(t!("cli.not_a_number", s = s, e = e).into_owned()),
     }
 }
 
@@ -309,6 +311,13 @@ struct StatsArgs {
 }
 
 #[derive(Args)]
+struct InterfacesArgs {
+    /// Language of the messages (default: from LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
+}
+
+#[derive(Args)]
 struct AcceptArgs {
     /// The Sec-WebSocket-Key (the base64 of 16 bytes).
     key: String,
@@ -324,12 +333,23 @@ struct AcceptArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // While the command line is read, its messages (`--help`, a bad value) speak the
+    // language asked for.
+    let early = early_lang(&args);
+    rust_i18n::set_locale(early.code());
+    let cli = help::localized(<Cli as clap::CommandFactory>::command(), early)
+        .try_get_matches_from(&args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+        .unwrap_or_else(|e| help::exit_with(e, early));
     // The language of the messages not tied to one view (the capture's errors).
     let flag = match &cli.command {
         Some(Command::Print(a)) => a.lang.as_deref(),
         Some(Command::Stats(a)) => a.lang.as_deref(),
         Some(Command::Accept(a)) => a.lang.as_deref(),
+        Some(Command::View(a)) => a.lang.as_deref(),
+        Some(Command::Export(a)) => a.lang.as_deref(),
+        Some(Command::Interfaces(a)) => a.lang.as_deref(),
         _ => None,
     };
     rust_i18n::set_locale(lang_of(flag).code());
@@ -361,7 +381,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Man { command }) => return man_page(command.as_deref()),
         Some(Command::Accept(a)) => return accept(&a),
-        Some(Command::Interfaces) => list_interfaces(),
+        Some(Command::Interfaces(_)) => list_interfaces(),
         None => match cli.file {
             Some(file) => view(&InputArgs::file_only(file), 1.0, false, lang_of(None)),
             None => {
@@ -394,10 +414,10 @@ fn man_page(command: Option<&str>) -> ExitCode {
             }
             None => {
                 let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+                let name = format!("{:?}", wsscope::text::safe(name));
                 eprintln!(
-                    "wsscope: no command {:?}; commands: {}",
-                    wsscope::text::safe(name),
-                    names.join(", ")
+                    "wsscope: {}",
+                    t!("cli.no_command", name = name, list = names.join(", "))
                 );
                 return ExitCode::from(2);
             }
@@ -409,7 +429,8 @@ fn man_page(command: Option<&str>) -> ExitCode {
         // `wsscope man | head`: the reader has what it wanted.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("wsscope: cannot write the manual page: {e}");
+            let e = capture::os_error(&e);
+            eprintln!("wsscope: {}", t!("cli.cannot_write_man", e = e));
             ExitCode::from(1)
         }
     }
@@ -478,6 +499,26 @@ fn accept(a: &AcceptArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// The language the command line asks for before it is parsed (`--lang X` or
+/// `--lang=X`, before any `--`), else the locale variables'.
+fn early_lang(args: &[std::ffi::OsString]) -> output::Lang {
+    let mut it = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        let value = if a == "--lang" {
+            it.next()
+        } else {
+            a.strip_prefix("--lang=")
+        };
+        if let Some(l) = value.and_then(output::Lang::from_code) {
+            return l;
+        }
+    }
+    output::Lang::from_env()
 }
 
 /// `--lang`, else the locale variables.
@@ -591,12 +632,8 @@ impl<W: Write> Sink for CliSink<W> {
         }
     }
 
-    fn warning(&mut self, message: String) {
-        let l = self.lang.code();
-        eprintln!(
-            "wsscope: {}",
-            t!("cli.warning", locale = l, message = message)
-        );
+    fn warning(&mut self, warning: Warning) {
+        warn(self.lang, &output::warning_text(self.lang, &warning));
     }
 
     fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
@@ -684,17 +721,17 @@ impl<W: Write> Driver for CliSink<W> {
         !self.broken
     }
 
-    fn damaged(&mut self, message: String, _live: bool) {
-        let l = self.lang.code();
-        eprintln!(
-            "wsscope: {}",
-            t!("cli.warning", locale = l, message = message)
-        );
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, _live: bool) {
+        warn(self.lang, &say(self.lang));
     }
+}
 
-    fn lang(&self) -> output::Lang {
-        self.lang
-    }
+/// One warning line on stderr, in `lang`.
+fn warn(lang: output::Lang, message: &str) {
+    eprintln!(
+        "wsscope: {}",
+        t!("cli.warning", locale = lang.code(), message = message)
+    );
 }
 
 fn now() -> Timestamp {
@@ -708,7 +745,8 @@ fn now() -> Timestamp {
 #[derive(Default)]
 struct Batch {
     events: Vec<Event>,
-    warnings: Vec<String>,
+    /// In both languages: the view switches with `L`.
+    warnings: Vec<tui::Said>,
     /// Connections ended since the last hand-over, with their totals.
     totals: Vec<(u64, ConnTotals)>,
 }
@@ -718,8 +756,9 @@ impl Sink for Batch {
         self.events.push(e);
     }
 
-    fn warning(&mut self, message: String) {
-        self.warnings.push(message);
+    fn warning(&mut self, warning: Warning) {
+        self.warnings
+            .push(tui::Said::new(|l| output::warning_text(l, &warning)));
     }
 }
 
@@ -734,18 +773,14 @@ fn view(
 ) -> Result<(), SourceError> {
     let spec = input.spec();
     if matches!(spec, SourceSpec::Stdin) {
-        return Err(SourceError(
-            "the view reads its keys from the terminal, so it cannot read the capture from standard input; use `wsscope print -r -`, or give the file".into(),
-        ));
+        return Err(SourceError(t!("cli.view_stdin").into_owned()));
     }
     // Opened here so that a bad input is one line and status 1, before the screen changes.
     let source = input.open()?;
     {
         use std::io::IsTerminal;
         if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
-            return Err(SourceError(
-                "the view needs a terminal; use `wsscope print` for text on stdout".into(),
-            ));
+            return Err(SourceError(t!("cli.view_needs_terminal").into_owned()));
         }
     }
     let total_bytes = match &spec {
@@ -782,7 +817,8 @@ fn view(
     // The receiver is gone: the producer stops at its next send, which comes
     // within FEED_INTERVAL even on a quiet interface (live reads do not block).
     let _ = producer.join();
-    result.map_err(|e| SourceError(format!("the terminal failed: {e}")))
+    result
+        .map_err(|e| SourceError(t!("cli.terminal_failed", e = capture::os_error(&e)).into_owned()))
 }
 
 /// How long a stopped live capture goes on reading what the kernel already holds.
@@ -792,12 +828,9 @@ const DRAIN: Duration = Duration::from_millis(1000);
 trait Driver: Sink {
     /// After each read (a packet, a filtered one, or a live timeout): false stops the capture.
     fn tick(&mut self, source: &mut Source, packets: u64, bytes_read: u64) -> bool;
-    /// The capture cannot go on (a damaged file, a failed interface).
-    fn damaged(&mut self, message: String, live: bool);
-    /// The language of the messages `pump` writes.
-    fn lang(&self) -> output::Lang {
-        output::Lang::En
-    }
+    /// The capture cannot go on (a damaged file, a failed interface): `say` words
+    /// it in a language.
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, live: bool);
 }
 
 /// How [`pump`] ended.
@@ -866,8 +899,8 @@ fn pump(
             Next::Timeout => {}
             Next::End => break,
             Next::Damaged(why) => {
-                let l = driver.lang().code();
-                driver.damaged(
+                let say = |lang: output::Lang| {
+                    let (l, why) = (lang.code(), why.text(lang));
                     if live {
                         t!("cli.capture_stopped", locale = l, why = why).into_owned()
                     } else {
@@ -878,9 +911,9 @@ fn pump(
                             why = why
                         )
                         .into_owned()
-                    },
-                    live,
-                );
+                    }
+                };
+                driver.damaged(&say, live);
                 break;
             }
         }
@@ -972,8 +1005,8 @@ impl Sink for TuiDriver<'_> {
         self.gone |= self.tx.send(tui::Feed::FirstPacket(ts)).is_err();
     }
 
-    fn warning(&mut self, message: String) {
-        self.batch.warning(message);
+    fn warning(&mut self, warning: Warning) {
+        self.batch.warning(warning);
     }
 }
 
@@ -997,11 +1030,12 @@ impl Driver for TuiDriver<'_> {
         true
     }
 
-    fn damaged(&mut self, message: String, live: bool) {
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, live: bool) {
+        let said = tui::Said::new(say);
         if live {
-            let _ = self.tx.send(tui::Feed::Error(message));
+            let _ = self.tx.send(tui::Feed::Error(said));
         } else {
-            self.batch.warnings.push(message);
+            self.batch.warnings.push(said);
         }
     }
 }
@@ -1162,6 +1196,8 @@ struct ExportSink {
     sel: Selection,
     /// The first write error (the export stops).
     error: Option<io::Error>,
+    /// The language of the warnings.
+    lang: output::Lang,
 }
 
 impl Sink for ExportSink {
@@ -1187,8 +1223,8 @@ impl Sink for ExportSink {
         }
     }
 
-    fn warning(&mut self, message: String) {
-        eprintln!("wsscope: warning: {message}");
+    fn warning(&mut self, warning: Warning) {
+        warn(self.lang, &output::warning_text(self.lang, &warning));
     }
 
     fn conn_closed(&mut self, conn: u64, _totals: &ConnTotals) {
@@ -1211,8 +1247,8 @@ impl Driver for ExportSink {
         self.error.is_none()
     }
 
-    fn damaged(&mut self, message: String, _live: bool) {
-        eprintln!("wsscope: warning: {message}");
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, _live: bool) {
+        warn(self.lang, &say(self.lang));
     }
 }
 
@@ -1220,29 +1256,26 @@ impl Driver for ExportSink {
 fn export(a: &ExportArgs) -> Result<(), SourceError> {
     let input = &a.input;
     let mut source = input.open()?;
+    let cannot_write = |path: &str, e: &io::Error| {
+        let (path, e) = (wsscope::text::safe(path), capture::os_error(e));
+        SourceError(t!("cli.cannot_write", path = path, e = e).into_owned())
+    };
     let create = |path: &str| {
         std::fs::File::create(path)
             .map(BufWriter::new)
-            .map_err(|e| {
-                SourceError(format!(
-                    "cannot write {}: {e}; check the directory exists and is writable",
-                    wsscope::text::safe(path)
-                ))
-            })
+            .map_err(|e| cannot_write(path, &e))
     };
-    let har =
-        match &a.har {
-            Some(p) => Some(output::har::HarWriter::new(create(p)?).map_err(|e| {
-                SourceError(format!("cannot write {}: {e}", wsscope::text::safe(p)))
-            })?),
-            None => None,
-        };
+    let har = match &a.har {
+        Some(p) => Some(output::har::HarWriter::new(create(p)?).map_err(|e| cannot_write(p, &e))?),
+        None => None,
+    };
     let ndjson = a.ndjson.as_deref().map(create).transpose()?;
     let mut sink = ExportSink {
         har,
         ndjson,
         sel: input.selection(),
         error: None,
+        lang: lang_of(a.lang.as_deref()),
     };
     let live = source.is_live();
     let mut keys = keys::Keys::load(input.keylog.as_deref(), input.file(), live)?;
@@ -1263,17 +1296,17 @@ fn export(a: &ExportArgs) -> Result<(), SourceError> {
         &stop,
     );
     analyzer.finish(if live { now() } else { done.last_ts }, &mut sink);
-    let fail = |e: io::Error| SourceError(format!("cannot write the export: {e}"));
+    let fail = |e: io::Error| {
+        SourceError(t!("cli.cannot_write_export", e = capture::os_error(&e)).into_owned())
+    };
     if let Some(e) = sink.error.take() {
         return Err(fail(e));
     }
     if let Some(h) = sink.har.take() {
         let n = h.entries();
         h.finish().map_err(fail)?;
-        eprintln!(
-            "wsscope: {n} WebSocket(s) written to {}",
-            wsscope::text::safe(a.har.as_deref().unwrap_or(""))
-        );
+        let path = wsscope::text::safe(a.har.as_deref().unwrap_or(""));
+        eprintln!("wsscope: {}", t!("cli.har_written", n = n, path = path));
     }
     if let Some(mut out) = sink.ndjson.take() {
         out.flush().map_err(fail)?;

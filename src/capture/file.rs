@@ -18,6 +18,8 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 
 use wsscope::types::Timestamp;
 
+use super::Damage;
+
 /// The buffer a record is read into (grown up to [`MAX_RECORD`] for larger ones).
 const BUFFER: usize = 1 << 20;
 /// The largest record accepted; a larger one is damage (libpcap's own bound is 256 KiB
@@ -41,7 +43,7 @@ pub enum Read {
     /// The end of the file.
     End,
     /// Damage from here on.
-    Damaged(String),
+    Damaged(Damage),
 }
 
 /// Packet bytes gathered before a batch is handed over.
@@ -137,9 +139,8 @@ impl FastFile {
                     self.last = (0, 0);
                 }
                 Err(_) => {
-                    self.current.then = Some(Read::Damaged(
-                        "the file's reader stopped unexpectedly".into(),
-                    ));
+                    // The reader thread is gone: nothing more can be read.
+                    self.current.then = Some(Read::Damaged(Damage::Unreadable));
                 }
             }
         }
@@ -201,29 +202,24 @@ impl Parser {
                         return Parsed::Ended(if self.reader.data().is_empty() {
                             Read::End
                         } else {
-                            Read::Damaged("the file ends inside a packet record".into())
+                            Read::Damaged(Damage::EndsInsideRecord)
                         });
                     }
                     if self.reader.refill().is_err() {
-                        return Parsed::Ended(Read::Damaged(
-                            "the file could not be read further".into(),
-                        ));
+                        return Parsed::Ended(Read::Damaged(Damage::Unreadable));
                     }
                     continue;
                 }
                 Err(PcapError::BufferTooSmall) => {
                     let size = self.reader.data().len().max(BUFFER) * 2;
                     if size > MAX_RECORD || !self.reader.grow(size) {
-                        return Parsed::Ended(Read::Damaged(format!(
-                            "a packet record claims more than {} MiB",
-                            MAX_RECORD >> 20
-                        )));
+                        return Parsed::Ended(Read::Damaged(Damage::RecordTooLong {
+                            max_mib: MAX_RECORD >> 20,
+                        }));
                     }
                     continue;
                 }
-                Err(e) => {
-                    return Parsed::Ended(Read::Damaged(format!("a record is malformed ({e:?})")))
-                }
+                Err(e) => return Parsed::Ended(Read::Damaged(Damage::Malformed(format!("{e:?}")))),
             };
             self.pending = used;
             let packet = match block {
@@ -268,9 +264,8 @@ impl Parser {
                             ))
                         }
                         None => {
-                            return Parsed::Ended(Read::Damaged(format!(
-                                "a packet names interface {}, which the file never described",
-                                epb.if_id
+                            return Parsed::Ended(Read::Damaged(Damage::UnknownInterface(
+                                epb.if_id,
                             )))
                         }
                     }
