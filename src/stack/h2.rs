@@ -180,7 +180,7 @@ fn event(
             ws.insert(
                 stream,
                 Ws {
-                    session: WsSession::new(cfg, deflate),
+                    session: WsSession::new(cfg, deflate).over_h2_stream(),
                     decoder: cfg
                         .keep_payload
                         .then(|| Box::new(AppDecoder::new(AppContext { subprotocol, path }))),
