@@ -1180,7 +1180,8 @@ fn run_input(
         }
     }
     if let Some(t) = sink.teach.as_mut() {
-        let _ = t.finish(&mut sink.out);
+        let sel = &sink.sel;
+        let _ = t.finish_shown(&mut sink.out, &|c| sel.shows_conn(c));
     }
     if let Some(j) = sink.json.as_mut() {
         sink.broken |= !j.finish();

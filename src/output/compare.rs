@@ -283,10 +283,15 @@ impl Report for CompareBuilder {
     }
 
     fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        self.finish_shown(out, &|_| true)
+    }
+
+    fn finish_shown(&mut self, out: &mut dyn Write, shown: &dyn Fn(u64) -> bool) -> io::Result<()> {
         let rows: Vec<CompareRow> = self
             .stats
             .finish()
             .into_iter()
+            .filter(|row| shown(row.conn))
             .map(|stats| CompareRow {
                 responses_with_data: self.data_responses.get(&stats.conn).copied().unwrap_or(0),
                 stats,

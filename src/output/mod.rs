@@ -57,6 +57,16 @@ pub trait Report {
     fn finish(&mut self, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+    /// The end of the input, when only the connections `shown` says are to be
+    /// summarised (`--grep`: those with a matching message). Views that show
+    /// events as they come have nothing left to leave out.
+    fn finish_shown(
+        &mut self,
+        out: &mut dyn Write,
+        _shown: &dyn Fn(u64) -> bool,
+    ) -> io::Result<()> {
+        self.finish(out)
+    }
 }
 
 /// Which teaching view to build (see [`TeachMode::report`]).
