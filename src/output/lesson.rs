@@ -401,6 +401,7 @@ impl Report for Lesson {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         self.explainer.conn_closed(conn);
+        self.text.conn_closed(conn);
         self.stream_explainers.retain(|(c, _), _| *c != conn);
         self.stats.conn_closed(conn, totals);
         if let Some(c) = self.open.remove(&conn) {

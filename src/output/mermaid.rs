@@ -486,6 +486,7 @@ impl Report for Diagrams {
         _totals: &crate::analysis::ConnTotals,
         out: &mut dyn Write,
     ) -> io::Result<()> {
+        self.text.conn_closed(conn);
         if let Some(d) = self.open.remove(&conn) {
             self.done.push(conn, render_all(&d));
         }
