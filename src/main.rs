@@ -613,7 +613,9 @@ impl<W: Write> Sink for CliSink<W> {
     }
 
     fn heap_bytes(&self) -> usize {
-        self.stats.heap_bytes() + self.text.heap_bytes()
+        self.stats.heap_bytes()
+            + self.text.heap_bytes()
+            + self.teach.as_ref().map_or(0, |t| t.heap_bytes())
     }
 }
 

@@ -55,6 +55,10 @@ pub trait Report {
     fn finish(&mut self, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+    /// Heap bytes kept per connection, counted in the memory budget ([`crate::budget`]).
+    fn heap_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// Which teaching view to build (see [`TeachMode::report`]).
