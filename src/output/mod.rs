@@ -57,15 +57,12 @@ pub trait Report {
     fn finish(&mut self, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
-    /// The end of the input, when only the connections `shown` says are to be
-    /// summarised (`--grep`: those with a matching message). Views that show
-    /// events as they come have nothing left to leave out.
-    fn finish_shown(
-        &mut self,
-        out: &mut dyn Write,
-        _shown: &dyn Fn(u64) -> bool,
-    ) -> io::Result<()> {
-        self.finish(out)
+    /// The selection (`--grep`) does not show `conn`: a summary leaves it out.
+    /// Said when the connection ends, before [`Report::conn_closed`].
+    fn hide_conn(&mut self, _conn: u64) {}
+    /// Heap bytes kept per connection, counted in the memory budget ([`crate::budget`]).
+    fn heap_bytes(&self) -> usize {
+        0
     }
 }
 
