@@ -83,7 +83,11 @@ impl JsonWriter {
         if self.batch.is_empty() {
             return;
         }
-        let next = self.back.try_recv().unwrap_or_default();
+        // A batch the writer is done with: its events are dropped here, on the
+        // thread that made them (glibc's malloc is slow to take frees from another
+        // thread: both would contend for one arena).
+        let mut next = self.back.try_recv().unwrap_or_default();
+        next.clear();
         let batch = std::mem::replace(&mut self.batch, next);
         self.payload = 0;
         let sent = self.tx.as_ref().is_some_and(|tx| tx.send(batch).is_ok());
@@ -117,10 +121,11 @@ fn write_batches(
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut next = rx.recv().ok();
-    while let Some(mut batch) = next.take() {
-        for e in batch.drain(..) {
-            output::write_json_line(out, &e)?;
+    while let Some(batch) = next.take() {
+        for e in &batch {
+            output::write_json_line(out, e)?;
         }
+        // Given back whole: the decoder drops the events (see `hand_over`).
         let _ = give_back.try_send(batch);
         next = match rx.try_recv() {
             Ok(b) => Some(b),
