@@ -30,6 +30,7 @@ pub mod detail;
 pub mod explain;
 pub mod fmt;
 pub mod help;
+pub mod index;
 pub mod status;
 pub mod store;
 pub mod terminal;
