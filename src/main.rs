@@ -760,9 +760,28 @@ fn view(
     cfg.ws.keep_payload = true;
     let count = input.count;
     let sel = input.selection();
+    // A file read without libpcap is indexed: the view keeps where each
+    // connection's packets are and decodes those on screen again.
+    let loader = match (&spec, source.position()) {
+        (SourceSpec::File(path), Some(_)) => Some(tui::reload::FileLoader {
+            path: path.clone(),
+            filter: input.filter.clone(),
+            linktype: source.linktype(),
+            cfg: cfg.clone(),
+            conns: input.conns.clone(),
+            grep: input.grep.clone(),
+            spans: tui::reload::SharedSpans::default(),
+        }),
+        _ => None,
+    };
+    let spans = loader.as_ref().map(|l| l.spans.clone());
     let producer =
-        std::thread::spawn(move || produce(source, cfg, keys, count, total_bytes, sel, &tx));
-    let result = tui::run(rx, opts);
+        std::thread::spawn(move || produce(source, cfg, keys, count, total_bytes, sel, spans, &tx));
+    let result = tui::run(
+        rx,
+        opts,
+        loader.map(|l| Box::new(l) as Box<dyn tui::store::Loader>),
+    );
     // The receiver is gone: the producer stops at its next send, which comes
     // within FEED_INTERVAL even on a quiet interface (live reads do not block).
     let _ = producer.join();
@@ -782,6 +801,8 @@ trait Driver: Sink {
     fn lang(&self) -> output::Lang {
         output::Lang::En
     }
+    /// Packet `pkt` has been analysed (a view's index notes which connection it was).
+    fn analysed(&mut self, _source: &Source, _analyzer: &Analyzer, _pkt: u64) {}
 }
 
 /// How [`pump`] ended.
@@ -836,6 +857,7 @@ fn pump(
                     analyzer.keys_updated(keys.shared(), p.ts, driver);
                 }
                 analyzer.packet(p.linktype, p.ts, p.data, driver);
+                driver.analysed(source, analyzer, packets);
                 if count.is_some_and(|c| packets >= c) {
                     break;
                 }
@@ -902,6 +924,8 @@ struct TuiDriver<'t> {
     gone: bool,
     /// `--conn`, `--grep`.
     sel: Selection,
+    /// Where each connection's packets are (a file the view indexes).
+    spans: Option<tui::reload::SharedSpans>,
 }
 
 impl TuiDriver<'_> {
@@ -981,6 +1005,16 @@ impl Driver for TuiDriver<'_> {
         true
     }
 
+    fn analysed(&mut self, source: &Source, analyzer: &Analyzer, pkt: u64) {
+        if let (Some(spans), Some(conn), Some((offset, resume))) =
+            (&self.spans, analyzer.last_conn(), source.position())
+        {
+            if let Ok(mut s) = spans.lock() {
+                s.packet(conn, pkt, offset, resume);
+            }
+        }
+    }
+
     fn damaged(&mut self, message: String, live: bool) {
         if live {
             let _ = self.tx.send(tui::Feed::Error(message));
@@ -991,6 +1025,7 @@ impl Driver for TuiDriver<'_> {
 }
 
 /// The TUI's producer thread: capture and analysis, never blocking the UI.
+#[allow(clippy::too_many_arguments)]
 fn produce(
     mut source: Source,
     cfg: Config,
@@ -998,6 +1033,7 @@ fn produce(
     count: Option<u64>,
     total_bytes: Option<u64>,
     sel: Selection,
+    spans: Option<tui::reload::SharedSpans>,
     tx: &mpsc::Sender<tui::Feed>,
 ) {
     let live = source.is_live();
@@ -1009,6 +1045,7 @@ fn produce(
         last_send: Instant::now(),
         gone: false,
         sel,
+        spans,
     };
     let done = pump(
         &mut source,
@@ -1021,7 +1058,13 @@ fn produce(
     if driver.gone {
         return;
     }
-    analyzer.finish(if live { now() } else { done.last_ts }, &mut driver);
+    let end = if live { now() } else { done.last_ts };
+    if let Some(s) = driver.spans.as_ref() {
+        if let Ok(mut s) = s.lock() {
+            s.finish(done.packets, end);
+        }
+    }
+    analyzer.finish(end, &mut driver);
     if driver.flush(done.packets, 0, &mut source) {
         let _ = tx.send(tui::Feed::Done);
     }

@@ -47,6 +47,24 @@ pub struct FastFile {
     ifaces: Vec<Iface>,
     /// The last packet's bytes.
     buf: Vec<u8>,
+    /// Where in the file the next block begins.
+    pos: u64,
+    /// Where the last packet's record begins.
+    last: u64,
+    /// The file's header blocks in force (pcap: its header; pcapng: the section
+    /// header and the interfaces since), as (offset, length): what a reader that
+    /// starts at a packet further on must read first.
+    header: Resume,
+    /// Bytes of the stream that are not the file's (a prelude read before a seek).
+    shift: u64,
+}
+
+/// Where a reader can start again in the middle of a file: the header blocks to
+/// read first, as (offset, length).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resume {
+    /// The blocks the packets from there depend on.
+    pub header: Vec<(u64, u64)>,
 }
 
 impl FastFile {
@@ -62,7 +80,50 @@ impl FastFile {
             pending: 0,
             ifaces: Vec::new(),
             buf: Vec::new(),
+            pos: 0,
+            last: 0,
+            header: Resume::default(),
+            shift: 0,
         })
+    }
+
+    /// Opens `path` at `offset` (a packet record's, see [`FastFile::offset`]),
+    /// reading the header blocks of `resume` first.
+    pub fn open_at(path: &std::path::Path, resume: &Resume, offset: u64) -> Option<FastFile> {
+        use std::io::{Read as _, Seek, SeekFrom};
+        let mut file = File::open(path).ok()?;
+        let mut prelude = Vec::new();
+        for &(at, len) in &resume.header {
+            let len = usize::try_from(len).ok().filter(|&l| l <= MAX_RECORD)?;
+            let start = prelude.len();
+            prelude.resize(start + len, 0);
+            file.seek(SeekFrom::Start(at)).ok()?;
+            file.read_exact(prelude.get_mut(start..)?).ok()?;
+        }
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        let shift = (prelude.len() as u64).wrapping_sub(offset);
+        let input = std::io::Cursor::new(prelude).chain(file);
+        let reader = pcap_parser::create_reader(BUFFER, input).ok()?;
+        Some(FastFile {
+            reader,
+            pending: 0,
+            ifaces: Vec::new(),
+            buf: Vec::new(),
+            pos: 0,
+            last: 0,
+            header: Resume::default(),
+            shift,
+        })
+    }
+
+    /// Where the last packet's record begins in the file.
+    pub fn offset(&self) -> u64 {
+        self.last.wrapping_sub(self.shift)
+    }
+
+    /// What a reader needs to start again at the last packet.
+    pub fn resume(&self) -> &Resume {
+        &self.header
     }
 
     /// The last packet's bytes.
@@ -75,6 +136,7 @@ impl FastFile {
         loop {
             if self.pending > 0 {
                 self.reader.consume(self.pending);
+                self.pos += self.pending as u64;
                 self.pending = 0;
             }
             let (used, block) = match self.reader.next() {
@@ -106,8 +168,10 @@ impl FastFile {
                 Err(e) => return Read::Damaged(format!("a record is malformed ({e:?})")),
             };
             self.pending = used;
+            let at = self.pos.wrapping_sub(self.shift);
             let packet = match block {
                 PcapBlockOwned::LegacyHeader(h) => {
+                    self.header.header = vec![(at, used as u64)];
                     let nanos = h.is_nanosecond_precision();
                     self.ifaces = vec![Iface {
                         linktype: h.network.0,
@@ -124,10 +188,12 @@ impl FastFile {
                     })
                 }
                 PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                    self.header.header = vec![(at, used as u64)];
                     self.ifaces.clear();
                     None
                 }
                 PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                    self.header.header.push((at, used as u64));
                     self.ifaces.push(Iface {
                         linktype: idb.linktype.0,
                         units: idb.ts_resolution().unwrap_or(1_000_000).max(1),
@@ -165,6 +231,7 @@ impl FastFile {
                 _ => None,
             };
             if let Some((linktype, ts, data)) = packet {
+                self.last = self.pos;
                 self.buf.clear();
                 self.buf.extend_from_slice(data);
                 return Read::Packet(linktype, ts);

@@ -187,6 +187,14 @@ impl App {
         }
     }
 
+    /// A new interface for a replayed file that keeps only the index of its
+    /// events and decodes those on screen again with `loader`.
+    pub fn with_loader(opts: ViewOptions, loader: Box<dyn super::store::Loader>) -> App {
+        let mut app = App::new(opts);
+        app.store = Store::with_loader(loader);
+        app
+    }
+
     /// The user asked to quit.
     pub fn should_quit(&self) -> bool {
         self.quit

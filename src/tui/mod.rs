@@ -31,6 +31,7 @@ pub mod explain;
 pub mod fmt;
 pub mod help;
 pub mod index;
+pub mod reload;
 pub mod status;
 pub mod store;
 pub mod terminal;
@@ -40,6 +41,8 @@ pub mod upgrade;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod real_tests;
 #[cfg(test)]
@@ -103,13 +106,20 @@ const MAX_DRAIN_TIME: Duration = Duration::from_millis(30);
 /// Runs the interface until the user quits: sets up the terminal, then loops
 /// (drain `rx` without blocking, advance the clock, draw, wait up to 50 ms for
 /// input). The terminal is restored on return, on error and on panic.
-pub fn run(rx: Receiver<Feed>, mut opts: ViewOptions) -> std::io::Result<()> {
+pub fn run(
+    rx: Receiver<Feed>,
+    mut opts: ViewOptions,
+    loader: Option<Box<dyn store::Loader>>,
+) -> std::io::Result<()> {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         opts.no_color = true;
     }
     let mut term = terminal::Tui::enter()?;
     let start = Instant::now();
-    let mut app = App::new(opts);
+    let mut app = match loader {
+        Some(l) => App::with_loader(opts, l),
+        None => App::new(opts),
+    };
     if let Ok(size) = term.size() {
         app.update(Msg::Resize(size.width, size.height));
     }

@@ -81,8 +81,10 @@ fn open(name: &str) -> App {
 }
 
 /// [`open`] in language `lang`.
+/// The view keeps the capture's index and decodes the connection on
+/// screen again from the file, as `wsscope FILE` does.
 pub(super) fn open_in(name: &str, lang: wsscope::output::Lang) -> App {
-    open_collected(capture_of(name), name, lang)
+    super::index_tests::open_indexed(name, lang)
 }
 
 /// The view of what the pipeline gave for capture `name`.

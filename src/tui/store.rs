@@ -40,8 +40,8 @@ pub const MAX_LOADED: usize = 50_000;
 /// Decodes a connection's events again, from the capture (a replayed file).
 pub trait Loader {
     /// Events `from..to` of connection `conn` (numbered from 0 within the
-    /// connection, in the order the index has them); `total` is how many the
-    /// index has so far. Fewer than asked for when the capture has fewer.
+    /// connection, in the order the index has them); fewer than asked for
+    /// when the capture has fewer.
     fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, String>;
 }
 
@@ -317,11 +317,6 @@ impl Store {
         self.index.get(i)
     }
 
-    /// The index.
-    pub fn index(&self) -> &Index {
-        &self.index
-    }
-
     /// The time of event `i` (µs).
     pub fn ts(&self, i: usize) -> Option<i64> {
         self.index.get(i).map(|r| r.ts)
@@ -351,6 +346,25 @@ impl Store {
         let c = self.conn(l.conn)?;
         let k = c.events.binary_search(&i).ok()?;
         l.events.get(k.checked_sub(l.from)?)
+    }
+
+    /// Bytes the store holds for its events (the index, the connections'
+    /// lists of events, the events whole), for the tests of its bound.
+    #[cfg(test)]
+    pub fn heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
+            + self
+                .conns
+                .iter()
+                .map(|c| c.events.capacity() * 8 + std::mem::size_of::<Conn>())
+                .sum::<usize>()
+            + self.events.capacity() * std::mem::size_of::<Event>()
+    }
+
+    /// How many events are decoded again.
+    #[cfg(test)]
+    pub fn loaded_len(&self) -> usize {
+        self.loaded.as_ref().map_or(0, |l| l.events.len())
     }
 
     /// The events whole at hand, in order (all of them in memory; a replayed

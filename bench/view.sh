@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The terminal view on a large capture, measured as a person sees it (issue 12):
+# time to the first screen, peak memory over the whole reading of the file, and how
+# long one filter keystroke takes to answer.
+#
+#   bench/view.sh [SIZE_MB] [MIX]        e.g. bench/view.sh 1000 chat
+#
+# The capture is generated once (../shared/tools/gen_ws_pcap.py) in $WORK
+# (/tmp/view-bench). The view runs in a tmux pane 160x50 under /usr/bin/time:
+#   first screen  the pane shows the connection list (polled every 10 ms);
+#   done          the status bar no longer says "indexing";
+#   filter        '/' then FILTER_TEXT one key at a time: the time from sending a
+#                 key to the pane showing it in the prompt (the prompt and the
+#                 filtered lists are drawn together), the slowest key (tmux's
+#                 own round trip, a few ms, included);
+#   peak RSS      /usr/bin/time's maximum resident set size after `q`.
+# Needs tmux, python3, /usr/bin/time and a release build (cargo build --release).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MB=${1:-1000}
+MIX=${2:-chat}
+WORK=${WORK:-/tmp/view-bench}
+FILTER_TEXT=${FILTER_TEXT:-ws}
+BIN=${BIN:-target/release/wsscope}
+mkdir -p "$WORK"
+CAP="$WORK/ws-${MB}mb-${MIX}.pcap"
+GEN=${GEN:-../shared/tools/gen_ws_pcap.py}
+[ -f "$GEN" ] || GEN=../../shared/tools/gen_ws_pcap.py # from a worktree in wt/
+if [ ! -f "$CAP" ]; then
+  python3 "$GEN" --out "$CAP" --target-mb "$MB" --mix "$MIX" 2>"$CAP.facts.json" >/dev/null
+fi
+[ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
+
+S=wsscope-view-bench-$$
+RSS="$WORK/rss.$$"
+rm -f "$RSS"
+now() { date +%s.%N; }
+cleanup() { tmux kill-session -t "$S" 2>/dev/null || true; }
+trap cleanup EXIT
+tmux new-session -d -s "$S" -x 160 -y 50
+# Drop the page cache's advantage evenly: read the file once before (the view's
+# first screen should not depend on whether the disk is cold).
+cat "$CAP" >/dev/null
+start=$(now)
+tmux send-keys -t "$S" "/usr/bin/time -f %M -o $RSS $BIN view -r $CAP; tmux wait-for -S $S-done" Enter
+first=""
+while :; do
+  if tmux capture-pane -p -t "$S" | grep -q "Connections ("; then
+    first=$(now); break
+  fi
+  if [ "$(echo "$(now) - $start > 60" | bc)" = 1 ]; then echo "no first screen in 60 s" >&2; exit 1; fi
+  sleep 0.01
+done
+while tmux capture-pane -p -t "$S" | grep -q "indexing"; do sleep 0.05; done
+done_t=$(now)
+# One filter: '/', FILTER_TEXT typed one key at a time (each answered before the next).
+tmux send-keys -t "$S" "/"
+sleep 0.3
+slowest=0
+for ((k = 0; k < ${#FILTER_TEXT}; k++)); do
+  want="/${FILTER_TEXT:0:$((k + 1))}█"
+  t0=$(now)
+  tmux send-keys -t "$S" -l "${FILTER_TEXT:$k:1}"
+  until tmux capture-pane -p -t "$S" | grep -qF "$want"; do sleep 0.002; done
+  dt=$(echo "($(now) - $t0) * 1000" | bc)
+  slowest=$(echo "if ($dt > $slowest) $dt else $slowest" | bc)
+  sleep 0.2
+done
+tmux send-keys -t "$S" Enter
+sleep 0.3
+tmux send-keys -t "$S" q
+tmux wait-for "$S-done"
+echo "capture:        $CAP ($(du -m "$CAP" | cut -f1) MB)"
+echo "first screen:   $(echo "$first - $start" | bc) s"
+echo "fully read:     $(echo "$done_t - $start" | bc) s"
+printf "filter key:     %.0f ms (slowest of %d keys)\n" "$slowest" "${#FILTER_TEXT}"
+echo "peak RSS:       $(( $(cat "$RSS" | tail -1) / 1024 )) MiB"
+rm -f "$RSS"
