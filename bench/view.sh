@@ -7,12 +7,16 @@
 #
 # The capture is generated once (../shared/tools/gen_ws_pcap.py) in $WORK
 # (/tmp/view-bench). The view runs in a tmux pane 160x50 under /usr/bin/time:
-#   first screen  the pane shows the connection list (polled every 10 ms);
+#   first screen  the pane shows the connection list (polled every 10 ms; this
+#                 includes starting the shell command in the pane), and the
+#                 view's own figure from its start (WSSCOPE_VIEW_TRACE, a file
+#                 of timings the view writes only when asked, for benchmarks);
 #   done          the status bar no longer says "indexing";
 #   filter        '/' then FILTER_TEXT one key at a time: the time from sending a
 #                 key to the pane showing it in the prompt (the prompt and the
 #                 filtered lists are drawn together), the slowest key (tmux's
-#                 own round trip, a few ms, included);
+#                 own round trip, tens of ms, included), and the view's own
+#                 figure: from reading the key to the next screen drawn;
 #   peak RSS      /usr/bin/time's maximum resident set size after `q`.
 # Needs tmux, python3, /usr/bin/time and a release build (cargo build --release).
 set -euo pipefail
@@ -23,7 +27,7 @@ WORK=${WORK:-/tmp/view-bench}
 FILTER_TEXT=${FILTER_TEXT:-ws}
 BIN=${BIN:-target/release/wsscope}
 mkdir -p "$WORK"
-CAP="$WORK/ws-${MB}mb-${MIX}.pcap"
+CAP=${CAP:-$WORK/ws-${MB}mb-${MIX}.pcap}
 GEN=${GEN:-../shared/tools/gen_ws_pcap.py}
 [ -f "$GEN" ] || GEN=../../shared/tools/gen_ws_pcap.py # from a worktree in wt/
 if [ ! -f "$CAP" ]; then
@@ -33,7 +37,8 @@ fi
 
 S=wsscope-view-bench-$$
 RSS="$WORK/rss.$$"
-rm -f "$RSS"
+TRACE="$WORK/trace.$$"
+rm -f "$RSS" "$TRACE"
 now() { date +%s.%N; }
 cleanup() { tmux kill-session -t "$S" 2>/dev/null || true; }
 trap cleanup EXIT
@@ -42,7 +47,7 @@ tmux new-session -d -s "$S" -x 160 -y 50
 # first screen should not depend on whether the disk is cold).
 cat "$CAP" >/dev/null
 start=$(now)
-tmux send-keys -t "$S" "/usr/bin/time -f %M -o $RSS $BIN view -r $CAP; tmux wait-for -S $S-done" Enter
+tmux send-keys -t "$S" "WSSCOPE_VIEW_TRACE=$TRACE /usr/bin/time -f %M -o $RSS $BIN view -r $CAP; tmux wait-for -S $S-done" Enter
 first=""
 while :; do
   if tmux capture-pane -p -t "$S" | grep -q "Connections ("; then
@@ -71,8 +76,9 @@ sleep 0.3
 tmux send-keys -t "$S" q
 tmux wait-for "$S-done"
 echo "capture:        $CAP ($(du -m "$CAP" | cut -f1) MB)"
-echo "first screen:   $(echo "$first - $start" | bc) s"
+echo "first screen:   $(echo "$first - $start" | bc) s in tmux, $(awk '/^first_screen/ { print $2 }' "$TRACE") ms in the view"
 echo "fully read:     $(echo "$done_t - $start" | bc) s"
-printf "filter key:     %.0f ms (slowest of %d keys)\n" "$slowest" "${#FILTER_TEXT}"
+printf "filter key:     %.0f ms in tmux, %s ms in the view (slowest of %d keys)\n" "$slowest" \
+  "$(awk '/^key/ { if ($2 > m) m = $2 } END { print m }' "$TRACE")" "${#FILTER_TEXT}"
 echo "peak RSS:       $(( $(cat "$RSS" | tail -1) / 1024 )) MiB"
-rm -f "$RSS"
+rm -f "$RSS" "$TRACE"

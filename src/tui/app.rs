@@ -195,6 +195,11 @@ impl App {
         app
     }
 
+    /// The panels are drawn (some event has come).
+    pub fn has_panels(&self) -> bool {
+        !self.store.is_empty()
+    }
+
     /// The user asked to quit.
     pub fn should_quit(&self) -> bool {
         self.quit

@@ -151,6 +151,7 @@ impl Index {
 
     /// Bytes the index holds (records and what is kept aside), for the tests
     /// of its bound.
+    #[cfg(test)]
     pub fn heap_bytes(&self) -> usize {
         self.blocks.iter().map(|b| b.capacity()).sum::<usize>() * std::mem::size_of::<Rec>()
             + self.extras.capacity() * std::mem::size_of::<(u32, Extra)>()
@@ -324,7 +325,7 @@ impl Index {
             bits: bits | dir_bits(ev.dir),
             a,
         };
-        if self.blocks.last().is_none_or(|b| b.len() >= BLOCK) {
+        if !self.blocks.last().is_some_and(|b| b.len() < BLOCK) {
             self.blocks.push(Vec::with_capacity(BLOCK.min(1024)));
         }
         if let Some(b) = self.blocks.last_mut() {

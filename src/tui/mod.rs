@@ -124,6 +124,8 @@ pub fn run(
         app.update(Msg::Resize(size.width, size.height));
     }
     let mut connected = true;
+    let mut trace = Trace::from_env(start);
+    let mut key_at: Option<Instant> = None;
     loop {
         if terminal::panicked() {
             // The hook has restored the terminal and printed the message.
@@ -150,6 +152,9 @@ pub fn run(
         }
         app.update(Msg::Tick(start.elapsed()));
         term.draw(|f| app.render(f))?;
+        if let Some(t) = trace.as_mut() {
+            t.drawn(app.has_panels(), key_at.take());
+        }
         if app.should_quit() {
             break;
         }
@@ -159,6 +164,9 @@ pub fn run(
             INPUT_TIMEOUT
         };
         for msg in terminal::read_input(wait)? {
+            if matches!(msg, Msg::Key(_)) {
+                key_at.get_or_insert_with(Instant::now);
+            }
             app.update(msg);
         }
         if app.should_quit() {
@@ -166,4 +174,38 @@ pub fn run(
         }
     }
     term.leave()
+}
+
+/// Timings for benchmarks (`bench/view.sh`), when `WSSCOPE_VIEW_TRACE` names a
+/// file: `first_screen MS` (from the start of the view to the first screen
+/// with the panels) and `key MS` per key (from reading it to the next screen
+/// drawn). Never used by the tests.
+struct Trace {
+    out: std::fs::File,
+    start: Instant,
+    first: bool,
+}
+
+impl Trace {
+    fn from_env(start: Instant) -> Option<Trace> {
+        let path = std::env::var_os("WSSCOPE_VIEW_TRACE")?;
+        let out = std::fs::File::create(path).ok()?;
+        Some(Trace {
+            out,
+            start,
+            first: false,
+        })
+    }
+
+    fn drawn(&mut self, panels: bool, key: Option<Instant>) {
+        use std::io::Write;
+        if panels && !self.first {
+            self.first = true;
+            let ms = self.start.elapsed().as_secs_f64() * 1e3;
+            let _ = writeln!(self.out, "first_screen {ms:.1}");
+        }
+        if let Some(k) = key {
+            let _ = writeln!(self.out, "key {:.1}", k.elapsed().as_secs_f64() * 1e3);
+        }
+    }
 }

@@ -416,7 +416,7 @@ impl Store {
             // The same events as the index's, or none.
             for (k, e) in events.iter().enumerate() {
                 let r = c.events.get(from + k).and_then(|&i| self.index.get(i));
-                if r.is_none_or(|r| r.ts != e.ts.0 || r.name() != e.kind.name()) {
+                if !r.is_some_and(|r| r.ts == e.ts.0 && r.name() == e.kind.name()) {
                     return Err(format!(
                         "event {} of the connection decoded differently the second time",
                         from + k
