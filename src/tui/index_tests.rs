@@ -364,3 +364,32 @@ fn the_index_holds_a_few_bytes_per_event_and_no_whole_event() {
         assert!(s.heap_bytes() as u64 <= conns * 128, "{}", s.heap_bytes());
     }
 }
+
+#[test]
+fn huge_connection_counts_are_capped() {
+    use super::store::MAX_ROWS;
+    let mut store = Store::with_loader(Box::new(Frames));
+    let extra = 25;
+    let events: Vec<Event> = (0..(MAX_ROWS + extra) as u64)
+        .map(|conn| Event {
+            conn,
+            pkt: conn + 1,
+            ts: Timestamp(conn as i64),
+            dir: None,
+            stream: None,
+            kind: EventKind::ConnOpen {
+                client: format!("10.0.{}.{}:40000", conn / 256 % 256, conn % 256),
+                server: "10.1.0.1:80".into(),
+                mid_stream: false,
+            },
+        })
+        .collect();
+    store.push(events);
+    store.reveal_to(usize::MAX);
+    assert_eq!(store.conns.len(), MAX_ROWS);
+    assert_eq!(store.overflow, extra as u64);
+    assert_eq!(store.len(), MAX_ROWS);
+    // About a kilobyte and a half a row, summaries included.
+    let per_row = store.heap_bytes() / MAX_ROWS;
+    assert!(per_row <= 1600, "{per_row} bytes per row");
+}

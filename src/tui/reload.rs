@@ -47,6 +47,10 @@ pub struct Spans {
     end: Option<(u64, Timestamp)>,
 }
 
+/// Connections whose packets are noted, at most (more than the view has rows:
+/// not every connection has a row's events).
+const MAX_SPANS: usize = 4 * super::store::MAX_ROWS;
+
 /// [`Spans`] shared by the producer and the view.
 pub type SharedSpans = Arc<Mutex<Spans>>;
 
@@ -56,6 +60,10 @@ impl Spans {
     pub fn packet(&mut self, conn: u64, pkt: u64, offset: u64, resume: &Resume) {
         if let Some(s) = self.conns.get_mut(&conn) {
             s.last_pkt = pkt;
+            return;
+        }
+        if self.conns.len() >= MAX_SPANS {
+            // Past the rows the view keeps: never shown, never decoded again.
             return;
         }
         if self.resumes.last() != Some(resume) {

@@ -33,6 +33,11 @@ pub const MAX_EVENTS: usize = 1_000_000;
 /// [`Store::overflow`].
 pub const MAX_INDEXED: usize = 2_500_000;
 
+/// At most this many rows (connections, and WebSockets over HTTP/2 in them)
+/// are kept (about 1 KB each, with their summaries); the events of later
+/// connections are counted in [`Store::overflow`].
+pub const MAX_ROWS: usize = 30_000;
+
 /// At most this many events of the connection on screen are decoded at once
 /// (a window around the selection for a longer one).
 pub const MAX_LOADED: usize = 50_000;
@@ -454,12 +459,16 @@ impl Store {
                 self.overflow += 1;
                 continue;
             }
-            let idx = self.index.push(&ev);
-            self.max_pkt = self.max_pkt.max(ev.pkt);
             let pos = match self.by_id.get(&(ev.conn, None)) {
                 Some(&p) => p,
+                None if self.conns.len() >= MAX_ROWS => {
+                    self.overflow += 1;
+                    continue;
+                }
                 None => self.add_conn(ev.conn, ev.pkt, ev.ts),
             };
+            let idx = self.index.push(&ev);
+            self.max_pkt = self.max_pkt.max(ev.pkt);
             if let Some(conn) = self.conns.get_mut(pos) {
                 match &ev.kind {
                     EventKind::ConnOpen {
