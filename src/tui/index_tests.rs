@@ -24,10 +24,16 @@ use super::{Feed, ViewOptions};
 /// What the producer hands the view for the capture at `path`, and the
 /// loader the view gets.
 pub(super) fn produce(path: &Path) -> (Vec<Feed>, FileLoader) {
+    produce_with(path, None)
+}
+
+/// [`produce`] with the key log at `keylog`.
+fn produce_with(path: &Path, keylog: Option<&Path>) -> (Vec<Feed>, FileLoader) {
     let p = path.to_str().expect("utf-8 path").to_string();
     let source = crate::capture::Source::open(&crate::capture::SourceSpec::File(p.clone()), None)
         .expect("open capture");
-    let keys = crate::keys::Keys::load(None, Some(&p), false).expect("keys");
+    let keylog = keylog.map(|k| k.to_str().expect("utf-8 path"));
+    let keys = crate::keys::Keys::load(keylog, Some(&p), false).expect("keys");
     let mut cfg = Config {
         keys: keys.shared(),
         ..Config::default()

@@ -29,9 +29,10 @@ use super::index::{Index, Rec};
 pub const MAX_EVENTS: usize = 1_000_000;
 
 /// At most this many events are indexed for a replayed file (24 bytes each,
-/// and 8 in their connection's list: about 80 MB); later events are counted in
+/// 8 in their connection's list, and their rows' summaries: about 80 MB, so
+/// that the view stays under 128 MiB); later events are counted in
 /// [`Store::overflow`].
-pub const MAX_INDEXED: usize = 2_500_000;
+pub const MAX_INDEXED: usize = 1_500_000;
 
 /// At most this many rows (connections, and WebSockets over HTTP/2 in them)
 /// are kept (about 1 KB each, with their summaries); the events of later
@@ -410,7 +411,15 @@ impl Store {
                 && l.events.len() == MAX_LOADED
                 && k >= l.from + MAX_LOADED / 4
                 && k < l.from + 3 * MAX_LOADED / 4;
-            if covers || near {
+            // A connection still being read grows: decoded again each time
+            // it has doubled, and once more when it has ended, so that a long
+            // one costs a few readings rather than one per batch of events.
+            let growing = l.conn == key.0
+                && l.from == from
+                && c.totals.is_none()
+                && !l.events.is_empty()
+                && l.events.len() * 2 >= to - from;
+            if covers || near || growing {
                 return false;
             }
         }
