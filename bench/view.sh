@@ -25,7 +25,8 @@ cd "$(dirname "$0")/.."
 MB=${1:-1000}
 MIX=${2:-chat}
 WORK=${WORK:-/tmp/view-bench}
-FILTER_TEXT=${FILTER_TEXT:-ws}
+# A text no row shows and no event's label holds: the most a filter has to look at.
+FILTER_TEXT=${FILTER_TEXT:-xq}
 BIN=${BIN:-target/release/wsscope}
 mkdir -p "$WORK"
 CAP=${CAP:-$WORK/ws-${MB}mb-${MIX}.pcap}
@@ -40,6 +41,7 @@ S=wsscope-view-bench-$$
 RSS="$WORK/rss.$$"
 TRACE="$WORK/trace.$$"
 rm -f "$RSS" "$TRACE"
+touch "$TRACE" # a view without WSSCOPE_VIEW_TRACE leaves it empty
 now() { date +%s.%N; }
 cleanup() { tmux kill-session -t "$S" 2>/dev/null || true; }
 trap cleanup EXIT
