@@ -1120,6 +1120,15 @@ impl App {
         if let Some(e) = &self.error {
             return Some(Line::styled(format!("✗ {e}"), self.theme.bad));
         }
+        // The selected connection could not be decoded again from the file.
+        if let Some((c, e)) = &self.store.load_error {
+            if self.selected_conn() == Some(*c) {
+                return Some(Line::styled(
+                    format!("✗ #{c}: {}", clean(e)),
+                    self.theme.bad,
+                ));
+            }
+        }
         self.warnings.back().map(|w| {
             let more = if self.warning_count > 1 {
                 tr!(self.lang, "tui.msg.warnings", n = self.warning_count)

@@ -399,3 +399,34 @@ fn huge_connection_counts_are_capped() {
     let per_row = store.heap_bytes() / MAX_ROWS;
     assert!(per_row <= 1600, "{per_row} bytes per row");
 }
+
+/// A loader whose file has changed since it was indexed.
+struct Changed;
+
+impl Loader for Changed {
+    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, String> {
+        // Other events than the index's: the times moved.
+        Ok((from..to)
+            .map(|k| {
+                let mut e = frame(conn, k as u64);
+                e.ts.0 += 1;
+                e
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn a_connection_that_decodes_differently_is_said_so_not_shown() {
+    let mut app = App::with_loader(opts("changed.pcap"), Box::new(Changed));
+    let events: Vec<Event> = (0..30).map(|k| frame(0, k)).collect();
+    app.update(Msg::Feed(Feed::Events(events)));
+    app.update(Msg::Feed(Feed::Done));
+    press(&mut app, KeyCode::End);
+    let s = screen(&mut app);
+    assert!(
+        s.contains("✗ #0: event 0 of the connection decoded differently"),
+        "{s}"
+    );
+    assert!(app.store().events().next().is_none());
+}
