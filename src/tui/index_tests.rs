@@ -430,3 +430,99 @@ fn a_connection_that_decodes_differently_is_said_so_not_shown() {
     );
     assert!(app.store().events().next().is_none());
 }
+
+/// What the view reads of a summary (rows, badges, the detail panel).
+fn shown(s: &wsscope::analysis::ConnStats) -> String {
+    format!(
+        "kind {} upgrade {:?} frames {:?} messages {} pings {} pongs {} violations {} close {:?} \
+         heartbeat {:?} ping_rtt {:?} handshake_rtt {:?} duration {} requests {} teardown {} \
+         gap {} tls {:?}",
+        s.kind,
+        s.upgrade.as_ref().map(|u| (u.status, u.ok, u.accept_ok)),
+        s.frames,
+        s.messages,
+        s.pings,
+        s.pongs,
+        s.violations,
+        s.close.as_ref().map(|c| (c.code, c.initiator, c.clean)),
+        s.heartbeat_ms,
+        s.ping_rtt_ms,
+        s.handshake_rtt_ms,
+        s.duration_ms,
+        s.requests,
+        s.teardown,
+        s.gap_bytes,
+        s.tls
+            .as_ref()
+            .map(|t| (t.version.clone(), t.decrypted, t.records, t.overhead_bytes)),
+    )
+}
+
+#[test]
+fn the_rows_summary_from_the_index_is_the_summary_of_the_events() {
+    use wsscope::analysis::{ConnTotals, Summary};
+    let shared = shared_captures();
+    let mut files: Vec<(PathBuf, Option<PathBuf>)> = capture_files(&captures())
+        .into_iter()
+        .chain(shared.iter().flat_map(|d| capture_files(d)))
+        .map(|p| (p, None))
+        .collect();
+    if let Some(tls) = shared
+        .as_ref()
+        .and_then(|d| d.parent())
+        .map(|d| d.join("captures-tls"))
+    {
+        for p in capture_files(&tls) {
+            let keylog = p.with_extension("keylog");
+            files.push((p, keylog.is_file().then_some(keylog)));
+        }
+    }
+    let mut checked = 0;
+    for (path, keylog) in files {
+        let (feeds, _) = produce_with(&path, keylog.as_deref());
+        let events = events_of(&feeds);
+        let totals: std::collections::HashMap<u64, ConnTotals> = feeds
+            .iter()
+            .filter_map(|f| match f {
+                Feed::Totals(c, t) => Some((*c, (**t).clone())),
+                _ => None,
+            })
+            .collect();
+        let mut index = super::index::Index::default();
+        for e in &events {
+            index.push(e);
+        }
+        let mut ids: Vec<u64> = events.iter().map(|e| e.conn).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for conn in ids {
+            let mine: Vec<usize> = (0..events.len())
+                .filter(|&i| events[i].conn == conn)
+                .collect();
+            let (client, server) = mine
+                .iter()
+                .find_map(|&i| match &events[i].kind {
+                    EventKind::ConnOpen { client, server, .. } => {
+                        Some((client.clone(), server.clone()))
+                    }
+                    _ => None,
+                })
+                .unwrap_or_default();
+            let ts = events[mine[0]].ts;
+            let (mut whole, mut lite) = (Summary::new(conn, ts), Summary::new(conn, ts));
+            for &i in &mine {
+                whole.add(&events[i]);
+                lite.add(&index.lite(i, &client, &server).expect("lite"));
+            }
+            let t = totals.get(&conn).cloned().unwrap_or_default();
+            assert_eq!(
+                shown(&lite.close(&t)),
+                shown(&whole.close(&t)),
+                "{}: connection {conn}",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked}");
+}
