@@ -526,3 +526,29 @@ fn the_rows_summary_from_the_index_is_the_summary_of_the_events() {
     }
     assert!(checked > 40, "{checked}");
 }
+
+#[test]
+fn a_long_connection_is_decoded_again_in_a_window_around_the_selection() {
+    use super::store::MAX_LOADED;
+    let mut store = Store::with_loader(Box::new(Frames));
+    let n = 2 * MAX_LOADED as u64 + 100;
+    store.push((0..n).map(|k| frame(0, k)).collect());
+    store.reveal_to(usize::MAX);
+    let (first, last) = (0, n as usize - 1);
+    // Following the newest: the window ends with it.
+    assert!(store.load((0, None), None));
+    assert_eq!(store.loaded_len(), MAX_LOADED);
+    assert!(store.event(last).is_some() && store.event(first).is_none());
+    assert_eq!(store.event(last).map(|e| e.pkt), Some(n));
+    // Near it: the same window, not decoded again.
+    assert!(!store.load((0, None), Some(last - 10)));
+    // At the start: a window from the first event.
+    assert!(store.load((0, None), Some(first)));
+    assert!(store.event(first).is_some() && store.event(last).is_none());
+    assert_eq!(store.event(first).map(|e| e.pkt), Some(1));
+    // In the middle: around it.
+    let mid = n as usize / 2;
+    assert!(store.load((0, None), Some(mid)));
+    assert!(store.event(mid - MAX_LOADED / 4).is_some());
+    assert!(store.event(mid + MAX_LOADED / 4).is_some());
+}
