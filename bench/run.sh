@@ -40,10 +40,16 @@ measure() { # name cmd...: prints "name median_wall_s median_cpu_s max_rss_kib"
 
 echo "workload: $CAP ($(du -m "$CAP" | cut -f1) MiB), $RUNS runs each, median wall time"
 r_read=$(measure pcap_read "$READ" "$CAP")
+# The issue's "raw libpcap read": tcpdump copying the file to nowhere.
+if command -v tcpdump >/dev/null; then
+  r_tcpdump=$(measure tcpdump_raw_read tcpdump -Z root -r "$CAP" -w /dev/null)
+else
+  r_tcpdump=$r_read
+fi
 r_stats=$(measure wsscope_stats "$BIN" stats -r "$CAP")
 r_json=$(measure wsscope_print_json "$BIN" print --json -r "$CAP")
 printf '%-22s %10s %10s %12s\n' command wall_s cpu_s peak_MiB
-for r in "$r_read" "$r_stats" "$r_json"; do
+for r in "$r_read" "$r_tcpdump" "$r_stats" "$r_json"; do
   set -- $r; printf '%-22s %10s %10s %12s\n' "$1" "$2" "$3" "$(( $4 / 1024 ))"
 done
 if command -v tshark >/dev/null; then
@@ -53,6 +59,10 @@ if command -v tshark >/dev/null; then
   set -- $r_stats
   awk -v a="$t_tshark" -v b="$2" 'BEGIN {printf "stats is %.1fx faster than tshark\n", a / b}'
 fi
-set -- $r_read; t_read=$2
-set -- $r_stats
-awk -v a="$2" -v b="$t_read" 'BEGIN {printf "stats takes %.2fx the time of a raw libpcap read\n", a / b}'
+set -- $r_tcpdump; t_read=$2
+set -- $r_stats; t_stats=$2
+set -- $r_json; t_json=$2
+# Speeds relative to the raw read (the issue's targets: stats >= 0.6x on small
+# frames and >= 0.9x on chat, print --json >= 0.25x on small frames).
+awk -v r="$t_read" -v s="$t_stats" -v j="$t_json" 'BEGIN {
+  printf "speed relative to the raw read (tcpdump -r F -w /dev/null): stats %.2fx, print --json %.2fx\n", r / s, r / j }'

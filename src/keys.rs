@@ -7,9 +7,10 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::Arc;
 
-use wsscope::tls::{BadLine, KeyLog};
+use rust_i18n::t;
+use wsscope::tls::{BadLine, BadLineReason, DsbError, KeyLog};
 
-use crate::capture::SourceError;
+use crate::capture::{os_error, SourceError};
 
 /// Bad key log lines reported one by one; the rest are counted.
 const MAX_BAD_LINES_SHOWN: usize = 10;
@@ -47,10 +48,8 @@ impl Keys {
         let (path, is_flag) = match (flag, from_env) {
             (Some(p), _) => (Some(p.to_string()), true),
             (None, Some(p)) => {
-                eprintln!(
-                    "wsscope: using the TLS key log named by SSLKEYLOGFILE: {}",
-                    wsscope::text::safe(&p)
-                );
+                let path = wsscope::text::safe(&p);
+                eprintln!("wsscope: {}", t!("keys.using_env", path = path));
                 (Some(p), false)
             }
             (None, None) => (None, false),
@@ -63,12 +62,16 @@ impl Keys {
                     keys.read_more();
                 }
                 Err(e) if is_flag && !live => {
-                    return Err(SourceError(format!(
-                        "cannot read the key log {shown}: {e}; give the file the TLS client wrote with SSLKEYLOGFILE"
-                    )))
+                    let e = os_error(&e);
+                    return Err(SourceError(
+                        t!("keys.cannot_read", path = shown, e = e).into_owned(),
+                    ));
                 }
                 Err(_) if live => keys.file = Some((p.into(), shown, 0)),
-                Err(e) => eprintln!("wsscope: warning: cannot read the key log {shown}: {e}"),
+                Err(e) => {
+                    let m = t!("keys.cannot_read_env", path = shown, e = os_error(&e));
+                    warn(&m);
+                }
             }
         }
         if let Some(f) = capture_file {
@@ -139,10 +142,13 @@ impl Keys {
         for b in bad {
             if self.bad_shown < MAX_BAD_LINES_SHOWN {
                 self.bad_shown += 1;
-                eprintln!(
-                    "wsscope: warning: key log {source}, line {}: {}; the line is ignored",
-                    b.line, b.reason
-                );
+                let reason = bad_line(b.reason);
+                warn(&t!(
+                    "keys.bad_line",
+                    source = source,
+                    line = b.line,
+                    reason = reason
+                ));
             } else {
                 self.bad_more += 1;
             }
@@ -157,10 +163,7 @@ impl Keys {
             self.report(&shown, bad);
         }
         if self.bad_more > 0 {
-            eprintln!(
-                "wsscope: warning: {} more bad key log lines were ignored",
-                self.bad_more
-            );
+            warn(&t!("keys.more_bad_lines", n = self.bad_more));
             self.bad_more = 0;
         }
     }
@@ -190,11 +193,9 @@ impl Keys {
                         match self.log.add_dsb_secrets(dsb.secrets_type.0, dsb.data) {
                             Ok(bad) => {
                                 found += 1;
-                                self.report("(pcapng Decryption Secrets Block)", bad);
+                                self.report(&t!("keys.dsb_source"), bad);
                             }
-                            Err(e) => eprintln!(
-                                "wsscope: warning: a Decryption Secrets Block of the capture is not used: {e}"
-                            ),
+                            Err(e) => warn(&t!("keys.dsb_unused", why = dsb_error(e))),
                         }
                     }
                     reader.consume(used);
@@ -209,10 +210,43 @@ impl Keys {
             }
         }
         if found > 0 {
-            eprintln!(
-                "wsscope: using the TLS secrets embedded in the capture ({found} Decryption Secrets Block{})",
-                if found == 1 { "" } else { "s" }
-            );
+            let m = if found == 1 {
+                t!("keys.using_dsb_one", n = found)
+            } else {
+                t!("keys.using_dsb_many", n = found)
+            };
+            eprintln!("wsscope: {m}");
+        }
+    }
+}
+
+/// One warning line on stderr, in the language of the messages.
+fn warn(message: &str) {
+    eprintln!("wsscope: {}", t!("cli.warning", message = message));
+}
+
+/// Why a key log line was ignored, in the language of the messages.
+fn bad_line(r: BadLineReason) -> String {
+    match r {
+        BadLineReason::TooLong => t!("keys.reason.too_long"),
+        BadLineReason::NotUtf8 => t!("keys.reason.not_utf8"),
+        BadLineReason::TooFewFields => t!("keys.reason.too_few_fields"),
+        BadLineReason::TooManyFields => t!("keys.reason.too_many_fields"),
+        BadLineReason::RandomNotHex => t!("keys.reason.random_not_hex"),
+        BadLineReason::RandomNot32Bytes => t!("keys.reason.random_not_32_bytes"),
+        BadLineReason::SecretNotHex => t!("keys.reason.secret_not_hex"),
+        BadLineReason::MasterSecretNot48Bytes => t!("keys.reason.master_secret_length"),
+        BadLineReason::TrafficSecretLength => t!("keys.reason.traffic_secret_length"),
+    }
+    .into_owned()
+}
+
+/// Why a Decryption Secrets Block is not used, in the language of the messages.
+fn dsb_error(e: DsbError) -> String {
+    match e {
+        DsbError::Truncated => t!("keys.dsb.truncated").into_owned(),
+        DsbError::NotTlsKeyLog(kind) => {
+            t!("keys.dsb.not_tls", kind = format!("0x{kind:08x}")).into_owned()
         }
     }
 }

@@ -2,6 +2,8 @@
 //! the analyzer and a view together. No decoding happens here.
 
 mod capture;
+mod help;
+mod json_writer;
 mod keys;
 mod tui;
 
@@ -17,7 +19,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, EventKind, Sink};
+use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, EventKind, Sink, Warning};
 use wsscope::output::select::Selection;
 use wsscope::output::{self, stats, StatsBuilder, TeachMode, TextTimeline};
 use wsscope::types::Timestamp;
@@ -47,7 +49,7 @@ enum Command {
     /// Compute the Sec-WebSocket-Accept for a Sec-WebSocket-Key.
     Accept(AcceptArgs),
     /// List the interfaces that can be captured on.
-    Interfaces,
+    Interfaces(InterfacesArgs),
     /// Write the WebSockets of a capture as HAR 1.2 (as Chrome DevTools), or their
     /// messages as NDJSON with whole payloads.
     Export(ExportArgs),
@@ -81,6 +83,9 @@ struct ExportArgs {
     /// NDJSON file to write: the `ws_message` events alone, each with its whole payload.
     #[arg(long, value_name = "OUT")]
     ndjson: Option<String>,
+    /// Language of the messages (default: from LC_ALL, LC_MESSAGES, LANG); the files are never translated.
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
 }
 
 /// Where packets come from, and which.
@@ -127,7 +132,7 @@ struct InputArgs {
     /// on WebSocket, export); past it the payload is cut and says so.
     #[arg(long, value_name = "BYTES", default_value_t = WsConfig::default().max_payload_bytes)]
     max_payload: u64,
-    /// Live: also write the captured packets to FILE (pcap, as `tcpdump -w`).
+    /// Live: also write the captured packets to FILE (pcapng, as `tcpdump -w` writes pcap).
     #[arg(
         short = 'w',
         value_name = "FILE",
@@ -282,10 +287,8 @@ struct ViewArgs {
 fn parse_speed(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        Ok(_) => Err(format!(
-            "{s} is not a speed: give a number above 0 (1 is the recorded pace)"
-        )),
-        Err(e) => Err(format!("{s} is not a number: {e}")),
+        Ok(_) => Err(t!("cli.bad_speed", s = s).into_owned()),
+        Err(e) => Err(t!("cli.not_a_number", s = s, e = e).into_owned()),
     }
 }
 
@@ -308,6 +311,13 @@ struct StatsArgs {
 }
 
 #[derive(Args)]
+struct InterfacesArgs {
+    /// Language of the messages (default: from LC_ALL, LC_MESSAGES, LANG).
+    #[arg(long, value_parser = ["en", "zh"])]
+    lang: Option<String>,
+}
+
+#[derive(Args)]
 struct AcceptArgs {
     /// The Sec-WebSocket-Key (the base64 of 16 bytes).
     key: String,
@@ -323,12 +333,23 @@ struct AcceptArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // While the command line is read, its messages (`--help`, a bad value) speak the
+    // language asked for.
+    let early = early_lang(&args);
+    rust_i18n::set_locale(early.code());
+    let cli = help::localized(<Cli as clap::CommandFactory>::command(), early)
+        .try_get_matches_from(&args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+        .unwrap_or_else(|e| help::exit_with(e, early));
     // The language of the messages not tied to one view (the capture's errors).
     let flag = match &cli.command {
         Some(Command::Print(a)) => a.lang.as_deref(),
         Some(Command::Stats(a)) => a.lang.as_deref(),
         Some(Command::Accept(a)) => a.lang.as_deref(),
+        Some(Command::View(a)) => a.lang.as_deref(),
+        Some(Command::Export(a)) => a.lang.as_deref(),
+        Some(Command::Interfaces(a)) => a.lang.as_deref(),
         _ => None,
     };
     rust_i18n::set_locale(lang_of(flag).code());
@@ -360,7 +381,7 @@ fn main() -> ExitCode {
         }
         Some(Command::Man { command }) => return man_page(command.as_deref()),
         Some(Command::Accept(a)) => return accept(&a),
-        Some(Command::Interfaces) => list_interfaces(),
+        Some(Command::Interfaces(_)) => list_interfaces(),
         None => match cli.file {
             Some(file) => view(&InputArgs::file_only(file), 1.0, false, lang_of(None)),
             None => {
@@ -393,10 +414,10 @@ fn man_page(command: Option<&str>) -> ExitCode {
             }
             None => {
                 let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
+                let name = format!("{:?}", wsscope::text::safe(name));
                 eprintln!(
-                    "wsscope: no command {:?}; commands: {}",
-                    wsscope::text::safe(name),
-                    names.join(", ")
+                    "wsscope: {}",
+                    t!("cli.no_command", name = name, list = names.join(", "))
                 );
                 return ExitCode::from(2);
             }
@@ -408,7 +429,8 @@ fn man_page(command: Option<&str>) -> ExitCode {
         // `wsscope man | head`: the reader has what it wanted.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("wsscope: cannot write the manual page: {e}");
+            let e = capture::os_error(&e);
+            eprintln!("wsscope: {}", t!("cli.cannot_write_man", e = e));
             ExitCode::from(1)
         }
     }
@@ -479,6 +501,26 @@ fn accept(a: &AcceptArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The language the command line asks for before it is parsed (`--lang X` or
+/// `--lang=X`, before any `--`), else the locale variables'.
+fn early_lang(args: &[std::ffi::OsString]) -> output::Lang {
+    let mut it = args.iter().skip(1).filter_map(|a| a.to_str());
+    while let Some(a) = it.next() {
+        if a == "--" {
+            break;
+        }
+        let value = if a == "--lang" {
+            it.next()
+        } else {
+            a.strip_prefix("--lang=")
+        };
+        if let Some(l) = value.and_then(output::Lang::from_code) {
+            return l;
+        }
+    }
+    output::Lang::from_env()
+}
+
 /// `--lang`, else the locale variables.
 fn lang_of(flag: Option<&str>) -> output::Lang {
     flag.and_then(output::Lang::from_code)
@@ -525,6 +567,8 @@ struct CliSink<W: Write> {
     sel: Selection,
     /// `print --payload`: each message's whole payload under it (text), or as fields (JSON).
     show_payload: bool,
+    /// `print --json`: the lines are written on a thread of their own.
+    json: Option<json_writer::JsonWriter>,
 }
 
 impl<W: Write> CliSink<W> {
@@ -588,12 +632,8 @@ impl<W: Write> Sink for CliSink<W> {
         }
     }
 
-    fn warning(&mut self, message: String) {
-        let l = self.lang.code();
-        eprintln!(
-            "wsscope: {}",
-            t!("cli.warning", locale = l, message = message)
-        );
+    fn warning(&mut self, warning: Warning) {
+        warn(self.lang, &output::warning_text(self.lang, &warning));
     }
 
     fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
@@ -626,7 +666,17 @@ impl<W: Write> CliSink<W> {
                     Ok(())
                 })
             }
-            Mode::Json => output::write_json_line(&mut self.out, &e),
+            Mode::Json => match self.json.as_mut() {
+                Some(j) => {
+                    j.event(e);
+                    if j.broken() {
+                        Err(io::ErrorKind::BrokenPipe.into())
+                    } else {
+                        Ok(())
+                    }
+                }
+                None => output::write_json_line(&mut self.out, &e),
+            },
             Mode::StatsTable | Mode::StatsJson => {
                 self.stats.add(&e);
                 Ok(())
@@ -664,21 +714,24 @@ impl<W: Write> Driver for CliSink<W> {
         // Live, or a capture coming on standard input: shown as packets arrive.
         if source.is_live() || source.is_stream() {
             let _ = self.out.flush();
+            if let Some(j) = self.json.as_mut() {
+                j.hand_over();
+            }
         }
         !self.broken
     }
 
-    fn damaged(&mut self, message: String, _live: bool) {
-        let l = self.lang.code();
-        eprintln!(
-            "wsscope: {}",
-            t!("cli.warning", locale = l, message = message)
-        );
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, _live: bool) {
+        warn(self.lang, &say(self.lang));
     }
+}
 
-    fn lang(&self) -> output::Lang {
-        self.lang
-    }
+/// One warning line on stderr, in `lang`.
+fn warn(lang: output::Lang, message: &str) {
+    eprintln!(
+        "wsscope: {}",
+        t!("cli.warning", locale = lang.code(), message = message)
+    );
 }
 
 fn now() -> Timestamp {
@@ -692,7 +745,8 @@ fn now() -> Timestamp {
 #[derive(Default)]
 struct Batch {
     events: Vec<Event>,
-    warnings: Vec<String>,
+    /// In both languages: the view switches with `L`.
+    warnings: Vec<tui::Said>,
     /// Connections ended since the last hand-over, with their totals.
     totals: Vec<(u64, ConnTotals)>,
 }
@@ -702,8 +756,9 @@ impl Sink for Batch {
         self.events.push(e);
     }
 
-    fn warning(&mut self, message: String) {
-        self.warnings.push(message);
+    fn warning(&mut self, warning: Warning) {
+        self.warnings
+            .push(tui::Said::new(|l| output::warning_text(l, &warning)));
     }
 }
 
@@ -718,18 +773,14 @@ fn view(
 ) -> Result<(), SourceError> {
     let spec = input.spec();
     if matches!(spec, SourceSpec::Stdin) {
-        return Err(SourceError(
-            "the view reads its keys from the terminal, so it cannot read the capture from standard input; use `wsscope print -r -`, or give the file".into(),
-        ));
+        return Err(SourceError(t!("cli.view_stdin").into_owned()));
     }
     // Opened here so that a bad input is one line and status 1, before the screen changes.
     let source = input.open()?;
     {
         use std::io::IsTerminal;
         if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
-            return Err(SourceError(
-                "the view needs a terminal; use `wsscope print` for text on stdout".into(),
-            ));
+            return Err(SourceError(t!("cli.view_needs_terminal").into_owned()));
         }
     }
     let total_bytes = match &spec {
@@ -785,7 +836,8 @@ fn view(
     // The receiver is gone: the producer stops at its next send, which comes
     // within FEED_INTERVAL even on a quiet interface (live reads do not block).
     let _ = producer.join();
-    result.map_err(|e| SourceError(format!("the terminal failed: {e}")))
+    result
+        .map_err(|e| SourceError(t!("cli.terminal_failed", e = capture::os_error(&e)).into_owned()))
 }
 
 /// How long a stopped live capture goes on reading what the kernel already holds.
@@ -795,12 +847,9 @@ const DRAIN: Duration = Duration::from_millis(1000);
 trait Driver: Sink {
     /// After each read (a packet, a filtered one, or a live timeout): false stops the capture.
     fn tick(&mut self, source: &mut Source, packets: u64, bytes_read: u64) -> bool;
-    /// The capture cannot go on (a damaged file, a failed interface).
-    fn damaged(&mut self, message: String, live: bool);
-    /// The language of the messages `pump` writes.
-    fn lang(&self) -> output::Lang {
-        output::Lang::En
-    }
+    /// The capture cannot go on (a damaged file, a failed interface): `say` words
+    /// it in a language.
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, live: bool);
     /// Packet `pkt` has been analysed (a view's index notes which connection it was).
     fn analysed(&mut self, _source: &Source, _analyzer: &Analyzer, _pkt: u64) {}
 }
@@ -872,8 +921,8 @@ fn pump(
             Next::Timeout => {}
             Next::End => break,
             Next::Damaged(why) => {
-                let l = driver.lang().code();
-                driver.damaged(
+                let say = |lang: output::Lang| {
+                    let (l, why) = (lang.code(), why.text(lang));
                     if live {
                         t!("cli.capture_stopped", locale = l, why = why).into_owned()
                     } else {
@@ -884,9 +933,9 @@ fn pump(
                             why = why
                         )
                         .into_owned()
-                    },
-                    live,
-                );
+                    }
+                };
+                driver.damaged(&say, live);
                 break;
             }
         }
@@ -980,8 +1029,8 @@ impl Sink for TuiDriver<'_> {
         self.gone |= self.tx.send(tui::Feed::FirstPacket(ts)).is_err();
     }
 
-    fn warning(&mut self, message: String) {
-        self.batch.warning(message);
+    fn warning(&mut self, warning: Warning) {
+        self.batch.warning(warning);
     }
 }
 
@@ -1015,11 +1064,12 @@ impl Driver for TuiDriver<'_> {
         }
     }
 
-    fn damaged(&mut self, message: String, live: bool) {
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, live: bool) {
+        let said = tui::Said::new(say);
         if live {
-            let _ = self.tx.send(tui::Feed::Error(message));
+            let _ = self.tx.send(tui::Feed::Error(said));
         } else {
-            self.batch.warnings.push(message);
+            self.batch.warnings.push(said);
         }
     }
 }
@@ -1097,9 +1147,9 @@ fn run_input(
             t!("cli.capturing", locale = l, iface = iface, filter = filter)
         );
     }
-    let stdout = io::stdout();
+    // Not locked for the whole run: `--json` writes on a thread of its own.
     let mut sink = CliSink {
-        out: BufWriter::with_capacity(1 << 16, stdout.lock()),
+        out: BufWriter::with_capacity(1 << 16, io::stdout()),
         mode,
         lang,
         text: TextTimeline::with_lang(lang),
@@ -1117,6 +1167,10 @@ fn run_input(
         },
         sel: input.selection(),
         show_payload,
+        json: match mode {
+            Mode::Json => json_writer::JsonWriter::stdout().ok(),
+            _ => None,
+        },
     };
     let mut keys = keys::Keys::load(input.keylog.as_deref(), input.file(), live)?;
     let mut cfg = input.config(&keys, live);
@@ -1171,6 +1225,9 @@ fn run_input(
     if let Some(t) = sink.teach.as_mut() {
         let _ = t.finish(&mut sink.out);
     }
+    if let Some(j) = sink.json.as_mut() {
+        sink.broken |= !j.finish();
+    }
     let _ = sink.out.flush();
     Ok(())
 }
@@ -1182,6 +1239,8 @@ struct ExportSink {
     sel: Selection,
     /// The first write error (the export stops).
     error: Option<io::Error>,
+    /// The language of the warnings.
+    lang: output::Lang,
 }
 
 impl Sink for ExportSink {
@@ -1207,8 +1266,8 @@ impl Sink for ExportSink {
         }
     }
 
-    fn warning(&mut self, message: String) {
-        eprintln!("wsscope: warning: {message}");
+    fn warning(&mut self, warning: Warning) {
+        warn(self.lang, &output::warning_text(self.lang, &warning));
     }
 
     fn conn_closed(&mut self, conn: u64, _totals: &ConnTotals) {
@@ -1231,8 +1290,8 @@ impl Driver for ExportSink {
         self.error.is_none()
     }
 
-    fn damaged(&mut self, message: String, _live: bool) {
-        eprintln!("wsscope: warning: {message}");
+    fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, _live: bool) {
+        warn(self.lang, &say(self.lang));
     }
 }
 
@@ -1240,29 +1299,26 @@ impl Driver for ExportSink {
 fn export(a: &ExportArgs) -> Result<(), SourceError> {
     let input = &a.input;
     let mut source = input.open()?;
+    let cannot_write = |path: &str, e: &io::Error| {
+        let (path, e) = (wsscope::text::safe(path), capture::os_error(e));
+        SourceError(t!("cli.cannot_write", path = path, e = e).into_owned())
+    };
     let create = |path: &str| {
         std::fs::File::create(path)
             .map(BufWriter::new)
-            .map_err(|e| {
-                SourceError(format!(
-                    "cannot write {}: {e}; check the directory exists and is writable",
-                    wsscope::text::safe(path)
-                ))
-            })
+            .map_err(|e| cannot_write(path, &e))
     };
-    let har =
-        match &a.har {
-            Some(p) => Some(output::har::HarWriter::new(create(p)?).map_err(|e| {
-                SourceError(format!("cannot write {}: {e}", wsscope::text::safe(p)))
-            })?),
-            None => None,
-        };
+    let har = match &a.har {
+        Some(p) => Some(output::har::HarWriter::new(create(p)?).map_err(|e| cannot_write(p, &e))?),
+        None => None,
+    };
     let ndjson = a.ndjson.as_deref().map(create).transpose()?;
     let mut sink = ExportSink {
         har,
         ndjson,
         sel: input.selection(),
         error: None,
+        lang: lang_of(a.lang.as_deref()),
     };
     let live = source.is_live();
     let mut keys = keys::Keys::load(input.keylog.as_deref(), input.file(), live)?;
@@ -1283,17 +1339,17 @@ fn export(a: &ExportArgs) -> Result<(), SourceError> {
         &stop,
     );
     analyzer.finish(if live { now() } else { done.last_ts }, &mut sink);
-    let fail = |e: io::Error| SourceError(format!("cannot write the export: {e}"));
+    let fail = |e: io::Error| {
+        SourceError(t!("cli.cannot_write_export", e = capture::os_error(&e)).into_owned())
+    };
     if let Some(e) = sink.error.take() {
         return Err(fail(e));
     }
     if let Some(h) = sink.har.take() {
         let n = h.entries();
         h.finish().map_err(fail)?;
-        eprintln!(
-            "wsscope: {n} WebSocket(s) written to {}",
-            wsscope::text::safe(a.har.as_deref().unwrap_or(""))
-        );
+        let path = wsscope::text::safe(a.har.as_deref().unwrap_or(""));
+        eprintln!("wsscope: {}", t!("cli.har_written", n = n, path = path));
     }
     if let Some(mut out) = sink.ndjson.take() {
         out.flush().map_err(fail)?;

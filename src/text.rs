@@ -56,17 +56,17 @@ fn is_bidi_control(c: char) -> bool {
 /// invalid sequences become U+FFFD, then [`safe`] applies; `…` marks a cut.
 pub fn preview_text(bytes: &[u8], max_chars: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
-    let mut out = String::new();
-    let mut cut = false;
-    for (n, c) in text.chars().enumerate() {
-        if n == max_chars {
-            cut = true;
-            break;
-        }
-        let mut buf = [0u8; 4];
-        push_safe(&mut out, c.encode_utf8(&mut buf));
-    }
-    if cut {
+    // No more characters than bytes: a limit past the length cuts nothing.
+    let cut = if max_chars >= text.len() {
+        None
+    } else {
+        text.char_indices().nth(max_chars).map(|(i, _)| i)
+    };
+    let head = &text[..cut.unwrap_or(text.len())];
+    let mut out = String::with_capacity(head.len() + 3);
+    // Whole runs at a time (printable ASCII passes as it is), not a char at a time.
+    push_safe(&mut out, head);
+    if cut.is_some() {
         out.push('…');
     }
     out
@@ -119,6 +119,23 @@ mod tests {
                 push_safe_char(&mut each, c);
             }
             proptest::prop_assert_eq!(safe(&s), each);
+        }
+
+        /// A preview is the first `max` characters, each made safe, and `…` when cut.
+        #[test]
+        fn preview_is_the_first_characters_made_safe(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            max in 0usize..50,
+        ) {
+            let text = String::from_utf8_lossy(&bytes);
+            let mut each = String::new();
+            for c in text.chars().take(max) {
+                push_safe_char(&mut each, c);
+            }
+            if text.chars().count() > max {
+                each.push('…');
+            }
+            proptest::prop_assert_eq!(preview_text(&bytes, max), each);
         }
     }
 

@@ -81,13 +81,27 @@ impl Timestamp {
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        // Rounded to whole microseconds so that the float prints with at most six decimals.
-        let secs = self.0.div_euclid(1_000_000);
-        let micros = self.0.rem_euclid(1_000_000);
-        let v: f64 = format!("{secs}.{micros:06}")
+        s.serialize_f64(self.json_secs())
+    }
+}
+
+impl Timestamp {
+    /// Seconds as the float nearest to the exact decimal `secs.micros`, so that it
+    /// prints with at most six decimals.
+    fn json_secs(self) -> f64 {
+        // Below 2^53 both numbers are exact floats, and IEEE division rounds the
+        // exact quotient once: the float nearest `self.0 / 10^6`, as parsing the
+        // decimal would give, without formatting and parsing every event's time.
+        const EXACT: i64 = 1 << 53;
+        if (-EXACT..EXACT).contains(&self.0) {
+            return self.0 as f64 / 1_000_000.0;
+        }
+        let secs = self.0 / 1_000_000;
+        let micros = (self.0 % 1_000_000).unsigned_abs();
+        let sign = if self.0 < 0 && secs == 0 { "-" } else { "" };
+        format!("{sign}{secs}.{micros:06}")
             .parse()
-            .unwrap_or(self.as_secs_f64());
-        s.serialize_f64(v)
+            .unwrap_or(self.as_secs_f64())
     }
 }
 
@@ -124,5 +138,43 @@ impl std::hash::Hasher for ConnIdHasher {
 
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Timestamp;
+
+    /// The exact decimal `[-]secs.micros` of `t`, parsed: what JSON must carry.
+    fn parsed(t: i64) -> f64 {
+        let sign = if t < 0 { "-" } else { "" };
+        let a = t.unsigned_abs();
+        format!("{sign}{}.{:06}", a / 1_000_000, a % 1_000_000)
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn json_seconds_are_the_decimal_time() {
+        for t in [
+            0,
+            1,
+            999_999,
+            1_000_000,
+            1_700_000_000_000_392,
+            -1_500_000,
+            -1,
+            i64::MAX,
+            i64::MIN + 1,
+        ] {
+            assert_eq!(Timestamp(t).json_secs(), parsed(t), "{t}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn json_seconds_match_parsing_for_any_time(t in -(1i64 << 62)..(1i64 << 62)) {
+            proptest::prop_assert_eq!(Timestamp(t).json_secs(), parsed(t));
+        }
     }
 }

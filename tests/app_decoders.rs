@@ -20,10 +20,17 @@ use wsscope::app::stomp::StompDetail;
 use wsscope::app::{AppContext, AppDecoder, AppId, AppMessage, Detail, Protocol};
 use wsscope::types::Direction;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures-apps/");
+/// `../shared/captures-apps/` (`../../shared` from a git worktree one level further down).
+fn dir() -> String {
+    let near = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/captures-apps/");
+    if std::path::Path::new(near).is_dir() {
+        return near.to_string();
+    }
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/captures-apps/").to_string()
+}
 
 fn load(name: &str) -> Value {
-    let path = format!("{DIR}{name}.facts.json");
+    let path = format!("{}{name}.facts.json", dir());
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_str(&text).unwrap()
 }
@@ -697,7 +704,7 @@ fn jsonrpc_rpc_websockets() {
 /// Every capture of the directory is covered by a test above.
 #[test]
 fn every_capture_is_checked() {
-    let mut names: Vec<String> = std::fs::read_dir(DIR)
+    let mut names: Vec<String> = std::fs::read_dir(dir())
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter_map(|f| f.strip_suffix(".facts.json").map(str::to_owned))

@@ -796,7 +796,10 @@ async fn routed_websocket_bytes_decode_with_wsscope_sessions() {
             };
             match what {
                 None => {
-                    sessions.insert(stream, WsSession::new(&WsConfig::default(), None));
+                    sessions.insert(
+                        stream,
+                        WsSession::new(&WsConfig::default(), None).over_h2_stream(),
+                    );
                 }
                 Some((d, None)) => sessions
                     .get_mut(&stream)
@@ -862,6 +865,15 @@ async fn routed_websocket_bytes_decode_with_wsscope_sessions() {
         .find(|(s, _, k)| *s == abort && k.starts_with("WsClose"))
         .unwrap();
     assert!(abnormal.2.contains("code: Some(1006)"), "{abnormal:?}");
+    // ... and the rule says it was the stream that ended, not the TCP connection.
+    let why = ws_events
+        .iter()
+        .find(|(s, _, k)| *s == abort && k.contains("abnormal_closure"))
+        .unwrap();
+    assert!(
+        why.2.contains("HTTP/2 stream carrying the WebSocket ended"),
+        "{why:?}"
+    );
     let viols: Vec<_> = ws_events
         .iter()
         .filter(|(s, _, k)| *s == chat && k.starts_with("Violation"))

@@ -24,7 +24,8 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use serde_json::Value;
-use wsscope::analysis::{Analyzer, Config, Event, Sink};
+use wsscope::analysis::{Analyzer, Config, Event, Sink, Warning};
+use wsscope::output::{warning_text, Lang};
 use wsscope::types::Timestamp;
 
 // ---------------------------------------------------------------- terminal safety
@@ -94,8 +95,9 @@ impl Sink for Collect {
     fn event(&mut self, e: Event) {
         self.events.event(e);
     }
-    fn warning(&mut self, message: String) {
-        self.warnings.push(message);
+    fn warning(&mut self, warning: Warning) {
+        // As every view words it: the English line, checked like any text printed.
+        self.warnings.push(warning_text(Lang::En, &warning));
     }
 }
 

@@ -13,8 +13,14 @@ use wsscope::tls::{crypto, ClientHello, KeyLog, ServerHello, TlsEvent, TlsLayer}
 use wsscope::types::{Direction, Timestamp};
 use wsscope::wire::{Decoded, Decoder, WireLimits};
 
+/// `../shared/captures-tls` (`../../shared` from a git worktree one level further down).
 fn dir_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures-tls")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let near = root.join("../shared/captures-tls");
+    if near.is_dir() {
+        return near;
+    }
+    root.join("../../shared/captures-tls")
 }
 
 /// What one connection's TLS layer reported.

@@ -2,7 +2,10 @@
 //! reference ones in `../shared/captures`, through every view a person reads (`print`,
 //! `print --explain`, the Markdown and HTML lessons, `stats`, `stats --compare`), has no
 //! English word outside protocol tokens, identifiers of the contract, numbers and units,
-//! and the wire text the capture itself carried.
+//! and the wire text the capture itself carried; nor have the warnings on stderr (a snap
+//! length, a full flow table, reassembly bounds, a damaged file), the errors (a missing
+//! file, not a capture, a bad filter or value: the OS's own words are quoted), nor
+//! `--help` of any command.
 
 mod common;
 
@@ -50,6 +53,11 @@ const ALLOWED: &[&str] = &[
     "Python",
     "Node",
     "curl",
+    // The capture library and its file formats, and tcpdump (whose flags the hints give).
+    "libpcap",
+    "pcap",
+    "pcapng",
+    "tcpdump",
     // The protocols riding on WebSocket, by their names.
     "JSON",
     "MQTT",
@@ -110,6 +118,8 @@ const ALLOWED: &[&str] = &[
     "ms",
     "B",
     "RTT",
+    "KiB",
+    "MiB",
     // The program, and Mermaid's syntax (a diagram's keywords are read by Mermaid, not people).
     "wsscope",
     "mermaid",
@@ -271,13 +281,13 @@ fn english_words(text: &str) -> BTreeSet<String> {
     left
 }
 
-fn zh_views(path: &Path) -> Vec<(String, String)> {
+fn zh_views(path: &Path) -> Vec<(String, String, String)> {
     zh_views_with(path, &[], false)
 }
 
-/// The Chinese views of a capture, with `extra` arguments (a key log); `mermaid` adds
-/// `--format mermaid`.
-fn zh_views_with(path: &Path, extra: &[&str], mermaid: bool) -> Vec<(String, String)> {
+/// The Chinese views of a capture (the view's arguments, its stdout, its stderr), with
+/// `extra` arguments (a key log); `mermaid` adds `--format mermaid`.
+fn zh_views_with(path: &Path, extra: &[&str], mermaid: bool) -> Vec<(String, String, String)> {
     let p = path.to_str().expect("utf-8 path");
     let mut views: Vec<Vec<&str>> = vec![
         vec!["print", "--lang", "zh", "-r", p],
@@ -305,6 +315,7 @@ fn zh_views_with(path: &Path, extra: &[&str], mermaid: bool) -> Vec<(String, Str
             (
                 args.join(" "),
                 String::from_utf8(out.stdout).expect("utf-8"),
+                String::from_utf8(out.stderr).expect("utf-8"),
             )
         })
         .collect()
@@ -399,8 +410,9 @@ fn chinese_views_leave_no_english_outside_tokens_and_wire_text() {
     assert!(caps.len() > 10, "captures found: {}", caps.len());
     let mut failures = Vec::new();
     for cap in &caps {
-        let wire = wire_text(&common::events(cap));
-        for (view, out) in zh_views(cap) {
+        let mut wire = wire_text(&common::events(cap));
+        wire.insert(0, cap.to_str().expect("utf-8 path").to_string());
+        for (view, out, err) in zh_views(cap) {
             assert!(!out.trim().is_empty(), "{view}: empty");
             let text = if view.contains("html") {
                 html_text(&out)
@@ -410,6 +422,11 @@ fn chinese_views_leave_no_english_outside_tokens_and_wire_text() {
             let left = english_words(&strip(&text, &wire));
             if !left.is_empty() {
                 failures.push(format!("{view}: {left:?}"));
+            }
+            // The warnings (a snap length, a damaged file) speak Chinese too.
+            let left = english_words(&strip(&err, &wire));
+            if !left.is_empty() {
+                failures.push(format!("{view} (stderr): {left:?}"));
             }
         }
     }
@@ -432,7 +449,7 @@ fn chinese_tls_and_http2_lessons_leave_no_english() {
         let keylog = keylog.to_str().expect("utf-8 path");
         let extra = ["--keylog", keylog];
         let wire = wire_text(&common::events_with(&cap, &extra));
-        for (view, out) in zh_views_with(&cap, &extra, true) {
+        for (view, out, _) in zh_views_with(&cap, &extra, true) {
             assert!(!out.trim().is_empty(), "{view}: empty");
             if view.contains("markdown") {
                 assert!(out.contains("TLS 一览"), "{view}");
@@ -473,4 +490,314 @@ fn the_checker_finds_english() {
         .map(|s| s.to_string())
         .collect();
     assert_eq!(left, want);
+}
+
+/// `text` without what is syntax rather than words: command-line flags (`--max-flows`,
+/// `-r`), code in backticks, and placeholders (`<OUT.har>`, `[OPTIONS]`).
+fn without_syntax(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_code = false;
+    let mut angle = 0usize;
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        let w = word.trim_start_matches('-');
+        let flag = word.starts_with('-') && w.starts_with(|c: char| c.is_ascii_alphabetic());
+        let caps =
+            w.chars().any(|c| c.is_ascii_uppercase()) && !w.chars().any(|c| c.is_ascii_lowercase());
+        if !flag && !caps {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if c == '`' {
+            in_code = !in_code;
+            flush(&mut word, &mut out);
+            out.push(' ');
+        } else if in_code {
+        } else if c == '<' {
+            angle += 1;
+            word.clear();
+        } else if c == '>' && angle > 0 {
+            angle -= 1;
+            out.push(' ');
+        } else if angle > 0 {
+        } else if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
+/// Runs wsscope in Chinese: with `--lang zh` in `args`, or (`by_env`) with
+/// `LANG=zh_CN.UTF-8` and no flag.
+fn run_zh(args: &[&str], by_env: bool) -> std::process::Output {
+    let mut cmd = common::wsscope();
+    cmd.env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env_remove("SSLKEYLOGFILE");
+    if by_env {
+        cmd.env("LANG", "zh_CN.UTF-8");
+        cmd.args(args.iter().filter(|a| **a != "--lang" && **a != "zh"));
+    } else {
+        cmd.env("LANG", "C").args(args);
+    }
+    cmd.output().expect("run wsscope")
+}
+
+/// The warnings the library gives on stderr, in Chinese: a snap length that cut a
+/// packet, a flow table full (`--max-flows 1` on a capture with several connections at
+/// once), a reassembly buffer bound, IP fragments dropped, damaged files. The same runs
+/// in English do have English words: the check can fail.
+#[test]
+fn chinese_warnings_leave_no_english() {
+    let own = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures");
+    let apps = common::shared_dir().join("../captures-apps/socketio_polling_upgrade.pcap");
+    let cases = [
+        (own.join("crafted-snaplen96.pcap"), &[][..], "快照长度"),
+        (apps, &["--max-flows", "1"][..], "连接表已满"),
+        (
+            own.join("hostile/hostile-ooo-flood.pcap"),
+            &[][..],
+            "报文段",
+        ),
+        (
+            own.join("hostile/hostile-ipv4-fragment-flood.pcap"),
+            &[][..],
+            "分片",
+        ),
+        (own.join("damaged-truncated.pcap"), &[][..], "格式错误"),
+        (own.join("damaged-bad-record-length.pcap"), &[][..], "MiB"),
+    ];
+    let mut failures = Vec::new();
+    for (cap, extra, want) in cases {
+        let p = cap.to_str().expect("utf-8 path");
+        for view in ["print", "stats"] {
+            let mut args = vec![view, "--lang", "zh", "-r", p];
+            args.extend_from_slice(extra);
+            for by_env in [false, true] {
+                let out = run_zh(&args, by_env);
+                assert!(out.status.success(), "{args:?}");
+                let err = String::from_utf8(out.stderr).expect("utf-8");
+                assert!(
+                    err.contains("警告：") && err.contains(want),
+                    "{args:?}: {err}"
+                );
+                let left = english_words(&strip(&without_syntax(&err), &[p.to_string()]));
+                if !left.is_empty() {
+                    failures.push(format!("{args:?} (LANG: {by_env}): {left:?}"));
+                }
+            }
+            let mut english = vec![view, "--lang", "en", "-r", p];
+            english.extend_from_slice(extra);
+            let err = String::from_utf8(common::run(&english).stderr).expect("utf-8");
+            let left = english_words(&strip(&without_syntax(&err), &[p.to_string()]));
+            assert!(left.len() > 2, "{english:?}: {err}");
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "English left:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// The errors say what went wrong and what to do in Chinese; the OS's, libpcap's or a
+/// parser's own words stay quoted. Each with its exit status (1: the input, 2: usage).
+#[test]
+fn chinese_errors_leave_no_english() {
+    let basic = Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/crafted-basic.pcap");
+    let basic = basic.to_str().expect("utf-8 path");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+    let manifest = manifest.to_str().expect("utf-8 path");
+    let missing = "/no/such/capture.pcap";
+    let cases: [(&[&str], i32, &str); 10] = [
+        (
+            &["print", "--lang", "zh", "-r", missing],
+            1,
+            "没有这个文件或目录",
+        ),
+        (
+            &["stats", "--lang", "zh", "-r", manifest],
+            1,
+            "不是 wsscope 能读取的抓包文件",
+        ),
+        (
+            &["print", "--lang", "zh", "-f", "port port", "-r", basic],
+            1,
+            "过滤器",
+        ),
+        (
+            &["print", "--lang", "zh", "--keylog", missing, "-r", basic],
+            1,
+            "密钥日志",
+        ),
+        (
+            &[
+                "export",
+                "--lang",
+                "zh",
+                "--har",
+                "/no/such/dir/x.har",
+                "-r",
+                basic,
+            ],
+            1,
+            "无法写入",
+        ),
+        (&["view", "--lang", "zh", "-r", "-"], 1, "标准输入"),
+        (
+            &["view", "--lang", "zh", "--speed", "0", "-r", basic],
+            2,
+            "速度",
+        ),
+        (
+            &["stats", "--lang", "zh", "--bogus", "-r", basic],
+            2,
+            "不认识的参数",
+        ),
+        (
+            &["print", "--lang", "zh", "--format", "bogus", "-r", basic],
+            2,
+            "可选值",
+        ),
+        (&["man", "nosuch", "--lang", "zh"], 2, "没有"),
+    ];
+    let wire: Vec<String> = [
+        missing,
+        manifest,
+        basic,
+        "/no/such/dir/x.har",
+        "bogus",
+        "nosuch",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut failures = Vec::new();
+    for (args, status, want) in cases {
+        for by_env in [false, true] {
+            // `man` has no --lang: only the locale speaks for it.
+            if args[0] == "man" && !by_env {
+                continue;
+            }
+            let out = run_zh(args, by_env);
+            let err = String::from_utf8(out.stderr).expect("utf-8");
+            assert_eq!(out.status.code(), Some(status), "{args:?}: {err}");
+            assert!(err.contains(want), "{args:?} (LANG: {by_env}): {err}");
+            let left = not_names(english_words(&strip(&without_syntax(&err), &wire)));
+            if !left.is_empty() {
+                failures.push(format!("{args:?} (LANG: {by_env}): {left:?}\n{err}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "English left:\n{}",
+        failures.join("\n")
+    );
+    // In English, the same message (the check can fail).
+    let err = common::run(&["print", "--lang", "en", "-r", missing]).stderr;
+    let err = String::from_utf8(err).expect("utf-8");
+    assert!(
+        err.contains("No such file or directory") && err.contains("check the path"),
+        "{err}"
+    );
+    assert!(!english_words(&strip(&without_syntax(&err), &wire)).is_empty());
+}
+
+/// Names in the help that are not words to translate: the commands, shells and
+/// programs by their names, and the values a flag takes.
+const HELP_NAMES: &[&str] = &[
+    "view",
+    "print",
+    "stats",
+    "accept",
+    "interfaces",
+    "export",
+    "completions",
+    "man",
+    "help",
+    "shell",
+    "bash",
+    "zsh",
+    "fish",
+    "elvish",
+    "powershell",
+    "roff",
+    "Chrome",
+    "DevTools",
+    "json",
+    "markdown",
+    "html",
+    "en",
+    "zh",
+];
+
+/// `words` but the [`HELP_NAMES`].
+fn not_names(words: BTreeSet<String>) -> BTreeSet<String> {
+    words
+        .into_iter()
+        .filter(|w| !HELP_NAMES.contains(&w.as_str()))
+        .collect()
+}
+
+/// `--help` of every command (and `-h`), in Chinese by `--lang zh` or by `LANG`: no
+/// English left but names and syntax; the stats legend of the close column in Chinese.
+#[test]
+fn chinese_help_leaves_no_english() {
+    let commands = [
+        "",
+        "view",
+        "print",
+        "stats",
+        "accept",
+        "interfaces",
+        "export",
+        "completions",
+        "man",
+    ];
+    let mut failures = Vec::new();
+    for command in commands {
+        for flag in ["--help", "-h"] {
+            for by_env in [false, true] {
+                let mut args: Vec<&str> = vec![command, flag, "--lang", "zh"];
+                args.retain(|a| !a.is_empty());
+                // The commands without --lang (and the bare program) follow the locale.
+                if (command.is_empty() || command == "completions" || command == "man") && !by_env {
+                    continue;
+                }
+                let out = run_zh(&args, by_env);
+                assert!(out.status.success(), "{args:?}");
+                let help = String::from_utf8(out.stdout).expect("utf-8");
+                assert!(
+                    help.contains("用法：") && help.contains("显示帮助"),
+                    "{args:?}: {help}"
+                );
+                if command == "stats" {
+                    assert!(
+                        help.contains("关闭列：") && help.contains("不干净"),
+                        "{help}"
+                    );
+                }
+                let left = not_names(english_words(&without_syntax(&help)));
+                if !left.is_empty() {
+                    failures.push(format!("{args:?} (LANG: {by_env}): {left:?}\n{help}"));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "English left:\n{}",
+        failures.join("\n")
+    );
+    // The English help is as it was.
+    let help = String::from_utf8(common::run(&["stats", "--help"]).stdout).expect("utf-8");
+    assert!(help.contains("Usage: wsscope stats [OPTIONS]"), "{help}");
+    assert!(help.contains("! when it was not clean"), "{help}");
 }

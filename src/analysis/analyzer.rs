@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use super::contract;
-use crate::analysis::{Event, EventKind, TeardownStep};
+use crate::analysis::{Event, EventKind, TeardownStep, Warning};
 use crate::stack::{LayerEvent, Stack, StackConfig};
-use crate::tcp::{CloseReason, FlowTable, SegmentInfo, TcpConfig, TcpEvent};
+use crate::tcp::{CloseReason, FlowTable, SegmentInfo, TcpConfig, TcpEvent, TcpWarning};
 use crate::tls::{KeyLog, TlsConfig};
 use crate::types::{ConnMap, Direction, Timestamp};
 use crate::wire::{self, Decoded, WireLimits};
@@ -27,8 +27,9 @@ pub trait Sink {
     /// The capture's first packet (filtered out or not): time zero of the timelines.
     fn first_packet(&mut self, _ts: Timestamp) {}
     /// A warning for the user (unsupported link type, buffer bound hit, ...),
-    /// already deduplicated by the analyzer.
-    fn warning(&mut self, _message: String) {}
+    /// already deduplicated by the analyzer; a view words it in its language
+    /// (`output::warning_text`: the library holds no prose for them).
+    fn warning(&mut self, _warning: Warning) {}
     /// `conn` has ended: no event for it follows. `totals`: its packet-level numbers.
     fn conn_closed(&mut self, _conn: u64, _totals: &ConnTotals) {}
 }
@@ -143,7 +144,7 @@ struct Conns {
     /// What every new connection's stack starts with (shared by all).
     stack_cfg: Arc<StackConfig>,
     map: ConnMap<Conn>,
-    warned: HashMap<String, u32>,
+    warned: HashMap<Warning, u32>,
     suppressed: u64,
     snaplen_warned: bool,
 }
@@ -254,12 +255,11 @@ impl Analyzer {
             Decoded::Tcp(seg) => {
                 if seg.payload.len() < seg.wire_payload_len as usize && !conns.snaplen_warned {
                     conns.snaplen_warned = true;
-                    sink.warning(format!(
-                        "packet {} keeps {} of its {} TCP payload bytes: the capture's snap length cut it; the missing bytes are reported as gaps (capture with tcpdump -s 0 to keep whole packets)",
-                        here.pkt,
-                        seg.payload.len(),
-                        seg.wire_payload_len
-                    ));
+                    sink.warning(Warning::SnapLength {
+                        pkt: here.pkt,
+                        kept: seg.payload.len(),
+                        wire: seg.wire_payload_len,
+                    });
                 }
                 let info = SegmentInfo::from(&seg);
                 let conn = self.flows.segment(here.pkt, ts, &info, &mut |ev| {
@@ -275,7 +275,7 @@ impl Analyzer {
                 self.last_conn = Some(conn);
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {}
-            Decoded::Problem(p) => conns.warn(sink, p.message),
+            Decoded::Problem(p) => conns.warn(sink, Warning::Wire(p)),
         }
     }
 
@@ -327,7 +327,9 @@ impl Analyzer {
         self.flows
             .finish(&mut |ev| conns.tcp_event(here, renumber(numbering, ev), sink));
         if conns.suppressed > 0 {
-            sink.warning(format!("{} more warnings were not shown", conns.suppressed));
+            sink.warning(Warning::NotShown {
+                count: conns.suppressed,
+            });
         }
     }
 }
@@ -368,10 +370,10 @@ impl Numbering {
 }
 
 impl Conns {
-    /// Passes a warning on, once per distinct text; past [`MAX_WARNINGS`] distinct
-    /// texts, the rest are only counted (reported by `finish`).
-    fn warn(&mut self, sink: &mut impl Sink, message: String) {
-        if let Some(n) = self.warned.get_mut(&message) {
+    /// Passes a warning on, once per distinct warning; past [`MAX_WARNINGS`]
+    /// distinct ones, the rest are only counted (reported by `finish`).
+    fn warn(&mut self, sink: &mut impl Sink, warning: Warning) {
+        if let Some(n) = self.warned.get_mut(&warning) {
             *n += 1;
             return;
         }
@@ -379,8 +381,8 @@ impl Conns {
             self.suppressed += 1;
             return;
         }
-        self.warned.insert(message.clone(), 1);
-        sink.warning(message);
+        self.warned.insert(warning.clone(), 1);
+        sink.warning(warning);
     }
 
     fn tcp_event(&mut self, here: Here, ev: TcpEvent<'_>, sink: &mut impl Sink) {
@@ -489,8 +491,15 @@ impl Conns {
                     sink.conn_closed(conn, &ConnTotals::default());
                 }
             }
-            TcpEvent::Warning { conn, message } => {
-                self.warn(sink, format!("connection {conn}: {message}"));
+            TcpEvent::Warning { conn, mut warning } => {
+                // The TCP layer's direction, as the connection's (a mid-stream
+                // connection's client may have turned out to be the other side).
+                if let TcpWarning::BufferFull { dir, .. } = &mut warning {
+                    if self.map.get(&conn).is_some_and(|c| c.swapped) {
+                        *dir = dir.reverse();
+                    }
+                }
+                self.warn(sink, Warning::Tcp { conn, warning });
             }
         }
     }
@@ -651,8 +660,8 @@ fn stream_event(
         LayerEvent::H2Request(r) => contract::h2_request_event(&r),
         LayerEvent::H2Response(r) => contract::h2_response_event(&r),
         LayerEvent::H2Handshake(h) => contract::h2_handshake_event(&h),
-        LayerEvent::Warning(w) => {
-            sink.warning(format!("connection {conn}: {w}"));
+        LayerEvent::Warning(warning) => {
+            sink.warning(Warning::Layer { conn, warning });
             return;
         }
         other => match contract::h2_event(&other) {

@@ -5,8 +5,10 @@ pub mod contract;
 mod event;
 mod phase;
 pub mod summary;
+mod warning;
 
 pub use analyzer::{Analyzer, Config, ConnTotals, Sink};
 pub use event::*;
 pub use phase::Phase;
 pub use summary::{ConnStats, Summary};
+pub use warning::Warning;

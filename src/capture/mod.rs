@@ -14,6 +14,7 @@ use file::{FastFile, Read};
 
 use pcap::{Active, BpfProgram, Capture, Offline};
 use rust_i18n::t;
+use wsscope::output::Lang;
 use wsscope::text::safe;
 use wsscope::types::Timestamp;
 
@@ -60,8 +61,63 @@ pub enum Next<'a> {
     Timeout,
     /// The end of the file.
     End,
-    /// The file is damaged from here on: what was read so far stands.
-    Damaged(String),
+    /// The file is damaged from here on (or the interface failed): what was read
+    /// so far stands.
+    Damaged(Damage),
+}
+
+/// Why the packets stop before the end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Damage {
+    /// The file ends inside a packet record.
+    EndsInsideRecord,
+    /// The file could not be read further.
+    Unreadable,
+    /// A record claims more bytes than any packet has.
+    RecordTooLong {
+        /// The bound, MiB.
+        max_mib: usize,
+    },
+    /// A record pcap-parser could not read (its own name for the fault).
+    Malformed(String),
+    /// A packet names an interface the file never described.
+    UnknownInterface(u32),
+    /// libpcap's own words (a file it reads, a live interface that failed).
+    Libpcap(String),
+}
+
+impl Damage {
+    /// What happened, in `lang`.
+    pub fn text(&self, lang: Lang) -> String {
+        let l = lang.code();
+        match self {
+            Damage::EndsInsideRecord => t!("capture.damage.ends_inside_record", locale = l),
+            Damage::Unreadable => t!("capture.damage.unreadable", locale = l),
+            Damage::RecordTooLong { max_mib } => {
+                t!("capture.damage.record_too_long", locale = l, mib = max_mib)
+            }
+            Damage::Malformed(e) => t!("capture.damage.malformed", locale = l, e = safe(e)),
+            Damage::UnknownInterface(n) => {
+                t!("capture.damage.unknown_interface", locale = l, n = n)
+            }
+            Damage::Libpcap(e) => t!("capture.damage.libpcap", locale = l, e = safe(e)),
+        }
+        .into_owned()
+    }
+}
+
+/// An OS error for a person, in the language of the messages: in Chinese, what it
+/// means, with the system's own words quoted after it.
+pub fn os_error(e: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let text = e.to_string();
+    match e.kind() {
+        ErrorKind::NotFound => t!("os.not_found", text = text),
+        ErrorKind::PermissionDenied => t!("os.permission_denied", text = text),
+        ErrorKind::AlreadyExists => t!("os.already_exists", text = text),
+        _ => t!("os.other", text = text),
+    }
+    .into_owned()
 }
 
 /// An error that makes the input unusable (exit status 1), as one line that says
@@ -132,8 +188,9 @@ impl Source {
     fn open_file(path: &str) -> Result<Source, SourceError> {
         let p = Path::new(path);
         let path = safe(path);
-        let meta = std::fs::metadata(p)
-            .map_err(|e| SourceError(t!("capture.cannot_read", path = path, e = e).into_owned()))?;
+        let meta = std::fs::metadata(p).map_err(|e| {
+            SourceError(t!("capture.cannot_read", path = path, e = os_error(&e)).into_owned())
+        })?;
         if meta.is_dir() {
             return Err(SourceError(
                 t!("capture.is_directory", path = path).into_owned(),
@@ -160,11 +217,8 @@ impl Source {
     /// Standard input: libpcap reads a file named `-` from it (pcap or pcapng), and
     /// hands each packet over as soon as its record has arrived.
     fn open_stdin() -> Result<Source, SourceError> {
-        let cap = Capture::from_file("-").map_err(|e| {
-            SourceError(format!(
-                "standard input is not a capture wsscope can read ({e}); pipe a pcap or pcapng stream, e.g. tcpdump -U -w - | wsscope print -r -"
-            ))
-        })?;
+        let cap = Capture::from_file("-")
+            .map_err(|e| SourceError(t!("capture.stdin_not_a_capture", e = e).into_owned()))?;
         let linktype = cap.get_datalink().0;
         Ok(Source {
             inner: Inner::File(cap),
@@ -180,15 +234,12 @@ impl Source {
     pub fn write_to(&mut self, path: &str) -> Result<(), SourceError> {
         let shown = safe(path);
         if !matches!(self.inner, Inner::Live(_)) {
-            return Err(SourceError(format!(
-                "-w {shown}: only a live capture (-i) is written to a file"
-            )));
+            return Err(SourceError(
+                t!("capture.write_needs_live", path = shown).into_owned(),
+            ));
         }
-        let save = Saver::create(path, self.linktype).map_err(|e| {
-            SourceError(format!(
-                "cannot write {shown}: {e}; check the directory exists and is writable"
-            ))
-        })?;
+        let save = Saver::create(path, self.linktype)
+            .map_err(|e| SourceError(t!("cli.cannot_write", path = shown, e = e).into_owned()))?;
         self.save = Some(Box::new(save));
         Ok(())
     }
@@ -340,7 +391,7 @@ impl Source {
                 std::thread::sleep(LIVE_IDLE_SLEEP);
                 Next::Timeout
             }
-            Err(e) => Next::Damaged(e.to_string()),
+            Err(e) => Next::Damaged(Damage::Libpcap(e.to_string())),
         }
     }
 
@@ -394,20 +445,21 @@ pub struct Saver {
 }
 
 impl Saver {
+    /// The file, or why it cannot be written (in the language of the messages).
     fn create(path: &str, linktype: i32) -> Result<Saver, String> {
         use pcap_file::pcapng::blocks::interface_description::{
             InterfaceDescriptionBlock, InterfaceDescriptionOption,
         };
-        let file = std::fs::File::create(path).map_err(|e| e.to_string())?;
+        let file = std::fs::File::create(path).map_err(|e| os_error(&e))?;
         let mut out = pcap_file::pcapng::PcapNgWriter::new(std::io::BufWriter::new(file))
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| t!("os.other", text = e).into_owned())?;
         out.write_pcapng_block(InterfaceDescriptionBlock {
             linktype: pcap_file::DataLink::from(linktype as u32),
             snaplen: LIVE_SNAPLEN as u32,
             // pcap-file writes block times in nanoseconds: say so (if_tsresol 10^-9).
             options: vec![InterfaceDescriptionOption::IfTsResol(9)],
         })
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| t!("os.other", text = e).into_owned())?;
         Ok(Saver { out, failed: false })
     }
 
@@ -424,7 +476,8 @@ impl Saver {
         };
         if self.out.write_pcapng_block(block).is_err() && !self.failed {
             self.failed = true;
-            eprintln!("wsscope: warning: writing the -w file failed; the capture goes on");
+            let m = t!("capture.write_failed");
+            eprintln!("wsscope: {}", t!("cli.warning", message = m));
         }
     }
 

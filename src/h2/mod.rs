@@ -199,6 +199,27 @@ pub enum WsStreamEnd {
     ConnectionEnded,
 }
 
+/// Why one direction's HPACK state was lost ([`H2Event::HpackLost`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HpackLoss {
+    /// A gap hid where frames begin and end.
+    GapHidFrames,
+    /// A gap took part of a header block.
+    GapInBlock,
+    /// A header block was never finished.
+    Unfinished,
+    /// A header block could not be read (bad padding).
+    BadPadding,
+    /// A header block could not be read.
+    Unreadable,
+    /// A header block too large to decode.
+    TooLarge,
+    /// A CONTINUATION without its HEADERS.
+    OrphanContinuation,
+    /// A header block did not decode.
+    DidNotDecode,
+}
+
 /// What the HTTP/2 layer reports. Borrowed slices point into the fed bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum H2Event<'a> {
@@ -370,7 +391,7 @@ pub enum H2Event<'a> {
         /// Direction.
         dir: Direction,
         /// Why.
-        reason: &'static str,
+        reason: HpackLoss,
     },
     /// A header block reset the dynamic table: HPACK context is known again.
     HpackRecovered {
@@ -942,7 +963,7 @@ impl H2Layer {
         self.dirs[i].first_frame_seen = true;
         self.dirs[i].mode = Mode::Hunt { skipped };
         self.dirs[i].block = None;
-        self.lose_hpack(dir, "a gap hid where frames begin and end", out);
+        self.lose_hpack(dir, HpackLoss::GapHidFrames, out);
         for (&id, s) in self.streams.iter() {
             if !s.ended[i] && (s.ws == Ws::Open || s.request.is_some()) {
                 out(H2Event::StreamGap {
@@ -955,12 +976,7 @@ impl H2Layer {
         }
     }
 
-    fn lose_hpack(
-        &mut self,
-        dir: Direction,
-        reason: &'static str,
-        out: &mut impl FnMut(H2Event<'_>),
-    ) {
+    fn lose_hpack(&mut self, dir: Direction, reason: HpackLoss, out: &mut impl FnMut(H2Event<'_>)) {
         let d = &mut self.dirs[dir.index()];
         if d.hpack_synced {
             d.hpack_synced = false;
@@ -1011,7 +1027,7 @@ impl H2Layer {
                 if h.kind == HEADERS {
                     self.open_stream(dir, h.stream, out);
                 }
-                self.lose_hpack(dir, "a gap took part of a header block", out);
+                self.lose_hpack(dir, HpackLoss::GapInBlock, out);
                 let end_headers = h.has(FLAG_END_HEADERS);
                 if end_headers {
                     self.dirs[i].block = None;
@@ -1125,7 +1141,7 @@ impl H2Layer {
                         ),
                         out,
                     );
-                    self.lose_hpack(dir, "a header block was never finished", out);
+                    self.lose_hpack(dir, HpackLoss::Unfinished, out);
                 }
             }
         }
@@ -1445,7 +1461,7 @@ impl H2Layer {
         let Some(mut frag) = self.unpad(dir, &h, payload, out) else {
             // The block cannot be found: its HPACK updates are lost.
             self.open_stream(dir, h.stream, out);
-            self.lose_hpack(dir, "a header block could not be read (bad padding)", out);
+            self.lose_hpack(dir, HpackLoss::BadPadding, out);
             return;
         };
         if h.has(FLAG_PRIORITY) {
@@ -1461,7 +1477,7 @@ impl H2Layer {
                     out,
                 );
                 self.open_stream(dir, h.stream, out);
-                self.lose_hpack(dir, "a header block could not be read", out);
+                self.lose_hpack(dir, HpackLoss::Unreadable, out);
                 return;
             }
             self.priority(dir, h.stream, &frag[..5], out);
@@ -1501,7 +1517,7 @@ impl H2Layer {
             );
         }
         let Some(frag) = self.unpad(dir, &h, payload, out) else {
-            self.lose_hpack(dir, "a header block could not be read (bad padding)", out);
+            self.lose_hpack(dir, HpackLoss::BadPadding, out);
             return;
         };
         if frag.len() < 4 {
@@ -1515,7 +1531,7 @@ impl H2Layer {
                 ),
                 out,
             );
-            self.lose_hpack(dir, "a header block could not be read", out);
+            self.lose_hpack(dir, HpackLoss::Unreadable, out);
             return;
         }
         let promised = u32::from_be_bytes(frag[..4].try_into().expect("4")) & 0x7fff_ffff;
@@ -1571,7 +1587,7 @@ impl H2Layer {
                 ),
                 out,
             );
-            self.lose_hpack(dir, "a header block too large to decode", out);
+            self.lose_hpack(dir, HpackLoss::TooLarge, out);
             return;
         }
         block.buf.extend_from_slice(frag);
@@ -1596,7 +1612,7 @@ impl H2Layer {
                 ),
                 out,
             );
-            self.lose_hpack(dir, "a CONTINUATION without its HEADERS", out);
+            self.lose_hpack(dir, HpackLoss::OrphanContinuation, out);
             return;
         };
         self.extend_block(dir, &mut block, payload, out);
@@ -1627,7 +1643,7 @@ impl H2Layer {
                         format!("The header block of stream {stream} does not decode: {e}."),
                         out,
                     );
-                    self.lose_hpack(dir, "a header block did not decode", out);
+                    self.lose_hpack(dir, HpackLoss::DidNotDecode, out);
                     None
                 }
             }

@@ -1,7 +1,7 @@
 //! The views that are not the TUI: the text timeline, NDJSON and per-connection
 //! stats, and the teaching views (`print --explain`, the markdown lesson, Mermaid
 //! sequence diagrams, `stats --compare`). All of them read the same
-//! [`crate::analysis::Event`]s.
+//! [`crate::analysis::Event`]s; [`warning_text`] words the analyzer's warnings.
 
 /// A message of the catalogue (`locales/output.yml`) in `lang`, its `%{placeholders}`
 /// filled from `name = value` arguments (`name = value : {:.3}` formats a number).
@@ -22,6 +22,7 @@ pub mod payload;
 pub mod select;
 pub mod stats;
 pub mod text;
+pub mod warning;
 
 use std::io::{self, Write};
 
@@ -29,6 +30,7 @@ use crate::analysis::{ConnTotals, Event};
 
 pub use stats::{ConnStats, StatsBuilder};
 pub use text::TextTimeline;
+pub use warning::warning_text;
 
 pub use compare::CompareBuilder;
 pub use explain::{ExplainedTimeline, Explainer, Lang, Phase};

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{ws_out, LayerEvent};
+use super::{ws_out, LayerEvent, LayerWarning};
 use crate::app::{AppContext, AppDecoder};
 use crate::h2::{self as h2layer, Entry, H2Event, H2Layer, WebSocketOpen, WsStreamEnd};
 use crate::http::{self, Check};
@@ -154,7 +154,13 @@ fn event(
             let path = open.request.path.clone().unwrap_or_default();
             out(
                 Some(Direction::S2C),
-                in_stream(stream, LayerEvent::H2Handshake(Box::new(H2Open { open: *open, checks }))),
+                in_stream(
+                    stream,
+                    LayerEvent::H2Handshake(Box::new(H2Open {
+                        open: *open,
+                        checks,
+                    })),
+                ),
             );
             if !ok {
                 return;
@@ -164,9 +170,9 @@ fn event(
                     *warned = true;
                     out(
                         None,
-                        LayerEvent::Warning(format!(
-                            "more than {MAX_WEBSOCKETS} WebSockets at once on one HTTP/2 connection; the rest are not decoded"
-                        )),
+                        LayerEvent::Warning(LayerWarning::TooManyH2WebSockets {
+                            max: MAX_WEBSOCKETS,
+                        }),
                     );
                 }
                 return;
@@ -174,13 +180,10 @@ fn event(
             ws.insert(
                 stream,
                 Ws {
-                    session: WsSession::new(cfg, deflate),
-                    decoder: cfg.keep_payload.then(|| {
-                        Box::new(AppDecoder::new(AppContext {
-                            subprotocol,
-                            path,
-                        }))
-                    }),
+                    session: WsSession::new(cfg, deflate).over_h2_stream(),
+                    decoder: cfg
+                        .keep_payload
+                        .then(|| Box::new(AppDecoder::new(AppContext { subprotocol, path }))),
                 },
             );
         }
@@ -247,9 +250,7 @@ fn event(
         } => out(Some(dir), LayerEvent::H2GoAway { last_stream, code }),
         H2Event::HpackLost { dir, reason } => out(
             Some(dir),
-            LayerEvent::Warning(format!(
-                "HTTP/2 header compression state of the {dir} stream lost ({reason}): later headers may not decode"
-            )),
+            LayerEvent::Warning(LayerWarning::HpackLost { dir, reason }),
         ),
         H2Event::Violation {
             dir,

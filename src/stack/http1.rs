@@ -8,7 +8,7 @@
 
 use std::collections::VecDeque;
 
-use super::{LayerEvent, PolledHead};
+use super::{LayerEvent, LayerWarning, PolledHead};
 use crate::app::{self, AppContext, AppDecoder};
 use crate::http::{self, HttpItem, HttpParser, ParserState, RequestHead, ResponseHead, Role};
 use crate::rules::Violation;
@@ -457,10 +457,9 @@ impl Http1 {
             self.held_overflow = true;
             out(
                 None,
-                LayerEvent::Warning(format!(
-                    "the client sent more than {} KiB before the answer to its upgrade request; the rest is not decoded",
-                    MAX_HELD_BYTES / 1024
-                )),
+                LayerEvent::Warning(LayerWarning::HeldTooMuch {
+                    max_kib: MAX_HELD_BYTES / 1024,
+                }),
             );
         }
         self.held.extend_from_slice(&bytes[..bytes.len().min(room)]);
@@ -485,9 +484,7 @@ fn violations(
     if more > 0 {
         out(
             None,
-            LayerEvent::Warning(format!(
-                "{more} more violations in one HTTP head were not reported"
-            )),
+            LayerEvent::Warning(LayerWarning::MoreViolations { more }),
         );
     }
 }

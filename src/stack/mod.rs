@@ -61,7 +61,7 @@ pub enum LayerEvent {
     /// A rule broken, or a note.
     Violation(Violation),
     /// Something to warn the user about (a bound hit).
-    Warning(String),
+    Warning(LayerWarning),
     /// An event of one HTTP/2 stream (its id first).
     InStream(u32, Box<LayerEvent>),
     /// An HTTP/2 request (not an extended CONNECT).
@@ -88,6 +88,36 @@ pub enum LayerEvent {
         last_stream: u32,
         /// Error code.
         code: u32,
+    },
+}
+
+/// A bound of a layer above TCP was hit, or a layer lost its footing (the views
+/// word it; see `output::warning_text`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LayerWarning {
+    /// The client sent more than `max_kib` KiB before the answer to its upgrade
+    /// request; the rest is not decoded.
+    HeldTooMuch {
+        /// The bound, KiB.
+        max_kib: usize,
+    },
+    /// More violations in one HTTP head than are reported; `more` were not.
+    MoreViolations {
+        /// How many were left out.
+        more: usize,
+    },
+    /// More WebSockets at once on one HTTP/2 connection than are decoded.
+    TooManyH2WebSockets {
+        /// The bound.
+        max: usize,
+    },
+    /// One direction's HTTP/2 header compression state was lost: later headers may
+    /// not decode.
+    HpackLost {
+        /// The direction.
+        dir: Direction,
+        /// Why.
+        reason: crate::h2::HpackLoss,
     },
 }
 

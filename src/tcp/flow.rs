@@ -8,7 +8,7 @@ use std::net::{IpAddr, SocketAddr};
 use super::lru::Lru;
 use super::reassembly::{Chunk, Reassembler};
 use super::seq::SeqNum;
-use super::{CloseReason, SegmentInfo, TcpConfig, TcpEvent};
+use super::{CloseReason, SegmentInfo, TcpConfig, TcpEvent, TcpWarning};
 use super::{HandshakeStep, TeardownHow, TeardownStep};
 use crate::types::{Direction, Timestamp};
 
@@ -264,12 +264,11 @@ impl Flow {
                 self.warned_overflow[d] = true;
                 out(TcpEvent::Warning {
                     conn,
-                    message: format!(
-                        "{dir}: more than {max_buffered} bytes or {} segments arrived ahead of a \
-                         missing segment; the hole was declared a gap (raise --max-flow-buffer to \
-                         wait longer)",
-                        rx.max_pieces()
-                    ),
+                    warning: TcpWarning::BufferFull {
+                        dir,
+                        max_bytes: max_buffered,
+                        max_segments: rx.max_pieces(),
+                    },
                 });
             }
         }
@@ -522,11 +521,10 @@ impl FlowTable {
         if let Some(Slot::Live(flow)) = self.map.remove(&key) {
             out(TcpEvent::Warning {
                 conn: flow.conn,
-                message: format!(
-                    "flow table full ({} open connections) at packet {pkt}: the least recently \
-                     used connection is no longer followed",
-                    self.cfg.max_flows
-                ),
+                warning: TcpWarning::FlowTableFull {
+                    max_flows: self.cfg.max_flows,
+                    pkt,
+                },
             });
             flow.close(CloseReason::Evicted, out);
         }

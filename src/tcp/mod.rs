@@ -234,8 +234,31 @@ pub enum TcpEvent<'a> {
     Warning {
         /// Connection number.
         conn: u64,
-        /// One sentence.
-        message: String,
+        /// What happened, as data (the views word it).
+        warning: TcpWarning,
+    },
+}
+
+/// A bound of the TCP layer was hit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TcpWarning {
+    /// More bytes or segments arrived ahead of a missing segment than one direction
+    /// holds: the hole was declared a gap (once per direction).
+    BufferFull {
+        /// The direction (as the TCP layer sees it: the SYN's sender is the client).
+        dir: Direction,
+        /// The bound in bytes (`--max-flow-buffer`).
+        max_bytes: usize,
+        /// The bound in segments.
+        max_segments: usize,
+    },
+    /// The flow table was full when a new connection came: this one, the least
+    /// recently used, is no longer followed.
+    FlowTableFull {
+        /// The bound (`--max-flows`).
+        max_flows: usize,
+        /// The packet that needed the room.
+        pkt: u64,
     },
 }
 

@@ -34,7 +34,30 @@ pub struct BadLine {
     /// 1-based line number, counted over everything added to this key log.
     pub line: usize,
     /// Why it was rejected.
-    pub reason: &'static str,
+    pub reason: BadLineReason,
+}
+
+/// Why a key log line was rejected (the views word it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BadLineReason {
+    /// Longer than [`MAX_LINE`].
+    TooLong,
+    /// Not UTF-8.
+    NotUtf8,
+    /// Fewer than three fields: label, client random, secret.
+    TooFewFields,
+    /// More than three fields.
+    TooManyFields,
+    /// The client random is not hex.
+    RandomNotHex,
+    /// The client random is not 32 bytes.
+    RandomNot32Bytes,
+    /// The secret is not hex.
+    SecretNotHex,
+    /// A `CLIENT_RANDOM` master secret that is not 48 bytes.
+    MasterSecretNot48Bytes,
+    /// A TLS 1.3 traffic secret that is neither 32 nor 48 bytes.
+    TrafficSecretLength,
 }
 
 /// Why a Decryption Secrets Block could not be used.
@@ -44,17 +67,6 @@ pub enum DsbError {
     Truncated,
     /// The secrets are not TLS key log text (type other than `TLSK`).
     NotTlsKeyLog(u32),
-}
-
-impl std::fmt::Display for DsbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DsbError::Truncated => f.write_str("the block is shorter than its fields say"),
-            DsbError::NotTlsKeyLog(t) => {
-                write!(f, "its secrets (type 0x{t:08x}) are not a TLS key log")
-            }
-        }
-    }
 }
 
 /// pcapng Decryption Secrets Block secrets type for TLS key log text ("TLSK").
@@ -154,7 +166,7 @@ impl KeyLog {
                 self.partial.clear();
                 bad.push(BadLine {
                     line: self.lines,
-                    reason: "line too long",
+                    reason: BadLineReason::TooLong,
                 });
                 continue;
             }
@@ -166,7 +178,7 @@ impl KeyLog {
                 if whole.len() > MAX_LINE {
                     bad.push(BadLine {
                         line: self.lines,
-                        reason: "line too long",
+                        reason: BadLineReason::TooLong,
                     });
                 } else {
                     self.line(&whole, &mut bad);
@@ -192,7 +204,7 @@ impl KeyLog {
             self.lines += 1;
             bad.push(BadLine {
                 line: self.lines,
-                reason: "line too long",
+                reason: BadLineReason::TooLong,
             });
         } else if !self.partial.is_empty() {
             self.lines += 1;
@@ -211,7 +223,7 @@ impl KeyLog {
             })
         };
         let Ok(text) = std::str::from_utf8(raw) else {
-            return reject("not UTF-8");
+            return reject(BadLineReason::NotUtf8);
         };
         let text = text.trim();
         if text.is_empty() || text.starts_with('#') {
@@ -220,10 +232,10 @@ impl KeyLog {
         let mut parts = text.split_ascii_whitespace();
         let label = parts.next().unwrap_or("");
         let (Some(random), Some(secret)) = (parts.next(), parts.next()) else {
-            return reject("expected three fields: label, client random, secret");
+            return reject(BadLineReason::TooFewFields);
         };
         if parts.next().is_some() {
-            return reject("more than three fields");
+            return reject(BadLineReason::TooManyFields);
         }
         let known = matches!(
             label,
@@ -237,13 +249,13 @@ impl KeyLog {
             return; // EXPORTER_SECRET, CLIENT_EARLY_TRAFFIC_SECRET, RSA, ...: not used here
         }
         let Some(random) = hex(random) else {
-            return reject("client random is not hex");
+            return reject(BadLineReason::RandomNotHex);
         };
         let Ok(random) = <[u8; 32]>::try_from(random.as_slice()) else {
-            return reject("client random is not 32 bytes");
+            return reject(BadLineReason::RandomNot32Bytes);
         };
         let Some(secret) = hex(secret) else {
-            return reject("secret is not hex");
+            return reject(BadLineReason::SecretNotHex);
         };
         let ok_len = if label == "CLIENT_RANDOM" {
             secret.len() == 48
@@ -252,9 +264,9 @@ impl KeyLog {
         };
         if !ok_len {
             return reject(if label == "CLIENT_RANDOM" {
-                "master secret is not 48 bytes"
+                BadLineReason::MasterSecretNot48Bytes
             } else {
-                "traffic secret is not 32 or 48 bytes"
+                BadLineReason::TrafficSecretLength
             });
         }
         let s = self.sessions.entry(random).or_default();

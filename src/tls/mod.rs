@@ -62,7 +62,7 @@ mod tests;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-pub use keylog::{BadLine, DsbError, KeyLog, SessionSecrets, DSB_TLS_KEY_LOG};
+pub use keylog::{BadLine, BadLineReason, DsbError, KeyLog, SessionSecrets, DSB_TLS_KEY_LOG};
 pub use rules::Rule;
 
 use crate::types::Direction;

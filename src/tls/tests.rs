@@ -152,16 +152,16 @@ fn key_log_lines() {
         rest = &R1[2..],
     );
     let (k, bad) = KeyLog::parse(&text);
-    let lines: Vec<(usize, &str)> = bad.iter().map(|b| (b.line, b.reason)).collect();
+    let lines: Vec<(usize, BadLineReason)> = bad.iter().map(|b| (b.line, b.reason)).collect();
     assert_eq!(
         lines,
         vec![
-            (6, "expected three fields: label, client random, secret"),
-            (7, "client random is not hex"),
-            (8, "secret is not hex"),
-            (9, "more than three fields"),
-            (10, "client random is not 32 bytes"),
-            (11, "traffic secret is not 32 or 48 bytes"),
+            (6, BadLineReason::TooFewFields),
+            (7, BadLineReason::RandomNotHex),
+            (8, BadLineReason::SecretNotHex),
+            (9, BadLineReason::TooManyFields),
+            (10, BadLineReason::RandomNot32Bytes),
+            (11, BadLineReason::TrafficSecretLength),
         ]
     );
     let r: [u8; 32] = h(R1).try_into().unwrap();
@@ -192,7 +192,7 @@ fn key_log_grows_with_partial_lines() {
         k.flush(),
         vec![BadLine {
             line: 3,
-            reason: "expected three fields: label, client random, secret"
+            reason: BadLineReason::TooFewFields
         }]
     );
     // An endless line is refused without holding it.
@@ -201,14 +201,14 @@ fn key_log_grows_with_partial_lines() {
         k.add_text("\n"),
         vec![BadLine {
             line: 4,
-            reason: "line too long"
+            reason: BadLineReason::TooLong
         }]
     );
     assert_eq!(
         k.add_bytes(&[0xff, 0xfe, b'\n']),
         vec![BadLine {
             line: 5,
-            reason: "not UTF-8"
+            reason: BadLineReason::NotUtf8
         }]
     );
 }

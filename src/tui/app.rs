@@ -27,7 +27,7 @@ use super::fmt::{clean, fit};
 use super::store::{Conn, RowKey, Store};
 use super::theme::Theme;
 use super::timeline::{self, Item, ItemKind};
-use super::{connections, detail, explain, help, status, Feed, ViewOptions};
+use super::{connections, detail, explain, help, status, Feed, Said, ViewOptions};
 
 /// Everything that can happen to the interface.
 #[derive(Debug)]
@@ -84,9 +84,9 @@ pub struct App {
     total_bytes: Option<u64>,
     dropped: u64,
     done: bool,
-    warnings: VecDeque<String>,
+    warnings: VecDeque<Said>,
     warning_count: u64,
-    error: Option<String>,
+    error: Option<Said>,
     now: Option<Duration>,
     playing: bool,
     speed: f64,
@@ -327,11 +327,11 @@ impl App {
                 if self.warnings.len() >= MAX_WARNINGS {
                     self.warnings.pop_front();
                 }
-                self.warnings.push_back(clean(&w));
+                self.warnings.push_back(w);
             }
             Feed::Done => self.done = true,
             Feed::Error(e) => {
-                self.error = Some(clean(&e));
+                self.error = Some(e);
                 self.done = true;
             }
         }
@@ -1118,13 +1118,14 @@ impl App {
             ]));
         }
         if let Some(e) = &self.error {
+            let e = clean(e.get(self.lang));
             return Some(Line::styled(format!("✗ {e}"), self.theme.bad));
         }
         // The selected connection could not be decoded again from the file.
         if let Some((c, e)) = &self.store.load_error {
             if self.selected_conn() == Some(*c) {
                 return Some(Line::styled(
-                    format!("✗ #{c}: {}", clean(e)),
+                    format!("✗ #{c}: {}", clean(e.get(self.lang))),
                     self.theme.bad,
                 ));
             }
@@ -1135,6 +1136,7 @@ impl App {
             } else {
                 String::new()
             };
+            let w = clean(w.get(self.lang));
             Line::styled(format!("⚠ {w}{more}"), self.theme.warn)
         })
     }

@@ -212,7 +212,7 @@ fn a_connection_decoded_again_is_its_events_of_the_first_reading() {
             let want: Vec<String> = events.iter().filter(|e| e.conn == conn).map(json).collect();
             let got: Vec<String> = loader
                 .decode(conn, usize::MAX)
-                .unwrap_or_else(|e| panic!("{}: conn {conn}: {e}", path.display()))
+                .unwrap_or_else(|e| panic!("{}: conn {conn}: {e:?}", path.display()))
                 .iter()
                 .map(json)
                 .collect();
@@ -282,7 +282,7 @@ fn the_index_gives_the_screens_the_whole_events_give() {
 struct Frames;
 
 impl Loader for Frames {
-    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, String> {
+    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, super::Said> {
         Ok((from..to).map(|k| frame(conn, k as u64)).collect())
     }
 }
@@ -404,7 +404,7 @@ fn huge_connection_counts_are_capped() {
 struct Changed;
 
 impl Loader for Changed {
-    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, String> {
+    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, super::Said> {
         // Other events than the index's: the times moved.
         Ok((from..to)
             .map(|k| {

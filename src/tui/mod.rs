@@ -74,11 +74,44 @@ pub enum Feed {
     /// libpcap's count of packets dropped by the kernel (live).
     Dropped(u64),
     /// Something worth telling the user that does not stop the capture.
-    Warning(String),
+    Warning(Said),
     /// The file has been read to its end.
     Done,
     /// The source failed; what was received so far stays on screen.
-    Error(String),
+    Error(Said),
+}
+
+/// A message for the user in every language the view speaks: it shows the one it
+/// speaks now, and `L` switches them all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Said {
+    en: String,
+    zh: String,
+}
+
+impl Said {
+    /// The message `say` words in each language.
+    pub fn new(say: impl Fn(wsscope::output::Lang) -> String) -> Said {
+        Said {
+            en: say(wsscope::output::Lang::En),
+            zh: say(wsscope::output::Lang::Zh),
+        }
+    }
+
+    /// The message in `lang`.
+    pub fn get(&self, lang: wsscope::output::Lang) -> &str {
+        match lang {
+            wsscope::output::Lang::En => &self.en,
+            wsscope::output::Lang::Zh => &self.zh,
+        }
+    }
+}
+
+impl From<&str> for Said {
+    /// The same text in every language (wire text, a name).
+    fn from(s: &str) -> Said {
+        Said::new(|_| s.to_string())
+    }
 }
 
 /// How the view was asked for on the command line.

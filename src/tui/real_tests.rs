@@ -594,9 +594,19 @@ fn open_h2() -> App {
     )
 }
 
+/// `../shared/captures-tls` (`../../shared` from a git worktree one level further down).
+fn shared_tls() -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let near = root.join("../shared/captures-tls");
+    if near.is_dir() {
+        return near;
+    }
+    root.join("../../shared/captures-tls")
+}
+
 /// The events of the RFC 8441 capture, decrypted with its key log.
 fn h2_capture() -> Collect {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures-tls");
+    let dir = shared_tls();
     let keylog =
         std::fs::read_to_string(dir.join("h2_rfc8441_hypercorn_tls.keylog")).expect("key log");
     let cfg = Config {
@@ -799,7 +809,7 @@ fn h2_stream_rows_live_match_the_replay() {
 /// the server's choice, which secrets decrypt it, and the records and bytes TLS added.
 #[test]
 fn tls_detail_tells_the_handshake_the_secrets_and_the_records() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/captures-tls");
+    let dir = shared_tls();
     let keylog = std::fs::read_to_string(dir.join("py_tls13_std.keylog")).expect("key log");
     let cfg = Config {
         keys: std::sync::Arc::new(wsscope::tls::KeyLog::parse(&keylog).0),

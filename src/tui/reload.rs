@@ -23,6 +23,7 @@ use wsscope::types::Timestamp;
 use wsscope::wire::{self, Decoded};
 
 use super::store::Loader;
+use super::Said;
 use crate::capture::{Next, Resume, Source};
 
 /// Where a connection's packets are.
@@ -136,15 +137,11 @@ fn same_flow(a: (SocketAddr, SocketAddr), src: SocketAddr, dst: SocketAddr) -> b
 impl FileLoader {
     /// Every event of connection `conn` up to its `to`-th (fewer when it has
     /// fewer), as the first reading gave them.
-    pub fn decode(&self, conn: u64, to: usize) -> Result<Vec<Event>, String> {
+    pub fn decode(&self, conn: u64, to: usize) -> Result<Vec<Event>, Said> {
+        let no_packets = || Said::new(|lang| tr!(lang, "tui.reload.no_packets", conn = conn));
         let (span, resume, end) = {
-            let spans = self
-                .spans
-                .lock()
-                .map_err(|_| "the index is gone".to_string())?;
-            let span = spans
-                .span(conn)
-                .ok_or_else(|| format!("connection {conn} has no packets in the index"))?;
+            let spans = self.spans.lock().map_err(|_| no_packets())?;
+            let span = spans.span(conn).ok_or_else(no_packets)?;
             let resume = spans
                 .resumes
                 .get(span.resume as usize)
@@ -159,7 +156,10 @@ impl FileLoader {
             &resume,
             span.first_offset,
         )
-        .ok_or_else(|| format!("{} could not be opened again", self.path))?;
+        .ok_or_else(|| {
+            let path = wsscope::text::safe(&self.path);
+            Said::new(|lang| tr!(lang, "tui.reload.reopen", path = path))
+        })?;
         let mut analyzer = Analyzer::new(self.cfg.clone());
         let mut wire = wire::Decoder::new(self.cfg.wire);
         let mut out = Collect::default();
@@ -192,7 +192,7 @@ impl FileLoader {
                     continue;
                 }
                 Next::End | Next::Timeout => break,
-                Next::Damaged(why) => return Err(why),
+                Next::Damaged(why) => return Err(Said::new(|lang| why.text(lang))),
             };
             pkt += 1;
             let feed = match wire.decode(p.linktype, p.data, p.ts) {
@@ -232,7 +232,7 @@ impl FileLoader {
 }
 
 impl Loader for FileLoader {
-    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, String> {
+    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, Said> {
         let mut events = self.decode(conn, to)?;
         Ok(events.split_off(from.min(events.len())))
     }

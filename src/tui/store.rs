@@ -48,7 +48,7 @@ pub trait Loader {
     /// Events `from..to` of connection `conn` (numbered from 0 within the
     /// connection, in the order the index has them); fewer than asked for
     /// when the capture has fewer.
-    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, String>;
+    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, super::Said>;
 }
 
 /// The events of one connection decoded again: `events[k]` is its event
@@ -276,7 +276,7 @@ pub struct Store {
     /// The events of the connection on screen, decoded again.
     loaded: Option<Loaded>,
     /// Why the connection on screen could not be decoded again.
-    pub load_error: Option<(u64, String)>,
+    pub load_error: Option<(u64, super::Said)>,
     /// Connections in order of first packet, each followed by the rows of
     /// its WebSockets over HTTP/2 in stream order.
     pub conns: Vec<Conn>,
@@ -431,10 +431,10 @@ impl Store {
             for (k, e) in events.iter().enumerate() {
                 let r = c.events.get(from + k).and_then(|&i| self.index.get(i));
                 if !r.is_some_and(|r| r.ts == e.ts.0 && r.name() == e.kind.name()) {
-                    return Err(format!(
-                        "event {} of the connection decoded differently the second time",
-                        from + k
-                    ));
+                    let n = from + k;
+                    return Err(super::Said::new(|lang| {
+                        tr!(lang, "tui.reload.differs", n = n)
+                    }));
                 }
             }
             Ok(events)

@@ -14,7 +14,7 @@ use wsscope::types::Direction;
 use super::app::{App, Focus, Msg};
 use super::fixtures::{self, session};
 use super::timeline::ItemKind;
-use super::{Feed, ViewOptions};
+use super::{Feed, Said, ViewOptions};
 
 fn opts(live: bool) -> ViewOptions {
     ViewOptions {
@@ -1028,6 +1028,40 @@ fn e_toggles_the_explanation_and_l_switches_the_language() {
     // Live: the pane starts hidden.
     let app = App::new(opts(true));
     assert!(!app.explain_open());
+}
+
+/// A warning and an error come in both languages; the message line speaks the view's,
+/// and `L` switches what was already received too.
+#[test]
+fn warnings_and_errors_follow_the_language() {
+    use wsscope::analysis::Warning;
+    use wsscope::output::warning_text;
+    let mut app = App::new(opts(false));
+    app.update(Msg::Feed(Feed::Events(session())));
+    let snap = Warning::SnapLength {
+        pkt: 4,
+        kept: 42,
+        wire: 187,
+    };
+    app.update(Msg::Feed(Feed::Warning(Said::new(|l| {
+        warning_text(l, &snap)
+    }))));
+    let s = screen(&mut app, 200, 30);
+    assert!(
+        s.contains("⚠ packet 4 keeps 42 of its 187 TCP payload bytes"),
+        "{s}"
+    );
+    press(&mut app, KeyCode::Char('L'));
+    let s = screen(&mut app, 200, 30);
+    assert!(s.contains("⚠ 第 4 个包的 TCP 载荷有 187 字节"), "{s}");
+    assert!(!s.contains("payload bytes"), "{s}");
+    app.update(Msg::Feed(Feed::Error(Said::new(|l| match l {
+        wsscope::output::Lang::En => "the capture stopped".into(),
+        wsscope::output::Lang::Zh => "抓包中止".into(),
+    }))));
+    assert!(screen(&mut app, 200, 30).contains("✗ 抓包中止"));
+    press(&mut app, KeyCode::Char('L'));
+    assert!(screen(&mut app, 200, 30).contains("✗ the capture stopped"));
 }
 
 #[test]

@@ -11,7 +11,7 @@
 
 use std::net::IpAddr;
 
-use super::{WireLimits, WireStats};
+use super::{Dropped, FragFault, WireLimits, WireStats};
 
 /// The most a datagram can carry without IPv6 jumbograms.
 const DATAGRAM_MAX: usize = 65535;
@@ -38,7 +38,7 @@ pub(super) enum Insert {
     /// The datagram is complete and now in the output buffer.
     Complete,
     /// Something was dropped (this fragment, its datagram or another one).
-    Dropped(String),
+    Dropped(Dropped),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -132,8 +132,7 @@ impl FragTable {
     ) -> Insert {
         let timed_out = self.expire(now);
         let max = self.limits.max_fragment_bytes;
-        let fam = if key.v6 { "IPv6" } else { "IPv4" };
-        let id = key.id;
+        let (v6, id) = (key.v6, key.id);
         let existing = self.groups.iter().position(|g| g.key == key);
 
         let end = off as usize + bytes.len();
@@ -141,10 +140,7 @@ impl FragTable {
             if let Some(i) = existing {
                 self.drop_group(i);
             }
-            return Insert::Dropped(format!(
-                "{fam} fragment (id {id:#x}) ends at byte {end}, past the \
-                 {max}-byte reassembly limit; datagram dropped"
-            ));
+            return Insert::Dropped(Dropped::PastLimit { v6, id, end, max });
         }
 
         let mut evicted = false;
@@ -177,12 +173,13 @@ impl FragTable {
             }
         };
 
-        let verdict = self.add_piece(index, off, more, bytes, end, max);
+        let verdict = match self.groups.get_mut(index) {
+            Some(group) => group.add_piece(off, more, bytes, end, max),
+            None => Ok(()),
+        };
         if let Err(why) = verdict {
             self.drop_group(index);
-            return Insert::Dropped(format!(
-                "{fam} fragment (id {id:#x}): {why}; datagram dropped"
-            ));
+            return Insert::Dropped(Dropped::Inconsistent { v6, id, why });
         }
         if self.is_complete(index) {
             self.assemble(index, out);
@@ -191,74 +188,17 @@ impl FragTable {
             return Insert::Complete;
         }
         if evicted {
-            return Insert::Dropped(format!(
-                "more than {} datagrams in reassembly; the oldest was dropped",
-                self.limits.max_fragment_groups
-            ));
+            return Insert::Dropped(Dropped::TooManyDatagrams {
+                max: self.limits.max_fragment_groups,
+            });
         }
         if timed_out > 0 {
-            return Insert::Dropped(format!(
-                "{timed_out} incomplete datagram(s) dropped after {} µs without all fragments",
-                self.limits.fragment_timeout_us
-            ));
+            return Insert::Dropped(Dropped::TimedOut {
+                count: timed_out,
+                timeout_us: self.limits.fragment_timeout_us,
+            });
         }
         Insert::Held
-    }
-
-    fn add_piece(
-        &mut self,
-        index: usize,
-        off: u32,
-        more: bool,
-        bytes: &[u8],
-        end: usize,
-        max: usize,
-    ) -> Result<(), String> {
-        let Some(group) = self.groups.get_mut(index) else {
-            return Err("internal: group vanished".to_string());
-        };
-        let end32 = end as u32;
-        if !more {
-            match group.total {
-                Some(t) if t != end32 => {
-                    return Err(format!(
-                        "two last fragments disagree on the length ({t} and {end})"
-                    ));
-                }
-                _ => group.total = Some(end32),
-            }
-        }
-        if let Some(t) = group.total {
-            if end32 > t || group.pieces.iter().any(|p| p.off + p.len > t) {
-                return Err(format!("data past the datagram's end at byte {t}"));
-            }
-        }
-        // An exact duplicate (a retransmitted or twice-captured fragment)
-        // brings nothing: first bytes win.
-        if group
-            .pieces
-            .iter()
-            .any(|p| p.off == off && p.len as usize == bytes.len())
-        {
-            return Ok(());
-        }
-        // An empty fragment adds no bytes (a last one did set the total).
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        if group.pieces.len() >= MAX_PIECES {
-            return Err(format!("more than {MAX_PIECES} fragments"));
-        }
-        if group.data.len() + bytes.len() > max {
-            return Err(format!("more than {max} fragment bytes held"));
-        }
-        group.pieces.push(Piece {
-            off,
-            len: bytes.len() as u32,
-            at: group.data.len() as u32,
-        });
-        group.data.extend_from_slice(bytes);
-        Ok(())
     }
 
     fn is_complete(&mut self, index: usize) -> bool {
@@ -298,5 +238,61 @@ impl FragTable {
                 dst.copy_from_slice(src);
             }
         }
+    }
+}
+
+impl Group {
+    /// Keeps one more fragment, or says why the datagram cannot be reassembled.
+    fn add_piece(
+        &mut self,
+        off: u32,
+        more: bool,
+        bytes: &[u8],
+        end: usize,
+        max: usize,
+    ) -> Result<(), FragFault> {
+        let end32 = end as u32;
+        if !more {
+            match self.total {
+                Some(t) if t != end32 => {
+                    return Err(FragFault::LastDisagree {
+                        first: t as usize,
+                        second: end,
+                    });
+                }
+                _ => self.total = Some(end32),
+            }
+        }
+        if let Some(t) = self.total {
+            if end32 > t || self.pieces.iter().any(|p| p.off + p.len > t) {
+                return Err(FragFault::PastEnd { end: t as usize });
+            }
+        }
+        // An exact duplicate (a retransmitted or twice-captured fragment)
+        // brings nothing: first bytes win.
+        if self
+            .pieces
+            .iter()
+            .any(|p| p.off == off && p.len as usize == bytes.len())
+        {
+            return Ok(());
+        }
+        // An empty fragment adds no bytes (a last one did set the total).
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        if self.pieces.len() >= MAX_PIECES {
+            return Err(FragFault::TooManyFragments { max: MAX_PIECES });
+        }
+        if self.data.len() + bytes.len() > max {
+            return Err(FragFault::TooManyBytes { max });
+        }
+        self.pieces.push(Piece {
+            off,
+            len: bytes.len() as u32,
+            at: self.data.len() as u32,
+        });
+        self.data.extend_from_slice(bytes);
+        Ok(())
     }
 }

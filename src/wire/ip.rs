@@ -8,7 +8,7 @@ use etherparse::err::ip::LaxHeaderSliceError;
 use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxIpSlice, LaxIpv4Slice, LaxIpv6Slice, TcpSlice};
 
 use super::defrag::{FragKey, Insert};
-use super::{be16, Decoded, TcpFlags, TcpSegment, Walk, WireProblemKind};
+use super::{be16, Decoded, Fault, Header, TcpFlags, TcpSegment, Walk, WireProblem};
 
 const IPV6_HEADER_LEN: usize = 40;
 const UDP_HEADER_LEN: usize = 8;
@@ -38,37 +38,80 @@ impl<'a> Walk<'a> {
     /// An IP packet starting at `data[0]`; the version nibble decides.
     pub(super) fn ip(&mut self, data: &'a [u8], off: usize) -> Decoded<'a> {
         let Some(&first) = data.first() else {
-            return self.cut("IP header", off, 1, 0);
+            return self.cut(Header::Ip, off, 1, 0);
         };
         match first >> 4 {
             4 => match LaxIpSlice::from_slice(data) {
                 Ok((LaxIpSlice::Ipv4(v4), _)) => self.ipv4(v4, data, off),
                 Ok((LaxIpSlice::Ipv6(_), _)) => Decoded::NotTcp,
-                Err(e) => self.ip_error("IPv4 header", off, e),
+                Err(e) => self.ip_error(Header::Ipv4, off, first, e),
             },
             6 => match LaxIpv6Slice::from_slice(data) {
                 Ok((v6, ext_err)) => self.ipv6(v6, ext_err, data, off),
                 Err(e) => match e {
                     etherparse::err::ipv6::HeaderSliceError::Len(l) => {
-                        self.cut("IPv6 header", off, l.required_len, l.len)
+                        self.cut(Header::Ipv6, off, l.required_len, l.len)
                     }
-                    etherparse::err::ipv6::HeaderSliceError::Content(c) => {
-                        self.malformed("IPv6 header", off, format_args!("{c}"))
-                    }
+                    etherparse::err::ipv6::HeaderSliceError::Content(
+                        etherparse::err::ipv6::HeaderError::UnexpectedVersion { version_number },
+                    ) => self.malformed(
+                        Header::Ipv6,
+                        off,
+                        Fault::IpVersion {
+                            version: version_number,
+                            first,
+                        },
+                    ),
                 },
             },
-            v => self.malformed(
-                "IP header",
-                off,
-                format_args!("unknown IP version {v} (first byte {first:#04x})"),
-            ),
+            v => self.malformed(Header::Ip, off, Fault::IpVersion { version: v, first }),
         }
     }
 
-    fn ip_error(&self, layer: &str, off: usize, e: LaxHeaderSliceError) -> Decoded<'a> {
+    fn ip_error(
+        &self,
+        layer: Header,
+        off: usize,
+        first: u8,
+        e: LaxHeaderSliceError,
+    ) -> Decoded<'a> {
+        use etherparse::err::ip::HeaderError;
         match e {
             LaxHeaderSliceError::Len(l) => self.cut(layer, off, l.required_len, l.len),
-            LaxHeaderSliceError::Content(c) => self.malformed(layer, off, format_args!("{c}")),
+            LaxHeaderSliceError::Content(HeaderError::UnsupportedIpVersion { version_number }) => {
+                self.malformed(
+                    layer,
+                    off,
+                    Fault::IpVersion {
+                        version: version_number,
+                        first,
+                    },
+                )
+            }
+            LaxHeaderSliceError::Content(HeaderError::Ipv4HeaderLengthSmallerThanHeader {
+                ihl,
+            }) => self.malformed(layer, off, Fault::Ipv4HeaderLength { ihl }),
+        }
+    }
+
+    /// An IPv6 extension header etherparse could not read, `at` bytes into the packet.
+    fn ipv6_ext_error(
+        &self,
+        e: etherparse::err::ipv6_exts::HeaderSliceError,
+        layer: etherparse::err::Layer,
+        at: usize,
+    ) -> Decoded<'a> {
+        use etherparse::err::ip_auth::HeaderError as AuthError;
+        use etherparse::err::ipv6_exts::{HeaderError, HeaderSliceError};
+        let header = Header::of_ipv6_ext(layer);
+        match e {
+            HeaderSliceError::Len(l) => self.cut(header, at, l.required_len, l.len),
+            HeaderSliceError::Content(HeaderError::HopByHopNotAtStart) => {
+                self.malformed(header, at, Fault::HopByHopNotFirst)
+            }
+            HeaderSliceError::Content(HeaderError::IpAuth(AuthError::ZeroPayloadLen)) => {
+                self.malformed(header, at, Fault::AuthZeroLength)
+            }
         }
     }
 
@@ -90,14 +133,11 @@ impl<'a> Walk<'a> {
         let proto = payload.ip_number.0;
         if payload.fragmented {
             if payload.incomplete {
-                return self.problem(
-                    WireProblemKind::FragmentsDropped,
-                    format!(
-                        "IPv4 fragment at offset {off} cut by the snap length \
-                         ({} of {announced} bytes); its datagram cannot be reassembled",
-                        bytes.len()
-                    ),
-                );
+                return self.problem(WireProblem::FragmentCut {
+                    v6: false,
+                    offset: off,
+                    sizes: Some((bytes.len(), announced)),
+                });
             }
             let key = FragKey {
                 src,
@@ -141,7 +181,7 @@ impl<'a> Walk<'a> {
                 etherparse::err::ipv6_exts::HeaderSliceError::Len(l) => l.layer_start_offset,
                 etherparse::err::ipv6_exts::HeaderSliceError::Content(_) => IPV6_HEADER_LEN,
             };
-            return self.malformed(&layer.to_string(), off + at, format_args!("{e}"));
+            return self.ipv6_ext_error(e, layer, off + at);
         }
         let bytes = payload.payload;
         let head_len = data.len().saturating_sub(bytes.len());
@@ -174,13 +214,11 @@ impl<'a> Walk<'a> {
         off: usize,
     ) -> Decoded<'a> {
         if v6.payload().incomplete {
-            return self.problem(
-                WireProblemKind::FragmentsDropped,
-                format!(
-                    "IPv6 fragment at offset {off} cut by the snap length; \
-                     its datagram cannot be reassembled"
-                ),
-            );
+            return self.problem(WireProblem::FragmentCut {
+                v6: true,
+                offset: off,
+                sizes: None,
+            });
         }
         let payload_length = usize::from(v6.header().payload_length());
         let end = if payload_length == 0 {
@@ -218,16 +256,11 @@ impl<'a> Walk<'a> {
     /// reassembled payload.
     fn fragment(&mut self, key: FragKey, frag_off: u32, more: bool, bytes: &[u8]) -> Decoded<'a> {
         let Some(out) = self.out.take() else {
-            return self.problem(
-                WireProblemKind::FragmentsDropped,
-                "a fragment inside an already reassembled datagram; nested \
-                 fragmentation is not reassembled"
-                    .to_string(),
-            );
+            return self.problem(WireProblem::NestedFragment);
         };
         match self.frags.insert(key, frag_off, more, bytes, self.ts, out) {
             Insert::Held => Decoded::FragmentHeld,
-            Insert::Dropped(message) => self.problem(WireProblemKind::FragmentsDropped, message),
+            Insert::Dropped(why) => self.problem(WireProblem::Dropped(why)),
             Insert::Complete => {
                 let datagram: &'a [u8] = out;
                 self.in_reassembled = true;
@@ -238,7 +271,7 @@ impl<'a> Walk<'a> {
                         datagram,
                     );
                     if let Some((e, layer)) = err {
-                        return self.malformed(&layer.to_string(), 0, format_args!("{e}"));
+                        return self.ipv6_ext_error(e, layer, 0);
                     }
                     (next.0, rest)
                 } else {
@@ -278,10 +311,12 @@ impl<'a> Walk<'a> {
         let tcp = match TcpSlice::from_slice(p.bytes) {
             Ok(tcp) => tcp,
             Err(etherparse::err::tcp::HeaderSliceError::Len(l)) => {
-                return self.cut("TCP header", p.off, l.required_len, l.len);
+                return self.cut(Header::Tcp, p.off, l.required_len, l.len);
             }
-            Err(etherparse::err::tcp::HeaderSliceError::Content(c)) => {
-                return self.malformed("TCP header", p.off, format_args!("{c}"));
+            Err(etherparse::err::tcp::HeaderSliceError::Content(
+                etherparse::err::tcp::HeaderError::DataOffsetTooSmall { data_offset },
+            )) => {
+                return self.malformed(Header::Tcp, p.off, Fault::TcpDataOffset { data_offset });
             }
         };
         let header_len = tcp.header_slice().len();
@@ -304,10 +339,10 @@ impl<'a> Walk<'a> {
     /// (GTP-U also by source port: both ends use 2152).
     fn udp(&mut self, p: IpPayload<'a>) -> Decoded<'a> {
         let (Some(sport), Some(dport)) = (be16(p.bytes, 0), be16(p.bytes, 2)) else {
-            return self.cut("UDP header", p.off, UDP_HEADER_LEN, p.bytes.len());
+            return self.cut(Header::Udp, p.off, UDP_HEADER_LEN, p.bytes.len());
         };
         let Some(inner) = p.bytes.get(UDP_HEADER_LEN..) else {
-            return self.cut("UDP header", p.off, UDP_HEADER_LEN, p.bytes.len());
+            return self.cut(Header::Udp, p.off, UDP_HEADER_LEN, p.bytes.len());
         };
         let off = p.off + UDP_HEADER_LEN;
         let tunnel = match dport {

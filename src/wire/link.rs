@@ -2,7 +2,7 @@
 //! Ethernet (with VLAN tags), Linux cooked, BSD loopback and raw IP all lead
 //! to an EtherType or straight to IP.
 
-use super::{be16, dlt, Decoded, Walk, WireProblemKind, MAX_VLAN_TAGS};
+use super::{be16, dlt, Decoded, Header, Walk, WireProblem, MAX_VLAN_TAGS};
 
 /// EtherTypes the walk follows.
 pub(super) mod ethertype {
@@ -71,30 +71,23 @@ impl<'a> Walk<'a> {
                 field::SLL_HEADER_LEN,
                 field::SLL_PROTOCOL,
                 field::SLL_HATYPE,
-                "Linux cooked (SLL) header",
+                Header::Sll,
             ),
             dlt::LINUX_SLL2 => self.cooked(
                 data,
                 field::SLL2_HEADER_LEN,
                 field::SLL2_PROTOCOL,
                 field::SLL2_HATYPE,
-                "Linux cooked v2 (SLL2) header",
+                Header::Sll2,
             ),
-            other => self.problem(
-                WireProblemKind::UnsupportedLinkType(other),
-                format!(
-                    "unsupported link type {other} (DLT number); supported: \
-                     0 NULL, 1 EN10MB, 9/50 PPP, 12/14/101 RAW, 108 LOOP, 113 LINUX_SLL, \
-                     228 IPV4, 229 IPV6, 276 LINUX_SLL2"
-                ),
-            ),
+            other => self.problem(WireProblem::UnsupportedLinkType(other)),
         }
     }
 
     /// An Ethernet II frame starting at `data[0]` (`off` into the packet).
     pub(super) fn ethernet(&mut self, data: &'a [u8], off: usize) -> Decoded<'a> {
         let Some(et) = be16(data, field::ETH_TYPE) else {
-            return self.cut("Ethernet header", off, field::ETH_HEADER_LEN, data.len());
+            return self.cut(Header::Ethernet, off, field::ETH_HEADER_LEN, data.len());
         };
         let rest = data.get(field::ETH_HEADER_LEN..).unwrap_or_default();
         self.by_ethertype(et, rest, off + field::ETH_HEADER_LEN)
@@ -129,14 +122,14 @@ impl<'a> Walk<'a> {
             ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD1 | ethertype::QINQ_OLD2
         ) {
             if tags == MAX_VLAN_TAGS {
-                return self.problem(
-                    WireProblemKind::TooDeep,
-                    format!("more than {MAX_VLAN_TAGS} VLAN tags at offset {off}; packet skipped"),
-                );
+                return self.problem(WireProblem::TooManyVlanTags {
+                    max: MAX_VLAN_TAGS,
+                    offset: off,
+                });
             }
             let Some(next) = be16(data, at + 2) else {
                 return self.cut(
-                    "VLAN tag",
+                    Header::VlanTag,
                     off + at,
                     field::VLAN_TAG_LEN,
                     data.len().saturating_sub(at),
@@ -157,7 +150,7 @@ impl<'a> Walk<'a> {
         header_len: usize,
         protocol_at: usize,
         hatype_at: usize,
-        layer: &str,
+        layer: Header,
     ) -> Decoded<'a> {
         let (Some(proto), Some(hatype), Some(rest)) = (
             be16(data, protocol_at),
@@ -182,9 +175,9 @@ impl<'a> Walk<'a> {
             data.get(field::NULL_HEADER_LEN..),
         ) else {
             let layer = if linktype == dlt::LOOP {
-                "loopback (LOOP) header"
+                Header::Loop
             } else {
-                "loopback (NULL) header"
+                Header::Null
             };
             return self.cut(layer, 0, field::NULL_HEADER_LEN, data.len());
         };

@@ -8,7 +8,7 @@
 //! and reassembled ([`defrag`]) within fixed bounds.
 //!
 //! The common path (no fragment) borrows the caller's bytes and allocates
-//! nothing; only fragment reassembly and problem reports allocate.
+//! nothing; only fragment reassembly allocates (problems are plain data).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -18,7 +18,10 @@ use crate::types::Timestamp;
 mod defrag;
 mod ip;
 mod link;
+mod problem;
 mod tunnel;
+
+pub use problem::{Dropped, Fault, FragFault, Header, Parts, WireProblem, WireProblemKind};
 
 #[cfg(test)]
 mod tests;
@@ -159,35 +162,6 @@ pub enum Decoded<'a> {
     Problem(WireProblem),
 }
 
-/// Why a packet could not be decoded.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WireProblem {
-    /// The sort of problem, to warn once per kind.
-    pub kind: WireProblemKind,
-    /// One sentence for a human: layer, offset and what was wrong.
-    pub message: String,
-}
-
-impl fmt::Display for WireProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// The sort of a [`WireProblem`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum WireProblemKind {
-    /// The link type (DLT number) is not one the decoder knows.
-    UnsupportedLinkType(i32),
-    /// A header is cut short or holds impossible values.
-    Malformed,
-    /// Fragments were dropped: reassembly bounds exceeded, a fragment cut
-    /// by the snap length, or inconsistent fragments.
-    FragmentsDropped,
-    /// More nested encapsulations (VLAN tags, labels, tunnels) than allowed.
-    TooDeep,
-}
-
 /// A TCP segment as seen on the wire, borrowing the packet's bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TcpSegment<'a> {
@@ -311,40 +285,30 @@ struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    fn problem(&self, kind: WireProblemKind, message: String) -> Decoded<'a> {
-        Decoded::Problem(WireProblem { kind, message })
+    fn problem(&self, problem: WireProblem) -> Decoded<'a> {
+        Decoded::Problem(problem)
     }
 
-    /// A malformed header: `layer` at `off` (from the start of the packet,
-    /// or of the reassembled datagram).
-    fn malformed(&self, layer: &str, off: usize, detail: fmt::Arguments<'_>) -> Decoded<'a> {
-        let within = if self.in_reassembled {
-            " of the reassembled datagram"
-        } else {
-            ""
-        };
-        self.problem(
-            WireProblemKind::Malformed,
-            format!("{layer} at offset {off}{within}: {detail}"),
-        )
+    /// A malformed header at `off` (from the start of the packet, or of the
+    /// reassembled datagram).
+    fn malformed(&self, header: Header, off: usize, fault: Fault) -> Decoded<'a> {
+        self.problem(WireProblem::Malformed {
+            header,
+            offset: off,
+            reassembled: self.in_reassembled,
+            fault,
+        })
     }
 
     /// A header cut short by the capture.
-    fn cut(&self, layer: &str, off: usize, need: usize, have: usize) -> Decoded<'a> {
-        self.malformed(
-            layer,
-            off,
-            format_args!("needs {need} bytes, only {have} captured"),
-        )
+    fn cut(&self, header: Header, off: usize, need: usize, have: usize) -> Decoded<'a> {
+        self.malformed(header, off, Fault::Cut { need, have })
     }
 
     /// One more encapsulation level, or a TooDeep problem.
     fn deeper(&mut self) -> Result<(), Decoded<'a>> {
         if self.depth >= MAX_DEPTH {
-            return Err(self.problem(
-                WireProblemKind::TooDeep,
-                format!("more than {MAX_DEPTH} nested encapsulations; packet skipped"),
-            ));
+            return Err(self.problem(WireProblem::TooDeep { max: MAX_DEPTH }));
         }
         self.depth += 1;
         Ok(())

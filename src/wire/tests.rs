@@ -153,10 +153,19 @@ fn expect_problem(d: &Decoded<'_>, kind: WireProblemKind, words: &[&str]) {
     let Decoded::Problem(p) = d else {
         panic!("expected a {kind:?} problem, got {d:?}");
     };
-    assert_eq!(p.kind, kind, "{}", p.message);
+    let text = words_of(p);
+    assert_eq!(p.kind(), kind, "{text}");
     for w in words {
-        assert!(p.message.contains(w), "{w:?} not in {:?}", p.message);
+        assert!(text.contains(w), "{w:?} not in {text:?}");
     }
+}
+
+/// The problem as the views word it in English.
+fn words_of(p: &WireProblem) -> String {
+    crate::output::warning_text(
+        crate::output::Lang::En,
+        &crate::analysis::Warning::Wire(p.clone()),
+    )
 }
 
 // ------------------------------------------------------------- link types
@@ -828,12 +837,12 @@ fn every_real_capture_decodes_without_malformed() {
                 Decoded::Problem(p) => {
                     assert!(
                         !matches!(
-                            p.kind,
+                            p.kind(),
                             WireProblemKind::Malformed | WireProblemKind::UnsupportedLinkType(_)
                         ),
                         "{}: {}",
                         path.display(),
-                        p.message
+                        words_of(&p)
                     );
                 }
                 _ => {}
@@ -1021,8 +1030,8 @@ fn tiny_fragment_floods_are_cut_off() {
         match d.decode(dlt::EN10MB, f, Timestamp(0)) {
             Decoded::FragmentHeld => {}
             Decoded::Problem(p) => {
-                assert_eq!(p.kind, WireProblemKind::FragmentsDropped);
-                assert!(p.message.contains("fragments"), "{}", p.message);
+                assert_eq!(p.kind(), WireProblemKind::FragmentsDropped);
+                assert!(words_of(&p).contains("fragments"), "{}", words_of(&p));
                 dropped += 1;
             }
             other => panic!("unexpected {other:?}"),

@@ -4,7 +4,7 @@
 //! against the bytes present before use.
 
 use super::link::ethertype;
-use super::{be16, Decoded, Walk};
+use super::{be16, Decoded, Fault, Header, Parts, Walk};
 
 /// Most GTP-U extension headers followed before giving up.
 const MAX_GTP_EXTENSIONS: usize = 16;
@@ -40,7 +40,7 @@ impl<'a> Walk<'a> {
     pub(super) fn gtp_u(&mut self, data: &'a [u8], off: usize) -> Decoded<'a> {
         let (Some(&flags), Some(&msg), Some(len)) = (data.first(), data.get(1), be16(data, 2))
         else {
-            return self.cut("GTP-U header", off, gtp::HEADER_LEN, data.len());
+            return self.cut(Header::GtpU, off, gtp::HEADER_LEN, data.len());
         };
         if flags >> 5 != 1 || flags & 0x10 == 0 {
             // Not GTPv1 (or GTP'): someone else's UDP on this port.
@@ -63,30 +63,29 @@ impl<'a> Walk<'a> {
             loop {
                 match next {
                     None => {
-                        return self.cut("GTP-U header", off, at, data.len());
+                        return self.cut(Header::GtpU, off, at, data.len());
                     }
                     Some(0) => break,
                     Some(_) => {}
                 }
                 if count == MAX_GTP_EXTENSIONS {
                     return self.malformed(
-                        "GTP-U extension header",
+                        Header::GtpUExtension,
                         off + at,
-                        format_args!("more than {MAX_GTP_EXTENSIONS} extension headers"),
+                        Fault::TooMany {
+                            parts: Parts::GtpExtensions,
+                            max: MAX_GTP_EXTENSIONS,
+                        },
                     );
                 }
                 count += 1;
                 // Length in 4-byte units, counting the length byte and the
                 // next-type byte that ends the extension.
                 let Some(&units) = data.get(at) else {
-                    return self.cut("GTP-U extension header", off + at, 4, 0);
+                    return self.cut(Header::GtpUExtension, off + at, 4, 0);
                 };
                 if units == 0 {
-                    return self.malformed(
-                        "GTP-U extension header",
-                        off + at,
-                        format_args!("length 0"),
-                    );
+                    return self.malformed(Header::GtpUExtension, off + at, Fault::ZeroLength);
                 }
                 let ext_len = usize::from(units) * 4;
                 next = data.get(at + ext_len - 1).copied();
@@ -94,13 +93,15 @@ impl<'a> Walk<'a> {
             }
         }
         if at > data.len() {
-            return self.cut("GTP-U header", off, at, data.len());
+            return self.cut(Header::GtpU, off, at, data.len());
         }
         let Some(inner) = data.get(at..end) else {
             return self.malformed(
-                "GTP-U header",
+                Header::GtpU,
                 off,
-                format_args!("length field {len} is shorter than the optional fields"),
+                Fault::LengthShort {
+                    len: usize::from(len),
+                },
             );
         };
         match inner.first().map(|b| b >> 4) {
@@ -113,10 +114,10 @@ impl<'a> Walk<'a> {
     /// VXLAN (RFC 7348): 8-byte header, then an Ethernet frame.
     pub(super) fn vxlan(&mut self, data: &'a [u8], off: usize) -> Decoded<'a> {
         let Some(&flags) = data.first() else {
-            return self.cut("VXLAN header", off, 8, 0);
+            return self.cut(Header::Vxlan, off, 8, 0);
         };
         let Some(inner) = data.get(8..) else {
-            return self.cut("VXLAN header", off, 8, data.len());
+            return self.cut(Header::Vxlan, off, 8, data.len());
         };
         // The I flag says the VNI is valid; without it this is not VXLAN.
         if flags & 0x08 == 0 {
@@ -130,7 +131,7 @@ impl<'a> Walk<'a> {
     pub(super) fn vxlan_gpe(&mut self, data: &'a [u8], off: usize) -> Decoded<'a> {
         let (Some(&flags), Some(&next), Some(inner)) = (data.first(), data.get(3), data.get(8..))
         else {
-            return self.cut("VXLAN-GPE header", off, 8, data.len());
+            return self.cut(Header::VxlanGpe, off, 8, data.len());
         };
         let next = if flags & 0x04 != 0 { next } else { 3 };
         match next {
@@ -143,14 +144,14 @@ impl<'a> Walk<'a> {
     /// Geneve (RFC 8926): 8 bytes plus options, then an EtherType-named payload.
     pub(super) fn geneve(&mut self, data: &'a [u8], off: usize) -> Decoded<'a> {
         let (Some(&first), Some(proto)) = (data.first(), be16(data, 2)) else {
-            return self.cut("Geneve header", off, 8, data.len());
+            return self.cut(Header::Geneve, off, 8, data.len());
         };
         if first >> 6 != 0 {
             return Decoded::NotTcp;
         }
         let len = 8 + usize::from(first & 0x3F) * 4;
         let Some(inner) = data.get(len..) else {
-            return self.cut("Geneve header", off, len, data.len());
+            return self.cut(Header::Geneve, off, len, data.len());
         };
         self.by_ethertype(proto, inner, off + len)
     }
@@ -160,7 +161,7 @@ impl<'a> Walk<'a> {
     /// named by its protocol type (an EtherType).
     pub(super) fn gre(&mut self, data: &'a [u8], off: usize) -> Decoded<'a> {
         let (Some(&f0), Some(&f1), Some(proto)) = (data.first(), data.get(1), be16(data, 2)) else {
-            return self.cut("GRE header", off, gre::BASE_LEN, data.len());
+            return self.cut(Header::Gre, off, gre::BASE_LEN, data.len());
         };
         let version = f1 & 0x07;
         let mut len = gre::BASE_LEN;
@@ -181,7 +182,7 @@ impl<'a> Walk<'a> {
                     let mut count = 0;
                     loop {
                         let Some(&sre_len) = data.get(len + 3) else {
-                            return self.cut("GRE routing", off + len, 4, 0);
+                            return self.cut(Header::GreRouting, off + len, 4, 0);
                         };
                         len += 4 + usize::from(sre_len);
                         if sre_len == 0 {
@@ -190,9 +191,12 @@ impl<'a> Walk<'a> {
                         count += 1;
                         if count == MAX_GRE_SRES {
                             return self.malformed(
-                                "GRE routing",
+                                Header::GreRouting,
                                 off + len,
-                                format_args!("more than {MAX_GRE_SRES} source route entries"),
+                                Fault::TooMany {
+                                    parts: Parts::GreSourceRoutes,
+                                    max: MAX_GRE_SRES,
+                                },
                             );
                         }
                     }
@@ -212,7 +216,7 @@ impl<'a> Walk<'a> {
             _ => return Decoded::NotTcp,
         }
         let Some(inner) = data.get(len..) else {
-            return self.cut("GRE header", off, len, data.len());
+            return self.cut(Header::Gre, off, len, data.len());
         };
         let off = off + len;
         match proto {
@@ -224,18 +228,18 @@ impl<'a> Walk<'a> {
                 }
                 match inner.get(8..) {
                     Some(frame) => self.ethernet(frame, off + 8),
-                    None => self.cut("ERSPAN II header", off, 8, inner.len()),
+                    None => self.cut(Header::ErspanII, off, 8, inner.len()),
                 }
             }
             ethertype::ERSPAN3 => {
                 // 12 bytes; the O bit (last bit) adds an 8-byte platform subheader.
                 let Some(&last) = inner.get(11) else {
-                    return self.cut("ERSPAN III header", off, 12, inner.len());
+                    return self.cut(Header::ErspanIII, off, 12, inner.len());
                 };
                 let len = if last & 0x01 != 0 { 20 } else { 12 };
                 match inner.get(len..) {
                     Some(frame) => self.ethernet(frame, off + len),
-                    None => self.cut("ERSPAN III header", off, len, inner.len()),
+                    None => self.cut(Header::ErspanIII, off, len, inner.len()),
                 }
             }
             _ => self.by_ethertype(proto, inner, off),
@@ -251,7 +255,12 @@ impl<'a> Walk<'a> {
         let mut at = 0;
         for _ in 0..MAX_MPLS_LABELS {
             let Some(&ttl_s) = data.get(at + 2) else {
-                return self.cut("MPLS label", off + at, 4, data.len().saturating_sub(at));
+                return self.cut(
+                    Header::MplsLabel,
+                    off + at,
+                    4,
+                    data.len().saturating_sub(at),
+                );
             };
             at += 4;
             if ttl_s & 0x01 != 0 {
@@ -264,9 +273,12 @@ impl<'a> Walk<'a> {
             }
         }
         self.malformed(
-            "MPLS label stack",
+            Header::MplsLabelStack,
             off,
-            format_args!("more than {MAX_MPLS_LABELS} labels"),
+            Fault::TooMany {
+                parts: Parts::MplsLabels,
+                max: MAX_MPLS_LABELS,
+            },
         )
     }
 
@@ -277,7 +289,7 @@ impl<'a> Walk<'a> {
         }
         match data.get(6..) {
             Some(ppp) => self.ppp(ppp, off + 6),
-            None => self.cut("PPPoE header", off, 6, data.len()),
+            None => self.cut(Header::Pppoe, off, 6, data.len()),
         }
     }
 
@@ -289,7 +301,7 @@ impl<'a> Walk<'a> {
             at = 2;
         }
         let Some(&p0) = data.get(at) else {
-            return self.cut("PPP header", off, at + 1, data.len());
+            return self.cut(Header::Ppp, off, at + 1, data.len());
         };
         // An odd first byte is a compressed, one-byte protocol.
         let (proto, len) = if p0 & 0x01 != 0 {
@@ -297,7 +309,7 @@ impl<'a> Walk<'a> {
         } else {
             match be16(data, at) {
                 Some(p) => (p, 2),
-                None => return self.cut("PPP header", off, at + 2, data.len()),
+                None => return self.cut(Header::Ppp, off, at + 2, data.len()),
             }
         };
         let inner = data.get(at + len..).unwrap_or_default();

@@ -256,6 +256,8 @@ pub struct WsSession {
     /// The opening handshake succeeded; when it did not, the client was right to drop
     /// the connection without a close frame (RFC 6455 4.1: _Fail the WebSocket Connection_).
     established: bool,
+    /// Carried by an HTTP/2 stream (RFC 8441), which may end on its own.
+    over_h2: bool,
     stats: WsStats,
 }
 
@@ -301,8 +303,16 @@ impl WsSession {
             tcp_ends: [None, None],
             ended: false,
             established: true,
+            over_h2: false,
             stats: WsStats::default(),
         }
+    }
+
+    /// The WebSocket rides an HTTP/2 stream (RFC 8441): its end is the stream's,
+    /// not the TCP connection's.
+    pub fn over_h2_stream(mut self) -> Self {
+        self.over_h2 = true;
+        self
     }
 
     /// Mid-stream: no handshake seen. Each direction first hunts for a plausible
@@ -1368,7 +1378,13 @@ impl WsSession {
                 return;
             }
             if self.established {
-                self.emit(out, None, rule::ABNORMAL_CLOSURE, "The TCP connection ended without a close frame from either side (reported as 1006, which is never sent on the wire).".into());
+                let what = if self.over_h2 {
+                    "The HTTP/2 stream carrying the WebSocket ended (reset, or the connection under it ended)"
+                } else {
+                    "The TCP connection ended"
+                };
+                let msg = format!("{what} without a close frame from either side (reported as 1006, which is never sent on the wire).");
+                self.emit(out, None, rule::ABNORMAL_CLOSURE, msg);
             }
             self.stats.close = Some(CloseSummary {
                 initiator: None,

@@ -357,6 +357,9 @@ pub fn check(events: &[Value], ids: &Ids) {
         .filter(|e| e["event"] == "violation")
         .collect();
     assert_eq!(abnormal.len(), 1, "{abnormal:#?}");
+    // It says the stream ended, not the TCP connection (which stays open).
+    let said = abnormal[0]["message"].as_str().unwrap();
+    assert!(said.contains("HTTP/2 stream"), "{said}");
     // One connection, opened on camera.
     let opens: Vec<&Value> = events
         .iter()
