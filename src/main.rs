@@ -15,7 +15,7 @@ use rust_i18n::t;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -764,6 +764,8 @@ impl Sink for Batch {
 
 /// How often the producer hands the TUI what it has.
 const FEED_INTERVAL: Duration = Duration::from_millis(30);
+/// Events of a file handed over at once, at most (about 1.5 MB).
+const FEED_BATCH: usize = 4096;
 
 fn view(
     input: &InputArgs,
@@ -787,7 +789,7 @@ fn view(
         SourceSpec::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
         SourceSpec::Live(_) | SourceSpec::Stdin => None,
     };
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = tui::feed(source.is_live());
     let opts = tui::ViewOptions {
         // The status bar says "● live" itself: the file or the interface only.
         source_label: match &spec {
@@ -966,7 +968,7 @@ fn pump(
 /// [`FEED_INTERVAL`] (live: at once), progress and drops reported.
 struct TuiDriver<'t> {
     batch: Batch,
-    tx: &'t mpsc::Sender<tui::Feed>,
+    tx: &'t tui::FeedTx,
     total_bytes: Option<u64>,
     last_send: Instant,
     /// The UI has quit.
@@ -975,6 +977,8 @@ struct TuiDriver<'t> {
     sel: Selection,
     /// Where each connection's packets are (a file the view indexes).
     spans: Option<tui::reload::SharedSpans>,
+    /// A live capture (events handed over per packet, not in batches).
+    live: bool,
 }
 
 impl TuiDriver<'_> {
@@ -989,8 +993,9 @@ impl TuiDriver<'_> {
                 .send(tui::Feed::Events(std::mem::take(&mut self.batch.events)))
                 .is_ok();
         }
-        for (conn, t) in self.batch.totals.drain(..) {
-            ok &= self.tx.send(tui::Feed::Totals(conn, Box::new(t))).is_ok();
+        if !self.batch.totals.is_empty() {
+            let totals = std::mem::take(&mut self.batch.totals);
+            ok &= self.tx.send(tui::Feed::Totals(totals)).is_ok();
         }
         ok &= self
             .tx
@@ -1016,6 +1021,12 @@ impl Sink for TuiDriver<'_> {
                 body.payload = None;
             }
             self.batch.event(e);
+        }
+        // A file read fast hands its events over in bounded batches: the
+        // channel's bound then bounds the memory waiting for the view.
+        if !self.live && self.batch.events.len() >= FEED_BATCH && !self.gone {
+            let events = std::mem::take(&mut self.batch.events);
+            self.gone |= self.tx.send(tui::Feed::Events(events)).is_err();
         }
     }
 
@@ -1084,7 +1095,7 @@ fn produce(
     total_bytes: Option<u64>,
     sel: Selection,
     spans: Option<tui::reload::SharedSpans>,
-    tx: &mpsc::Sender<tui::Feed>,
+    tx: &tui::FeedTx,
 ) {
     let live = source.is_live();
     let mut analyzer = Analyzer::new(cfg);
@@ -1096,6 +1107,7 @@ fn produce(
         gone: false,
         sel,
         spans,
+        live,
     };
     let done = pump(
         &mut source,

@@ -293,7 +293,11 @@ impl App {
                     self.store.generation += 1;
                 }
             }
-            Feed::Totals(conn, totals) => self.store.set_totals(conn, *totals),
+            Feed::Totals(totals) => {
+                for (conn, t) in totals {
+                    self.store.set_totals(conn, t);
+                }
+            }
             Feed::Events(events) => {
                 self.store.push(events);
                 if self.opts.live {

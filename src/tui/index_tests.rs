@@ -56,6 +56,7 @@ fn produce_with(path: &Path, keylog: Option<&Path>) -> (Vec<Feed>, FileLoader) {
     );
     let size = std::fs::metadata(path).map(|m| m.len()).ok();
     let (tx, rx) = mpsc::channel();
+    let tx = super::FeedTx::Unbounded(tx);
     crate::produce(
         source,
         cfg,
@@ -74,7 +75,7 @@ fn copy(f: &Feed) -> Feed {
     match f {
         Feed::FirstPacket(t) => Feed::FirstPacket(*t),
         Feed::Events(e) => Feed::Events(e.clone()),
-        Feed::Totals(c, t) => Feed::Totals(*c, t.clone()),
+        Feed::Totals(t) => Feed::Totals(t.clone()),
         Feed::Progress {
             packets,
             bytes_read,
@@ -484,9 +485,10 @@ fn the_rows_summary_from_the_index_is_the_summary_of_the_events() {
         let totals: std::collections::HashMap<u64, ConnTotals> = feeds
             .iter()
             .filter_map(|f| match f {
-                Feed::Totals(c, t) => Some((*c, (**t).clone())),
+                Feed::Totals(t) => Some(t.clone()),
                 _ => None,
             })
+            .flatten()
             .collect();
         let mut index = super::index::Index::default();
         for e in &events {

@@ -60,8 +60,9 @@ pub enum Feed {
     FirstPacket(wsscope::types::Timestamp),
     /// Timeline events, in capture order.
     Events(Vec<wsscope::analysis::Event>),
-    /// A connection has ended: its packet-level numbers (bytes, times, TLS records).
-    Totals(u64, Box<wsscope::analysis::ConnTotals>),
+    /// Connections have ended: their packet-level numbers (bytes, times, TLS
+    /// records), in the order they ended.
+    Totals(Vec<(u64, wsscope::analysis::ConnTotals)>),
     /// File indexing progress, or the live packet counters.
     Progress {
         /// Packets read so far.
@@ -114,6 +115,41 @@ impl From<&str> for Said {
     }
 }
 
+/// Feed messages a file's producer may have waiting for the view: past them it
+/// waits, so a producer faster than the view does not queue events in memory.
+const FEED_AHEAD: usize = 8;
+
+/// The producer's end of the feed: bounded for a file, unbounded for a live
+/// capture (which must not stop reading the interface).
+pub enum FeedTx {
+    /// A file: the producer waits for the view.
+    Bounded(std::sync::mpsc::SyncSender<Feed>),
+    /// Live.
+    Unbounded(std::sync::mpsc::Sender<Feed>),
+}
+
+impl FeedTx {
+    /// Sends `f` (a file: waits while [`FEED_AHEAD`] messages wait); an error
+    /// when the view is gone.
+    pub fn send(&self, f: Feed) -> Result<(), std::sync::mpsc::SendError<Feed>> {
+        match self {
+            FeedTx::Bounded(tx) => tx.send(f),
+            FeedTx::Unbounded(tx) => tx.send(f),
+        }
+    }
+}
+
+/// The feed's two ends: bounded unless `live`.
+pub fn feed(live: bool) -> (FeedTx, Receiver<Feed>) {
+    if live {
+        let (tx, rx) = std::sync::mpsc::channel();
+        (FeedTx::Unbounded(tx), rx)
+    } else {
+        let (tx, rx) = std::sync::mpsc::sync_channel(FEED_AHEAD);
+        (FeedTx::Bounded(tx), rx)
+    }
+}
+
 /// How the view was asked for on the command line.
 #[derive(Clone, Debug)]
 pub struct ViewOptions {
@@ -131,6 +167,8 @@ pub struct ViewOptions {
 
 /// How long the loop waits for a key before drawing again.
 const INPUT_TIMEOUT: Duration = Duration::from_millis(50);
+/// How long the loop waits for a key after taking some of the feed.
+const FED_TIMEOUT: Duration = Duration::from_millis(5);
 /// Draining the feed stops after this long, so a fast producer (a large file
 /// being indexed) cannot starve the keyboard or the screen; what is left is
 /// taken on the next turn, without waiting for input.
@@ -165,11 +203,15 @@ pub fn run(
             return Err(std::io::Error::other("a thread panicked; the view stopped"));
         }
         let mut pending = false;
+        let mut fed = false;
         if connected {
             let drain_start = Instant::now();
             loop {
                 match rx.try_recv() {
-                    Ok(feed) => app.update(Msg::Feed(feed)),
+                    Ok(feed) => {
+                        fed = true;
+                        app.update(Msg::Feed(feed))
+                    }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         connected = false;
@@ -191,8 +233,12 @@ pub fn run(
         if app.should_quit() {
             break;
         }
+        // A file being read: its producer waits for the feed to be taken
+        // (a bounded channel), so the loop comes back soon.
         let wait = if pending {
             Duration::ZERO
+        } else if fed {
+            FED_TIMEOUT
         } else {
             INPUT_TIMEOUT
         };

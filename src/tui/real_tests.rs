@@ -108,7 +108,7 @@ fn open_collected(c: Collect, name: &str, lang: wsscope::output::Lang) -> App {
     }
     app.update(Msg::Feed(Feed::Events(events)));
     for (conn, t) in totals {
-        app.update(Msg::Feed(Feed::Totals(conn, Box::new(t))));
+        app.update(Msg::Feed(Feed::Totals(vec![(conn, t)])));
     }
     app.update(Msg::Feed(Feed::Progress {
         packets,
