@@ -28,6 +28,7 @@ rust_i18n::i18n!("locales", fallback = "en");
 
 pub mod analysis;
 pub mod app;
+pub mod budget;
 pub mod h2;
 pub mod http;
 pub mod output;

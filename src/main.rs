@@ -115,6 +115,12 @@ struct InputArgs {
     /// Connections tracked at once (past it, the least recently active is dropped).
     #[arg(long, value_name = "N", default_value_t = Config::default().tcp.max_flows)]
     max_flows: usize,
+    /// Memory held at most across all connections (open connections, reassembly
+    /// buffers, held HTTP heads, messages, inflate state, summaries waiting), e.g.
+    /// 256M or 1G: past it the least recently active connections are ended, with a
+    /// warning. The default keeps every command under 128 MiB.
+    #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = wsscope::budget::parse_size)]
+    max_memory: usize,
     /// Live capture: end connections idle for this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     idle_timeout: u64,
@@ -162,6 +168,7 @@ impl InputArgs {
         cfg.tls.wait_for_keys = live;
         cfg.tcp.max_buffered_per_direction = self.max_flow_buffer;
         cfg.tcp.max_flows = self.max_flows.max(1);
+        cfg.budget = wsscope::budget::Budget::new(self.max_memory);
         cfg.tcp.idle_timeout_us =
             i64::try_from(self.idle_timeout.saturating_mul(1_000_000)).unwrap_or(i64::MAX);
         cfg.ws.max_payload_bytes = self.max_payload;
@@ -199,6 +206,7 @@ impl InputArgs {
             count: None,
             max_flow_buffer: Config::default().tcp.max_buffered_per_direction,
             max_flows: Config::default().tcp.max_flows,
+            max_memory: wsscope::budget::DEFAULT_MAX_MEMORY,
             idle_timeout: 300,
             keylog: None,
             conns: Vec::new(),
@@ -643,6 +651,12 @@ impl<W: Write> Sink for CliSink<W> {
         }
         self.closed(conn, totals);
     }
+
+    fn heap_bytes(&self) -> usize {
+        self.stats.heap_bytes()
+            + self.text.heap_bytes()
+            + self.teach.as_ref().map_or(0, |t| t.heap_bytes())
+    }
 }
 
 impl<W: Write> CliSink<W> {
@@ -691,6 +705,9 @@ impl<W: Write> CliSink<W> {
 
     fn closed(&mut self, conn: u64, totals: &ConnTotals) {
         if let Some(t) = self.teach.as_mut() {
+            if !self.sel.shows_conn(conn) {
+                t.hide_conn(conn);
+            }
             self.broken |= t.conn_closed(conn, totals, &mut self.out).is_err();
         }
         match self.mode {
@@ -703,6 +720,7 @@ impl<W: Write> CliSink<W> {
                 // Its lines are printed: only open connections are summarised at Ctrl-C.
                 self.stats.conn_closed(conn, totals);
                 self.stats.ready();
+                self.text.conn_closed(conn);
             }
             Mode::Json | Mode::Teach(_) => {}
         }
@@ -1280,6 +1298,10 @@ impl Sink for ExportSink {
 
     fn warning(&mut self, warning: Warning) {
         warn(self.lang, &output::warning_text(self.lang, &warning));
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.har.as_ref().map_or(0, |h| h.heap_bytes())
     }
 
     fn conn_closed(&mut self, conn: u64, _totals: &ConnTotals) {

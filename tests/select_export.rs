@@ -123,6 +123,29 @@ fn grep_keeps_the_messages_that_contain_the_text_and_their_connections() {
     );
 }
 
+/// `stats --compare --grep`: the comparison counts only the connections with a match
+/// (here the one WebSocket of a Socket.IO session that began with HTTP polling).
+#[test]
+fn compare_counts_only_the_connections_grep_keeps() {
+    let cap = apps("socketio_polling_upgrade.pcap");
+    let kinds = |args: &[&str]| -> Vec<(String, u64)> {
+        let mut all = vec!["stats", "--compare", "--json", "-r", s(&cap)];
+        all.extend_from_slice(args);
+        json_lines(&stdout(&all))
+            .iter()
+            .map(|c| {
+                let kind = c["kind"].as_str().unwrap().to_string();
+                (kind, c["connections"].as_u64().unwrap())
+            })
+            .collect()
+    };
+    let everything = kinds(&[]);
+    assert!(everything.len() > 1, "{everything:?}");
+    // "2probe" is the Engine.IO upgrade probe, sent on the WebSocket only.
+    assert_eq!(kinds(&["--grep", "2probe"]), [("websocket".to_string(), 1)]);
+    assert_eq!(kinds(&["--grep", "no such text anywhere"]), []);
+}
+
 #[test]
 fn conn_keeps_the_connections_named_as_in_the_unfiltered_capture() {
     let cap = apps("socketio_polling_upgrade.pcap");

@@ -1,7 +1,8 @@
 //! Packets of a pcap or pcapng file in memory, with `pcap-parser`, as the binary's
 //! libpcap reader hands them to the analyzer: (link type, time, bytes). Shared with
-//! the seed generator (`seedgen/`, which includes this file by path). Stops at the
-//! first block that does not parse: a fuzzed file is mostly damaged.
+//! the seed generator (`seedgen/`) and the benchmarks (`benches/layers/`), which
+//! include this file by path. Stops at the first block that does not parse: a
+//! fuzzed file is mostly damaged.
 
 use pcap_parser::nom;
 use pcap_parser::{Block, Linktype};

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 
 use super::contract;
 use crate::analysis::{Event, EventKind, TeardownStep, Warning};
+use crate::budget::Budget;
 use crate::stack::{LayerEvent, Stack, StackConfig};
 use crate::tcp::{CloseReason, FlowTable, SegmentInfo, TcpConfig, TcpEvent, TcpWarning};
 use crate::tls::{KeyLog, TlsConfig};
@@ -32,6 +33,12 @@ pub trait Sink {
     fn warning(&mut self, _warning: Warning) {}
     /// `conn` has ended: no event for it follows. `totals`: its packet-level numbers.
     fn conn_closed(&mut self, _conn: u64, _totals: &ConnTotals) {}
+    /// Heap bytes the sink keeps per connection (summaries of open connections, rows
+    /// waiting for their turn, ...): they count in the memory budget
+    /// ([`crate::budget`]). Asked after every packet: keep a running count.
+    fn heap_bytes(&self) -> usize {
+        0
+    }
 }
 
 impl Sink for Vec<Event> {
@@ -96,6 +103,10 @@ pub struct Config {
     pub tls: TlsConfig,
     /// TLS secrets (a key log, a pcapng's Decryption Secrets Blocks).
     pub keys: Arc<KeyLog>,
+    /// The memory budget across every connection and the sink (`--max-memory`;
+    /// default [`crate::budget::DEFAULT_MAX_MEMORY`]): past it the least recently used
+    /// connections are ended.
+    pub budget: Budget,
 }
 
 /// Distinct warnings shown; the rest are counted.
@@ -110,6 +121,8 @@ struct Conn {
     pending_open: Option<(SocketAddr, SocketAddr)>,
     stack: Stack,
     totals: ConnTotals,
+    /// The stack's heap bytes counted in [`Conns::stack_bytes`].
+    charged: usize,
 }
 
 /// Turns packets into events. See the module docs.
@@ -123,6 +136,8 @@ pub struct Analyzer {
     numbering: Option<Numbering>,
     /// The connection the last packet was a segment of.
     last_conn: Option<u64>,
+    /// The memory budget and its high-water mark.
+    budget: Budget,
 }
 
 /// Connection numbers as in the unfiltered capture: a second flow table sees every
@@ -143,7 +158,13 @@ struct Conns {
     cfg: Config,
     /// What every new connection's stack starts with (shared by all).
     stack_cfg: Arc<StackConfig>,
-    map: ConnMap<Conn>,
+    /// Boxed: a table of large entries holds twice their room (three times while it
+    /// grows), and a flood of connections fills it.
+    map: ConnMap<Box<Conn>>,
+    /// Heap bytes of every connection's stack (a running count).
+    stack_bytes: usize,
+    /// Bytes of the table and the connections' own state, as of the last change.
+    table_bytes: usize,
     warned: HashMap<Warning, u32>,
     suppressed: u64,
     snaplen_warned: bool,
@@ -159,6 +180,7 @@ struct Here {
 impl Analyzer {
     /// A new analyzer with the given limits.
     pub fn new(cfg: Config) -> Analyzer {
+        let budget = cfg.budget;
         Analyzer {
             wire: wire::Decoder::new(cfg.wire),
             flows: FlowTable::new(cfg.tcp),
@@ -170,6 +192,8 @@ impl Analyzer {
                 }),
                 cfg,
                 map: ConnMap::default(),
+                stack_bytes: 0,
+                table_bytes: 0,
                 warned: HashMap::new(),
                 suppressed: 0,
                 snaplen_warned: false,
@@ -177,7 +201,69 @@ impl Analyzer {
             packets: 0,
             numbering: None,
             last_conn: None,
+            budget,
         }
+    }
+
+    /// The memory budget: its limit, the bytes held after the last packet, the most
+    /// ever held (its high-water mark), and the connections ended to stay under it.
+    pub fn budget(&self) -> Budget {
+        self.budget
+    }
+
+    /// Heap bytes held now across the flow tables, the connections' stacks and the
+    /// sink (see [`crate::budget`]).
+    fn heap_bytes(&self, sink: &impl Sink) -> usize {
+        self.flows.heap_bytes()
+            + self.conns.heap_bytes()
+            + self.numbering.as_ref().map_or(0, Numbering::heap_bytes)
+            + sink.heap_bytes()
+    }
+
+    /// After each packet: past the budget, end the least recently used connections
+    /// (first forgetting the ended ones remembered for their late packets) until the
+    /// bytes held are back under the budget's target.
+    #[inline]
+    fn keep_to_budget(&mut self, here: Here, sink: &mut impl Sink) {
+        let used = self.heap_bytes(sink);
+        if self.budget.set_used(used) {
+            self.shrink_to_budget(here, sink);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn shrink_to_budget(&mut self, here: Here, sink: &mut impl Sink) {
+        let target = self.budget.target();
+        let why = TcpWarning::MemoryBudget {
+            limit: self.budget.limit(),
+            pkt: here.pkt,
+        };
+        let conns = &mut self.conns;
+        let numbering = &mut self.numbering;
+        loop {
+            let used = self.flows.heap_bytes()
+                + conns.heap_bytes()
+                + numbering.as_ref().map_or(0, Numbering::heap_bytes)
+                + sink.heap_bytes();
+            if used <= target {
+                break;
+            }
+            if self.flows.forget_oldest_ended() {
+                continue;
+            }
+            let evicted = self.flows.evict_oldest(why, &mut |ev| {
+                conns.tcp_event(here, renumber(numbering, ev), sink)
+            });
+            if !evicted {
+                break;
+            }
+            self.budget.count_eviction();
+        }
+        self.flows.shrink();
+        conns.shrink();
+        let used = self.heap_bytes(sink);
+        self.budget.set_used(used);
     }
 
     /// The connection the last packet fed was a segment of (`None`: not a TCP
@@ -277,6 +363,7 @@ impl Analyzer {
             Decoded::NotTcp | Decoded::FragmentHeld => {}
             Decoded::Problem(p) => conns.warn(sink, Warning::Wire(p)),
         }
+        self.keep_to_budget(here, sink);
     }
 
     /// The key log grew (live capture): every connection uses the new keys from now
@@ -300,6 +387,7 @@ impl Analyzer {
                     layer_event(sink, here, conn, detail, d, e)
                 });
             }
+            conns.recharge(conn);
         }
     }
 
@@ -326,6 +414,14 @@ impl Analyzer {
         let numbering = &mut self.numbering;
         self.flows
             .finish(&mut |ev| conns.tcp_event(here, renumber(numbering, ev), sink));
+        let b = self.budget;
+        if b.evicted() > 0 {
+            sink.warning(Warning::Evicted {
+                count: b.evicted(),
+                limit: b.limit(),
+                peak: b.peak(),
+            });
+        }
         if conns.suppressed > 0 {
             sink.warning(Warning::NotShown {
                 count: conns.suppressed,
@@ -343,6 +439,11 @@ fn renumber<'a>(numbering: &mut Option<Numbering>, ev: TcpEvent<'a>) -> TcpEvent
 }
 
 impl Numbering {
+    /// Heap bytes of its flow table and map (for the memory budget).
+    fn heap_bytes(&self) -> usize {
+        self.flows.heap_bytes() + crate::budget::map_bytes(&self.map)
+    }
+
     /// Numbers one packet's connection as the unfiltered capture does.
     fn number(&mut self, linktype: i32, pkt: u64, ts: Timestamp, data: &[u8]) {
         if let Decoded::Tcp(seg) = self.wire.decode(linktype, data, ts) {
@@ -370,6 +471,35 @@ impl Numbering {
 }
 
 impl Conns {
+    /// Heap bytes of the connections' state and stacks (for the memory budget).
+    #[inline]
+    fn heap_bytes(&self) -> usize {
+        self.stack_bytes + self.table_bytes
+    }
+
+    /// Counts the table and the connections' own state again (a connection came or went).
+    fn recount_table(&mut self) {
+        self.table_bytes = self.map.len()
+            * (std::mem::size_of::<Conn>() + crate::budget::ALLOC_OVERHEAD)
+            + crate::budget::map_bytes(&self.map);
+    }
+
+    /// Gives back the table's room left empty by ended connections (a quarter full
+    /// or less).
+    fn shrink(&mut self) {
+        if self.map.len() <= self.map.capacity() / 4 {
+            self.map.shrink_to(self.map.len() * 2);
+        }
+        self.recount_table();
+    }
+
+    /// Brings the count of `conn`'s stack bytes up to date.
+    fn recharge(&mut self, conn: u64) {
+        if let Some(c) = self.map.get_mut(&conn) {
+            crate::budget::recount(&mut self.stack_bytes, &mut c.charged, c.stack.heap_bytes());
+        }
+    }
+
     /// Passes a warning on, once per distinct warning; past [`MAX_WARNINGS`]
     /// distinct ones, the rest are only counted (reported by `finish`).
     fn warn(&mut self, sink: &mut impl Sink, warning: Warning) {
@@ -403,8 +533,10 @@ impl Conns {
                         last_ts: here.ts,
                         ..ConnTotals::default()
                     },
+                    charged: 0,
                 };
-                self.map.insert(conn, state);
+                self.map.insert(conn, Box::new(state));
+                self.recount_table();
                 if !mid_stream {
                     emit(
                         sink,
@@ -451,6 +583,7 @@ impl Conns {
                         layer_event(sink, here, conn, detail, d, e)
                     });
                 }
+                self.recharge(conn);
             }
             TcpEvent::Teardown {
                 conn,
@@ -477,6 +610,8 @@ impl Conns {
                 self.settle(here, conn, Direction::C2S, sink);
                 let detail = self.cfg.ws.detail;
                 if let Some(mut c) = self.map.remove(&conn) {
+                    crate::budget::release(&mut self.stack_bytes, c.charged);
+                    self.recount_table();
                     let ended = matches!(reason, CloseReason::Fin | CloseReason::Rst);
                     if ended {
                         // The packet that ended it (the last ACK, the RST) is its last.
@@ -571,7 +706,8 @@ impl Conns {
                 tcp_dir
             };
             let Some((roles, before)) = c.stack.recognise(dir, bytes, again) else {
-                return; // held: too few bytes to tell
+                // Held: too few bytes to tell.
+                return self.recharge(conn);
             };
             let mut turned = false;
             if c.pending_open.is_some() {
@@ -603,6 +739,7 @@ impl Conns {
         c.stack.feed(dir, bytes, here.ts, &mut |d, e| {
             layer_event(sink, here, conn, detail, d, e)
         });
+        crate::budget::recount(&mut self.stack_bytes, &mut c.charged, c.stack.heap_bytes());
     }
 }
 

@@ -152,6 +152,22 @@ pub fn overhead(wire: u64, payload: u64) -> Option<f64> {
 }
 
 impl ConnStats {
+    /// Heap bytes of the row's strings and TLS facts (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{string_bytes, ALLOC_OVERHEAD};
+        string_bytes(&self.client)
+            + string_bytes(&self.server)
+            + self.tls.as_ref().map_or(0, |t| {
+                std::mem::size_of::<TlsStats>()
+                    + ALLOC_OVERHEAD
+                    + [&t.version, &t.cipher, &t.sni, &t.alpn]
+                        .into_iter()
+                        .flatten()
+                        .map(string_bytes)
+                        .sum::<usize>()
+            })
+    }
+
     fn new(conn: u64) -> ConnStats {
         ConnStats {
             conn,
@@ -203,6 +219,8 @@ pub struct Summary {
     last_ping: [Option<Timestamp>; 2],
     ping_gaps: Vec<f64>,
     targets: HashMap<String, u32>,
+    /// Heap bytes of the keys of `targets`.
+    target_bytes: usize,
 }
 
 /// Requests remembered for latency while their responses are awaited.
@@ -229,6 +247,7 @@ impl Summary {
             last_ping: [None, None],
             ping_gaps: Vec::new(),
             targets: HashMap::new(),
+            target_bytes: 0,
         }
     }
 
@@ -246,6 +265,31 @@ impl Summary {
         s.row.client = client.to_string();
         s.row.server = server.to_string();
         s
+    }
+
+    /// False for the events that never add to what the summary holds (data frames and
+    /// messages, the bulk of a capture): its heap bytes need not be counted again.
+    #[inline]
+    pub fn may_grow(kind: &EventKind) -> bool {
+        match kind {
+            EventKind::WsMessage { .. } => false,
+            EventKind::WsFrame { opcode, rtt_ms, .. } => *opcode == 9 || rtt_ms.is_some(),
+            _ => true,
+        }
+    }
+
+    /// Heap bytes this summary holds (for the memory budget, [`crate::budget`]): the
+    /// row's strings, the samples kept for medians, the request targets counted.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{deque_bytes, map_bytes, vec_bytes};
+        self.row.heap_bytes()
+            + deque_bytes(&self.request_times)
+            + vec_bytes(&self.latencies)
+            + vec_bytes(&self.idles)
+            + vec_bytes(&self.ping_rtts)
+            + vec_bytes(&self.ping_gaps)
+            + map_bytes(&self.targets)
+            + self.target_bytes
     }
 
     /// The row as it stands (counts so far; medians, kind and totals only after [`Summary::close`]).
@@ -305,8 +349,11 @@ impl Summary {
                 // Polls repeat a resource; the query string often changes (`?since=N`).
                 let path = target.split('?').next().unwrap_or_default();
                 let key = format!("{method} {path}");
-                if o.targets.len() < 64 || o.targets.contains_key(&key) {
-                    *o.targets.entry(key).or_insert(0) += 1;
+                if let Some(n) = o.targets.get_mut(&key) {
+                    *n += 1;
+                } else if o.targets.len() < 64 {
+                    o.target_bytes += crate::budget::string_bytes(&key);
+                    o.targets.insert(key, 1);
                 }
             }
             EventKind::HttpResponse {

@@ -36,6 +36,16 @@ pub enum Warning {
         /// What happened.
         warning: LayerWarning,
     },
+    /// Connections ended early to keep the memory held under the budget (said once,
+    /// at the end).
+    Evicted {
+        /// How many connections.
+        count: u64,
+        /// The budget in bytes (`--max-memory`).
+        limit: usize,
+        /// The most that was held, in bytes.
+        peak: usize,
+    },
     /// Past the number of distinct warnings shown, these many more were only counted.
     NotShown {
         /// How many.

@@ -139,6 +139,12 @@ pub fn operation_of(query: &str) -> Option<(String, Option<String>)> {
 }
 
 impl GraphqlState {
+    /// Heap bytes held (for the memory budget): the operations in flight (their ids
+    /// and names counted at [`crate::budget::KEY_GUESS`] bytes each).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        crate::budget::map_bytes(&self.ops) + self.ops.len() * 2 * crate::budget::KEY_GUESS
+    }
+
     /// A state for `protocol`; `fixed` when the subprotocol named it.
     pub fn new(protocol: Protocol, fixed: bool) -> GraphqlState {
         GraphqlState {

@@ -57,6 +57,12 @@ pub(crate) fn looks_like(v: &Value) -> bool {
 }
 
 impl JsonRpcState {
+    /// Heap bytes held (for the memory budget): the requests awaiting answers (their
+    /// ids and methods counted at [`crate::budget::KEY_GUESS`] bytes each).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        crate::budget::map_bytes(&self.pending) + self.pending.len() * 2 * crate::budget::KEY_GUESS
+    }
+
     /// A fresh state.
     pub fn new() -> JsonRpcState {
         JsonRpcState {

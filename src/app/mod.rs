@@ -282,6 +282,21 @@ pub fn engine_io_version(path: &str) -> Option<u8> {
 }
 
 impl AppDecoder {
+    /// Heap bytes this decoder holds (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::string_bytes;
+        let ctx =
+            self.ctx.subprotocol.as_ref().map_or(0, string_bytes) + string_bytes(&self.ctx.path);
+        ctx + match &self.state {
+            State::Undecided => 0,
+            State::Eio(s) => s.heap_bytes(),
+            State::Mqtt(s) => s.heap_bytes(),
+            State::Graphql(s) => s.heap_bytes(),
+            State::Stomp(s) => s.heap_bytes(),
+            State::JsonRpc(s) => s.heap_bytes(),
+        }
+    }
+
     /// A decoder for one WebSocket, chosen by its subprotocol, then its path.
     pub fn new(ctx: AppContext) -> AppDecoder {
         let sub = ctx

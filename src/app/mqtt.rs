@@ -282,6 +282,20 @@ fn properties(r: &mut Reader<'_>, d: &mut MqttDetail) -> R<()> {
 }
 
 impl MqttState {
+    /// Heap bytes held (for the memory budget): partial packets, pending ids, topic
+    /// aliases (their topics counted at [`crate::budget::KEY_GUESS`] bytes each).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use crate::budget::{map_bytes, vec_bytes, KEY_GUESS};
+        vec_bytes(&self.buf[0])
+            + vec_bytes(&self.buf[1])
+            + map_bytes(&self.pending)
+            + self
+                .aliases
+                .iter()
+                .map(|a| map_bytes(a) + a.len() * KEY_GUESS)
+                .sum::<usize>()
+    }
+
     /// A fresh state (protocol level unknown until the CONNECT).
     pub fn new() -> MqttState {
         MqttState {

@@ -123,6 +123,12 @@ const EIO_TYPES: [&str; 7] = [
 ];
 
 impl EioState {
+    /// Heap bytes held (for the memory budget): a packet awaiting its attachments,
+    /// per direction (its names counted at [`crate::budget::KEY_GUESS`] bytes each).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.pending.iter().flatten().count() * 2 * crate::budget::KEY_GUESS
+    }
+
     /// For Engine.IO `version` (3 or 4); `socketio` when the path is `/socket.io/`.
     pub fn new(version: u8, socketio: bool) -> EioState {
         EioState {

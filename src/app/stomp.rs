@@ -162,6 +162,17 @@ enum Parsed {
 }
 
 impl StompState {
+    /// Heap bytes held (for the memory budget): partial frames, receipts awaited
+    /// (their ids counted at [`crate::budget::KEY_GUESS`] bytes each).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use crate::budget::{map_bytes, vec_bytes, KEY_GUESS};
+        vec_bytes(&self.buf[0])
+            + vec_bytes(&self.buf[1])
+            + map_bytes(&self.receipts)
+            + self.receipts.len() * KEY_GUESS
+            + self.version.as_ref().map_or(0, crate::budget::string_bytes)
+    }
+
     /// A fresh state.
     pub fn new() -> StompState {
         StompState {

@@ -126,6 +126,23 @@ pub struct Request {
 }
 
 impl Request {
+    /// Heap bytes of its fields (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{headers_bytes, string_bytes};
+        [
+            &self.method,
+            &self.scheme,
+            &self.path,
+            &self.authority,
+            &self.protocol,
+        ]
+        .into_iter()
+        .flatten()
+        .map(string_bytes)
+        .sum::<usize>()
+            + headers_bytes(&self.headers)
+    }
+
     /// The first value of regular header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
         header(&self.headers, name)
@@ -522,6 +539,14 @@ pub struct H2Layer {
     connect_protocol: Option<u32>,
     push_enabled: bool,
     pending_upgrade_settings: Option<Vec<u8>>,
+    /// Heap bytes of the requests the streams keep (a running count, for the memory
+    /// budget: the streams are not walked for every packet).
+    request_bytes: usize,
+}
+
+/// Heap bytes of the request a stream keeps.
+fn kept_request(s: &Stream) -> usize {
+    s.request.as_ref().map_or(0, Request::heap_bytes)
 }
 
 impl H2Layer {
@@ -537,6 +562,7 @@ impl H2Layer {
             connect_protocol: None,
             push_enabled: true,
             pending_upgrade_settings: None,
+            request_bytes: 0,
         };
         if let Entry::H2cUpgrade { http2_settings } = entry {
             let mut s = Stream::new();
@@ -1195,6 +1221,7 @@ impl H2Layer {
                         code,
                     });
                     if let Some(s) = self.streams.remove(&h.stream) {
+                        self.request_bytes = self.request_bytes.saturating_sub(kept_request(&s));
                         if s.ws == Ws::Open {
                             out(H2Event::WebSocketEnd {
                                 stream: h.stream,
@@ -1407,7 +1434,9 @@ impl H2Layer {
             });
         }
         if s.ended == [true, true] {
-            self.streams.remove(&stream);
+            if let Some(s) = self.streams.remove(&stream) {
+                self.request_bytes = self.request_bytes.saturating_sub(kept_request(&s));
+            }
         }
     }
 
@@ -1445,10 +1474,30 @@ impl H2Layer {
     }
 
     fn insert_stream(&mut self, id: u32, s: Stream) {
-        self.streams.insert(id, s);
-        while self.streams.len() > MAX_STREAMS {
-            self.streams.pop_first();
+        self.request_bytes += kept_request(&s);
+        if let Some(old) = self.streams.insert(id, s) {
+            self.request_bytes = self.request_bytes.saturating_sub(kept_request(&old));
         }
+        while self.streams.len() > MAX_STREAMS {
+            if let Some((_, old)) = self.streams.pop_first() {
+                self.request_bytes = self.request_bytes.saturating_sub(kept_request(&old));
+            }
+        }
+    }
+
+    /// Heap bytes this layer holds (for the memory budget): frame and header-block
+    /// buffers, the HPACK tables (counted at the size the receiver allowed), and the
+    /// streams followed with the requests they keep.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{btree_bytes, vec_bytes};
+        let dir = |d: &DirState| {
+            vec_bytes(&d.buf) + d.hpack_allowed + d.block.as_ref().map_or(0, |b| vec_bytes(&b.buf))
+        };
+        dir(&self.dirs[0])
+            + dir(&self.dirs[1])
+            + btree_bytes(self.streams.len(), std::mem::size_of::<(u32, Stream)>())
+            + self.request_bytes
+            + self.pending_upgrade_settings.as_ref().map_or(0, vec_bytes)
     }
 
     fn headers(
@@ -1828,7 +1877,10 @@ impl H2Layer {
                 pushed_on,
             });
             if let Some(s) = self.streams.get_mut(&stream) {
-                s.request = Some(req);
+                self.request_bytes += req.heap_bytes();
+                if let Some(old) = s.request.replace(req) {
+                    self.request_bytes = self.request_bytes.saturating_sub(old.heap_bytes());
+                }
                 if websocket && pushed_on.is_none() {
                     s.ws = Ws::Pending;
                 }

@@ -52,6 +52,25 @@ pub struct ResponseHead {
 }
 
 /// The first value of header `name` (any case), if present.
+impl RequestHead {
+    /// Heap bytes of its strings and headers (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{headers_bytes, string_bytes};
+        string_bytes(&self.method)
+            + string_bytes(&self.target)
+            + string_bytes(&self.version)
+            + headers_bytes(&self.headers)
+    }
+}
+
+impl ResponseHead {
+    /// Heap bytes of its strings and headers (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{headers_bytes, string_bytes};
+        string_bytes(&self.reason) + string_bytes(&self.version) + headers_bytes(&self.headers)
+    }
+}
+
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()

@@ -224,6 +224,24 @@ impl HttpParser {
         }
     }
 
+    /// Heap bytes this parser holds (for the memory budget): the head being read,
+    /// the line buffers, and the bodies kept.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{deque_bytes, vec_bytes};
+        vec_bytes(&self.head)
+            + vec_bytes(&self.line)
+            + vec_bytes(&self.resync_line)
+            + deque_bytes(&self.pending_methods)
+            + self.body.as_ref().map_or(0, |(b, _)| vec_bytes(b))
+            + deque_bytes(&self.done_bodies)
+            + self
+                .done_bodies
+                .iter()
+                .flatten()
+                .map(|(b, _)| vec_bytes(b))
+                .sum::<usize>()
+    }
+
     /// Keeps whole bodies (at most `max` bytes each; past it cut, and said so) of the
     /// requests whose target `wanted` accepts, or (for a response parser) of the
     /// responses to requests announced with [`HttpParser::expect_kept_response_to`].

@@ -6,7 +6,7 @@
 //! Built from [`ConnStats`] rows (the `stats` view's own numbers), plus one count that
 //! rows do not keep: the HTTP responses that carried data.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -74,73 +74,112 @@ pub struct KindSummary {
 
 /// The columns for `rows`, one per kind present, in [`KINDS`] order.
 pub fn compare(rows: &[CompareRow]) -> Vec<KindSummary> {
-    let mut out = Vec::new();
-    for kind in KINDS {
-        let of_kind: Vec<&CompareRow> = rows.iter().filter(|r| r.stats.kind == kind).collect();
-        if of_kind.is_empty() {
-            continue;
-        }
-        let sum = |f: &dyn Fn(&CompareRow) -> u64| of_kind.iter().map(|r| f(r)).sum::<u64>();
-        let messages = sum(&|r| r.stats.messages);
-        let requests = sum(&|r| r.stats.requests);
-        let responses_with_data = sum(&|r| r.responses_with_data);
-        let wire_bytes = sum(&|r| r.stats.bytes.wire);
-        let payload_bytes = sum(&|r| r.stats.bytes.payload);
-        let ws = kind == "websocket";
-        let http = kind.starts_with("http");
-        let messages_or_requests = match (ws, http) {
-            (true, _) => messages,
-            (_, true) => requests,
-            _ => 0,
-        };
-        let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
-        let requests_per_message = if ws {
-            Some(0.0)
-        } else if http {
-            ratio(requests, responses_with_data)
-        } else {
-            None
-        };
-        let mut latencies: Vec<f64> = of_kind
-            .iter()
-            .filter_map(|r| {
-                if ws {
-                    r.stats.ping_rtt_ms
-                } else {
-                    r.stats.http_latency_ms
-                }
-            })
-            .collect();
-        let median_latency_ms = median(&mut latencies);
-        let mut beats: Vec<f64> = of_kind
-            .iter()
-            .filter_map(|r| r.stats.heartbeat_ms)
-            .collect();
-        let heartbeat_ms = median(&mut beats);
-        out.push(KindSummary {
-            kind,
-            connections: of_kind.len() as u64,
-            messages_or_requests,
-            messages,
-            requests,
-            responses_with_data,
-            wire_bytes,
-            payload_bytes,
-            overhead: crate::analysis::summary::overhead(wire_bytes, payload_bytes),
-            overhead_bytes_per_message: ratio(
-                wire_bytes.saturating_sub(payload_bytes),
-                messages_or_requests,
-            ),
-            requests_per_message,
-            median_latency_ms,
-            latency: median_latency_ms.map(|_| if ws { "ping_rtt" } else { "request_response" }),
-            heartbeat_ms,
-        });
+    let mut t = KindTotals::default();
+    for r in rows {
+        t.add(&r.stats, r.responses_with_data);
     }
-    out
+    t.summaries()
 }
 
-/// The upper median (as `stats` takes it), None for no values.
+/// What the comparison needs of each kind's connections, folded as each row comes:
+/// sums, and the latencies and heartbeats whose medians it gives. A row is not kept
+/// (a capture can have millions), only its few numbers.
+#[derive(Clone, Debug, Default)]
+pub struct KindTotals {
+    kinds: [Folded; KINDS.len()],
+}
+
+#[derive(Clone, Debug, Default)]
+struct Folded {
+    connections: u64,
+    messages: u64,
+    requests: u64,
+    responses_with_data: u64,
+    wire_bytes: u64,
+    payload_bytes: u64,
+    latencies: Vec<f64>,
+    beats: Vec<f64>,
+}
+
+impl KindTotals {
+    /// One connection's row, with its responses that carried data.
+    pub fn add(&mut self, r: &ConnStats, responses_with_data: u64) {
+        let Some(i) = KINDS.iter().position(|k| *k == r.kind) else {
+            return;
+        };
+        let f = &mut self.kinds[i];
+        f.connections += 1;
+        f.messages += r.messages;
+        f.requests += r.requests;
+        f.responses_with_data += responses_with_data;
+        f.wire_bytes += r.bytes.wire;
+        f.payload_bytes += r.bytes.payload;
+        let latency = if r.kind == "websocket" {
+            r.ping_rtt_ms
+        } else {
+            r.http_latency_ms
+        };
+        f.latencies.extend(latency);
+        f.beats.extend(r.heartbeat_ms);
+    }
+
+    /// Heap bytes held (for the memory budget): the latencies and heartbeats kept.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::vec_bytes;
+        self.kinds
+            .iter()
+            .map(|f| vec_bytes(&f.latencies) + vec_bytes(&f.beats))
+            .sum()
+    }
+
+    /// The columns, one per kind present, in [`KINDS`] order.
+    pub fn summaries(&self) -> Vec<KindSummary> {
+        let mut out = Vec::new();
+        for (kind, f) in KINDS.into_iter().zip(&self.kinds) {
+            if f.connections == 0 {
+                continue;
+            }
+            let ws = kind == "websocket";
+            let http = kind.starts_with("http");
+            let messages_or_requests = match (ws, http) {
+                (true, _) => f.messages,
+                (_, true) => f.requests,
+                _ => 0,
+            };
+            let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
+            let requests_per_message = if ws {
+                Some(0.0)
+            } else if http {
+                ratio(f.requests, f.responses_with_data)
+            } else {
+                None
+            };
+            let median_latency_ms = median(&mut f.latencies.clone());
+            out.push(KindSummary {
+                kind,
+                connections: f.connections,
+                messages_or_requests,
+                messages: f.messages,
+                requests: f.requests,
+                responses_with_data: f.responses_with_data,
+                wire_bytes: f.wire_bytes,
+                payload_bytes: f.payload_bytes,
+                overhead: crate::analysis::summary::overhead(f.wire_bytes, f.payload_bytes),
+                overhead_bytes_per_message: ratio(
+                    f.wire_bytes.saturating_sub(f.payload_bytes),
+                    messages_or_requests,
+                ),
+                requests_per_message,
+                median_latency_ms,
+                latency: median_latency_ms
+                    .map(|_| if ws { "ping_rtt" } else { "request_response" }),
+                heartbeat_ms: median(&mut f.beats.clone()),
+            });
+        }
+        out
+    }
+}
+
 fn median(v: &mut [f64]) -> Option<f64> {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied()
@@ -237,11 +276,25 @@ pub fn response_has_data(status: u16, headers: &[(String, String)]) -> bool {
 pub struct CompareBuilder {
     stats: StatsBuilder,
     data_responses: HashMap<u64, u64>,
+    /// Ended connections `--grep` does not show, until their rows come out.
+    hidden: HashSet<u64>,
+    totals: KindTotals,
     json: bool,
     lang: Lang,
 }
 
 impl CompareBuilder {
+    /// Rows released by the stats builder go into the totals; only their numbers stay.
+    fn fold(&mut self, rows: Vec<ConnStats>) {
+        for r in rows {
+            let with_data = self.data_responses.remove(&r.conn).unwrap_or(0);
+            // Hidden connections are held only until their row comes out.
+            if !self.hidden.remove(&r.conn) {
+                self.totals.add(&r, with_data);
+            }
+        }
+    }
+
     /// A builder printing a text table, or JSON objects when `json`.
     pub fn new(json: bool) -> CompareBuilder {
         CompareBuilder::with_lang(json, Lang::En)
@@ -252,6 +305,8 @@ impl CompareBuilder {
         CompareBuilder {
             stats: StatsBuilder::new(),
             data_responses: HashMap::new(),
+            hidden: HashSet::new(),
+            totals: KindTotals::default(),
             json,
             lang,
         }
@@ -279,20 +334,26 @@ impl Report for CompareBuilder {
         _out: &mut dyn Write,
     ) -> io::Result<()> {
         self.stats.conn_closed(conn, totals);
+        let rows = self.stats.ready();
+        self.fold(rows);
         Ok(())
     }
 
+    fn hide_conn(&mut self, conn: u64) {
+        self.hidden.insert(conn);
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.stats.heap_bytes()
+            + crate::budget::map_bytes(&self.data_responses)
+            + self.hidden.capacity() * 16
+            + self.totals.heap_bytes()
+    }
+
     fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
-        let rows: Vec<CompareRow> = self
-            .stats
-            .finish()
-            .into_iter()
-            .map(|stats| CompareRow {
-                responses_with_data: self.data_responses.get(&stats.conn).copied().unwrap_or(0),
-                stats,
-            })
-            .collect();
-        let cols = compare(&rows);
+        let rows = self.stats.finish();
+        self.fold(rows);
+        let cols = self.totals.summaries();
         if self.json {
             for c in &cols {
                 serde_json::to_writer(&mut *out, c)?;

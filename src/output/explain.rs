@@ -1144,6 +1144,7 @@ impl Report for ExplainedTimeline {
         _out: &mut dyn Write,
     ) -> io::Result<()> {
         self.explainer.conn_closed(conn);
+        self.text.conn_closed(conn);
         Ok(())
     }
 }

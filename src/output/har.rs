@@ -194,6 +194,30 @@ struct Conn {
     request: Option<Req>,
     response: Option<Resp>,
     upgraded: Option<Entry>,
+    /// Heap bytes of the messages kept in `upgraded`.
+    msg_bytes: usize,
+    /// Its heap bytes counted in [`HarWriter::held`].
+    charged: usize,
+}
+
+impl Conn {
+    /// Heap bytes held for this connection's entry (for the memory budget).
+    fn heap_bytes(&self) -> usize {
+        use crate::budget::{headers_bytes, string_bytes};
+        let req = |r: &Req| {
+            headers_bytes(&r.1) + string_bytes(&r.2) + string_bytes(&r.3) + string_bytes(&r.4)
+        };
+        let resp = |r: &Resp| string_bytes(&r.2) + string_bytes(&r.3) + headers_bytes(&r.4);
+        let heads = self.request.as_ref().map_or(0, req) + self.response.as_ref().map_or(0, resp);
+        std::mem::size_of::<Conn>()
+            + string_bytes(&self.server)
+            + string_bytes(&self.client_port)
+            + heads
+            + self.upgraded.as_ref().map_or(0, |e| {
+                // The entry copies the heads.
+                heads + crate::budget::vec_bytes(&e.web_socket_messages) + self.msg_bytes
+            })
+    }
 }
 
 /// Builds HAR entries from the events and writes them as connections end.
@@ -201,6 +225,9 @@ pub struct HarWriter<W: Write> {
     out: W,
     conns: HashMap<u64, Conn>,
     entries: usize,
+    /// Heap bytes of the open connections' entries (a running count, for the memory
+    /// budget: every message of a WebSocket is kept until it ends).
+    held: usize,
 }
 
 impl<W: Write> HarWriter<W> {
@@ -215,6 +242,7 @@ impl<W: Write> HarWriter<W> {
             out,
             conns: HashMap::new(),
             entries: 0,
+            held: 0,
         })
     }
 
@@ -223,9 +251,20 @@ impl<W: Write> HarWriter<W> {
         self.entries
     }
 
+    /// Heap bytes held for the connections still open (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.held + crate::budget::map_bytes(&self.conns)
+    }
+
     /// One event of the capture (its message payloads must be kept).
     pub fn event(&mut self, e: &Event) {
         let c = self.conns.entry(e.conn).or_default();
+        Self::add(c, e);
+        let now = c.heap_bytes();
+        crate::budget::recount(&mut self.held, &mut c.charged, now);
+    }
+
+    fn add(c: &mut Conn, e: &Event) {
         match &e.kind {
             EventKind::ConnOpen { client, server, .. } => {
                 c.server = host_of(server).to_string();
@@ -275,6 +314,12 @@ impl<W: Write> HarWriter<W> {
                     return;
                 };
                 let text = *kind == MessageKind::Text;
+                let data = if text {
+                    String::from_utf8_lossy(&p.bytes).into_owned()
+                } else {
+                    base64::engine::general_purpose::STANDARD.encode(&p.bytes)
+                };
+                c.msg_bytes += crate::budget::string_bytes(&data) + 8;
                 entry.web_socket_messages.push(WsMessage {
                     kind: if e.dir == Some(Direction::S2C) {
                         "receive"
@@ -284,11 +329,7 @@ impl<W: Write> HarWriter<W> {
                     .into(),
                     time: e.ts.0 as f64 / 1e6,
                     opcode: if text { 1 } else { 2 },
-                    data: if text {
-                        String::from_utf8_lossy(&p.bytes).into_owned()
-                    } else {
-                        base64::engine::general_purpose::STANDARD.encode(&p.bytes)
-                    },
+                    data,
                     truncated: p.truncated,
                 });
             }
@@ -298,7 +339,11 @@ impl<W: Write> HarWriter<W> {
 
     /// `conn` ended: its entry (if it was a WebSocket) is written.
     pub fn conn_closed(&mut self, conn: u64) -> io::Result<()> {
-        let Some(entry) = self.conns.remove(&conn).and_then(|c| c.upgraded) else {
+        let Some(c) = self.conns.remove(&conn) else {
+            return Ok(());
+        };
+        crate::budget::release(&mut self.held, c.charged);
+        let Some(entry) = c.upgraded else {
             return Ok(());
         };
         if self.entries > 0 {
@@ -312,7 +357,9 @@ impl<W: Write> HarWriter<W> {
 
     /// `conn` ended and is not exported.
     pub fn forget(&mut self, conn: u64) {
-        self.conns.remove(&conn);
+        if let Some(c) = self.conns.remove(&conn) {
+            crate::budget::release(&mut self.held, c.charged);
+        }
     }
 
     /// Ends the file (connections still open are written first, in number order).

@@ -22,7 +22,7 @@ use super::order::InOrder;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::compare::{self, CompareRow};
+use super::compare;
 use super::explain::{capitalise, check_name, close_meaning, Explainer, Lang, Phase};
 use super::mermaid::{opens_h2_websocket, summary_of, ConnDiagram};
 use super::stats::StatsBuilder;
@@ -121,6 +121,69 @@ struct TlsOffer {
 }
 
 impl ConnLesson {
+    /// How many rows, notes and arrows it holds: its heap bytes are counted again when
+    /// this changes (they stop changing at the bounds on rows).
+    fn shape(&self) -> usize {
+        self.phases
+            .values()
+            .map(|p| p.rows.len() + p.notes.len())
+            .sum::<usize>()
+            + self.checks.len()
+            + self.closes.len()
+            + self.teardown.len()
+            + self.violations.len()
+            + self.diagram.shape()
+            + usize::from(self.request.is_some())
+            + self.tls_offer.alpn.len()
+            + self.tls_offer.versions.len()
+            + self.streams.values().map(|s| 1 + s.shape()).sum::<usize>()
+    }
+
+    /// Heap bytes held (for the memory budget): its rows and their text, the request,
+    /// the diagram, its streams' lessons.
+    fn heap_bytes(&self) -> usize {
+        use crate::budget::{btree_bytes, string_bytes, vec_bytes};
+        let rows =
+            |v: &Vec<Row>| vec_bytes(v) + v.iter().map(|r| string_bytes(&r.summary)).sum::<usize>();
+        std::mem::size_of::<ConnLesson>()
+            + string_bytes(&self.client)
+            + string_bytes(&self.server)
+            + btree_bytes(self.phases.len(), std::mem::size_of::<(Phase, PhaseRows)>())
+            + self
+                .phases
+                .values()
+                .map(|p| {
+                    rows(&p.rows)
+                        + vec_bytes(&p.notes)
+                        + p.notes.iter().map(string_bytes).sum::<usize>()
+                })
+                .sum::<usize>()
+            + self.request.as_ref().map_or(0, RequestHead::heap_bytes)
+            + vec_bytes(&self.checks)
+            + vec_bytes(&self.closes)
+            + self
+                .closes
+                .iter()
+                .map(|c| string_bytes(&c.reason))
+                .sum::<usize>()
+            + rows(&self.teardown)
+            + vec_bytes(&self.violations)
+            + self
+                .violations
+                .iter()
+                .map(|(r, s)| string_bytes(&r.summary) + string_bytes(s))
+                .sum::<usize>()
+            + self.diagram.heap_bytes()
+            + vec_bytes(&self.tls_offer.alpn)
+            + vec_bytes(&self.tls_offer.versions)
+            + self.stream.as_ref().map_or(0, |(_, s)| s.heap_bytes())
+            + self
+                .streams
+                .values()
+                .map(ConnLesson::heap_bytes)
+                .sum::<usize>()
+    }
+
     fn new(conn: u64, first: Timestamp, lang: Lang) -> ConnLesson {
         ConnLesson {
             first,
@@ -247,12 +310,18 @@ pub struct Lesson {
     /// Each HTTP/2 stream is explained as a connection of its own.
     stream_explainers: HashMap<(u64, u32), Explainer>,
     stats: StatsBuilder,
-    open: HashMap<u64, ConnLesson>,
-    done: InOrder<ConnLesson>,
+    /// Boxed: a table of large entries holds twice their room, three times while it grows.
+    open: HashMap<u64, Box<ConnLesson>>,
+    done: InOrder<Box<ConnLesson>>,
     title_done: bool,
     /// Written as one HTML page ([`super::html`]) instead of Markdown.
     html: bool,
-    compared: Vec<CompareRow>,
+    compared: compare::KindTotals,
+    /// Per connection with a lesson open or waiting: its shape and heap bytes when
+    /// last counted.
+    charges: HashMap<u64, (usize, usize)>,
+    /// Heap bytes of the lessons open or waiting for their turn (for the memory budget).
+    held: usize,
     /// Stats rows released before their lesson was (kept until it is).
     rows: HashMap<u64, super::ConnStats>,
 }
@@ -270,8 +339,10 @@ impl Lesson {
             done: InOrder::new(),
             title_done: false,
             html: false,
-            compared: Vec::new(),
+            compared: compare::KindTotals::default(),
             rows: HashMap::new(),
+            charges: HashMap::new(),
+            held: 0,
         }
     }
 
@@ -320,6 +391,9 @@ impl Lesson {
             self.done.ready()
         };
         for (k, c) in ready {
+            if let Some((_, charged)) = self.charges.remove(&k) {
+                crate::budget::release(&mut self.held, charged);
+            }
             self.title(out)?;
             let Some(stats) = self.rows.remove(&k) else {
                 continue;
@@ -336,10 +410,7 @@ impl Lesson {
                 let svg = self.html.then(|| st.diagram.svg());
                 self.emit(out, &text, svg.as_deref())?;
             }
-            self.compared.push(CompareRow {
-                stats,
-                responses_with_data: c.data_responses,
-            });
+            self.compared.add(&stats, c.data_responses);
         }
         Ok(())
     }
@@ -353,7 +424,7 @@ impl Report for Lesson {
         let c = self
             .open
             .entry(e.conn)
-            .or_insert_with(|| ConnLesson::new(e.conn, e.ts, lang));
+            .or_insert_with(|| Box::new(ConnLesson::new(e.conn, e.ts, lang)));
         // A WebSocket's stream is a lesson of its own; other requests stay with the connection.
         let own = e
             .stream
@@ -390,8 +461,27 @@ impl Report for Lesson {
             }
             None => c.add(e, summary, notes),
         }
+        let shape = c.shape();
+        let charge = self.charges.entry(e.conn).or_default();
+        if charge.0 != shape || charge.1 == 0 {
+            charge.0 = shape;
+            crate::budget::recount(&mut self.held, &mut charge.1, c.heap_bytes());
+        }
         self.stats.event(e.clone());
         Ok(())
+    }
+
+    fn heap_bytes(&self) -> usize {
+        use crate::budget::map_bytes;
+        self.held
+            + map_bytes(&self.open)
+            + map_bytes(&self.charges)
+            // Rows waiting for their lesson: their strings (two addresses) estimated.
+            + map_bytes(&self.rows)
+            + self.rows.len() * 2 * crate::budget::KEY_GUESS
+            + self.stats.heap_bytes()
+            + self.text.heap_bytes()
+            + self.compared.heap_bytes()
     }
 
     fn conn_closed(
@@ -401,6 +491,7 @@ impl Report for Lesson {
         out: &mut dyn Write,
     ) -> io::Result<()> {
         self.explainer.conn_closed(conn);
+        self.text.conn_closed(conn);
         self.stream_explainers.retain(|(c, _), _| *c != conn);
         self.stats.conn_closed(conn, totals);
         if let Some(c) = self.open.remove(&conn) {
@@ -414,7 +505,7 @@ impl Report for Lesson {
             self.done.push(conn, c);
         }
         self.write_ready(out, true)?;
-        let cols = compare::compare(&self.compared);
+        let cols = self.compared.summaries();
         if cols.len() > 1 {
             let title = msg!(self.lang, "lesson.connections_compared_kind");
             let note = msg!(self.lang, "lesson.overhead_bytes_wire_per_payload");

@@ -58,6 +58,31 @@ pub struct ConnDiagram {
 }
 
 impl ConnDiagram {
+    /// Heap bytes held (for the memory budget): its lines and arrows.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        use crate::budget::{string_bytes, vec_bytes};
+        let items: usize = self
+            .items
+            .iter()
+            .map(|i| match i {
+                Item::Arrow { text, .. } | Item::Note { text, .. } => string_bytes(text),
+            })
+            .sum();
+        string_bytes(&self.client)
+            + string_bytes(&self.server)
+            + vec_bytes(&self.lines)
+            + self.lines.iter().map(string_bytes).sum::<usize>()
+            + vec_bytes(&self.items)
+            + items
+            + vec_bytes(&self.noted)
+    }
+
+    /// How many lines and arrows it holds: its heap bytes are counted again when this
+    /// changes (they stop changing at the bound on arrows).
+    pub(crate) fn shape(&self) -> usize {
+        self.lines.len() + self.items.len() + self.noted.len()
+    }
+
     /// An empty diagram for connection `conn`, at most `max_arrows` arrows.
     pub fn new(conn: u64, lang: Lang, max_arrows: usize) -> ConnDiagram {
         ConnDiagram {
@@ -411,6 +436,11 @@ pub struct Diagrams {
     open: HashMap<u64, (ConnDiagram, BTreeMap<u32, ConnDiagram>)>,
     done: InOrder<String>,
     written: usize,
+    /// Per open connection: its diagrams' shape and heap bytes when last counted.
+    charges: HashMap<u64, (usize, usize)>,
+    /// Heap bytes of the open diagrams and of the rendered ones waiting (for the
+    /// memory budget).
+    held: usize,
 }
 
 impl Diagrams {
@@ -423,6 +453,8 @@ impl Diagrams {
             open: HashMap::new(),
             done: InOrder::new(),
             written: 0,
+            charges: HashMap::new(),
+            held: 0,
         }
     }
 
@@ -433,6 +465,7 @@ impl Diagrams {
             self.done.ready()
         };
         for (_, d) in ready {
+            crate::budget::release(&mut self.held, d.capacity());
             if self.written > 0 {
                 out.write_all(b"\n")?;
             }
@@ -477,7 +510,26 @@ impl Report for Diagrams {
                 .event(e, summary_of(&line)),
             _ => conn.event(e, summary_of(&line)),
         }
+        let shape = conn.shape() + streams.values().map(ConnDiagram::shape).sum::<usize>();
+        let charge = self.charges.entry(e.conn).or_default();
+        if charge.0 != shape || charge.1 == 0 {
+            let bytes = std::mem::size_of::<ConnDiagram>()
+                + conn.heap_bytes()
+                + streams
+                    .values()
+                    .map(|d| std::mem::size_of::<(u32, ConnDiagram)>() + d.heap_bytes())
+                    .sum::<usize>();
+            charge.0 = shape;
+            crate::budget::recount(&mut self.held, &mut charge.1, bytes);
+        }
         Ok(())
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.held
+            + crate::budget::map_bytes(&self.open)
+            + crate::budget::map_bytes(&self.charges)
+            + self.text.heap_bytes()
     }
 
     fn conn_closed(
@@ -486,15 +538,27 @@ impl Report for Diagrams {
         _totals: &crate::analysis::ConnTotals,
         out: &mut dyn Write,
     ) -> io::Result<()> {
+        self.text.conn_closed(conn);
+        if let Some((_, charged)) = self.charges.remove(&conn) {
+            crate::budget::release(&mut self.held, charged);
+        }
         if let Some(d) = self.open.remove(&conn) {
-            self.done.push(conn, render_all(&d));
+            let text = render_all(&d);
+            // Waiting for its turn: counted until written.
+            self.held += text.capacity();
+            self.done.push(conn, text);
         }
         self.write_ready(out, false)
     }
 
     fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         for (conn, d) in std::mem::take(&mut self.open) {
-            self.done.push(conn, render_all(&d));
+            let text = render_all(&d);
+            self.held += text.capacity();
+            self.done.push(conn, text);
+        }
+        for (_, (_, charged)) in self.charges.drain() {
+            crate::budget::release(&mut self.held, charged);
         }
         self.write_ready(out, true)
     }

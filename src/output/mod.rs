@@ -57,6 +57,13 @@ pub trait Report {
     fn finish(&mut self, _out: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+    /// The selection (`--grep`) does not show `conn`: a summary leaves it out.
+    /// Said when the connection ends, before [`Report::conn_closed`].
+    fn hide_conn(&mut self, _conn: u64) {}
+    /// Heap bytes kept per connection, counted in the memory budget ([`crate::budget`]).
+    fn heap_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// Which teaching view to build (see [`TeachMode::report`]).

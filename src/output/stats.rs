@@ -21,15 +21,46 @@ pub const MAX_WAITING_ROWS: usize = super::order::MAX_WAITING;
 /// after its connection's (which sums every stream).
 #[derive(Default)]
 pub struct StatsBuilder {
-    open: ConnMap<Open>,
+    /// Boxed: a summary is large, and a table of them would hold twice their room
+    /// (and three times while it grows).
+    open: ConnMap<Box<Open>>,
     done: InOrder<Vec<ConnStats>>,
     streams: bool,
+    /// Heap bytes of the open summaries, of the rows waiting and of the table (a
+    /// running count, for the memory budget).
+    held: usize,
+    /// The table's part of `held`.
+    table: usize,
 }
 
 /// One open connection: its summary, and its HTTP/2 streams'.
 struct Open {
     conn: Summary,
     streams: BTreeMap<u32, Summary>,
+    /// Its heap bytes counted in [`StatsBuilder::held`].
+    charged: usize,
+}
+
+impl Open {
+    fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<Open>()
+            + crate::budget::ALLOC_OVERHEAD
+            + self.conn.heap_bytes()
+            + crate::budget::btree_bytes(self.streams.len(), std::mem::size_of::<(u32, Summary)>())
+            + self
+                .streams
+                .values()
+                .map(Summary::heap_bytes)
+                .sum::<usize>()
+    }
+}
+
+/// Heap bytes of finished rows waiting for their turn.
+fn rows_bytes(rows: &[ConnStats]) -> usize {
+    rows.iter()
+        .map(|r| std::mem::size_of::<ConnStats>() + r.heap_bytes())
+        .sum::<usize>()
+        + crate::budget::ALLOC_OVERHEAD
 }
 
 impl StatsBuilder {
@@ -48,9 +79,14 @@ impl StatsBuilder {
 
     /// Takes one event into account.
     pub fn add(&mut self, e: &Event) {
-        let o = self.open.entry(e.conn).or_insert_with(|| Open {
-            conn: Summary::new(e.conn, e.ts),
-            streams: BTreeMap::new(),
+        let mut new = false;
+        let o = self.open.entry(e.conn).or_insert_with(|| {
+            new = true;
+            Box::new(Open {
+                conn: Summary::new(e.conn, e.ts),
+                streams: BTreeMap::new(),
+                charged: 0,
+            })
         });
         o.conn.add(e);
         if let (true, Some(s)) = (self.streams, e.stream) {
@@ -61,6 +97,35 @@ impl StatsBuilder {
                 .or_insert_with(|| Summary::for_stream(e.conn, s, e.ts, &client, &server))
                 .add(e);
         }
+        if new || e.stream.is_some() || Summary::may_grow(&e.kind) {
+            let now = o.heap_bytes();
+            crate::budget::recount(&mut self.held, &mut o.charged, now);
+        }
+        if new {
+            self.recount_table();
+        }
+    }
+
+    /// Counts the table again (a connection came or went).
+    fn recount_table(&mut self) {
+        let now = crate::budget::map_bytes(&self.open);
+        crate::budget::recount(&mut self.held, &mut self.table, now);
+    }
+
+    /// Heap bytes held: the open connections' summaries, the rows waiting for an
+    /// older connection to end, the table (for the memory budget).
+    pub fn heap_bytes(&self) -> usize {
+        self.held
+    }
+
+    /// Rows released: no longer counted.
+    fn released(&mut self, out: Vec<(u64, Vec<ConnStats>)>) -> Vec<ConnStats> {
+        let mut rows = Vec::new();
+        for (_, r) in out {
+            crate::budget::release(&mut self.held, rows_bytes(&r));
+            rows.extend(r);
+        }
+        rows
     }
 
     /// The summary so far of an open connection.
@@ -71,11 +136,8 @@ impl StatsBuilder {
     /// Rows ready to print, in connection order (see [`InOrder`]: past
     /// [`MAX_WAITING_ROWS`] waiting, rows go out as their connections end).
     pub fn ready(&mut self) -> Vec<ConnStats> {
-        self.done
-            .ready()
-            .into_iter()
-            .flat_map(|(_, rows)| rows)
-            .collect()
+        let out = self.done.ready();
+        self.released(out)
     }
 
     /// The end of the input: every row, in connection order; `totals` gives the
@@ -86,11 +148,8 @@ impl StatsBuilder {
             let t = totals(conn).unwrap_or_default();
             self.conn_closed(conn, &t);
         }
-        self.done
-            .finish()
-            .into_iter()
-            .flat_map(|(_, rows)| rows)
-            .collect()
+        let out = self.done.finish();
+        self.released(out)
     }
 
     /// The end of the input: every row, in connection order.
@@ -106,6 +165,9 @@ impl Sink for StatsBuilder {
 
     fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
         if let Some(o) = self.open.remove(&conn) {
+            crate::budget::release(&mut self.held, o.charged);
+            self.recount_table();
+            let o = *o;
             let mut rows = vec![o.conn.close(totals)];
             // Streams that carried a WebSocket; plain requests count in the connection's row.
             rows.extend(
@@ -114,8 +176,13 @@ impl Sink for StatsBuilder {
                     .map(|s| s.close(totals))
                     .filter(|r| r.kind == "websocket"),
             );
+            self.held += rows_bytes(&rows);
             self.done.push(conn, rows);
         }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        StatsBuilder::heap_bytes(self)
     }
 }
 

@@ -24,7 +24,12 @@ use crate::types::{Direction, Timestamp};
 pub struct TextTimeline {
     lang: Lang,
     start: Option<Timestamp>,
+    /// Each open connection's last request (`GET /chat`), for its upgrade's line.
     targets: HashMap<u64, String>,
+    /// Heap bytes of the strings of `targets` (for the memory budget).
+    target_bytes: usize,
+    /// Heap bytes of the table `targets`, as of its last insertion.
+    table_bytes: usize,
 }
 
 impl TextTimeline {
@@ -50,6 +55,19 @@ impl TextTimeline {
             "VIOL" => msg!(lang, "text.phase_viol"),
             other => other.to_string(),
         }
+    }
+
+    /// `conn` has ended: its last request is forgotten.
+    pub fn conn_closed(&mut self, conn: u64) {
+        if let Some(t) = self.targets.remove(&conn) {
+            crate::budget::release(&mut self.target_bytes, crate::budget::string_bytes(&t));
+        }
+    }
+
+    /// Heap bytes kept per open connection (for the memory budget).
+    #[inline]
+    pub fn heap_bytes(&self) -> usize {
+        self.target_bytes + self.table_bytes
     }
 
     /// Time zero: the capture's first packet (before it is set, the first event).
@@ -157,7 +175,13 @@ impl TextTimeline {
                 {
                     let _ = write!(out, " (Upgrade: {v})");
                 }
-                self.targets.insert(e.conn, format!("{method} {target}"));
+                let t = format!("{method} {target}");
+                self.target_bytes += crate::budget::string_bytes(&t);
+                if let Some(old) = self.targets.insert(e.conn, t) {
+                    let old = crate::budget::string_bytes(&old);
+                    crate::budget::release(&mut self.target_bytes, old);
+                }
+                self.table_bytes = crate::budget::map_bytes(&self.targets);
             }
             EventKind::HttpResponse {
                 status,

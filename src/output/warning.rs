@@ -44,6 +44,13 @@ pub fn warning_text(lang: Lang, w: &Warning) -> String {
             )
         }
         Warning::NotShown { count } => msg!(lang, "warn.not_shown", count = count),
+        Warning::Evicted { count, limit, peak } => msg!(
+            lang,
+            "warn.evicted",
+            count = count,
+            limit = crate::budget::show_size(*limit),
+            peak = crate::budget::show_size(*peak)
+        ),
     };
     // Nothing in a warning comes from the wire, but a view prints it as it is.
     safe(&text)
@@ -72,6 +79,12 @@ fn tcp(lang: Lang, w: &TcpWarning) -> String {
         TcpWarning::FlowTableFull { max_flows, pkt } => {
             msg!(lang, "warn.flow_table_full", max = max_flows, pkt = pkt)
         }
+        TcpWarning::MemoryBudget { limit, pkt } => msg!(
+            lang,
+            "warn.memory_budget",
+            limit = crate::budget::show_size(limit),
+            pkt = pkt
+        ),
     }
 }
 

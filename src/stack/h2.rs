@@ -54,6 +54,23 @@ impl H2Session {
         }
     }
 
+    /// Heap bytes held (for the memory budget): the HTTP/2 layer's, and each
+    /// WebSocket's session and decoder (at most [`MAX_WEBSOCKETS`]).
+    pub fn heap_bytes(&self) -> usize {
+        self.layer.heap_bytes()
+            + crate::budget::btree_bytes(self.ws.len(), std::mem::size_of::<(u32, Ws)>())
+            + self
+                .ws
+                .values()
+                .map(|w| {
+                    w.session.heap_bytes()
+                        + w.decoder
+                            .as_ref()
+                            .map_or(0, |d| std::mem::size_of::<AppDecoder>() + d.heap_bytes())
+                })
+                .sum::<usize>()
+    }
+
     /// Bytes of `dir`'s stream.
     pub fn feed(
         &mut self,

@@ -106,6 +106,40 @@ impl Http1 {
         }
     }
 
+    /// Heap bytes this layer holds (for the memory budget): both parsers (heads being
+    /// read, bodies kept), the upgrade requests awaiting answers, the client bytes held
+    /// while an upgrade is answered, and the long-polling state.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{deque_bytes, string_bytes, vec_bytes};
+        let polling = self.polling.as_ref().map_or(0, |p| {
+            std::mem::size_of::<Polling>()
+                + p.decoder.as_ref().map_or(0, AppDecoder::heap_bytes)
+                + deque_bytes(&p.targets)
+                + p.targets.iter().flatten().map(string_bytes).sum::<usize>()
+                + p.request.as_ref().map_or(0, |(r, t)| {
+                    std::mem::size_of::<RequestHead>() + r.heap_bytes() + string_bytes(t)
+                })
+                + p.response.as_ref().map_or(0, |(r, t)| {
+                    std::mem::size_of::<ResponseHead>() + r.heap_bytes() + string_bytes(t)
+                })
+        });
+        self.requests.heap_bytes()
+            + self.responses.heap_bytes()
+            + deque_bytes(&self.outstanding)
+            + self
+                .outstanding
+                .iter()
+                .flatten()
+                .map(RequestHead::heap_bytes)
+                .sum::<usize>()
+            + vec_bytes(&self.held)
+            + self
+                .h2c_settings
+                .as_ref()
+                .map_or(0, |s| s.as_ref().map_or(0, vec_bytes))
+            + polling
+    }
+
     /// Decodes Engine.IO long-polling bodies (requests and responses to `/socket.io/`
     /// targets, each kept whole up to `max_body` bytes): their heads are emitted once
     /// the body is complete, as [`LayerEvent::Polled`].

@@ -275,6 +275,24 @@ impl Stack {
         self.app.carries()
     }
 
+    /// Heap bytes this connection's layers hold (for the memory budget,
+    /// [`crate::budget`]): every layer's buffers and state, the boxed layers' own size.
+    /// A few loads for a WebSocket or HTTP/1.1 connection: it is asked after every
+    /// chunk of the stream.
+    #[inline]
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let tls = self.tls.as_ref().map_or(0, |t| {
+            size_of::<Tls>()
+                + t.layer.heap_bytes()
+                + t.totals
+                    .alpn
+                    .as_ref()
+                    .map_or(0, crate::budget::string_bytes)
+        });
+        self.app.heap_bytes() + tls
+    }
+
     /// TLS records and bytes, when the connection is TLS.
     pub fn tls_totals(&self) -> Option<TlsTotals> {
         self.tls.as_ref().map(|t| t.totals.clone())
@@ -548,6 +566,22 @@ pub(crate) fn ws_out(
 }
 
 impl App {
+    #[inline]
+    fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let top = match &self.top {
+            Top::Recognise(r) => r.heap_bytes(),
+            Top::Http1(h) => size_of::<Http1>() + h.heap_bytes(),
+            Top::WebSocket(s) => size_of::<WsSession>() + s.heap_bytes(),
+            Top::H2(h) => size_of::<h2::H2Session>() + h.heap_bytes(),
+            Top::Opaque(_) => 0,
+        };
+        top + self
+            .decoder
+            .as_ref()
+            .map_or(0, |d| size_of::<AppDecoder>() + d.heap_bytes())
+    }
+
     fn carries(&self) -> Carries {
         match &self.top {
             Top::Recognise(_) => Carries::Unknown,

@@ -63,6 +63,13 @@ impl Recogniser {
         }
     }
 
+    /// Heap bytes held (for the memory budget): the first bytes while too few to tell.
+    pub fn heap_bytes(&self) -> usize {
+        self.first
+            .as_ref()
+            .map_or(0, |(_, b)| crate::budget::vec_bytes(b))
+    }
+
     /// The bytes held while too few to tell.
     pub fn take_held(&mut self) -> Option<(Direction, Vec<u8>)> {
         self.first.take()

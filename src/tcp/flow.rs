@@ -155,9 +155,20 @@ struct Flow {
     fin_acked: [bool; 2],
     rx: [Reassembler; 2],
     warned_overflow: [bool; 2],
+    /// The reassembly bytes counted in [`FlowTable::rx_bytes`] for this flow.
+    charged: usize,
 }
 
 impl Flow {
+    /// Brings the table's count of reassembly bytes up to date with this flow's.
+    #[inline]
+    fn recount(&mut self, rx_bytes: &mut usize) {
+        let now = self.rx[0].heap_bytes() + self.rx[1].heap_bytes();
+        if now != self.charged {
+            crate::budget::recount(rx_bytes, &mut self.charged, now);
+        }
+    }
+
     fn dir_of(&self, src: SocketAddr) -> Direction {
         if src == self.client {
             Direction::C2S
@@ -353,7 +364,16 @@ pub struct FlowTable {
     /// Ended connections, oldest first, to bound how many are remembered.
     ended: VecDeque<(Key, u64)>,
     late_packets: u64,
+    /// Bytes held by every open flow's reassembly (for the memory budget).
+    rx_bytes: usize,
+    /// Bytes of the tables (the map, the ended list, the LRU order) and of the open
+    /// flows' state, as of their last change: counted where connections come and go,
+    /// not for every packet.
+    table_bytes: usize,
 }
+
+/// What an open connection costs besides its reassembly buffers: its boxed state.
+const FLOW_BYTES: usize = std::mem::size_of::<Flow>() + crate::budget::ALLOC_OVERHEAD;
 
 impl FlowTable {
     /// An empty table.
@@ -365,7 +385,59 @@ impl FlowTable {
             next_conn: 0,
             ended: VecDeque::new(),
             late_packets: 0,
+            rx_bytes: 0,
+            table_bytes: 0,
         }
+    }
+
+    /// Counts the tables and the open flows' state again (they changed).
+    fn recount_tables(&mut self) {
+        self.table_bytes = self.lru.len() * FLOW_BYTES
+            + crate::budget::map_bytes(&self.map)
+            + crate::budget::deque_bytes(&self.ended)
+            + self.lru.heap_bytes();
+    }
+
+    /// Heap bytes the table holds (for the memory budget, [`crate::budget`]): each
+    /// open connection's state and reassembly buffers, the table itself (ended
+    /// connections remembered included) and the LRU order. O(1).
+    #[inline]
+    pub fn heap_bytes(&self) -> usize {
+        self.rx_bytes + self.table_bytes
+    }
+
+    /// Memory budget: forgets the oldest ended connection remembered for its late
+    /// packets (a late packet of it will open a new, mid-stream connection); false
+    /// when none is remembered.
+    pub fn forget_oldest_ended(&mut self) -> bool {
+        while let Some((k, conn)) = self.ended.pop_front() {
+            if matches!(self.map.get(&k), Some(Slot::Ended(e)) if e.conn == conn) {
+                self.map.remove(&k);
+                self.recount_tables();
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Memory budget: ends the least recently used open connection, with `why` as
+    /// its warning (its held bytes are handed out first, then `Closed` with
+    /// [`CloseReason::Evicted`]); false when none is open.
+    pub fn evict_oldest(&mut self, why: TcpWarning, out: &mut impl FnMut(TcpEvent<'_>)) -> bool {
+        self.evict_lru(why, out)
+    }
+
+    /// Memory budget: gives back the tables' room left empty by connections that
+    /// ended (a table a quarter full or less is halved, or more), so that their
+    /// memory is not counted, nor held, any longer.
+    pub fn shrink(&mut self) {
+        if self.map.len() <= self.map.capacity() / 4 {
+            self.map.shrink_to(self.map.len() * 2);
+        }
+        if self.ended.len() <= self.ended.capacity() / 4 {
+            self.ended.shrink_to(self.ended.len() * 2);
+        }
+        self.recount_tables();
     }
 
     /// Open connections.
@@ -400,6 +472,7 @@ impl FlowTable {
                 if starts_new(&f.base, d, seg) {
                     if let Some(Slot::Live(old)) = self.map.remove(&key) {
                         self.lru.remove(old.lru);
+                        crate::budget::release(&mut self.rx_bytes, old.charged);
                         let reason = if old.fin_seq.iter().all(Option::is_some) {
                             CloseReason::Fin
                         } else {
@@ -413,7 +486,9 @@ impl FlowTable {
                     self.lru.touch(f.lru);
                     let conn = f.conn;
                     let max = self.cfg.max_buffered_per_direction;
-                    if let Some(reason) = f.on_segment(ts, seg, max, out) {
+                    let ended = f.on_segment(ts, seg, max, out);
+                    f.recount(&mut self.rx_bytes);
+                    if let Some(reason) = ended {
                         self.end(key, reason, out);
                     }
                     conn
@@ -444,7 +519,11 @@ impl FlowTable {
         out: &mut impl FnMut(TcpEvent<'_>),
     ) -> u64 {
         while self.lru.len() >= self.cfg.max_flows.max(1) {
-            if !self.evict_lru(pkt, out) {
+            let why = TcpWarning::FlowTableFull {
+                max_flows: self.cfg.max_flows,
+                pkt,
+            };
+            if !self.evict_lru(why, out) {
                 break;
             }
         }
@@ -480,11 +559,14 @@ impl FlowTable {
             fin_acked: [false; 2],
             rx: [Reassembler::new(max), Reassembler::new(max)],
             warned_overflow: [false; 2],
+            charged: 0,
         };
         let mut flow = Box::new(flow);
         let ended = flow.on_segment(ts, seg, max, out);
+        flow.recount(&mut self.rx_bytes);
         flow.lru = self.lru.push(key);
         self.map.insert(key, Slot::Live(flow));
+        self.recount_tables();
         if let Some(reason) = ended {
             self.end(key, reason, out);
         }
@@ -495,8 +577,10 @@ impl FlowTable {
     fn end(&mut self, key: Key, reason: CloseReason, out: &mut impl FnMut(TcpEvent<'_>)) {
         if let Some(Slot::Live(flow)) = self.map.remove(&key) {
             self.lru.remove(flow.lru);
+            crate::budget::release(&mut self.rx_bytes, flow.charged);
             let e = flow.close(reason, out);
             self.remember_ended(key, e);
+            self.recount_tables();
         }
     }
 
@@ -513,21 +597,21 @@ impl FlowTable {
         }
     }
 
-    /// Evict the least recently used open connection; false if there is none.
-    fn evict_lru(&mut self, pkt: u64, out: &mut impl FnMut(TcpEvent<'_>)) -> bool {
+    /// Evict the least recently used open connection, warning with `why`; false if
+    /// there is none.
+    fn evict_lru(&mut self, why: TcpWarning, out: &mut impl FnMut(TcpEvent<'_>)) -> bool {
         let Some(key) = self.lru.pop_oldest() else {
             return false;
         };
         if let Some(Slot::Live(flow)) = self.map.remove(&key) {
+            crate::budget::release(&mut self.rx_bytes, flow.charged);
             out(TcpEvent::Warning {
                 conn: flow.conn,
-                warning: TcpWarning::FlowTableFull {
-                    max_flows: self.cfg.max_flows,
-                    pkt,
-                },
+                warning: why,
             });
             flow.close(CloseReason::Evicted, out);
         }
+        self.recount_tables();
         true
     }
 
@@ -555,6 +639,7 @@ impl FlowTable {
             for dir in DIRS {
                 f.rx[dir.index()].expire_holes(hole_limit, &mut |c| out(chunk_event(conn, dir, c)));
             }
+            f.recount(&mut self.rx_bytes);
         }
         let mut stale: Vec<(u64, Key)> = self
             .map
@@ -568,11 +653,13 @@ impl FlowTable {
         for (_, key) in stale {
             if let Some(Slot::Live(flow)) = self.map.remove(&key) {
                 self.lru.remove(flow.lru);
+                crate::budget::release(&mut self.rx_bytes, flow.charged);
                 flow.close(CloseReason::Idle, out);
             }
         }
         self.map
             .retain(|_, s| !matches!(s, Slot::Ended(e) if idle(e.last_seen)));
+        self.recount_tables();
     }
 
     /// End of capture: flush every open flow (gaps, held data) and emit Closed for each, in conn order.
@@ -591,6 +678,8 @@ impl FlowTable {
         }
         self.lru.clear();
         self.ended.clear();
+        self.rx_bytes = 0;
+        self.recount_tables();
     }
 }
 

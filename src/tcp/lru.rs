@@ -44,6 +44,11 @@ impl<K: Copy> Lru<K> {
         }
     }
 
+    /// Heap bytes of the nodes (for the memory budget).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        crate::budget::vec_bytes(&self.nodes)
+    }
+
     /// Keys held.
     pub(crate) fn len(&self) -> usize {
         self.len

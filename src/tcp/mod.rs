@@ -260,6 +260,14 @@ pub enum TcpWarning {
         /// The packet that needed the room.
         pkt: u64,
     },
+    /// The memory budget was reached: this connection, the least recently used, is
+    /// no longer followed.
+    MemoryBudget {
+        /// The budget in bytes (`--max-memory`).
+        limit: usize,
+        /// The packet after which the budget was over.
+        pkt: u64,
+    },
 }
 
 impl TcpEvent<'_> {

@@ -139,6 +139,16 @@ impl Reassembler {
         self.held_bytes
     }
 
+    /// Heap bytes held for the out-of-order pieces: their bytes, and per piece its
+    /// buffer's allocation and its place in the map (for the memory budget).
+    #[inline]
+    pub fn heap_bytes(&self) -> usize {
+        self.held_bytes
+            + self.held.len()
+                * (crate::budget::btree_bytes(1, std::mem::size_of::<(u64, Held)>())
+                    + crate::budget::ALLOC_OVERHEAD)
+    }
+
     /// The largest number of out-of-order pieces held at once (the count bound,
     /// derived from the byte bound).
     pub fn max_pieces(&self) -> usize {

@@ -473,6 +473,27 @@ fn idx(d: Direction) -> usize {
 }
 
 impl TlsLayer {
+    /// Heap bytes this layer holds (for the memory budget): record and handshake
+    /// buffers, records held for their keys, the decryption state.
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{deque_bytes, vec_bytes, ALLOC_OVERHEAD};
+        let side = |s: &Side| {
+            vec_bytes(&s.rd.buf)
+                + deque_bytes(&s.held)
+                + s.held_bytes
+                + s.held.len() * ALLOC_OVERHEAD
+                + vec_bytes(&s.hs)
+                + match s.enc {
+                    Enc::Active(_) => std::mem::size_of::<Decryptor>() + ALLOC_OVERHEAD,
+                    _ => 0,
+                }
+        };
+        side(&self.sides[0])
+            + side(&self.sides[1])
+            + vec_bytes(&self.client_session_id)
+            + vec_bytes(&self.scratch)
+    }
+
     /// A layer for one connection, with the default [`TlsConfig`].
     pub fn new(keys: Arc<KeyLog>) -> TlsLayer {
         TlsLayer::with_config(keys, TlsConfig::default())

@@ -21,6 +21,9 @@ pub struct DeflateParams {
 /// Output is produced in pieces of this size.
 pub const OUT_CHUNK: usize = 16 * 1024;
 
+/// zlib's inflate state apart from its window (zlib-rs: about 7 KiB), rounded up.
+const ZLIB_STATE: usize = 8 * 1024;
+
 /// The tail a sender removes from every message and the receiver restores (RFC 7692 7.2.2).
 pub const TAIL: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
@@ -37,6 +40,8 @@ pub enum InflateStop {
 pub struct Inflater {
     d: Decompress,
     out: Vec<u8>,
+    /// The window's size in bytes.
+    window: usize,
     /// The sender ended its DEFLATE stream with a BFINAL block (RFC 7692 7.2.3.4):
     /// bytes after it are not part of the stream and the next message starts afresh.
     ended: bool,
@@ -67,11 +72,20 @@ impl Inflater {
     /// history than that). A reference to before the start of the stream is an
     /// error. 8 (allowed by RFC 7692) is read as 9, the least zlib accepts.
     pub fn with_window_bits(bits: u8) -> Self {
+        let bits = bits.clamp(9, 15);
         Inflater {
-            d: Decompress::new_with_window_bits(false, bits.clamp(9, 15)),
+            d: Decompress::new_with_window_bits(false, bits),
             out: vec![0; OUT_CHUNK],
+            window: 1 << bits,
             ended: false,
         }
+    }
+
+    /// Heap bytes it holds (for the memory budget): the output buffer, zlib's state
+    /// and the window (counted whole, as it is once a message has filled it).
+    #[inline]
+    pub fn heap_bytes(&self) -> usize {
+        crate::budget::vec_bytes(&self.out) + ZLIB_STATE + self.window
     }
 
     /// Forgets the window (no context takeover, or after an error).

@@ -88,6 +88,12 @@ pub struct Preview {
 }
 
 impl Preview {
+    /// Heap bytes of the preview's buffer (for the memory budget).
+    #[inline]
+    pub fn heap_bytes(&self) -> usize {
+        crate::budget::vec_bytes(&self.bytes)
+    }
+
     /// Keeps at most `limit` bytes.
     pub fn new(limit: usize) -> Self {
         Preview {

@@ -210,6 +210,22 @@ struct DirState {
 }
 
 impl DirState {
+    /// Heap bytes of this direction's buffers (for the memory budget).
+    #[inline]
+    fn heap_bytes(&self) -> usize {
+        use crate::budget::{deque_bytes, vec_bytes};
+        self.frame.as_ref().map_or(0, |f| vec_bytes(&f.control))
+            + vec_bytes(&self.hunt)
+            + self.msg.as_ref().map_or(0, |m| {
+                m.preview.heap_bytes() + m.payload.as_ref().map_or(0, vec_bytes)
+            })
+            + self.inflater.as_ref().map_or(0, Inflater::heap_bytes)
+            // A ping's payload is at most 125 bytes: counted at that, not walked.
+            + deque_bytes(&self.pings)
+            + self.pings.len() * (MAX_CONTROL_PAYLOAD as usize + crate::budget::ALLOC_OVERHEAD)
+            + vec_bytes(&self.scratch)
+    }
+
     fn new(sync: Sync) -> Self {
         DirState {
             orphan: matches!(sync, Sync::Hunting { .. }),
@@ -281,6 +297,23 @@ fn kind_name(k: MessageKind) -> &'static str {
 }
 
 impl WsSession {
+    /// Heap bytes this session holds (for the memory budget): both directions'
+    /// buffers (a message's payload when kept, the inflate state, pings awaiting
+    /// pongs, bytes held while hunting for a frame) and the samples kept for medians.
+    #[inline]
+    pub fn heap_bytes(&self) -> usize {
+        use crate::budget::{string_bytes, vec_bytes};
+        self.dirs[0].heap_bytes()
+            + self.dirs[1].heap_bytes()
+            + vec_bytes(&self.stats.ping_rtts_ms)
+            + vec_bytes(&self.stats.ping_gaps_ms)
+            + self
+                .stats
+                .close
+                .as_ref()
+                .map_or(0, |c| string_bytes(&c.reason))
+    }
+
     /// Marks the opening handshake as failed (the 101 broke a rule, e.g. a wrong
     /// Accept): the client then fails the connection, so ending it without a close
     /// frame is no `abnormal_closure`.
