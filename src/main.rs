@@ -15,7 +15,7 @@ use rust_i18n::t;
 use std::io::{self, BufWriter, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -782,6 +782,8 @@ impl Sink for Batch {
 
 /// How often the producer hands the TUI what it has.
 const FEED_INTERVAL: Duration = Duration::from_millis(30);
+/// Events of a file handed over at once, at most (about 1.5 MB).
+const FEED_BATCH: usize = 4096;
 
 fn view(
     input: &InputArgs,
@@ -805,7 +807,7 @@ fn view(
         SourceSpec::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
         SourceSpec::Live(_) | SourceSpec::Stdin => None,
     };
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = tui::feed(source.is_live());
     let opts = tui::ViewOptions {
         // The status bar says "● live" itself: the file or the interface only.
         source_label: match &spec {
@@ -829,9 +831,28 @@ fn view(
     cfg.ws.keep_payload = true;
     let count = input.count;
     let sel = input.selection();
+    // A file read without libpcap is indexed: the view keeps where each
+    // connection's packets are and decodes those on screen again.
+    let loader = match (&spec, source.position()) {
+        (SourceSpec::File(path), Some(_)) => Some(tui::reload::FileLoader {
+            path: path.clone(),
+            filter: input.filter.clone(),
+            linktype: source.linktype(),
+            cfg: cfg.clone(),
+            conns: input.conns.clone(),
+            grep: input.grep.clone(),
+            spans: tui::reload::SharedSpans::default(),
+        }),
+        _ => None,
+    };
+    let spans = loader.as_ref().map(|l| l.spans.clone());
     let producer =
-        std::thread::spawn(move || produce(source, cfg, keys, count, total_bytes, sel, &tx));
-    let result = tui::run(rx, opts);
+        std::thread::spawn(move || produce(source, cfg, keys, count, total_bytes, sel, spans, &tx));
+    let result = tui::run(
+        rx,
+        opts,
+        loader.map(|l| Box::new(l) as Box<dyn tui::store::Loader>),
+    );
     // The receiver is gone: the producer stops at its next send, which comes
     // within FEED_INTERVAL even on a quiet interface (live reads do not block).
     let _ = producer.join();
@@ -849,6 +870,8 @@ trait Driver: Sink {
     /// The capture cannot go on (a damaged file, a failed interface): `say` words
     /// it in a language.
     fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, live: bool);
+    /// Packet `pkt` has been analysed (a view's index notes which connection it was).
+    fn analysed(&mut self, _source: &Source, _analyzer: &Analyzer, _pkt: u64) {}
 }
 
 /// How [`pump`] ended.
@@ -903,6 +926,7 @@ fn pump(
                     analyzer.keys_updated(keys.shared(), p.ts, driver);
                 }
                 analyzer.packet(p.linktype, p.ts, p.data, driver);
+                driver.analysed(source, analyzer, packets);
                 if count.is_some_and(|c| packets >= c) {
                     break;
                 }
@@ -962,13 +986,17 @@ fn pump(
 /// [`FEED_INTERVAL`] (live: at once), progress and drops reported.
 struct TuiDriver<'t> {
     batch: Batch,
-    tx: &'t mpsc::Sender<tui::Feed>,
+    tx: &'t tui::FeedTx,
     total_bytes: Option<u64>,
     last_send: Instant,
     /// The UI has quit.
     gone: bool,
     /// `--conn`, `--grep`.
     sel: Selection,
+    /// Where each connection's packets are (a file the view indexes).
+    spans: Option<tui::reload::SharedSpans>,
+    /// A live capture (events handed over per packet, not in batches).
+    live: bool,
 }
 
 impl TuiDriver<'_> {
@@ -983,8 +1011,9 @@ impl TuiDriver<'_> {
                 .send(tui::Feed::Events(std::mem::take(&mut self.batch.events)))
                 .is_ok();
         }
-        for (conn, t) in self.batch.totals.drain(..) {
-            ok &= self.tx.send(tui::Feed::Totals(conn, Box::new(t))).is_ok();
+        if !self.batch.totals.is_empty() {
+            let totals = std::mem::take(&mut self.batch.totals);
+            ok &= self.tx.send(tui::Feed::Totals(totals)).is_ok();
         }
         ok &= self
             .tx
@@ -1010,6 +1039,12 @@ impl Sink for TuiDriver<'_> {
                 body.payload = None;
             }
             self.batch.event(e);
+        }
+        // A file read fast hands its events over in bounded batches: the
+        // channel's bound then bounds the memory waiting for the view.
+        if !self.live && self.batch.events.len() >= FEED_BATCH && !self.gone {
+            let events = std::mem::take(&mut self.batch.events);
+            self.gone |= self.tx.send(tui::Feed::Events(events)).is_err();
         }
     }
 
@@ -1048,6 +1083,16 @@ impl Driver for TuiDriver<'_> {
         true
     }
 
+    fn analysed(&mut self, source: &Source, analyzer: &Analyzer, pkt: u64) {
+        if let (Some(spans), Some(conn), Some((offset, resume))) =
+            (&self.spans, analyzer.last_conn(), source.position())
+        {
+            if let Ok(mut s) = spans.lock() {
+                s.packet(conn, pkt, offset, resume);
+            }
+        }
+    }
+
     fn damaged(&mut self, say: &dyn Fn(output::Lang) -> String, live: bool) {
         let said = tui::Said::new(say);
         if live {
@@ -1059,6 +1104,7 @@ impl Driver for TuiDriver<'_> {
 }
 
 /// The TUI's producer thread: capture and analysis, never blocking the UI.
+#[allow(clippy::too_many_arguments)]
 fn produce(
     mut source: Source,
     cfg: Config,
@@ -1066,7 +1112,8 @@ fn produce(
     count: Option<u64>,
     total_bytes: Option<u64>,
     sel: Selection,
-    tx: &mpsc::Sender<tui::Feed>,
+    spans: Option<tui::reload::SharedSpans>,
+    tx: &tui::FeedTx,
 ) {
     let live = source.is_live();
     let mut analyzer = Analyzer::new(cfg);
@@ -1077,6 +1124,8 @@ fn produce(
         last_send: Instant::now(),
         gone: false,
         sel,
+        spans,
+        live,
     };
     let done = pump(
         &mut source,
@@ -1089,7 +1138,13 @@ fn produce(
     if driver.gone {
         return;
     }
-    analyzer.finish(if live { now() } else { done.last_ts }, &mut driver);
+    let end = if live { now() } else { done.last_ts };
+    if let Some(s) = driver.spans.as_ref() {
+        if let Ok(mut s) = s.lock() {
+            s.finish(done.packets, end);
+        }
+    }
+    analyzer.finish(end, &mut driver);
     if driver.flush(done.packets, 0, &mut source) {
         let _ = tx.send(tui::Feed::Done);
     }

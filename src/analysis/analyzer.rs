@@ -134,6 +134,8 @@ pub struct Analyzer {
     /// With a filter hiding packets of a file: the connections numbered as without
     /// the filter (see [`Analyzer::skip_packet`]).
     numbering: Option<Numbering>,
+    /// The connection the last packet was a segment of.
+    last_conn: Option<u64>,
     /// The memory budget and its high-water mark.
     budget: Budget,
 }
@@ -198,6 +200,7 @@ impl Analyzer {
             },
             packets: 0,
             numbering: None,
+            last_conn: None,
             budget,
         }
     }
@@ -263,6 +266,19 @@ impl Analyzer {
         self.budget.set_used(used);
     }
 
+    /// The connection the last packet fed was a segment of (`None`: not a TCP
+    /// segment, or a fragment held). A view that indexes a file keeps, per
+    /// connection, where its packets are, to decode it again alone.
+    pub fn last_conn(&self) -> Option<u64> {
+        self.last_conn
+    }
+
+    /// Numbers the next packet `packets + 1`: decoding one connection again from
+    /// its own packets only, they keep their numbers in the file.
+    pub fn set_packets(&mut self, packets: u64) {
+        self.packets = packets;
+    }
+
     /// Packets seen so far (those filtered out included).
     pub fn packets(&self) -> u64 {
         self.packets
@@ -320,6 +336,7 @@ impl Analyzer {
         }
         let conns = &mut self.conns;
         let numbering = &mut self.numbering;
+        self.last_conn = None;
         match self.wire.decode(linktype, data, ts) {
             Decoded::Tcp(seg) => {
                 if seg.payload.len() < seg.wire_payload_len as usize && !conns.snaplen_warned {
@@ -341,6 +358,7 @@ impl Analyzer {
                 if let Some(c) = conns.map.get_mut(&conn) {
                     c.totals.count(ts);
                 }
+                self.last_conn = Some(conn);
             }
             Decoded::NotTcp | Decoded::FragmentHeld => {}
             Decoded::Problem(p) => conns.warn(sink, Warning::Wire(p)),

@@ -60,6 +60,19 @@ struct Record {
     ts: Timestamp,
     start: usize,
     end: usize,
+    /// Where its record begins in the file.
+    offset: u64,
+    /// The header blocks from this packet on, when they changed before it.
+    resume: Option<Box<Resume>>,
+}
+
+/// Where a reader can start again in the middle of a file: the header blocks to
+/// read first, as (offset, length) (pcap: its header; pcapng: the section header
+/// and the interfaces described since).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resume {
+    /// The blocks the packets from there depend on.
+    pub header: Vec<(u64, u64)>,
 }
 
 /// Packets read on the reader thread, in file order.
@@ -81,6 +94,10 @@ pub struct FastFile {
     next: usize,
     /// The bytes of the packet last returned, in `current.data`.
     last: (usize, usize),
+    /// Where the record of the packet last returned begins in the file.
+    offset: u64,
+    /// The header blocks in force for it.
+    resume: Resume,
 }
 
 impl FastFile {
@@ -91,10 +108,39 @@ impl FastFile {
         }
         let file = File::open(path).ok()?;
         let reader = pcap_parser::create_reader(BUFFER, file).ok()?;
+        FastFile::start(reader, 0)
+    }
+
+    /// Opens `path` at `offset` (a packet record's, see [`FastFile::offset`]),
+    /// reading the header blocks of `resume` first.
+    pub fn open_at(path: &std::path::Path, resume: &Resume, offset: u64) -> Option<FastFile> {
+        use std::io::{Read as _, Seek, SeekFrom};
+        let mut file = File::open(path).ok()?;
+        let mut prelude = Vec::new();
+        for &(at, len) in &resume.header {
+            let len = usize::try_from(len).ok().filter(|&l| l <= MAX_RECORD)?;
+            let start = prelude.len();
+            prelude.resize(start + len, 0);
+            file.seek(SeekFrom::Start(at)).ok()?;
+            file.read_exact(prelude.get_mut(start..)?).ok()?;
+        }
+        file.seek(SeekFrom::Start(offset)).ok()?;
+        // The stream's bytes before `offset`'s are the prelude's.
+        let shift = (prelude.len() as u64).wrapping_sub(offset);
+        let input = std::io::Cursor::new(prelude).chain(file);
+        let reader = pcap_parser::create_reader(BUFFER, input).ok()?;
+        FastFile::start(reader, shift)
+    }
+
+    fn start(reader: Box<dyn PcapReaderIterator + Send>, shift: u64) -> Option<FastFile> {
         let parser = Parser {
             reader,
             pending: 0,
             ifaces: Vec::new(),
+            pos: 0,
+            shift,
+            header: Resume::default(),
+            header_changed: false,
         };
         let (tx, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
         let (recycle, returned) = std::sync::mpsc::sync_channel(BATCHES_AHEAD + 2);
@@ -108,7 +154,19 @@ impl FastFile {
             current: Batch::default(),
             next: 0,
             last: (0, 0),
+            offset: 0,
+            resume: Resume::default(),
         })
+    }
+
+    /// Where the last packet's record begins in the file.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// What a reader needs to start again at the last packet.
+    pub fn resume(&self) -> &Resume {
+        &self.resume
     }
 
     /// The last packet's bytes.
@@ -119,9 +177,13 @@ impl FastFile {
     /// The next packet, or how the file ended.
     pub fn next(&mut self) -> Read {
         loop {
-            if let Some(r) = self.current.records.get(self.next) {
+            if let Some(r) = self.current.records.get_mut(self.next) {
                 self.next += 1;
                 self.last = (r.start, r.end);
+                self.offset = r.offset;
+                if let Some(h) = r.resume.take() {
+                    self.resume = *h;
+                }
                 return Read::Packet(r.linktype, r.ts);
             }
             if let Some(then) = &self.current.then {
@@ -154,6 +216,15 @@ struct Parser {
     pending: usize,
     /// pcapng: the interfaces of the current section; pcap: one.
     ifaces: Vec<Iface>,
+    /// Where in the stream the next block begins.
+    pos: u64,
+    /// Bytes of the stream that are not the file's at that place (a prelude
+    /// read before a seek): a block's offset in the file is its position less it.
+    shift: u64,
+    /// The file's header blocks in force.
+    header: Resume,
+    /// They changed since the last packet.
+    header_changed: bool,
 }
 
 /// What one parse gave: a packet was added to the batch, or the file ended.
@@ -192,6 +263,7 @@ impl Parser {
         loop {
             if self.pending > 0 {
                 self.reader.consume(self.pending);
+                self.pos += self.pending as u64;
                 self.pending = 0;
             }
             let (used, block) = match self.reader.next() {
@@ -222,8 +294,11 @@ impl Parser {
                 Err(e) => return Parsed::Ended(Read::Damaged(Damage::Malformed(format!("{e:?}")))),
             };
             self.pending = used;
+            let at = self.pos.wrapping_sub(self.shift);
             let packet = match block {
                 PcapBlockOwned::LegacyHeader(h) => {
+                    self.header.header = vec![(at, used as u64)];
+                    self.header_changed = true;
                     let nanos = h.is_nanosecond_precision();
                     self.ifaces = vec![Iface {
                         linktype: h.network.0,
@@ -240,10 +315,14 @@ impl Parser {
                     })
                 }
                 PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                    self.header.header = vec![(at, used as u64)];
+                    self.header_changed = true;
                     self.ifaces.clear();
                     None
                 }
                 PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                    self.header.header.push((at, used as u64));
+                    self.header_changed = true;
                     self.ifaces.push(Iface {
                         linktype: idb.linktype.0,
                         units: idb.ts_resolution().unwrap_or(1_000_000).max(1),
@@ -282,11 +361,15 @@ impl Parser {
             if let Some((linktype, ts, data)) = packet {
                 let start = batch.data.len();
                 batch.data.extend_from_slice(data);
+                let resume =
+                    std::mem::take(&mut self.header_changed).then(|| Box::new(self.header.clone()));
                 batch.records.push(Record {
                     linktype,
                     ts,
                     start,
                     end: batch.data.len(),
+                    offset: at,
+                    resume,
                 });
                 return Parsed::Packet;
             }

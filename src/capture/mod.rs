@@ -9,6 +9,7 @@ mod file;
 use std::fmt;
 use std::path::Path;
 
+pub use file::Resume;
 use file::{FastFile, Read};
 
 use pcap::{Active, BpfProgram, Capture, Offline};
@@ -289,6 +290,49 @@ impl Source {
     }
 
     /// True when a file's filter hides some of its packets ([`Next::Filtered`]).
+    /// Opens file `path` again at `offset`, a packet record's ([`Source::offset`]),
+    /// with the same filter; `linktype` is the first [`Source`]'s. Only for files
+    /// read without libpcap (None otherwise).
+    pub fn open_file_at(
+        path: &str,
+        filter: Option<&str>,
+        linktype: i32,
+        resume: &Resume,
+        offset: u64,
+    ) -> Option<Source> {
+        let fast = FastFile::open_at(Path::new(path), resume, offset)?;
+        let filter = match filter {
+            Some(expr) => Some(
+                Capture::dead(pcap::Linktype(linktype))
+                    .and_then(|d| d.compile(expr, true))
+                    .ok()?,
+            ),
+            None => None,
+        };
+        Some(Source {
+            inner: Inner::Fast(Box::new(fast)),
+            linktype,
+            filter,
+            save: None,
+            stream: false,
+        })
+    }
+
+    /// The link type the source was opened with.
+    pub fn linktype(&self) -> i32 {
+        self.linktype
+    }
+
+    /// Where the last packet's record begins in the file, and what a reader that
+    /// starts there needs ([`Source::open_file_at`]); None unless the file is
+    /// read without libpcap.
+    pub fn position(&self) -> Option<(u64, &Resume)> {
+        match &self.inner {
+            Inner::Fast(f) => Some((f.offset(), f.resume())),
+            Inner::File(_) | Inner::Live(_) => None,
+        }
+    }
+
     pub fn hides_packets(&self) -> bool {
         self.filter.is_some()
     }

@@ -20,7 +20,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use wsscope::analysis::{EventKind, Phase};
+use wsscope::analysis::Phase;
 use wsscope::output::Lang;
 
 use super::fmt::{clean, fit};
@@ -187,6 +187,19 @@ impl App {
         }
     }
 
+    /// A new interface for a replayed file that keeps only the index of its
+    /// events and decodes those on screen again with `loader`.
+    pub fn with_loader(opts: ViewOptions, loader: Box<dyn super::store::Loader>) -> App {
+        let mut app = App::new(opts);
+        app.store = Store::with_loader(loader);
+        app
+    }
+
+    /// The panels are drawn (some event has come).
+    pub fn has_panels(&self) -> bool {
+        !self.store.is_empty()
+    }
+
     /// The user asked to quit.
     pub fn should_quit(&self) -> bool {
         self.quit
@@ -280,7 +293,11 @@ impl App {
                     self.store.generation += 1;
                 }
             }
-            Feed::Totals(conn, totals) => self.store.set_totals(conn, *totals),
+            Feed::Totals(totals) => {
+                for (conn, t) in totals {
+                    self.store.set_totals(conn, t);
+                }
+            }
             Feed::Events(events) => {
                 self.store.push(events);
                 if self.opts.live {
@@ -293,7 +310,7 @@ impl App {
                     }
                     if self.at_end {
                         self.store.reveal_to(usize::MAX);
-                        self.pos = self.store.events.last().map(|e| e.ts.0).or(self.pos);
+                        self.pos = self.store.last_ts().or(self.pos);
                     } else if self.playing {
                         self.reveal_by_time();
                     }
@@ -329,7 +346,7 @@ impl App {
     /// connection (everything before it in the capture shown), or, when the
     /// whole capture has none, on its first event.
     fn open_replay(&mut self) {
-        if self.opened || self.store.events.is_empty() {
+        if self.opened || self.store.is_empty() {
             return;
         }
         let first = match self.store.first_websocket_conn() {
@@ -348,7 +365,7 @@ impl App {
     fn reveal_by_time(&mut self) {
         let Some(pos) = self.pos else { return };
         let mut n = self.store.revealed;
-        while self.store.events.get(n).is_some_and(|e| e.ts.0 <= pos) {
+        while self.store.ts(n).is_some_and(|t| t <= pos) {
             n += 1;
         }
         self.store.reveal_to(n);
@@ -377,12 +394,12 @@ impl App {
         self.pos = Some(pos.saturating_add(adv));
         self.reveal_by_time();
         let n = self.store.revealed;
-        if let (Some(next), Some(p)) = (self.store.events.get(n), self.pos) {
-            if next.ts.0.saturating_sub(p) > MAX_IDLE_US {
-                self.pos = Some(next.ts.0 - MAX_IDLE_US);
+        if let (Some(next), Some(p)) = (self.store.ts(n), self.pos) {
+            if next.saturating_sub(p) > MAX_IDLE_US {
+                self.pos = Some(next - MAX_IDLE_US);
             }
-        } else if let (Some(last), Some(p)) = (self.store.events.last(), self.pos) {
-            self.pos = Some(p.min(last.ts.0));
+        } else if let (Some(last), Some(p)) = (self.store.last_ts(), self.pos) {
+            self.pos = Some(p.min(last));
             if self.done {
                 self.playing = false;
             }
@@ -463,6 +480,9 @@ impl App {
             self.tl_builder = timeline::Builder::default();
             self.tl_key = Some(tl_key);
         }
+        if let Some(k) = self.sel_conn {
+            self.store.load(k, self.sel_event);
+        }
         if let Some(pos) = self.sel_conn.and_then(|k| self.store.row_pos(k)) {
             if let Some(c) = self.store.conns.get(pos) {
                 let tf = timeline::Filter {
@@ -499,7 +519,7 @@ impl App {
             self.store
                 .revealed_of(c)
                 .iter()
-                .filter_map(|&i| self.store.events.get(i))
+                .filter_map(|&i| self.store.event(i))
                 .any(|e| timeline::label(e, self.lang).to_lowercase().contains(f))
         });
         self.match_cache = Some((key, v));
@@ -510,15 +530,12 @@ impl App {
         let Some(c) = self.store.conns.get(pos) else {
             return false;
         };
+        // What the row shows, not its events: those of a replayed file are
+        // not in memory (the timeline of the selected row is narrowed to the
+        // events that match).
         connections::row_text(c, self.lang, &self.theme)
             .to_lowercase()
             .contains(f)
-            || self
-                .store
-                .revealed_of(c)
-                .iter()
-                .filter_map(|&i| self.store.events.get(i))
-                .any(|e| timeline::label(e, self.lang).to_lowercase().contains(f))
     }
 
     fn selectable(&self) -> impl Iterator<Item = (usize, &Item)> {
@@ -689,7 +706,7 @@ impl App {
             }
             return;
         }
-        if !self.playing && self.done && self.store.revealed >= self.store.events.len() {
+        if !self.playing && self.done && self.store.revealed >= self.store.len() {
             // Play at the end starts over.
             self.home();
         }
@@ -764,12 +781,7 @@ impl App {
         if let Some(c) = self.conn() {
             let pos = c.events.partition_point(|&j| j <= i);
             let rest = c.events.get(pos..).unwrap_or(&[]);
-            let trailing = rest.iter().all(|&j| {
-                matches!(
-                    self.store.events.get(j).map(|e| &e.kind),
-                    Some(EventKind::Violation { .. })
-                )
-            });
+            let trailing = rest.iter().all(|&j| self.store.is_violation(j));
             if trailing {
                 if let Some(&l) = rest.last() {
                     end = l + 1;
@@ -779,12 +791,7 @@ impl App {
         self.at_end = false;
         self.store.reveal_to(end);
         self.playing = false;
-        self.pos = self
-            .store
-            .events
-            .get(end.saturating_sub(1))
-            .map(|e| e.ts.0)
-            .or(self.pos);
+        self.pos = self.store.ts(end.saturating_sub(1)).or(self.pos);
         self.sel_event = Some(i);
         self.follow = true;
         self.detail_scroll = 0;
@@ -795,8 +802,8 @@ impl App {
         self.at_end = false;
         self.store.reveal_to(i);
         self.playing = false;
-        self.pos = match i.checked_sub(1).and_then(|p| self.store.events.get(p)) {
-            Some(e) => Some(e.ts.0),
+        self.pos = match i.checked_sub(1).and_then(|p| self.store.ts(p)) {
+            Some(t) => Some(t),
             None => self.store.origin(),
         };
         self.follow = true;
@@ -821,7 +828,7 @@ impl App {
                     .or(rest.last())
                     .copied()
             }
-            None => (self.store.revealed < self.store.events.len()).then_some(self.store.revealed),
+            None => (self.store.revealed < self.store.len()).then_some(self.store.revealed),
         };
         if let Some(i) = next {
             self.reveal_through(i);
@@ -839,10 +846,7 @@ impl App {
     }
 
     fn is_violation(&self, i: usize) -> bool {
-        matches!(
-            self.store.events.get(i).map(|e| &e.kind),
-            Some(EventKind::Violation { .. })
-        )
+        self.store.is_violation(i)
     }
 
     fn step_back(&mut self) {
@@ -870,7 +874,7 @@ impl App {
         };
         let mut out = Vec::with_capacity(c.events.len());
         for &i in &c.events {
-            match self.store.events.get(i).map(|e| Phase::of(&e.kind)) {
+            match self.store.rec(i).map(|r| r.phase()) {
                 Some(Phase::Violation) | None => {}
                 Some(p) => out.push((i, p)),
             }
@@ -994,7 +998,7 @@ impl App {
             self.at_end = true;
             self.store.reveal_to(usize::MAX);
             self.playing = false;
-            self.pos = self.store.events.last().map(|e| e.ts.0).or(self.pos);
+            self.pos = self.store.last_ts().or(self.pos);
         } else {
             self.live_paused = false;
             self.store.reveal_to(usize::MAX);
@@ -1070,7 +1074,7 @@ impl App {
 
     fn status_info(&self) -> status::Info {
         let origin = self.store.origin().unwrap_or(0);
-        let last = self.store.events.last().map(|e| e.ts.0).unwrap_or(origin);
+        let last = self.store.last_ts().unwrap_or(origin);
         let progress = match (self.done, self.total_bytes) {
             (false, Some(t)) if t > 0 => Some(self.bytes_read as f64 / t as f64),
             _ => None,
@@ -1093,11 +1097,11 @@ impl App {
             dropped: self.dropped,
             paused_new: self
                 .live_paused
-                .then(|| self.store.events.len().saturating_sub(self.store.revealed)),
+                .then(|| self.store.len().saturating_sub(self.store.revealed)),
             progress,
             done: self.done,
             overflow: self.store.overflow,
-            at_end: self.done && self.store.revealed >= self.store.events.len(),
+            at_end: self.done && self.store.revealed >= self.store.len(),
         }
     }
 
@@ -1120,6 +1124,15 @@ impl App {
         if let Some(e) = &self.error {
             let e = clean(e.get(self.lang));
             return Some(Line::styled(format!("✗ {e}"), self.theme.bad));
+        }
+        // The selected connection could not be decoded again from the file.
+        if let Some((c, e)) = &self.store.load_error {
+            if self.selected_conn() == Some(*c) {
+                return Some(Line::styled(
+                    format!("✗ #{c}: {}", clean(e.get(self.lang))),
+                    self.theme.bad,
+                ));
+            }
         }
         self.warnings.back().map(|w| {
             let more = if self.warning_count > 1 {
@@ -1148,7 +1161,7 @@ impl App {
         if let Some(m) = message {
             f.render_widget(Paragraph::new(m), msg_area);
         }
-        if self.store.events.is_empty() {
+        if self.store.is_empty() {
             self.areas = Areas::default();
             self.render_waiting(f, body);
         } else {

@@ -335,7 +335,7 @@ pub fn lines(
         width: usize::from(width),
         theme,
     };
-    let Some(ev) = store.events.get(idx) else {
+    let Some(ev) = store.event(idx) else {
         return o.lines;
     };
     let rel = store
@@ -367,7 +367,7 @@ pub fn lines(
             if !found.is_empty() {
                 o.heading(&tr!(lang, "tui.detail.violations_of_event"));
             }
-            for v in found.iter().filter_map(|&i| store.events.get(i)) {
+            for v in found.iter().filter_map(|&i| store.event(i)) {
                 if let EventKind::Violation { code, message, rfc } = &v.kind {
                     found_codes.push(code);
                     o.styled(format!(" ⚠ {code} ({rfc})"), theme.bad);
@@ -384,7 +384,7 @@ pub fn lines(
             store
                 .revealed_of(c)
                 .iter()
-                .filter_map(|&i| store.events.get(i))
+                .filter_map(|&i| store.event(i))
                 .collect()
         })
         .unwrap_or_default();
@@ -734,7 +734,7 @@ pub fn lines(
             o.text(tr!(lang, "tui.detail.rule", rfc = rfc));
             let parent = conn
                 .and_then(|c| super::timeline::violation_owner(store, c, idx))
-                .and_then(|i| store.events.get(i));
+                .and_then(|i| store.event(i));
             if let Some(p) = parent {
                 o.text(tr!(
                     lang,
@@ -994,7 +994,7 @@ fn close_story(o: &mut Out, store: &Store, c: &Conn, lang: Lang) {
     let revealed: Vec<&Event> = store
         .revealed_of(c)
         .iter()
-        .filter_map(|&i| store.events.get(i))
+        .filter_map(|&i| store.event(i))
         .collect();
     let closes: Vec<&Event> = revealed
         .iter()
@@ -1105,14 +1105,14 @@ fn teardown_story(o: &mut Out, store: &Store, c: &Conn, lang: Lang) {
     let revealed = store.revealed_of(c);
     let steps: Vec<&Event> = revealed
         .iter()
-        .filter_map(|&i| store.events.get(i))
+        .filter_map(|&i| store.event(i))
         .filter(|e| matches!(e.kind, EventKind::TcpTeardown { .. }))
         .collect();
     let hidden = c
         .events
         .iter()
         .skip(revealed.len())
-        .filter_map(|&i| store.events.get(i))
+        .filter_map(|&i| store.event(i))
         .any(|e| matches!(e.kind, EventKind::TcpTeardown { .. }));
     o.heading(&tr!(lang, "tui.detail.teardown_heading"));
     if steps.is_empty() {
@@ -1214,7 +1214,7 @@ fn upgrade_sections(
             let later = conn.and_then(|c| {
                 c.events
                     .iter()
-                    .filter_map(|&i| store.events.get(i))
+                    .filter_map(|&i| store.event(i))
                     .find_map(|e| match &e.kind {
                         EventKind::WsHandshake { checks, .. } => Some(checks),
                         _ => None,

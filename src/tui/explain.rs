@@ -28,10 +28,10 @@ pub fn explanation(
     lang: Lang,
 ) -> (Option<usize>, Vec<String>) {
     let mut ex = Explainer::new(lang);
-    let phase = store.events.get(idx).map(|e| Phase::of(&e.kind));
+    let phase = store.event(idx).map(|e| Phase::of(&e.kind));
     let mut last: (Option<usize>, Vec<String>) = (None, Vec::new());
     for &i in &conn.events {
-        let Some(e) = store.events.get(i) else {
+        let Some(e) = store.event(i) else {
             continue;
         };
         let same = Some(Phase::of(&e.kind)) == phase;
@@ -74,7 +74,7 @@ pub fn lines(
                 ));
             } else {
                 if let Some(a) = about.filter(|&a| a != i) {
-                    let pkt = store.events.get(a).map_or(0, |e| e.pkt);
+                    let pkt = store.event(a).map_or(0, |e| e.pkt);
                     lines.push(Line::styled(
                         tr!(lang, "tui.explain.from", pkt = pkt),
                         theme.dim,

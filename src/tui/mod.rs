@@ -30,6 +30,8 @@ pub mod detail;
 pub mod explain;
 pub mod fmt;
 pub mod help;
+pub mod index;
+pub mod reload;
 pub mod status;
 pub mod store;
 pub mod terminal;
@@ -39,6 +41,8 @@ pub mod upgrade;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod index_tests;
 #[cfg(test)]
 mod real_tests;
 #[cfg(test)]
@@ -56,8 +60,9 @@ pub enum Feed {
     FirstPacket(wsscope::types::Timestamp),
     /// Timeline events, in capture order.
     Events(Vec<wsscope::analysis::Event>),
-    /// A connection has ended: its packet-level numbers (bytes, times, TLS records).
-    Totals(u64, Box<wsscope::analysis::ConnTotals>),
+    /// Connections have ended: their packet-level numbers (bytes, times, TLS
+    /// records), in the order they ended.
+    Totals(Vec<(u64, wsscope::analysis::ConnTotals)>),
     /// File indexing progress, or the live packet counters.
     Progress {
         /// Packets read so far.
@@ -110,6 +115,41 @@ impl From<&str> for Said {
     }
 }
 
+/// Feed messages a file's producer may have waiting for the view: past them it
+/// waits, so a producer faster than the view does not queue events in memory.
+const FEED_AHEAD: usize = 8;
+
+/// The producer's end of the feed: bounded for a file, unbounded for a live
+/// capture (which must not stop reading the interface).
+pub enum FeedTx {
+    /// A file: the producer waits for the view.
+    Bounded(std::sync::mpsc::SyncSender<Feed>),
+    /// Live.
+    Unbounded(std::sync::mpsc::Sender<Feed>),
+}
+
+impl FeedTx {
+    /// Sends `f` (a file: waits while [`FEED_AHEAD`] messages wait); an error
+    /// when the view is gone.
+    pub fn send(&self, f: Feed) -> Result<(), std::sync::mpsc::SendError<Feed>> {
+        match self {
+            FeedTx::Bounded(tx) => tx.send(f),
+            FeedTx::Unbounded(tx) => tx.send(f),
+        }
+    }
+}
+
+/// The feed's two ends: bounded unless `live`.
+pub fn feed(live: bool) -> (FeedTx, Receiver<Feed>) {
+    if live {
+        let (tx, rx) = std::sync::mpsc::channel();
+        (FeedTx::Unbounded(tx), rx)
+    } else {
+        let (tx, rx) = std::sync::mpsc::sync_channel(FEED_AHEAD);
+        (FeedTx::Bounded(tx), rx)
+    }
+}
+
 /// How the view was asked for on the command line.
 #[derive(Clone, Debug)]
 pub struct ViewOptions {
@@ -127,6 +167,8 @@ pub struct ViewOptions {
 
 /// How long the loop waits for a key before drawing again.
 const INPUT_TIMEOUT: Duration = Duration::from_millis(50);
+/// How long the loop waits for a key after taking some of the feed.
+const FED_TIMEOUT: Duration = Duration::from_millis(5);
 /// Draining the feed stops after this long, so a fast producer (a large file
 /// being indexed) cannot starve the keyboard or the screen; what is left is
 /// taken on the next turn, without waiting for input.
@@ -135,28 +177,41 @@ const MAX_DRAIN_TIME: Duration = Duration::from_millis(30);
 /// Runs the interface until the user quits: sets up the terminal, then loops
 /// (drain `rx` without blocking, advance the clock, draw, wait up to 50 ms for
 /// input). The terminal is restored on return, on error and on panic.
-pub fn run(rx: Receiver<Feed>, mut opts: ViewOptions) -> std::io::Result<()> {
+pub fn run(
+    rx: Receiver<Feed>,
+    mut opts: ViewOptions,
+    loader: Option<Box<dyn store::Loader>>,
+) -> std::io::Result<()> {
     if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
         opts.no_color = true;
     }
     let mut term = terminal::Tui::enter()?;
     let start = Instant::now();
-    let mut app = App::new(opts);
+    let mut app = match loader {
+        Some(l) => App::with_loader(opts, l),
+        None => App::new(opts),
+    };
     if let Ok(size) = term.size() {
         app.update(Msg::Resize(size.width, size.height));
     }
     let mut connected = true;
+    let mut trace = Trace::from_env(start);
+    let mut key_at: Option<Instant> = None;
     loop {
         if terminal::panicked() {
             // The hook has restored the terminal and printed the message.
             return Err(std::io::Error::other("a thread panicked; the view stopped"));
         }
         let mut pending = false;
+        let mut fed = false;
         if connected {
             let drain_start = Instant::now();
             loop {
                 match rx.try_recv() {
-                    Ok(feed) => app.update(Msg::Feed(feed)),
+                    Ok(feed) => {
+                        fed = true;
+                        app.update(Msg::Feed(feed))
+                    }
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => {
                         connected = false;
@@ -172,15 +227,25 @@ pub fn run(rx: Receiver<Feed>, mut opts: ViewOptions) -> std::io::Result<()> {
         }
         app.update(Msg::Tick(start.elapsed()));
         term.draw(|f| app.render(f))?;
+        if let Some(t) = trace.as_mut() {
+            t.drawn(app.has_panels(), key_at.take());
+        }
         if app.should_quit() {
             break;
         }
+        // A file being read: its producer waits for the feed to be taken
+        // (a bounded channel), so the loop comes back soon.
         let wait = if pending {
             Duration::ZERO
+        } else if fed {
+            FED_TIMEOUT
         } else {
             INPUT_TIMEOUT
         };
         for msg in terminal::read_input(wait)? {
+            if matches!(msg, Msg::Key(_)) {
+                key_at.get_or_insert_with(Instant::now);
+            }
             app.update(msg);
         }
         if app.should_quit() {
@@ -188,4 +253,38 @@ pub fn run(rx: Receiver<Feed>, mut opts: ViewOptions) -> std::io::Result<()> {
         }
     }
     term.leave()
+}
+
+/// Timings for benchmarks (`bench/view.sh`), when `WSSCOPE_VIEW_TRACE` names a
+/// file: `first_screen MS` (from the start of the view to the first screen
+/// with the panels) and `key MS` per key (from reading it to the next screen
+/// drawn). Never used by the tests.
+struct Trace {
+    out: std::fs::File,
+    start: Instant,
+    first: bool,
+}
+
+impl Trace {
+    fn from_env(start: Instant) -> Option<Trace> {
+        let path = std::env::var_os("WSSCOPE_VIEW_TRACE")?;
+        let out = std::fs::File::create(path).ok()?;
+        Some(Trace {
+            out,
+            start,
+            first: false,
+        })
+    }
+
+    fn drawn(&mut self, panels: bool, key: Option<Instant>) {
+        use std::io::Write;
+        if panels && !self.first {
+            self.first = true;
+            let ms = self.start.elapsed().as_secs_f64() * 1e3;
+            let _ = writeln!(self.out, "first_screen {ms:.1}");
+        }
+        if let Some(k) = key {
+            let _ = writeln!(self.out, "key {:.1}", k.elapsed().as_secs_f64() * 1e3);
+        }
+    }
 }

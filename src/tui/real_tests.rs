@@ -81,8 +81,10 @@ fn open(name: &str) -> App {
 }
 
 /// [`open`] in language `lang`.
+/// The view keeps the capture's index and decodes the connection on
+/// screen again from the file, as `wsscope FILE` does.
 pub(super) fn open_in(name: &str, lang: wsscope::output::Lang) -> App {
-    open_collected(capture_of(name), name, lang)
+    super::index_tests::open_indexed(name, lang)
 }
 
 /// The view of what the pipeline gave for capture `name`.
@@ -106,7 +108,7 @@ fn open_collected(c: Collect, name: &str, lang: wsscope::output::Lang) -> App {
     }
     app.update(Msg::Feed(Feed::Events(events)));
     for (conn, t) in totals {
-        app.update(Msg::Feed(Feed::Totals(conn, Box::new(t))));
+        app.update(Msg::Feed(Feed::Totals(vec![(conn, t)])));
     }
     app.update(Msg::Feed(Feed::Progress {
         packets,
@@ -130,7 +132,7 @@ fn screen(app: &mut App, w: u16, h: u16) -> String {
 
 fn selected(app: &App) -> Option<&EventKind> {
     app.selected_event()
-        .and_then(|i| app.store().events.get(i))
+        .and_then(|i| app.store().event(i))
         .map(|e| &e.kind)
 }
 
@@ -259,7 +261,7 @@ fn basic_walk_through_every_phase() {
     ));
     press(&mut app, KeyCode::Tab);
     press(&mut app, KeyCode::Tab);
-    assert_eq!(app.store().revealed, app.store().events.len());
+    assert_eq!(app.store().revealed, app.store().len());
     let s = screen(&mut app, 120, 40);
     assert!(s.contains("closed"), "{s}");
     insta::assert_snapshot!("real_basic_end_120x40", s);
@@ -538,7 +540,7 @@ fn the_chinese_view_has_no_english_outside_protocol_tokens_and_wire_text() {
     press(&mut app, KeyCode::End);
     let mut screens = vec![screen(&mut app, 160, 60)];
     // Every event's detail and explanation, the help.
-    for _ in 0..app.store().events.len() {
+    for _ in 0..app.store().len() {
         press(&mut app, KeyCode::Up);
         screens.push(screen(&mut app, 160, 60));
         press(&mut app, KeyCode::Char('z'));
@@ -625,7 +627,7 @@ fn timeline_streams(app: &mut App) -> (Vec<Option<u32>>, usize) {
         .collect();
     let streams: Vec<Option<u32>> = evs
         .iter()
-        .filter_map(|&i| app.store().events.get(i))
+        .filter_map(|&i| app.store().event(i))
         .map(|e| e.stream)
         .collect();
     let shared = streams.iter().filter(|s| s.is_none()).count();
@@ -652,14 +654,12 @@ fn h2_websockets_get_their_own_rows_and_timelines() {
     assert_eq!(frames_msgs(&app, 3), (10, 8, Some(true)));
     let all_shared = app
         .store()
-        .events
-        .iter()
+        .events()
         .filter(|e| e.conn == 0 && e.stream.is_none())
         .count();
     assert!(app
         .store()
-        .events
-        .iter()
+        .events()
         .any(|e| matches!(e.kind, EventKind::H2Settings { .. })));
 
     // The connection's row: everything, both streams.
@@ -682,12 +682,7 @@ fn h2_websockets_get_their_own_rows_and_timelines() {
         let (streams, shared) = timeline_streams(&mut app);
         assert_eq!(shared, all_shared, "stream {s}: the shared events, once");
         let own = streams.iter().filter(|&&t| t == Some(s)).count();
-        let want = app
-            .store()
-            .events
-            .iter()
-            .filter(|e| e.stream == Some(s))
-            .count();
+        let want = app.store().events().filter(|e| e.stream == Some(s)).count();
         assert!(own > 0);
         assert_eq!(own, want, "stream {s}: all of its events");
         assert_eq!(
@@ -798,11 +793,11 @@ fn h2_stream_rows_live_match_the_replay() {
         press(&mut replay, KeyCode::Right);
         let stream = replay
             .selected_event()
-            .and_then(|i| replay.store().events.get(i))
+            .and_then(|i| replay.store().event(i))
             .map(|e| e.stream);
         assert!(matches!(stream, Some(None) | Some(Some(3))), "{stream:?}");
         seen += 1;
-        if replay.store().revealed == replay.store().events.len() {
+        if replay.store().revealed == replay.store().len() {
             break;
         }
     }
@@ -828,11 +823,7 @@ fn tls_detail_tells_the_handshake_the_secrets_and_the_records() {
     let store = app.store();
     let conn = store.conn(0);
     let text_of = |pred: &dyn Fn(&EventKind) -> bool| -> String {
-        let i = store
-            .events
-            .iter()
-            .position(|e| pred(&e.kind))
-            .expect("event");
+        let i = store.events().position(|e| pred(&e.kind)).expect("event");
         super::detail::lines(store, conn, i, 100, wsscope::output::Lang::En, &theme)
             .iter()
             .map(|l| l.to_string())

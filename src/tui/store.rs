@@ -1,7 +1,13 @@
-//! The TUI's copy of the timeline: every event received, the connections in
-//! order of first packet, and per-connection counters over the events
-//! *revealed* so far (a replay shows a prefix of the capture; so do the
-//! counters, so that stepping back takes a badge back too).
+//! The TUI's copy of the timeline: an index of every event received (a
+//! compact [`Rec`] each, see [`super::index`]), the connections in order of
+//! first packet, and per-connection counters over the events *revealed* so
+//! far (a replay shows a prefix of the capture; so do the counters, so that
+//! stepping back takes a badge back too).
+//!
+//! Whole events are kept in memory for a live capture (at most
+//! [`MAX_EVENTS`]); a replayed file keeps only the index, and the events of
+//! the connection on screen are decoded again from the file by a [`Loader`]
+//! ([`Store::load`]), at most [`MAX_LOADED`] of them at a time.
 //!
 //! A WebSocket over HTTP/2 (RFC 8441) gets a row of its own right under its
 //! connection's: its events are the connection's shared ones (TCP, TLS,
@@ -15,10 +21,43 @@ use wsscope::analysis::{
 };
 use wsscope::types::Timestamp;
 
-/// At most this many events are kept (about a few hundred MB); later events
-/// are counted in [`Store::overflow`] but not stored, so a live capture left
-/// running cannot exhaust memory.
+use super::index::{Index, Rec};
+
+/// At most this many whole events are kept in memory (a live capture: about a
+/// few hundred MB); later events are counted in [`Store::overflow`] but not
+/// stored, so a live capture left running cannot exhaust memory.
 pub const MAX_EVENTS: usize = 1_000_000;
+
+/// At most this many events are indexed for a replayed file (24 bytes each,
+/// 8 in their connection's list, and their rows' summaries: about 80 MB, so
+/// that the view stays under 128 MiB); later events are counted in
+/// [`Store::overflow`].
+pub const MAX_INDEXED: usize = 1_500_000;
+
+/// At most this many rows (connections, and WebSockets over HTTP/2 in them)
+/// are kept (about 1 KB each, with their summaries); the events of later
+/// connections are counted in [`Store::overflow`].
+pub const MAX_ROWS: usize = 30_000;
+
+/// At most this many events of the connection on screen are decoded at once
+/// (a window around the selection for a longer one).
+pub const MAX_LOADED: usize = 50_000;
+
+/// Decodes a connection's events again, from the capture (a replayed file).
+pub trait Loader {
+    /// Events `from..to` of connection `conn` (numbered from 0 within the
+    /// connection, in the order the index has them); fewer than asked for
+    /// when the capture has fewer.
+    fn load(&mut self, conn: u64, from: usize, to: usize) -> Result<Vec<Event>, super::Said>;
+}
+
+/// The events of one connection decoded again: `events[k]` is its event
+/// `from + k`.
+struct Loaded {
+    conn: u64,
+    from: usize,
+    events: Vec<Event>,
+}
 
 /// A heartbeat is said to have stopped when the connection goes on this many
 /// heartbeat periods after one side's last ping.
@@ -210,13 +249,14 @@ impl Conn {
     }
 
     /// A summary with nothing revealed.
-    fn empty_summary(&self, events: &[Event]) -> Summary {
+    fn empty_summary(&self, index: &Index) -> Summary {
         let ts = self
             .events
             .iter()
-            .filter_map(|&i| events.get(i))
-            .find(|e| self.stream.is_none() || e.stream == self.stream)
-            .map_or(Timestamp(0), |e| e.ts);
+            .copied()
+            .find(|&i| self.stream.is_none() || index.stream(i) == self.stream)
+            .and_then(|i| index.get(i))
+            .map_or(Timestamp(0), |r| Timestamp(r.ts));
         match self.stream {
             Some(s) => Summary::for_stream(self.id, s, ts, &self.client, &self.server),
             None => Summary::new(self.id, ts),
@@ -225,10 +265,18 @@ impl Conn {
 }
 
 /// Every event received, and the connections they belong to.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Store {
-    /// The events, in capture order.
-    pub events: Vec<Event>,
+    /// The index of the events, in capture order.
+    index: Index,
+    /// The events themselves, when kept in memory (no [`Loader`]).
+    events: Vec<Event>,
+    /// Decodes events again (a replayed file): then only the index is kept.
+    loader: Option<Box<dyn Loader>>,
+    /// The events of the connection on screen, decoded again.
+    loaded: Option<Loaded>,
+    /// Why the connection on screen could not be decoded again.
+    pub load_error: Option<(u64, super::Said)>,
     /// Connections in order of first packet, each followed by the rows of
     /// its WebSockets over HTTP/2 in stream order.
     pub conns: Vec<Conn>,
@@ -251,19 +299,185 @@ pub struct Store {
 }
 
 impl Store {
+    /// A store that keeps only the index, and decodes the events on screen
+    /// again with `loader`.
+    pub fn with_loader(loader: Box<dyn Loader>) -> Store {
+        Store {
+            loader: Some(loader),
+            ..Store::default()
+        }
+    }
+
+    /// How many events there are.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    /// No event yet.
+    pub fn is_empty(&self) -> bool {
+        self.index.len() == 0
+    }
+
+    /// The index of event `i`.
+    pub fn rec(&self, i: usize) -> Option<&Rec> {
+        self.index.get(i)
+    }
+
+    /// The time of event `i` (µs).
+    pub fn ts(&self, i: usize) -> Option<i64> {
+        self.index.get(i).map(|r| r.ts)
+    }
+
+    /// The time of the last event (µs).
+    pub fn last_ts(&self) -> Option<i64> {
+        self.index.last().map(|r| r.ts)
+    }
+
+    /// Event `i` is a violation.
+    pub fn is_violation(&self, i: usize) -> bool {
+        self.index.get(i).is_some_and(|r| r.is_violation())
+    }
+
+    /// Event `i` whole: from memory, or (a replayed file) when its
+    /// connection is the one decoded again ([`Store::load`]).
+    pub fn event(&self, i: usize) -> Option<&Event> {
+        if self.loader.is_none() {
+            return self.events.get(i);
+        }
+        let l = self.loaded.as_ref()?;
+        let r = self.index.get(i)?;
+        if u64::from(r.conn) != l.conn {
+            return None;
+        }
+        let c = self.conn(l.conn)?;
+        let k = c.events.binary_search(&i).ok()?;
+        l.events.get(k.checked_sub(l.from)?)
+    }
+
+    /// Bytes the store holds for its events (the index, the connections'
+    /// lists of events, the events whole), for the tests of its bound.
+    #[cfg(test)]
+    pub fn heap_bytes(&self) -> usize {
+        self.index.heap_bytes()
+            + self
+                .conns
+                .iter()
+                .map(|c| c.events.capacity() * 8 + std::mem::size_of::<Conn>())
+                .sum::<usize>()
+            + self.events.capacity() * std::mem::size_of::<Event>()
+    }
+
+    /// How many events are decoded again.
+    #[cfg(test)]
+    pub fn loaded_len(&self) -> usize {
+        self.loaded.as_ref().map_or(0, |l| l.events.len())
+    }
+
+    /// The events whole at hand, in order (all of them in memory; a replayed
+    /// file: those of the connection decoded again).
+    #[cfg(test)]
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        (0..self.len()).filter_map(|i| self.event(i))
+    }
+
+    /// Makes the events of row `key` whole (a replayed file: decodes its
+    /// connection again, or the [`MAX_LOADED`] of them around its event
+    /// `focus` for a longer one). True when that changed what
+    /// [`Store::event`] gives.
+    pub fn load(&mut self, key: RowKey, focus: Option<usize>) -> bool {
+        let Some(loader) = self.loader.as_mut() else {
+            return false;
+        };
+        let Some(c) = self
+            .by_id
+            .get(&(key.0, None))
+            .and_then(|&p| self.conns.get(p))
+        else {
+            return false;
+        };
+        let n = c.events.len();
+        let k = focus.map_or(n, |f| c.events.partition_point(|&i| i < f));
+        let from = if n <= MAX_LOADED {
+            0
+        } else {
+            k.saturating_sub(MAX_LOADED / 2).min(n - MAX_LOADED)
+        };
+        let to = (from + MAX_LOADED).min(n);
+        if let Some(l) = &self.loaded {
+            // Still in the middle half of the window, or the window covers it all.
+            let covers = l.conn == key.0 && l.from <= from && l.from + l.events.len() >= to;
+            let near = l.conn == key.0
+                && n > MAX_LOADED
+                && l.events.len() == MAX_LOADED
+                && k >= l.from + MAX_LOADED / 4
+                && k < l.from + 3 * MAX_LOADED / 4;
+            // A connection still being read grows: decoded again each time
+            // it has doubled, and once more when it has ended, so that a long
+            // one costs a few readings rather than one per batch of events.
+            let growing = l.conn == key.0
+                && l.from == from
+                && c.totals.is_none()
+                && !l.events.is_empty()
+                && l.events.len() * 2 >= to - from;
+            if covers || near || growing {
+                return false;
+            }
+        }
+        if self.load_error.as_ref().is_some_and(|(c, _)| *c == key.0) {
+            return false;
+        }
+        let result = loader.load(key.0, from, to).and_then(|events| {
+            // The same events as the index's, or none.
+            for (k, e) in events.iter().enumerate() {
+                let r = c.events.get(from + k).and_then(|&i| self.index.get(i));
+                if !r.is_some_and(|r| r.ts == e.ts.0 && r.name() == e.kind.name()) {
+                    let n = from + k;
+                    return Err(super::Said::new(|lang| {
+                        tr!(lang, "tui.reload.differs", n = n)
+                    }));
+                }
+            }
+            Ok(events)
+        });
+        match result {
+            Ok(events) => {
+                self.loaded = Some(Loaded {
+                    conn: key.0,
+                    from,
+                    events,
+                });
+            }
+            Err(e) => {
+                self.load_error = Some((key.0, e));
+                self.loaded = None;
+            }
+        }
+        self.generation += 1;
+        true
+    }
+
     /// Appends events (not revealed yet).
     pub fn push(&mut self, events: Vec<Event>) {
         for ev in events {
-            if self.events.len() >= MAX_EVENTS {
+            let max = if self.loader.is_some() {
+                MAX_INDEXED
+            } else {
+                MAX_EVENTS
+            };
+            if self.index.len() >= max {
                 self.overflow += 1;
                 continue;
             }
-            let idx = self.events.len();
-            self.max_pkt = self.max_pkt.max(ev.pkt);
             let pos = match self.by_id.get(&(ev.conn, None)) {
                 Some(&p) => p,
+                None if self.conns.len() >= MAX_ROWS => {
+                    self.overflow += 1;
+                    continue;
+                }
                 None => self.add_conn(ev.conn, ev.pkt, ev.ts),
             };
+            let idx = self.index.push(&ev);
+            self.max_pkt = self.max_pkt.max(ev.pkt);
             if let Some(conn) = self.conns.get_mut(pos) {
                 match &ev.kind {
                     EventKind::ConnOpen {
@@ -289,7 +503,9 @@ impl Store {
             }
             let (id, stream) = (ev.conn, ev.stream);
             let opens = opens_stream_row(&ev.kind);
-            self.events.push(ev);
+            if self.loader.is_none() {
+                self.events.push(ev);
+            }
             match stream {
                 Some(s) => match self.by_id.get(&(id, Some(s))) {
                     Some(&p) => {
@@ -324,9 +540,8 @@ impl Store {
             .iter()
             .copied()
             .filter(|&i| {
-                self.events
-                    .get(i)
-                    .is_some_and(|e| e.stream.is_none() || e.stream == Some(s))
+                let st = self.index.stream(i);
+                st.is_none() || st == Some(s)
             })
             .collect();
         let mut row = Conn {
@@ -343,12 +558,12 @@ impl Store {
             stats: parent.stats.clone(),
             totals: None,
         };
-        row.summary = row.empty_summary(&self.events);
+        row.summary = row.empty_summary(&self.index);
         let revealed = row.events.partition_point(|&i| i < self.revealed);
         let shown = row.events.get(..revealed).unwrap_or(&[]).to_vec();
         for i in shown {
-            if let Some(ev) = self.events.get(i) {
-                row.reveal(ev);
+            if let Some(ev) = self.index.lite(i, &row.client, &row.server) {
+                row.reveal(&ev);
             }
         }
         row.restat();
@@ -442,7 +657,7 @@ impl Store {
 
     /// Shows exactly the first `n` events (clamped), updating the counters.
     pub fn reveal_to(&mut self, n: usize) {
-        let n = n.min(self.events.len());
+        let n = n.min(self.index.len());
         if n == self.revealed {
             return;
         }
@@ -451,13 +666,24 @@ impl Store {
             self.rewinds += 1;
             for c in &mut self.conns {
                 c.progress = Progress::default();
-                c.summary = c.empty_summary(&self.events);
+                c.summary = c.empty_summary(&self.index);
             }
             touched.fill(true);
             self.revealed = 0;
         }
         for i in self.revealed..n {
-            let Some(ev) = self.events.get(i) else { break };
+            let Some(r) = self.index.get(i) else { break };
+            let (client, server) = match self.by_id.get(&(u64::from(r.conn), None)) {
+                Some(&p) => self
+                    .conns
+                    .get(p)
+                    .map_or(("", ""), |c| (c.client.as_str(), c.server.as_str())),
+                None => ("", ""),
+            };
+            let Some(ev) = self.index.lite(i, client, server) else {
+                break;
+            };
+            let ev = &ev;
             let streams: &[u32] = match ev.stream {
                 // A shared event is every stream row's too.
                 None => self.streams.get(&ev.conn).map_or(&[], |v| v.as_slice()),
@@ -523,7 +749,7 @@ impl Store {
     pub fn origin(&self) -> Option<i64> {
         self.first_packet
             .map(|t| t.0)
-            .or_else(|| self.events.first().map(|e| e.ts.0))
+            .or_else(|| self.index.get(0).map(|r| r.ts))
     }
 }
 

@@ -71,7 +71,7 @@ fn screen(app: &mut App, w: u16, h: u16) -> String {
 }
 
 fn kind_of(app: &App, i: Option<usize>) -> &'static str {
-    i.and_then(|i| app.store().events.get(i))
+    i.and_then(|i| app.store().event(i))
         .map(|e| e.kind.name())
         .unwrap_or("none")
 }
@@ -80,7 +80,7 @@ fn kind_of(app: &App, i: Option<usize>) -> &'static str {
 fn step_until(app: &mut App, want: impl Fn(&EventKind) -> bool) {
     for _ in 0..64 {
         press(app, KeyCode::Right);
-        let ev = app.selected_event().and_then(|i| app.store().events.get(i));
+        let ev = app.selected_event().and_then(|i| app.store().event(i));
         if ev.is_some_and(|e| want(&e.kind)) {
             return;
         }
@@ -97,7 +97,7 @@ fn opens_paused_on_the_first_websocket_event() {
     // and that event (its connection_open) is selected.
     assert_eq!(app.store().revealed, 5);
     let sel = app.selected_event().unwrap();
-    assert_eq!(app.store().events[sel].conn, 1);
+    assert_eq!(app.store().event(sel).unwrap().conn, 1);
     assert_eq!(kind_of(&app, Some(sel)), "conn_open");
     let items = app.timeline_items().to_vec();
     assert!(matches!(items.last(), Some(it) if matches!(it.kind, ItemKind::More(n) if n > 20)));
@@ -123,7 +123,7 @@ fn replay_reveals_at_the_recorded_pace_and_speed() {
     press(&mut app, KeyCode::Char('-'));
     assert_eq!(app.speed(), 0.5);
     app.update(Msg::Tick(Duration::from_secs(20)));
-    assert_eq!(app.store().revealed, app.store().events.len());
+    assert_eq!(app.store().revealed, app.store().len());
     assert!(!app.playing(), "stops at the end of a finished file");
     insta::assert_snapshot!("played_120x40", screen(&mut app, 120, 40));
 }
@@ -178,7 +178,13 @@ fn teacher_walks_one_connection_one_arrow_at_a_time() {
     // Stepping never leaves the selected connection.
     step_until(&mut app, |k| matches!(k, EventKind::WsHandshake { .. }));
     assert_eq!(app.selected_conn(), Some(1));
-    assert_eq!(app.store().events[app.selected_event().unwrap()].conn, 1);
+    assert_eq!(
+        app.store()
+            .event(app.selected_event().unwrap())
+            .unwrap()
+            .conn,
+        1
+    );
 }
 
 #[test]
@@ -220,7 +226,7 @@ fn tab_jumps_phase_by_phase() {
     let mut seen = Vec::new();
     for _ in 0..8 {
         press(&mut app, KeyCode::Tab);
-        let ev = app.selected_event().map(|i| &app.store().events[i]);
+        let ev = app.selected_event().map(|i| app.store().event(i).unwrap());
         seen.push(ev.map(|e| (e.kind.name(), wsscope::analysis::Phase::of(&e.kind))));
     }
     use wsscope::analysis::Phase as P;
@@ -241,17 +247,17 @@ fn tab_jumps_phase_by_phase() {
     press(&mut app, KeyCode::BackTab);
     let sel = app.selected_event().unwrap();
     assert!(matches!(
-        app.store().events[sel].kind,
+        app.store().event(sel).unwrap().kind,
         EventKind::WsFrame { opcode: 8, .. }
     ));
     press(&mut app, KeyCode::BackTab);
     let sel = app.selected_event().unwrap();
     assert!(matches!(
-        app.store().events[sel].kind,
+        app.store().event(sel).unwrap().kind,
         EventKind::WsFrame { opcode: 1, .. }
     ));
     press(&mut app, KeyCode::End);
-    assert_eq!(app.store().revealed, app.store().events.len());
+    assert_eq!(app.store().revealed, app.store().len());
     // With everything shown, Tab moves the selection between headers.
     keys(&mut app, &[KeyCode::Home]);
     press(&mut app, KeyCode::End);
@@ -393,7 +399,7 @@ fn filter_narrows_connections_and_events() {
     let shown: Vec<_> = items
         .iter()
         .filter(|i| i.kind == ItemKind::Event)
-        .map(|i| app.store().events[i.ev].kind.name())
+        .map(|i| app.store().event(i.ev).unwrap().kind.name())
         .collect();
     assert_eq!(shown, ["ws_frame", "ws_frame"]);
     insta::assert_snapshot!("filter_ping_120x40", screen(&mut app, 120, 40));
@@ -515,7 +521,7 @@ fn live_follows_the_newest_and_pausing_loses_nothing() {
         total_bytes: None,
     }));
     app.update(Msg::Tick(Duration::from_millis(2500)));
-    assert_eq!(app.store().events.len(), all.len());
+    assert_eq!(app.store().len(), all.len());
     assert_eq!(app.store().revealed, 14);
     assert_eq!(app.selected_event(), Some(13));
     insta::assert_snapshot!("live_paused_80x24", screen(&mut app, 80, 24));
@@ -929,7 +935,7 @@ fn the_checklist_rows_are_the_events_checks() {
         press(&mut app, KeyCode::Up);
     }
     let sel = app.selected_event().unwrap();
-    let EventKind::WsHandshake { checks, .. } = &app.store().events[sel].kind else {
+    let EventKind::WsHandshake { checks, .. } = &app.store().event(sel).unwrap().kind else {
         panic!("not the handshake");
     };
     let checks = checks.clone();

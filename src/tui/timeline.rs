@@ -91,10 +91,10 @@ impl Builder {
         filter: Option<&Filter>,
     ) {
         self.taken += 1;
-        let Some(ev) = store.events.get(i) else {
+        let Some(rec) = store.rec(i) else {
             return;
         };
-        let p = Phase::of(&ev.kind);
+        let p = rec.phase();
         if p == Phase::Violation {
             self.pending.push(i);
             return;
@@ -196,10 +196,6 @@ impl Builder {
     }
 }
 
-fn is_violation(e: &Event) -> bool {
-    matches!(e.kind, EventKind::Violation { .. })
-}
-
 /// A filter on the timeline's lines: lower-case text, matched against the
 /// labels in the language they are shown in.
 #[derive(Clone, Copy, Debug)]
@@ -211,7 +207,7 @@ pub struct Filter<'a> {
 }
 
 fn matches(store: &Store, i: usize, filter: Option<&Filter>) -> bool {
-    match (filter, store.events.get(i)) {
+    match (filter, store.event(i)) {
         (None, _) => true,
         (Some(f), Some(ev)) => label(ev, f.lang).to_lowercase().contains(f.text),
         (Some(_), None) => false,
@@ -224,10 +220,10 @@ fn matches(store: &Store, i: usize, filter: Option<&Filter>) -> bool {
 /// events; `None` when `v` is not a violation of `conn`.
 pub fn violation_owner(store: &Store, conn: &Conn, v: usize) -> Option<usize> {
     let pos = conn.events.binary_search(&v).ok()?;
-    if !store.events.get(v).is_some_and(is_violation) {
+    if !store.is_violation(v) {
         return None;
     }
-    let not_violation = |j: &&usize| store.events.get(**j).is_some_and(|e| !is_violation(e));
+    let not_violation = |j: &&usize| store.rec(**j).is_some_and(|r| !r.is_violation());
     conn.events
         .get(pos + 1..)
         .unwrap_or(&[])
@@ -256,7 +252,7 @@ pub fn violations_of(store: &Store, conn: &Conn, ev: usize) -> Vec<usize> {
         .unwrap_or(&[])
         .iter()
         .rev()
-        .take_while(|&&j| store.events.get(j).is_some_and(is_violation))
+        .take_while(|&&j| store.is_violation(j))
         .copied()
         .collect();
     out.reverse();
@@ -266,7 +262,7 @@ pub fn violations_of(store: &Store, conn: &Conn, ev: usize) -> Vec<usize> {
         .get(pos + 1..)
         .unwrap_or(&[])
         .iter()
-        .take_while(|&&j| store.events.get(j).is_some_and(is_violation))
+        .take_while(|&&j| store.is_violation(j))
         .copied()
         .collect();
     if after
@@ -338,14 +334,10 @@ const MAX_FRAGMENT_LOOKBACK: usize = 256;
 /// only the message's first frame carries RSV1 (RFC 7692 §6), so the
 /// continuations' bytes are deflate output too.
 fn in_compressed_message(store: &Store, conn: &Conn, i: usize) -> bool {
-    let Some(Event {
-        kind: EventKind::WsFrame { opcode: 0, .. },
-        dir,
-        ..
-    }) = store.events.get(i)
-    else {
+    let Some(r) = store.rec(i).filter(|r| r.opcode() == Some(0)) else {
         return false;
     };
+    let dir = r.dir();
     let pos = conn.events.partition_point(|&j| j < i);
     conn.events
         .get(..pos)
@@ -353,12 +345,10 @@ fn in_compressed_message(store: &Store, conn: &Conn, i: usize) -> bool {
         .iter()
         .rev()
         .take(MAX_FRAGMENT_LOOKBACK)
-        .filter_map(|&j| store.events.get(j))
-        .filter(|e| e.dir == *dir)
-        .find_map(|e| match e.kind {
-            EventKind::WsFrame {
-                opcode: 1 | 2, rsv, ..
-            } => Some(rsv & 4 != 0),
+        .filter_map(|&j| store.rec(j))
+        .filter(|r| r.dir() == dir)
+        .find_map(|r| match r.opcode() {
+            Some(1 | 2) => Some(r.rsv() & 4 != 0),
             _ => None,
         })
         .unwrap_or(false)
@@ -756,15 +746,12 @@ fn gutter(store: &Store, conn: Option<&Conn>, ev: usize, g: Geometry) -> String 
             .unwrap_or(&[])
             .iter()
             .rev()
-            .find(|&&i| store.events.get(i).is_some_and(|e| !is_violation(e)))
+            .find(|&&i| store.rec(i).is_some_and(|r| !r.is_violation()))
     });
-    let text = match (
-        store.events.get(ev),
-        prev.and_then(|&p| store.events.get(p)),
-    ) {
-        (Some(e), Some(p)) => delta(e.ts.0.saturating_sub(p.ts.0)),
+    let text = match (store.ts(ev), prev.and_then(|&p| store.ts(p))) {
+        (Some(e), Some(p)) => delta(e.saturating_sub(p)),
         (Some(e), None) => match store.origin() {
-            Some(o) => format!("@{}", super::fmt::clock(e.ts.0.saturating_sub(o))),
+            Some(o) => format!("@{}", super::fmt::clock(e.saturating_sub(o))),
             None => String::new(),
         },
         _ => String::new(),
@@ -802,8 +789,7 @@ fn row<'a>(
         }
         ItemKind::Violation => {
             let text = store
-                .events
-                .get(item.ev)
+                .event(item.ev)
                 .map(|e| label(e, lang))
                 .unwrap_or_default();
             let span = g.span();
@@ -815,7 +801,7 @@ fn row<'a>(
             ])
         }
         ItemKind::Event => {
-            let Some(ev) = store.events.get(item.ev) else {
+            let Some(ev) = store.event(item.ev) else {
                 return Line::raw("");
             };
             let text = match conn {
