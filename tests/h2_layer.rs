@@ -3,62 +3,23 @@
 //! was written; the recording is then fed to `H2Layer` and every event checked.
 
 use std::collections::HashMap;
-use std::io;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use h2::ext::Protocol;
 use h2::Reason;
 use http::{Method, Request, Response};
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tungstenite::protocol::frame::{CloseFrame, Frame, FrameHeader};
 use wsscope::h2::frame::{self as fr, SETTINGS_ENABLE_CONNECT_PROTOCOL};
 use wsscope::h2::{Entry, H2Event, H2Layer};
 use wsscope::types::Direction::{self, C2S, S2C};
 
-type Log = Arc<Mutex<Vec<(Direction, Vec<u8>)>>>;
+#[path = "support/tap.rs"]
+mod tap;
+use tap::{Log, Tap};
+
 type Written = Arc<Mutex<HashMap<(u32, Direction), Vec<u8>>>>;
-
-/// A duplex end that records what it writes, tagged with its direction.
-struct Tap {
-    inner: DuplexStream,
-    dir: Direction,
-    log: Log,
-}
-
-impl AsyncRead for Tap {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Tap {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = r {
-            let dir = self.dir;
-            self.log.lock().unwrap().push((dir, buf[..n].to_vec()));
-        }
-        r
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
 
 fn ws_frame(opcode: OpCode, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8> {
     let mut f = Frame::message(Bytes::copy_from_slice(payload), opcode, true);

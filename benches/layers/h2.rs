@@ -6,65 +6,24 @@
 //! client's masked). Throughput: HTTP/2 stream bytes.
 
 use std::hint::black_box;
-use std::io;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use criterion::{Criterion, Throughput};
 use h2::ext::Protocol;
 use http::{Method, Request, Response};
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use wsscope::h2::{Entry, H2Event, H2Layer};
 use wsscope::types::Direction;
 use wsscope::ws::frame::encode_frame;
 
 use crate::gen::{self, Rng};
 
-type Log = Arc<Mutex<Vec<(Direction, Vec<u8>)>>>;
+#[path = "../../tests/support/tap.rs"]
+mod tap;
+use tap::{Log, Tap};
 
 const GETS: usize = 64;
 const POSTS: usize = 16;
 const WS_MESSAGES: usize = 200;
-
-/// A duplex end that records what it writes.
-struct Tap {
-    inner: DuplexStream,
-    dir: Direction,
-    log: Log,
-}
-
-impl AsyncRead for Tap {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for Tap {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let r = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = r {
-            let dir = self.dir;
-            self.log.lock().unwrap().push((dir, buf[..n].to_vec()));
-        }
-        r
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
 
 async fn read_all(mut body: h2::RecvStream) -> Vec<u8> {
     let mut v = Vec::new();
