@@ -15,7 +15,6 @@ mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, Sink, Warning};
 use wsscope::budget::Budget;
@@ -394,8 +393,6 @@ fn the_budget_ends_the_least_recently_used_connections() {
 
 // ---------------------------------------------------------------- the binary
 
-const TIME: &str = "/usr/bin/time";
-
 fn write_pcap(path: &Path, cap: &Capture) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create pcap"));
     let mut hdr = 0xa1b2_c3d4u32.to_le_bytes().to_vec();
@@ -428,34 +425,7 @@ fn temp_capture(name: &str, cap: &Capture) -> PathBuf {
 /// Runs wsscope under GNU time: its exit status, stderr, and peak RSS in KiB (None
 /// where `/usr/bin/time` is missing).
 fn peak(args: &[&str]) -> (Option<i32>, String, Option<u64>) {
-    if !Path::new(TIME).exists() {
-        eprintln!("note: {TIME} is missing: peak memory not measured");
-        let out = common::run(args);
-        return (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr).into(),
-            None,
-        );
-    }
-    static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let tmp = std::env::temp_dir().join(format!(
-        "wsscope-budget-{}-{}.time",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::Relaxed)
-    ));
-    let out = std::process::Command::new(TIME)
-        .arg("-f")
-        .arg("%M")
-        .arg("-o")
-        .arg(&tmp)
-        .arg(env!("CARGO_BIN_EXE_wsscope"))
-        .args(args)
-        .output()
-        .expect("run /usr/bin/time wsscope");
-    let kb = std::fs::read_to_string(&tmp)
-        .ok()
-        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
-    let _ = std::fs::remove_file(&tmp);
+    let (out, kb) = common::run_with_peak(args);
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stderr).into(),

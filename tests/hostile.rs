@@ -19,7 +19,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
@@ -627,36 +626,10 @@ impl Run {
     }
 }
 
-const TIME: &str = "/usr/bin/time";
-
 /// Runs wsscope under `/usr/bin/time -f %M -o FILE` (GNU time: peak RSS in KiB),
 /// or plainly where it is missing; asserts exit 0 and the memory bound.
 fn run_hostile(args: &[&str]) -> Run {
-    let (out, peak_kb) = if Path::new(TIME).exists() {
-        static RUNS: AtomicUsize = AtomicUsize::new(0);
-        let tmp = std::env::temp_dir().join(format!(
-            "wsscope-hostile-{}-{}.time",
-            std::process::id(),
-            RUNS.fetch_add(1, Ordering::Relaxed)
-        ));
-        let out = std::process::Command::new(TIME)
-            .arg("-f")
-            .arg("%M")
-            .arg("-o")
-            .arg(&tmp)
-            .arg(env!("CARGO_BIN_EXE_wsscope"))
-            .args(args)
-            .output()
-            .expect("run /usr/bin/time wsscope");
-        let peak = std::fs::read_to_string(&tmp)
-            .ok()
-            .and_then(|s| s.lines().last().and_then(|l| l.trim().parse::<u64>().ok()));
-        let _ = std::fs::remove_file(&tmp);
-        (out, peak)
-    } else {
-        eprintln!("note: {TIME} is missing: peak memory not measured");
-        (common::run(args), None)
-    };
+    let (out, peak_kb) = common::run_with_peak(args);
     let run = Run { out, peak_kb };
     assert_eq!(
         run.out.status.code(),

@@ -16,6 +16,39 @@ pub fn run(args: &[&str]) -> Output {
     wsscope().args(args).output().expect("run wsscope")
 }
 
+/// GNU time, which gives a command's peak resident memory (`%M`, KiB).
+pub const TIME: &str = "/usr/bin/time";
+
+/// Runs wsscope under `/usr/bin/time -f %M`: its output and its peak RSS in KiB, or
+/// None where GNU time is missing (said on stderr; the run still happens).
+pub fn run_with_peak(args: &[&str]) -> (Output, Option<u64>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    if !Path::new(TIME).exists() {
+        eprintln!("note: {TIME} is missing: peak memory not measured");
+        return (run(args), None);
+    }
+    static RUNS: AtomicUsize = AtomicUsize::new(0);
+    let tmp = std::env::temp_dir().join(format!(
+        "wsscope-peak-{}-{}.time",
+        std::process::id(),
+        RUNS.fetch_add(1, Ordering::Relaxed)
+    ));
+    let out = Command::new(TIME)
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&tmp)
+        .arg(env!("CARGO_BIN_EXE_wsscope"))
+        .args(args)
+        .output()
+        .expect("run /usr/bin/time wsscope");
+    let kb = std::fs::read_to_string(&tmp)
+        .ok()
+        .and_then(|s| s.lines().last().and_then(|l| l.trim().parse().ok()));
+    let _ = std::fs::remove_file(&tmp);
+    (out, kb)
+}
+
 /// The project's own captures.
 pub fn own_captures() -> Vec<PathBuf> {
     captures_in(&Path::new(env!("CARGO_MANIFEST_DIR")).join("captures"))
