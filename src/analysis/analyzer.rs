@@ -214,10 +214,7 @@ impl Analyzer {
     /// Heap bytes held now across the flow tables, the connections' stacks and the
     /// sink (see [`crate::budget`]).
     fn heap_bytes(&self, sink: &impl Sink) -> usize {
-        self.flows.heap_bytes()
-            + self.conns.heap_bytes()
-            + self.numbering.as_ref().map_or(0, Numbering::heap_bytes)
-            + sink.heap_bytes()
+        held(&self.flows, &self.conns, self.numbering.as_ref(), sink)
     }
 
     /// After each packet: past the budget, end the least recently used connections
@@ -242,11 +239,7 @@ impl Analyzer {
         let conns = &mut self.conns;
         let numbering = &mut self.numbering;
         loop {
-            let used = self.flows.heap_bytes()
-                + conns.heap_bytes()
-                + numbering.as_ref().map_or(0, Numbering::heap_bytes)
-                + sink.heap_bytes();
-            if used <= target {
+            if held(&self.flows, conns, numbering.as_ref(), sink) <= target {
                 break;
             }
             if self.flows.forget_oldest_ended() {
@@ -468,6 +461,21 @@ impl Numbering {
         }
         ev.renumbered(to)
     }
+}
+
+/// Heap bytes held across the flow tables, the connections' stacks, the numbering
+/// table and the sink: what the budget counts ([`Analyzer::heap_bytes`], also while
+/// connections are being ended and the parts are borrowed apart).
+fn held(
+    flows: &FlowTable,
+    conns: &Conns,
+    numbering: Option<&Numbering>,
+    sink: &impl Sink,
+) -> usize {
+    flows.heap_bytes()
+        + conns.heap_bytes()
+        + numbering.map_or(0, Numbering::heap_bytes)
+        + sink.heap_bytes()
 }
 
 impl Conns {
