@@ -160,6 +160,12 @@ const LIVE_BUFFER_BYTES: i32 = 32 << 20;
 /// Snap length for live capture: whole packets.
 const LIVE_SNAPLEN: i32 = 262_144;
 
+/// A file's BPF filter, compiled by libpcap for its link type (run per packet, so
+/// that the packets it hides keep their numbers).
+fn compile_filter(linktype: i32, expr: &str) -> Result<BpfProgram, pcap::Error> {
+    Capture::dead(pcap::Linktype(linktype)).and_then(|d| d.compile(expr, true))
+}
+
 impl Source {
     /// Opens the source and applies the BPF `filter`, if any.
     pub fn open(spec: &SourceSpec, filter: Option<&str>) -> Result<Source, SourceError> {
@@ -172,9 +178,9 @@ impl Source {
             // Live, the kernel filters (what is not captured has no number); a file's
             // packets are each tested, so that those the filter hides keep their numbers.
             let res = match &mut source.inner {
-                Inner::File(_) | Inner::Fast(_) => Capture::dead(pcap::Linktype(source.linktype))
-                    .and_then(|d| d.compile(expr, true))
-                    .map(|p| source.filter = Some(p)),
+                Inner::File(_) | Inner::Fast(_) => {
+                    compile_filter(source.linktype, expr).map(|p| source.filter = Some(p))
+                }
                 Inner::Live(c) => c.filter(expr, true),
             };
             res.map_err(|e| {
@@ -289,7 +295,6 @@ impl Source {
         })
     }
 
-    /// True when a file's filter hides some of its packets ([`Next::Filtered`]).
     /// Opens file `path` again at `offset`, a packet record's ([`Source::offset`]),
     /// with the same filter; `linktype` is the first [`Source`]'s. Only for files
     /// read without libpcap (None otherwise).
@@ -302,11 +307,7 @@ impl Source {
     ) -> Option<Source> {
         let fast = FastFile::open_at(Path::new(path), resume, offset)?;
         let filter = match filter {
-            Some(expr) => Some(
-                Capture::dead(pcap::Linktype(linktype))
-                    .and_then(|d| d.compile(expr, true))
-                    .ok()?,
-            ),
+            Some(expr) => Some(compile_filter(linktype, expr).ok()?),
             None => None,
         };
         Some(Source {
@@ -333,6 +334,7 @@ impl Source {
         }
     }
 
+    /// True when a file's filter hides some of its packets ([`Next::Filtered`]).
     pub fn hides_packets(&self) -> bool {
         self.filter.is_some()
     }
