@@ -346,8 +346,7 @@ impl Summary {
                         o.idles.push(e.ts.millis_since(t));
                     }
                 }
-                // Polls repeat a resource; the query string often changes (`?since=N`).
-                let path = target.split('?').next().unwrap_or_default();
+                let path = resource_path(target);
                 let key = format!("{method} {path}");
                 if let Some(n) = o.targets.get_mut(&key) {
                     *n += 1;
@@ -364,10 +363,7 @@ impl Summary {
                 ..
             } => {
                 o.head_bytes += head_len(&[version, "000", reason], headers);
-                if headers.iter().any(|(n, v)| {
-                    n.eq_ignore_ascii_case("content-type")
-                        && v.to_ascii_lowercase().starts_with("text/event-stream")
-                }) {
+                if is_event_stream(headers) {
                     o.event_stream = true;
                 }
                 if *status >= 200 || *status == 101 {
@@ -534,6 +530,20 @@ impl Summary {
 
 /// Approximate size of an HTTP head from its parts: the start line, each
 /// `name: value` line and the blank line.
+/// A response that opens a server-sent event stream (`Content-Type: text/event-stream`).
+pub fn is_event_stream(headers: &[(String, String)]) -> bool {
+    headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("content-type")
+            && v.to_ascii_lowercase().starts_with("text/event-stream")
+    })
+}
+
+/// The resource a request target names, as polls are counted: its path without the
+/// query (polls repeat a resource; the query string often changes, `?since=N`).
+pub fn resource_path(target: &str) -> &str {
+    target.split('?').next().unwrap_or_default()
+}
+
 fn head_len(start: &[&str], headers: &[(String, String)]) -> u64 {
     let line: usize = start.iter().map(|s| s.len()).sum::<usize>() + start.len() - 1 + 2;
     let hs: usize = headers.iter().map(|(n, v)| n.len() + 2 + v.len() + 2).sum();

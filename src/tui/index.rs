@@ -20,6 +20,7 @@ use wsscope::analysis::{
 use wsscope::types::{Direction, Timestamp};
 
 use super::store::header_has_token;
+use wsscope::analysis::summary;
 
 /// One event in the index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,7 +127,7 @@ fn flag(b: bool, f: u8) -> u8 {
 /// and its path without the query.
 fn resource_hash(method: &str, target: &str) -> u64 {
     use std::hash::{Hash, Hasher};
-    let path = target.split('?').next().unwrap_or_default();
+    let path = summary::resource_path(target);
     let mut h = std::hash::DefaultHasher::new();
     method.hash(&mut h);
     path.hash(&mut h);
@@ -222,10 +223,7 @@ impl Index {
             EventKind::HttpResponse {
                 status, headers, ..
             } => {
-                let stream = headers.iter().any(|(n, v)| {
-                    n.eq_ignore_ascii_case("content-type")
-                        && v.to_ascii_lowercase().starts_with("text/event-stream")
-                });
+                let stream = summary::is_event_stream(headers);
                 (tag::HTTP_RESPONSE, flag(stream, F1), *status, 0)
             }
             EventKind::WsHandshake {
