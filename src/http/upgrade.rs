@@ -93,17 +93,18 @@ struct List {
 }
 
 impl List {
-    /// Records a requirement; when it fails and `code` is given, also a violation.
+    /// Records a requirement; when it fails and `code` gives one, also a violation.
     fn check(
         &mut self,
         name: &'static str,
         rfc: &'static str,
         ok: bool,
         detail: String,
-        code: Option<(Rule, String)>,
+        code: impl FnOnce() -> Option<(Rule, String)>,
     ) {
+        // The violation's sentence is only written for a check that failed.
         if !ok {
-            if let Some((code, message)) = code {
+            if let Some((code, message)) = code() {
                 self.violations.push(Violation::new(code, message));
             }
         }
@@ -162,32 +163,30 @@ const R_421: &str = "RFC 6455 4.2.1";
 fn request_list(req: &RequestHead) -> List {
     let mut l = List::default();
     let get = req.method == "GET";
-    l.check(
-        "method is GET",
-        R_421,
-        get,
-        quote(&req.method),
+    l.check("method is GET", R_421, get, quote(&req.method), || {
         Some((
             rules::UPGRADE_METHOD_NOT_GET,
             format!(
                 "The upgrade request's method is {}, not GET.",
                 quote(&req.method)
             ),
-        )),
-    );
+        ))
+    });
     let v11 = at_least_1_1(&req.version);
     l.check(
         "HTTP version is 1.1 or later",
         R_421,
         v11,
         quote(&req.version),
-        Some((
-            rules::UPGRADE_HTTP_VERSION,
-            format!(
-                "The upgrade request is {}; a WebSocket handshake needs HTTP/1.1 or later.",
-                quote(&req.version)
-            ),
-        )),
+        || {
+            Some((
+                rules::UPGRADE_HTTP_VERSION,
+                format!(
+                    "The upgrade request is {}; a WebSocket handshake needs HTTP/1.1 or later.",
+                    quote(&req.version)
+                ),
+            ))
+        },
     );
     let hosts: Vec<&str> = req.headers_all("host").collect();
     l.check(
@@ -195,10 +194,12 @@ fn request_list(req: &RequestHead) -> List {
         R_421,
         !hosts.is_empty(),
         list_detail(&hosts),
-        Some((
-            rules::UPGRADE_MISSING_HOST,
-            "The upgrade request has no Host header.".to_string(),
-        )),
+        || {
+            Some((
+                rules::UPGRADE_MISSING_HOST,
+                "The upgrade request has no Host header.".to_string(),
+            ))
+        },
     );
     let upgrades: Vec<&str> = req.headers_all("upgrade").collect();
     l.check(
@@ -206,13 +207,15 @@ fn request_list(req: &RequestHead) -> List {
         R_421,
         req.has_token("upgrade", "websocket"),
         list_detail(&upgrades),
-        Some((
-            rules::UPGRADE_MISSING_UPGRADE_WEBSOCKET,
-            format!(
-                "The upgrade request's Upgrade header does not list websocket (it is {}).",
-                list_detail(&upgrades)
-            ),
-        )),
+        || {
+            Some((
+                rules::UPGRADE_MISSING_UPGRADE_WEBSOCKET,
+                format!(
+                    "The upgrade request's Upgrade header does not list websocket (it is {}).",
+                    list_detail(&upgrades)
+                ),
+            ))
+        },
     );
     let connections: Vec<&str> = req.headers_all("connection").collect();
     l.check(
@@ -220,7 +223,7 @@ fn request_list(req: &RequestHead) -> List {
         R_421,
         req.has_token("connection", "upgrade"),
         list_detail(&connections),
-        Some((
+        || Some((
             rules::UPGRADE_MISSING_CONNECTION_UPGRADE,
             format!(
                 "The upgrade request's Connection header does not hold the token Upgrade (it is {}).",
@@ -235,17 +238,20 @@ fn request_list(req: &RequestHead) -> List {
         R_421,
         version_ok,
         list_detail(&versions),
-        Some((
-            rules::UPGRADE_BAD_VERSION,
-            if versions.is_empty() {
-                "The upgrade request has no Sec-WebSocket-Version header (it must be 13).".into()
-            } else {
-                format!(
-                    "The upgrade request's Sec-WebSocket-Version is {}, not 13.",
-                    list_detail(&versions)
-                )
-            },
-        )),
+        || {
+            Some((
+                rules::UPGRADE_BAD_VERSION,
+                if versions.is_empty() {
+                    "The upgrade request has no Sec-WebSocket-Version header (it must be 13)."
+                        .into()
+                } else {
+                    format!(
+                        "The upgrade request's Sec-WebSocket-Version is {}, not 13.",
+                        list_detail(&versions)
+                    )
+                },
+            ))
+        },
     );
     let keys: Vec<&str> = req.headers_all("sec-websocket-key").collect();
     l.check(
@@ -253,10 +259,12 @@ fn request_list(req: &RequestHead) -> List {
         R_421,
         !keys.is_empty(),
         list_detail(&keys),
-        Some((
-            rules::UPGRADE_MISSING_KEY,
-            "The upgrade request has no Sec-WebSocket-Key header.".to_string(),
-        )),
+        || {
+            Some((
+                rules::UPGRADE_MISSING_KEY,
+                "The upgrade request has no Sec-WebSocket-Key header.".to_string(),
+            ))
+        },
     );
     let key = keys.first().map(|k| trim_ows(k));
     let key_ok = key.is_some_and(key_is_valid);
@@ -265,7 +273,7 @@ fn request_list(req: &RequestHead) -> List {
         R_421,
         key_ok,
         key.map_or_else(|| "absent".to_string(), quote),
-        key.map(|k| {
+        || key.map(|k| {
             (
                 rules::UPGRADE_BAD_KEY,
                 format!(
@@ -280,13 +288,15 @@ fn request_list(req: &RequestHead) -> List {
         "RFC 6455 11.3.1",
         keys.len() <= 1,
         format!("{} header(s)", keys.len()),
-        Some((
-            rules::UPGRADE_DUPLICATE_KEY,
-            format!(
-                "The upgrade request has {} Sec-WebSocket-Key headers; at most one is allowed.",
-                keys.len()
-            ),
-        )),
+        || {
+            Some((
+                rules::UPGRADE_DUPLICATE_KEY,
+                format!(
+                    "The upgrade request has {} Sec-WebSocket-Key headers; at most one is allowed.",
+                    keys.len()
+                ),
+            ))
+        },
     );
     l
 }
@@ -546,7 +556,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         R_41,
         switched,
         resp.status.to_string(),
-        None,
+        || None,
     );
 
     let mut up = Upgrade {
@@ -588,13 +598,15 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         R_41,
         resp.has_token("upgrade", "websocket"),
         list_detail(&upgrades),
-        Some((
-            rules::RESPONSE_MISSING_UPGRADE,
-            format!(
-                "The 101 response's Upgrade header does not name websocket (it is {}).",
-                list_detail(&upgrades)
-            ),
-        )),
+        || {
+            Some((
+                rules::RESPONSE_MISSING_UPGRADE,
+                format!(
+                    "The 101 response's Upgrade header does not name websocket (it is {}).",
+                    list_detail(&upgrades)
+                ),
+            ))
+        },
     );
     let connections: Vec<&str> = resp.headers_all("connection").collect();
     l.check(
@@ -602,23 +614,27 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         R_41,
         resp.has_token("connection", "upgrade"),
         list_detail(&connections),
-        Some((
-            rules::RESPONSE_MISSING_CONNECTION,
-            format!(
+        || {
+            Some((
+                rules::RESPONSE_MISSING_CONNECTION,
+                format!(
                 "The 101 response's Connection header does not hold the token Upgrade (it is {}).",
                 list_detail(&connections)
             ),
-        )),
+            ))
+        },
     );
     l.check(
         "Sec-WebSocket-Accept present",
         R_41,
         !accepts.is_empty(),
         list_detail(&accepts),
-        Some((
-            rules::ACCEPT_MISSING,
-            "The 101 response has no Sec-WebSocket-Accept header.".to_string(),
-        )),
+        || {
+            Some((
+                rules::ACCEPT_MISSING,
+                "The 101 response has no Sec-WebSocket-Accept header.".to_string(),
+            ))
+        },
     );
     if let Some(accept) = up.accept.as_deref() {
         let (detail, code) = match up.expected_accept.as_deref() {
@@ -644,7 +660,7 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
             R_41,
             up.accept_ok,
             detail,
-            code,
+            || code,
         );
     }
     l.check(
@@ -652,13 +668,15 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
         "RFC 6455 11.3.3",
         accepts.len() <= 1,
         format!("{} header(s)", accepts.len()),
-        Some((
-            rules::ACCEPT_DUPLICATE,
-            format!(
-                "The 101 response has {} Sec-WebSocket-Accept headers; at most one is allowed.",
-                accepts.len()
-            ),
-        )),
+        || {
+            Some((
+                rules::ACCEPT_DUPLICATE,
+                format!(
+                    "The 101 response has {} Sec-WebSocket-Accept headers; at most one is allowed.",
+                    accepts.len()
+                ),
+            ))
+        },
     );
 
     let accepted = parse_extensions(resp.headers_all("sec-websocket-extensions"));
@@ -671,13 +689,15 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
             R_41,
             offered,
             quote(&ext.raw),
-            Some((
-                rules::EXTENSION_NOT_OFFERED,
-                format!(
-                    "The server accepted the extension {}, which the client did not offer.",
-                    quote(&ext.name)
-                ),
-            )),
+            || {
+                Some((
+                    rules::EXTENSION_NOT_OFFERED,
+                    format!(
+                        "The server accepted the extension {}, which the client did not offer.",
+                        quote(&ext.name)
+                    ),
+                ))
+            },
         );
     }
     let deflates: Vec<&Extension> = accepted
@@ -725,13 +745,15 @@ pub fn check_upgrade(req: &RequestHead, resp: &ResponseHead) -> Upgrade {
             R_41,
             offered,
             quote(&chosen),
-            Some((
-                rules::SUBPROTOCOL_NOT_OFFERED,
-                format!(
-                    "The server chose the subprotocol {}, which is not one the client offered.",
-                    quote(&chosen)
-                ),
-            )),
+            || {
+                Some((
+                    rules::SUBPROTOCOL_NOT_OFFERED,
+                    format!(
+                        "The server chose the subprotocol {}, which is not one the client offered.",
+                        quote(&chosen)
+                    ),
+                ))
+            },
         );
         up.subprotocol = Some(chosen);
     }
