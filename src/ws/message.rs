@@ -56,6 +56,11 @@ impl Utf8Checker {
                 Err(_) => {}
             }
         }
+        // The common case, valid text, is checked with SIMD; std's check then
+        // finds where an error is and whether the chunk only ends mid-sequence.
+        if simdutf8::basic::from_utf8(data).is_ok() {
+            return;
+        }
         match std::str::from_utf8(data) {
             Ok(_) => {}
             Err(e) => {
