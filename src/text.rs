@@ -55,7 +55,12 @@ fn is_bidi_control(c: char) -> bool {
 /// A safe preview of at most `max_chars` characters of possibly-invalid UTF-8:
 /// invalid sequences become U+FFFD, then [`safe`] applies; `…` marks a cut.
 pub fn preview_text(bytes: &[u8], max_chars: usize) -> String {
-    let text = String::from_utf8_lossy(bytes);
+    // Valid text (nearly always) is borrowed as it is; only invalid text is
+    // copied with U+FFFD (std's lossy scan is several times slower than a check).
+    let text = match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     // No more characters than bytes: a limit past the length cuts nothing.
     let cut = if max_chars >= text.len() {
         None
@@ -74,14 +79,24 @@ pub fn preview_text(bytes: &[u8], max_chars: usize) -> String {
 
 /// Lower-case hex of `bytes`, no separators.
 pub fn hex(bytes: &[u8]) -> String {
-    // A table, not `write!`: this runs for every frame of `print`.
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    // Two digits a byte from one table, into a buffer of the exact size: this runs
+    // for every frame of `print` (mask key, payload head) and every binary preview.
+    const PAIRS: [[u8; 2]; 256] = {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+            i += 1;
+        }
+        t
+    };
+    let mut out = vec![0u8; bytes.len() * 2];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&PAIRS[usize::from(b)]);
     }
-    out
+    // Only ASCII digits were written.
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// Columns `s` takes on a terminal (2 for a wide CJK character), for aligning
