@@ -114,11 +114,14 @@ fn skip_eols(b: &[u8]) -> &[u8] {
 /// Whether a message begins (after EOLs) with a STOMP command line and holds a NUL.
 pub(crate) fn looks_like_frame(p: &[u8]) -> bool {
     let b = skip_eols(p);
-    let Some(nl) = b.iter().position(|&c| c == b'\n') else {
+    // This runs on every message of a WebSocket not yet recognised: the command line
+    // is looked for only as far as the longest command (and a CR) could reach.
+    let longest = COMMANDS.iter().map(|c| c.len()).max().unwrap_or(0) + 1;
+    let Some(nl) = memchr::memchr(b'\n', &b[..b.len().min(longest + 1)]) else {
         return false;
     };
     let line = b[..nl].strip_suffix(b"\r").unwrap_or(&b[..nl]);
-    COMMANDS.iter().any(|c| c.as_bytes() == line) && b.contains(&0)
+    COMMANDS.iter().any(|c| c.as_bytes() == line) && memchr::memchr(0, b).is_some()
 }
 
 fn parse_heart_beat(v: &str) -> Option<(u32, u32)> {
