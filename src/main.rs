@@ -5,6 +5,7 @@ mod capture;
 mod help;
 mod json_writer;
 mod keys;
+mod shards;
 mod tui;
 
 // The message catalogue (`locales/*.yml`), shared with the library.
@@ -941,21 +942,7 @@ fn pump(
             Next::Timeout => {}
             Next::End => break,
             Next::Damaged(why) => {
-                let say = |lang: output::Lang| {
-                    let (l, why) = (lang.code(), why.text(lang));
-                    if live {
-                        t!("cli.capture_stopped", locale = l, why = why).into_owned()
-                    } else {
-                        t!(
-                            "cli.capture_damaged",
-                            locale = l,
-                            packets = packets,
-                            why = why
-                        )
-                        .into_owned()
-                    }
-                };
-                driver.damaged(&say, live);
+                driver.damaged(&damage_text(&why, packets, live), live);
                 break;
             }
         }
@@ -980,6 +967,28 @@ fn pump(
     }
     keys.finish();
     Pumped { packets, last_ts }
+}
+
+/// What to say when the packets stop before the end (`packets` read so far).
+fn damage_text(
+    why: &capture::Damage,
+    packets: u64,
+    live: bool,
+) -> impl Fn(output::Lang) -> String + '_ {
+    move |lang: output::Lang| {
+        let (l, why) = (lang.code(), why.text(lang));
+        if live {
+            t!("cli.capture_stopped", locale = l, why = why).into_owned()
+        } else {
+            t!(
+                "cli.capture_damaged",
+                locale = l,
+                packets = packets,
+                why = why
+            )
+            .into_owned()
+        }
+    }
 }
 
 /// The TUI's side of the loop: events batched and handed over every
@@ -1209,6 +1218,18 @@ fn run_input(
     // The timelines show each message's protocol (decoded from whole payloads);
     // the stats keep payloads only for `--grep`.
     cfg.ws.keep_payload |= matches!(mode, Mode::Text | Mode::Json);
+    if sharded(&spec, &source, mode, &sink.sel) {
+        let done = shards::stats(&mut source, &cfg, input.count, &stop, &mut sink);
+        if let Some(why) = done.damage {
+            sink.damaged(&damage_text(&why, done.packets, false), false);
+        }
+        keys.finish();
+        if sink.header_done && !sink.broken {
+            let _ = writeln!(sink.out, "{}", stats::table_legend(lang));
+        }
+        let _ = sink.out.flush();
+        return Ok(());
+    }
     let mut analyzer = Analyzer::new(cfg);
     let done = pump(
         &mut source,
@@ -1260,6 +1281,34 @@ fn run_input(
     }
     let _ = sink.out.flush();
     Ok(())
+}
+
+/// `stats` of a whole file, with no `--conn` or `--grep` and no filter hiding
+/// packets, is decoded on both cores ([`shards`]), where there are two;
+/// `WSSCOPE_DECODERS=1` keeps one pipeline.
+fn sharded(spec: &SourceSpec, source: &Source, mode: Mode, sel: &Selection) -> bool {
+    matches!(mode, Mode::StatsTable | Mode::StatsJson)
+        && matches!(spec, SourceSpec::File(_))
+        && !source.is_live()
+        && !source.is_stream()
+        && !source.hides_packets()
+        && sel.is_all()
+        && std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2
+        && std::env::var("WSSCOPE_DECODERS").map_or(true, |v| v.trim() != "1")
+}
+
+impl<W: Write> shards::RowsOut for CliSink<W> {
+    fn rows(&mut self, rows: Vec<output::ConnStats>) {
+        self.write_rows(rows);
+    }
+
+    fn warning(&mut self, warning: Warning) {
+        Sink::warning(self, warning);
+    }
+
+    fn broken(&self) -> bool {
+        self.broken
+    }
 }
 
 /// Where `export` sends the analyzer's output: the HAR writer and the NDJSON file.

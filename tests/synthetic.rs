@@ -461,3 +461,59 @@ fn bulk_messages() {
         );
     }
 }
+
+/// `stats` with one pipeline (`WSSCOPE_DECODERS=1`) or two decoding threads.
+fn stats_output(path: &Path, args: &[&str], one: bool) -> std::process::Output {
+    let mut c = common::wsscope();
+    c.arg("stats").args(args).arg("-r").arg(path);
+    if one {
+        c.env("WSSCOPE_DECODERS", "1");
+    } else {
+        c.env_remove("WSSCOPE_DECODERS");
+    }
+    c.output().expect("run wsscope")
+}
+
+#[test]
+fn two_decoding_threads_agree_with_one_pipeline() {
+    // 60 clients, each its own IP address: the connections go to both threads, in
+    // rounds of many connections opening, ending and interleaving.
+    let args = [
+        "--conns",
+        "60",
+        "--messages",
+        "30",
+        "--concurrent",
+        "25",
+        "--seed",
+        "5",
+        "--mix",
+        "small",
+    ];
+    let Some(s) = generate("shards5", &args) else {
+        return;
+    };
+    check("small seed 5, 60 connections", &s);
+    for extra in [&[][..], &["--json"][..]] {
+        let one = stats_output(&s.path, extra, true);
+        let two = stats_output(&s.path, extra, false);
+        assert!(one.status.success() && two.status.success());
+        assert_eq!(
+            String::from_utf8_lossy(&two.stdout),
+            String::from_utf8_lossy(&one.stdout),
+            "{extra:?}"
+        );
+        assert_eq!(two.stderr, one.stderr, "{extra:?}");
+    }
+    // Pressed: the same every run, the connections ended early said once.
+    let pressed = ["--json", "--max-flows", "6"];
+    let first = stats_output(&s.path, &pressed, false);
+    let again = stats_output(&s.path, &pressed, false);
+    assert_eq!(first.stdout, again.stdout);
+    assert_eq!(first.stderr, again.stderr);
+    let warned = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        warned.contains("flow table") || warned.contains("max-flows"),
+        "{warned}"
+    );
+}

@@ -277,6 +277,13 @@ impl Analyzer {
         self.packets
     }
 
+    /// Connections numbered so far: the next one is numbered this. A packet opens at
+    /// most one connection, so a driver that feeds a share of the packets can tell,
+    /// packet by packet, where each of its connections began.
+    pub fn conns_seen(&self) -> u64 {
+        self.flows.conns_seen()
+    }
+
     /// The packet-level numbers of an open connection.
     pub fn totals(&self, conn: u64) -> Option<ConnTotals> {
         self.conns.map.get(&conn).map(|c| {

@@ -156,6 +156,25 @@ impl StatsBuilder {
     pub fn finish(&mut self) -> Vec<ConnStats> {
         self.finish_with(|_| None)
     }
+
+    /// `conn` has ended: its rows now (the connection's, then each WebSocket over
+    /// HTTP/2 of it), not kept for their turn; `None` for a connection without events.
+    /// For a driver that puts rows of several builders in order itself.
+    pub fn close_rows(&mut self, conn: u64, totals: &ConnTotals) -> Option<Vec<ConnStats>> {
+        let o = self.open.remove(&conn)?;
+        crate::budget::release(&mut self.held, o.charged);
+        self.recount_table();
+        let o = *o;
+        let mut rows = vec![o.conn.close(totals)];
+        // Streams that carried a WebSocket; plain requests count in the connection's row.
+        rows.extend(
+            o.streams
+                .into_values()
+                .map(|s| s.close(totals))
+                .filter(|r| r.kind == "websocket"),
+        );
+        Some(rows)
+    }
 }
 
 impl Sink for StatsBuilder {
@@ -164,18 +183,7 @@ impl Sink for StatsBuilder {
     }
 
     fn conn_closed(&mut self, conn: u64, totals: &ConnTotals) {
-        if let Some(o) = self.open.remove(&conn) {
-            crate::budget::release(&mut self.held, o.charged);
-            self.recount_table();
-            let o = *o;
-            let mut rows = vec![o.conn.close(totals)];
-            // Streams that carried a WebSocket; plain requests count in the connection's row.
-            rows.extend(
-                o.streams
-                    .into_values()
-                    .map(|s| s.close(totals))
-                    .filter(|r| r.kind == "websocket"),
-            );
+        if let Some(rows) = self.close_rows(conn, totals) {
             self.held += rows_bytes(&rows);
             self.done.push(conn, rows);
         }

@@ -1,0 +1,119 @@
+//! `stats` of a file runs on two decoding threads (connections shared by their IP
+//! addresses, rows put back in order): it must write exactly what one pipeline
+//! (`WSSCOPE_DECODERS=1`) writes, on every capture, and be the same run after run
+//! when the memory budget and the flow table are pressed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// `wsscope stats ARGS -r FILE`, with one pipeline or the default.
+fn stats(file: &Path, args: &[&str], one: bool) -> Output {
+    let mut c = common::wsscope();
+    c.env_remove("SSLKEYLOGFILE").arg("stats").args(args);
+    c.arg("-r").arg(file);
+    if one {
+        c.env("WSSCOPE_DECODERS", "1");
+    } else {
+        c.env_remove("WSSCOPE_DECODERS");
+    }
+    c.output().expect("run wsscope")
+}
+
+/// Every capture the tests read: the project's, the shared real ones, the apps', the
+/// hostile ones, and the wss ones (with their key logs).
+fn captures() -> Vec<(PathBuf, Vec<String>)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = common::shared_dir();
+    let mut v: Vec<(PathBuf, Vec<String>)> = Vec::new();
+    for dir in [
+        root.join("captures"),
+        root.join("captures/hostile"),
+        shared.clone(),
+        shared.with_file_name("captures-apps"),
+    ] {
+        v.extend(
+            common::captures_in(&dir)
+                .into_iter()
+                .map(|p| (p, Vec::new())),
+        );
+    }
+    for p in common::captures_in(&shared.with_file_name("captures-tls")) {
+        let keylog = p.with_extension("keylog");
+        let extra = if keylog.exists() {
+            vec![
+                "--keylog".to_string(),
+                keylog.to_string_lossy().into_owned(),
+            ]
+        } else {
+            Vec::new()
+        };
+        v.push((p, extra));
+    }
+    v
+}
+
+#[test]
+fn two_decoding_threads_write_what_one_pipeline_writes() {
+    let caps = captures();
+    assert!(caps.len() > 40, "captures missing: {}", caps.len());
+    let mut differ = Vec::new();
+    for (cap, extra) in &caps {
+        for json in [false, true] {
+            let mut args: Vec<&str> = extra.iter().map(String::as_str).collect();
+            if json {
+                args.push("--json");
+            }
+            let one = stats(cap, &args, true);
+            let two = stats(cap, &args, false);
+            if (one.status.code(), &one.stdout, &one.stderr)
+                != (two.status.code(), &two.stdout, &two.stderr)
+            {
+                differ.push(format!("{} {args:?}", cap.display()));
+            }
+        }
+    }
+    assert!(differ.is_empty(), "differ: {differ:#?}");
+}
+
+/// Pressed (a flow table of 2, a budget of 1 MiB), which connections end early can
+/// differ from one pipeline's, but the rows are the same from run to run, in order.
+#[test]
+fn pressed_limits_give_the_same_rows_every_run() {
+    let shared = common::shared_dir();
+    let caps = [
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("captures/compare-polling-vs-websocket.pcap"),
+        shared
+            .with_file_name("captures-apps")
+            .join("socketio_polling_upgrade.pcap"),
+    ];
+    for cap in caps.iter().filter(|c| c.exists()) {
+        let args = ["--json", "--max-flows", "2", "--max-memory", "1M"];
+        let first = stats(cap, &args, false);
+        assert!(
+            first.status.success(),
+            "{}",
+            String::from_utf8_lossy(&first.stderr)
+        );
+        for _ in 0..3 {
+            let again = stats(cap, &args, false);
+            assert_eq!(again.stdout, first.stdout, "{}", cap.display());
+            assert_eq!(again.stderr, first.stderr, "{}", cap.display());
+        }
+        let conns: Vec<u64> = String::from_utf8_lossy(&first.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r.get("stream").is_none())
+            .filter_map(|r| r["conn"].as_u64())
+            .collect();
+        // Connections ended early come back as new ones (mid-stream): more rows than
+        // connections, each its own number, in order.
+        assert!(!conns.is_empty(), "{}", cap.display());
+        assert!(
+            conns.windows(2).all(|w| w[0] < w[1]),
+            "{}: {conns:?}",
+            cap.display()
+        );
+    }
+}
