@@ -120,11 +120,15 @@ fn write_batches(
     give_back: &SyncSender<Vec<Event>>,
     out: &mut impl Write,
 ) -> io::Result<()> {
+    // A batch's lines are gathered here and written at once.
+    let mut lines = Vec::with_capacity(1 << 16);
     let mut next = rx.recv().ok();
     while let Some(batch) = next.take() {
+        lines.clear();
         for e in &batch {
-            output::write_json_line(out, e)?;
+            output::push_json_line(&mut lines, e)?;
         }
+        out.write_all(&lines)?;
         // Given back whole: the decoder drops the events (see `hand_over`).
         let _ = give_back.try_send(batch);
         next = match rx.try_recv() {
