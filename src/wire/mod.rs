@@ -7,6 +7,11 @@
 //! snap length still decode as far as their bytes go). IP fragments are held
 //! and reassembled ([`defrag`]) within fixed bounds.
 //!
+//! Most packets (Ethernet, Linux cooked or raw IP, then IPv4 without options
+//! or IPv6 without extension headers, then TCP) are read by a fast path
+//! ([`fast`]) straight from their bytes; it answers only when sure, and
+//! everything else, every problem included, is the general walk's.
+//!
 //! The common path (no fragment) borrows the caller's bytes and allocates
 //! nothing; only fragment reassembly allocates (problems are plain data).
 
