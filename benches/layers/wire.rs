@@ -8,9 +8,11 @@ use wsscope::wire::{Decoded, Decoder, WireLimits};
 
 use crate::capture::{self, Packet};
 
-/// Decodes every packet; returns how many were TCP (checked before timing).
-fn decode_all(packets: &[Packet]) -> usize {
+/// Decodes every packet (with the fast path or the general walk alone); returns
+/// how many were TCP (checked before timing).
+fn decode_all(packets: &[Packet], fast: bool) -> usize {
     let mut d = Decoder::new(WireLimits::default());
+    d.set_fast_path(fast);
     let mut tcp = 0;
     for p in packets {
         if let Decoded::Tcp(seg) = d.decode(p.linktype, &p.data, p.ts) {
@@ -41,11 +43,15 @@ pub fn bench(c: &mut Criterion) {
     let mut g = crate::group(c, "wire");
     for (name, packets) in [("ethernet_ipv4", &ethernet), ("mixed_links", &mixed)] {
         assert!(
-            decode_all(packets) * 10 >= packets.len() * 9,
+            decode_all(packets, true) * 10 >= packets.len() * 9,
             "{name}: not TCP"
         );
         g.throughput(Throughput::Bytes(capture::packet_bytes(packets)));
-        g.bench_function(name, |b| b.iter(|| decode_all(black_box(packets))));
+        g.bench_function(name, |b| b.iter(|| decode_all(black_box(packets), true)));
+        // The same packets through etherparse alone, for comparison.
+        g.bench_function(format!("{name}_general_walk"), |b| {
+            b.iter(|| decode_all(black_box(packets), false))
+        });
     }
     g.finish();
 }

@@ -170,8 +170,27 @@ impl FastFile {
     }
 
     /// The last packet's bytes.
+    #[inline]
     pub fn data(&self) -> &[u8] {
-        &self.current.data[self.last.0..self.last.1]
+        self.current
+            .data
+            .get(self.last.0..self.last.1)
+            .unwrap_or_default()
+    }
+
+    /// The common case of [`FastFile::next`], a few loads and stores: one more
+    /// record of the batch at hand (its bytes are [`FastFile::data`]). None when
+    /// the batch is read or the record starts new header blocks: `next` then.
+    #[inline]
+    pub fn advance(&mut self) -> Option<(i32, Timestamp)> {
+        let r = self.current.records.get(self.next)?;
+        if r.resume.is_some() {
+            return None;
+        }
+        self.next += 1;
+        self.last = (r.start, r.end);
+        self.offset = r.offset;
+        Some((r.linktype, r.ts))
     }
 
     /// The next packet, or how the file ended.

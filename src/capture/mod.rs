@@ -346,6 +346,27 @@ impl Source {
 
     /// Reads the next packet.
     pub fn next_packet(&mut self) -> Next<'_> {
+        // The common case: a file read on its own thread, no filter, the next record
+        // of a batch already parsed (see `file`): a few loads, no call.
+        if self.filter.is_none() {
+            let next = match &mut self.inner {
+                Inner::Fast(f) => f.advance(),
+                Inner::File(_) | Inner::Live(_) => None,
+            };
+            if let Some((linktype, ts)) = next {
+                let data = match &self.inner {
+                    Inner::Fast(f) => f.data(),
+                    Inner::File(_) | Inner::Live(_) => &[],
+                };
+                return Next::Packet(RawPacket { linktype, ts, data });
+            }
+        }
+        self.next_packet_slow()
+    }
+
+    /// Reads the next packet: the end of a batch, a filter, libpcap.
+    #[inline(never)]
+    fn next_packet_slow(&mut self) -> Next<'_> {
         let linktype = self.linktype;
         let res = match &mut self.inner {
             Inner::Fast(f) => {

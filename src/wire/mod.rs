@@ -7,6 +7,11 @@
 //! snap length still decode as far as their bytes go). IP fragments are held
 //! and reassembled ([`defrag`]) within fixed bounds.
 //!
+//! Most packets (Ethernet, Linux cooked or raw IP, then IPv4 without options
+//! or IPv6 without extension headers, then TCP) are read by a fast path
+//! ([`fast`]) straight from their bytes; it answers only when sure, and
+//! everything else, every problem included, is the general walk's.
+//!
 //! The common path (no fragment) borrows the caller's bytes and allocates
 //! nothing; only fragment reassembly allocates (problems are plain data).
 
@@ -16,6 +21,7 @@ use std::net::SocketAddr;
 use crate::types::Timestamp;
 
 mod defrag;
+mod fast;
 mod ip;
 mod link;
 mod problem;
@@ -23,6 +29,8 @@ mod tunnel;
 
 pub use problem::{Dropped, Fault, FragFault, Header, Parts, WireProblem, WireProblemKind};
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;
 
@@ -106,6 +114,8 @@ pub struct WireStats {
 pub struct Decoder {
     frags: FragTable,
     reassembled: Vec<u8>,
+    /// Common packets are read by [`fast`] before the general walk is tried.
+    fast: bool,
 }
 
 impl Decoder {
@@ -114,13 +124,34 @@ impl Decoder {
         Decoder {
             frags: FragTable::new(limits),
             reassembled: Vec::new(),
+            fast: true,
         }
+    }
+
+    /// With `false`, every packet takes the general walk (`etherparse`), even
+    /// the common ones the fast path reads (Ethernet / Linux cooked / raw IP,
+    /// IPv4 without options or IPv6 without extension headers, TCP). The
+    /// results are the same either way: tests and the `wire` fuzz target
+    /// compare the two.
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast = on;
     }
 
     /// Decode one captured packet of libpcap link type `linktype` (a DLT
     /// number, see [`dlt`]). `ts` is the capture time, used only to expire
     /// old fragment groups.
     pub fn decode<'a>(&'a mut self, linktype: i32, data: &'a [u8], ts: Timestamp) -> Decoded<'a> {
+        if self.fast {
+            if let Some(seg) = fast::tcp_segment(linktype, data) {
+                return Decoded::Tcp(seg);
+            }
+        }
+        self.walk(linktype, data, ts)
+    }
+
+    /// The general walk down the layers.
+    #[inline(never)]
+    fn walk<'a>(&'a mut self, linktype: i32, data: &'a [u8], ts: Timestamp) -> Decoded<'a> {
         let mut walk = Walk {
             frags: &mut self.frags,
             out: Some(&mut self.reassembled),
