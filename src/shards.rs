@@ -24,6 +24,7 @@ use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, Sink, Warning};
 use wsscope::budget::Budget;
 use wsscope::output::order::InOrder;
 use wsscope::output::{ConnStats, StatsBuilder};
+use wsscope::tcp::TcpWarning;
 use wsscope::types::Timestamp;
 use wsscope::wire::dlt;
 
@@ -208,7 +209,7 @@ pub fn stats(
             to.push(work_tx);
             from.push(done_rx);
         }
-        let mut merge = Merge::new(to.len(), cfg.budget.limit());
+        let mut merge = Merge::new(cfg.budget.limit(), cfg.tcp.max_flows);
         let mut rounds: Vec<Round> = (0..to.len()).map(|_| Round::default()).collect();
         let mut spare: Vec<Vec<Round>> = (0..to.len()).map(|_| Vec::new()).collect();
         let mut in_flight = 0usize;
@@ -297,11 +298,13 @@ struct Merge {
     suppressed: u64,
     evicted: u64,
     peak: usize,
+    /// The bounds as given (`--max-memory`, `--max-flows`).
     limit: usize,
+    max_flows: usize,
 }
 
 impl Merge {
-    fn new(_shards: usize, limit: usize) -> Merge {
+    fn new(limit: usize, max_flows: usize) -> Merge {
         Merge {
             numbers: HashMap::new(),
             next: 0,
@@ -312,6 +315,7 @@ impl Merge {
             evicted: 0,
             peak: 0,
             limit,
+            max_flows,
         }
     }
 
@@ -365,11 +369,19 @@ impl Merge {
         }
     }
 
-    /// A warning about a connection, under its number.
+    /// A warning about a connection, under its number, with the bounds the user gave
+    /// (a decoding thread holds half of each).
     fn renumber(&self, shard: usize, mut w: Warning) -> Warning {
         if let Warning::Tcp { conn, .. } | Warning::Layer { conn, .. } = &mut w {
             if let Some(&n) = self.numbers.get(&(shard, *conn)) {
                 *conn = n;
+            }
+        }
+        if let Warning::Tcp { warning, .. } = &mut w {
+            match warning {
+                TcpWarning::MemoryBudget { limit, .. } => *limit = self.limit,
+                TcpWarning::FlowTableFull { max_flows, .. } => *max_flows = self.max_flows,
+                _ => {}
             }
         }
         w
