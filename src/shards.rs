@@ -11,7 +11,7 @@
 //! that order gives each connection the number one pipeline gives it. Rows and
 //! warnings, each with the packet that brought it, are merged the same way.
 //!
-//! Each decoding thread holds half the memory budget and half the flow table
+//! Each decoding thread holds two fifths of the memory budget and half the flow table
 //! (`--max-memory`, `--max-flows`): within them the rows are those of one pipeline;
 //! past them, which connections are ended early can differ. Packets go in rounds (a
 //! few hundred KiB), at most [`ROUNDS_AHEAD`] ahead of the rows written.
@@ -173,10 +173,12 @@ fn decode(cfg: Config, work: Receiver<Work>, done: SyncSender<Done>) {
     }
 }
 
-/// A decoding thread's share of the limits.
+/// A decoding thread's share of the limits: half the flow table; two fifths of the
+/// memory budget, the last fifth left for what waits between the threads (rounds,
+/// rows not yet in their turn, the numbers of open connections).
 fn shard_config(cfg: &Config) -> Config {
     let mut c = cfg.clone();
-    c.budget = Budget::new(cfg.budget.limit() / SHARDS);
+    c.budget = Budget::new(cfg.budget.limit() * 2 / 5);
     c.tcp.max_flows = cfg.tcp.max_flows.div_ceil(SHARDS).max(1);
     c
 }
