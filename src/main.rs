@@ -1283,15 +1283,14 @@ fn run_input(
     Ok(())
 }
 
-/// `stats` of a whole file, with no `--conn` or `--grep` and no filter hiding
-/// packets, is decoded on both cores ([`shards`]), where there are two;
+/// `stats` of a whole file read on its own thread (not libpcap's), with no `--conn`,
+/// `--grep` or filter, is decoded on both cores ([`shards`]), where there are two;
 /// `WSSCOPE_DECODERS=1` keeps one pipeline.
 fn sharded(spec: &SourceSpec, source: &Source, mode: Mode, sel: &Selection) -> bool {
     matches!(mode, Mode::StatsTable | Mode::StatsJson)
         && matches!(spec, SourceSpec::File(_))
-        && !source.is_live()
         && !source.is_stream()
-        && !source.hides_packets()
+        && source.gives_batches()
         && sel.is_all()
         && std::thread::available_parallelism().map_or(1, |n| n.get()) >= 2
         && std::env::var("WSSCOPE_DECODERS").map_or(true, |v| v.trim() != "1")

@@ -3,22 +3,25 @@
 //! connections whose packets it is given; their rows are put back in connection
 //! order, numbered as one pipeline numbers them.
 //!
-//! The reading thread (the caller's) numbers the packets and gives each to the
-//! thread chosen by its outermost IP addresses, either way round: every packet of a
-//! connection, its IP fragments and a tunnel's packets included, goes to the same
-//! thread. A decoding thread numbers its own connections in the order they begin and
+//! The file's reader thread parses its records in batches, each record with the hash
+//! of its outermost IP addresses (either way round, [`wsscope::wire::ip_pair_hash`]);
+//! each batch is shared whole with every decoding thread, which takes the packets
+//! whose hash is its own: every packet of a connection, its IP
+//! fragments and a tunnel's packets included, goes to the same thread, and no packet
+//! is copied. The caller's thread numbers the batches' packets and merges. A decoding thread numbers its own connections in the order they begin and
 //! says at which packet each began (a packet begins at most one): merged by packet,
 //! that order gives each connection the number one pipeline gives it. Rows and
 //! warnings, each with the packet that brought it, are merged the same way.
 //!
 //! Each decoding thread holds two fifths of the memory budget and half the flow table
 //! (`--max-memory`, `--max-flows`): within them the rows are those of one pipeline;
-//! past them, which connections are ended early can differ. Packets go in rounds (a
-//! few hundred KiB), at most [`ROUNDS_AHEAD`] ahead of the rows written.
+//! past them, which connections are ended early can differ. At most [`ROUNDS_AHEAD`]
+//! batches are decoded ahead of the rows written.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 
 use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, Sink, Warning};
 use wsscope::budget::Budget;
@@ -26,17 +29,12 @@ use wsscope::output::order::InOrder;
 use wsscope::output::{ConnStats, StatsBuilder};
 use wsscope::tcp::TcpWarning;
 use wsscope::types::Timestamp;
-use wsscope::wire::dlt;
 
-use crate::capture::{Damage, Next, Source};
+use crate::capture::{Batch, Damage, Source};
 
 /// Decoding threads.
 pub const SHARDS: usize = 2;
-/// Packet bytes gathered before a round is handed over.
-const ROUND_BYTES: usize = 1 << 19;
-/// Packets gathered before a round is handed over.
-const ROUND_PACKETS: usize = 8192;
-/// Rounds handed over and not yet merged back, at most.
+/// Batches handed over and not yet merged back, at most.
 const ROUNDS_AHEAD: usize = 2;
 /// Distinct warnings shown (as one pipeline shows them); the rest are counted.
 const MAX_WARNINGS: usize = 100;
@@ -59,27 +57,12 @@ pub struct Outcome {
     pub damage: Option<Damage>,
 }
 
-/// One packet handed to a decoding thread: where its bytes are in the round's buffer.
-struct Pkt {
-    pkt: u64,
-    linktype: i32,
-    ts: Timestamp,
-    start: usize,
-    end: usize,
-}
-
-/// A decoding thread's share of a round of packets.
-#[derive(Default)]
+/// A batch of the file for every decoding thread: the packets numbered from `first`,
+/// the first `len` of them (`-c N` can stop inside a batch).
 struct Round {
-    data: Vec<u8>,
-    packets: Vec<Pkt>,
-}
-
-impl Round {
-    fn clear(&mut self) {
-        self.data.clear();
-        self.packets.clear();
-    }
+    batch: Arc<Batch>,
+    first: u64,
+    len: usize,
 }
 
 enum Work {
@@ -98,8 +81,6 @@ struct Done {
     opened: Vec<(u64, u64)>,
     /// Rows and warnings, each with the packet that brought it.
     items: Vec<(u64, Item)>,
-    /// The round's buffers, to be filled again.
-    round: Round,
 }
 
 enum Item {
@@ -136,8 +117,8 @@ impl Sink for ShardSink {
     }
 }
 
-/// The decoding thread: packets in, rows out, round by round.
-fn decode(cfg: Config, work: Receiver<Work>, done: SyncSender<Done>) {
+/// Decoding thread `me` of `shards`: its packets of each batch in, rows out.
+fn decode(me: usize, shards: usize, cfg: Config, work: Receiver<Work>, done: SyncSender<Done>) {
     let mut analyzer = Analyzer::new(cfg);
     let mut sink = ShardSink {
         stats: StatsBuilder::with_streams(),
@@ -148,17 +129,24 @@ fn decode(cfg: Config, work: Receiver<Work>, done: SyncSender<Done>) {
         let mut out = Done::default();
         match w {
             Work::Round(round) => {
-                for p in &round.packets {
+                for i in 0..round.len {
+                    if round.batch.key(i) % shards != me {
+                        continue;
+                    }
+                    let Some((linktype, ts, data)) = round.batch.packet(i) else {
+                        break;
+                    };
+                    let pkt = round.first + i as u64;
                     let before = analyzer.conns_seen();
-                    sink.pkt = p.pkt;
+                    sink.pkt = pkt;
                     // Numbered as in the whole file.
-                    analyzer.set_packets(p.pkt.saturating_sub(1));
-                    let data = round.data.get(p.start..p.end).unwrap_or_default();
-                    analyzer.packet(p.linktype, p.ts, data, &mut sink);
+                    analyzer.set_packets(pkt.saturating_sub(1));
+                    analyzer.packet(linktype, ts, data, &mut sink);
                     out.opened
-                        .extend((before..analyzer.conns_seen()).map(|c| (p.pkt, c)));
+                        .extend((before..analyzer.conns_seen()).map(|c| (pkt, c)));
                 }
-                out.round = round;
+                // Let go before saying so: the batch's buffers can then be reused.
+                drop(round);
             }
             Work::Finish { packets, last_ts } => {
                 sink.pkt = packets;
@@ -203,86 +191,69 @@ pub fn stats(
             let c = shard_config(cfg);
             let spawned = std::thread::Builder::new()
                 .name(format!("wsscope-decode-{i}"))
-                .spawn_scoped(scope, move || decode(c, work_rx, done_tx));
+                .spawn_scoped(scope, move || decode(i, SHARDS, c, work_rx, done_tx));
             if spawned.is_err() {
-                // No thread to be had: the other threads still take every packet.
-                break;
+                // No thread to be had: say the file could not be read further.
+                return Outcome {
+                    packets: 0,
+                    damage: Some(Damage::Unreadable),
+                };
             }
             to.push(work_tx);
             from.push(done_rx);
         }
         let mut merge = Merge::new(cfg.budget.limit(), cfg.tcp.max_flows);
-        let mut rounds: Vec<Round> = (0..to.len()).map(|_| Round::default()).collect();
-        let mut spare: Vec<Vec<Round>> = (0..to.len()).map(|_| Vec::new()).collect();
-        let mut in_flight = 0usize;
+        // The batches being decoded, given back to the reader once merged.
+        let mut held: VecDeque<Arc<Batch>> = VecDeque::new();
         let (mut packets, mut last_ts, mut damage) = (0u64, Timestamp::default(), None);
-        let (mut bytes, mut gathered) = (0usize, 0usize);
-        let hand_over = |rounds: &mut Vec<Round>, spare: &mut Vec<Vec<Round>>| {
-            for (i, r) in rounds.iter_mut().enumerate() {
-                let next = spare[i].pop().unwrap_or_default();
-                let _ = to[i].send(Work::Round(std::mem::replace(r, next)));
-            }
-        };
-        while !to.is_empty() {
+        loop {
             if stop.load(Ordering::Relaxed) || out.broken() {
                 break;
             }
-            match source.next_packet() {
-                // Not given while a filter hides packets (see the caller): counted only.
-                Next::Filtered(p) => {
-                    packets += 1;
-                    last_ts = p.ts;
+            let Some(batch) = source.next_batch() else {
+                break;
+            };
+            let left = count.map_or(usize::MAX, |c| {
+                usize::try_from(c.saturating_sub(packets)).unwrap_or(usize::MAX)
+            });
+            let len = batch.len().min(left);
+            if len > 0 {
+                if let Some((_, ts, _)) = batch.packet(len - 1) {
+                    last_ts = ts;
                 }
-                Next::Packet(p) => {
-                    packets += 1;
-                    last_ts = p.ts;
-                    let r = &mut rounds[ip_pair_hash(p.linktype, p.data) % to.len()];
-                    let start = r.data.len();
-                    r.data.extend_from_slice(p.data);
-                    r.packets.push(Pkt {
-                        pkt: packets,
-                        linktype: p.linktype,
-                        ts: p.ts,
-                        start,
-                        end: r.data.len(),
-                    });
-                    bytes += p.data.len();
-                    gathered += 1;
-                    if bytes >= ROUND_BYTES || gathered >= ROUND_PACKETS {
-                        (bytes, gathered) = (0, 0);
-                        hand_over(&mut rounds, &mut spare);
-                        in_flight += 1;
-                        if in_flight > ROUNDS_AHEAD {
-                            merge.round(&from, &mut spare, out);
-                            in_flight -= 1;
-                        }
-                    }
-                    if count.is_some_and(|c| packets >= c) {
-                        break;
-                    }
+                for t in &to {
+                    let _ = t.send(Work::Round(Round {
+                        batch: batch.clone(),
+                        first: packets + 1,
+                        len,
+                    }));
                 }
-                Next::Timeout => {}
-                Next::End => break,
-                Next::Damaged(d) => {
-                    damage = Some(d);
-                    break;
+                packets += len as u64;
+            }
+            let end = batch.end();
+            held.push_back(batch);
+            if held.len() > ROUNDS_AHEAD {
+                merge.round(&from, out);
+                if let Some(b) = held.pop_front() {
+                    source.give_back(b);
                 }
             }
-        }
-        if gathered > 0 {
-            hand_over(&mut rounds, &mut spare);
-            in_flight += 1;
+            if let Some(why) = end {
+                damage = why;
+                break;
+            }
+            if count.is_some_and(|c| packets >= c) {
+                break;
+            }
         }
         for t in &to {
             let _ = t.send(Work::Finish { packets, last_ts });
         }
-        // Every round then the ends, merged in turn.
-        for _ in 0..in_flight {
-            merge.round(&from, &mut spare, out);
+        // Every batch in flight, then the ends, merged in turn.
+        for _ in 0..held.len() {
+            merge.round(&from, out);
         }
-        if !to.is_empty() {
-            merge.round(&from, &mut spare, out);
-        }
+        merge.round(&from, out);
         drop(to);
         merge.finish(out);
         Outcome { packets, damage }
@@ -322,15 +293,11 @@ impl Merge {
     }
 
     /// The next round of every decoding thread, merged by packet.
-    fn round(&mut self, from: &[Receiver<Done>], spare: &mut [Vec<Round>], out: &mut impl RowsOut) {
-        let mut done: Vec<Done> = Vec::with_capacity(from.len());
-        for (i, rx) in from.iter().enumerate() {
-            let mut d = rx.recv().unwrap_or_default();
-            let mut r = std::mem::take(&mut d.round);
-            r.clear();
-            spare[i].push(r);
-            done.push(d);
-        }
+    fn round(&mut self, from: &[Receiver<Done>], out: &mut impl RowsOut) {
+        let done: Vec<Done> = from
+            .iter()
+            .map(|rx| rx.recv().unwrap_or_default())
+            .collect();
         // Numbers first: a connection can begin and end within one round.
         let mut opened: Vec<(u64, usize, u64)> = done
             .iter()
@@ -434,108 +401,5 @@ impl Merge {
         }
         let rows = self.order.finish();
         out.rows(rows.into_iter().flat_map(|(_, r)| r).collect());
-    }
-}
-
-/// What picks a packet's decoding thread: a hash of its outermost IP addresses
-/// (either way round, so both directions agree); 0 for a packet without IP.
-fn ip_pair_hash(linktype: i32, data: &[u8]) -> usize {
-    let Some(ip) = outer_ip(linktype, data) else {
-        return 0;
-    };
-    let (a, b) = match ip.first().map(|v| v >> 4) {
-        Some(4) => (ip.get(12..16), ip.get(16..20)),
-        Some(6) => (ip.get(8..24), ip.get(24..40)),
-        _ => return 0,
-    };
-    let (Some(a), Some(b)) = (a, b) else {
-        return 0;
-    };
-    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-    // FNV-1a: the same threads for the same file, every run.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &byte in lo.iter().chain(hi) {
-        h = (h ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
-    }
-    (h ^ (h >> 32)) as usize
-}
-
-/// The outermost IP header of a packet, for the link types the decoder reads.
-fn outer_ip(linktype: i32, data: &[u8]) -> Option<&[u8]> {
-    const IPV4: u16 = 0x0800;
-    const IPV6: u16 = 0x86dd;
-    let be16 = |d: &[u8], at: usize| d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
-    let ip_at = |ethertype: Option<u16>, at: usize| match ethertype {
-        Some(IPV4 | IPV6) => data.get(at..),
-        _ => None,
-    };
-    match linktype {
-        dlt::EN10MB => {
-            let mut at = 12;
-            // 802.1Q / 802.1ad tags, stacked.
-            for _ in 0..4 {
-                match be16(data, at)? {
-                    0x8100 | 0x88a8 | 0x9100 => at += 4,
-                    _ => break,
-                }
-            }
-            ip_at(be16(data, at), at + 2)
-        }
-        dlt::RAW | dlt::RAW_OPENBSD | dlt::LINKTYPE_RAW | dlt::IPV4 | dlt::IPV6 => Some(data),
-        dlt::NULL | dlt::LOOP => data.get(4..),
-        dlt::LINUX_SLL => ip_at(be16(data, 14), 16),
-        dlt::LINUX_SLL2 => ip_at(be16(data, 0), 20),
-        _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn eth_ipv4(src: [u8; 4], dst: [u8; 4], vlan: bool) -> Vec<u8> {
-        let mut p = vec![0u8; 12];
-        if vlan {
-            p.extend_from_slice(&[0x81, 0x00, 0x00, 0x05]);
-        }
-        p.extend_from_slice(&[0x08, 0x00]);
-        let mut ip = vec![0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0];
-        ip.extend_from_slice(&src);
-        ip.extend_from_slice(&dst);
-        p.extend_from_slice(&ip);
-        p.extend_from_slice(&[0u8; 20]);
-        p
-    }
-
-    #[test]
-    fn both_directions_and_vlan_tags_go_to_one_thread() {
-        let (a, b) = ([10, 1, 0, 7], [10, 2, 0, 1]);
-        let s = ip_pair_hash(dlt::EN10MB, &eth_ipv4(a, b, false));
-        assert_eq!(ip_pair_hash(dlt::EN10MB, &eth_ipv4(b, a, false)), s);
-        assert_eq!(ip_pair_hash(dlt::EN10MB, &eth_ipv4(a, b, true)), s);
-        // The same IP packet without a link layer.
-        let raw = &eth_ipv4(a, b, false)[14..];
-        assert_eq!(ip_pair_hash(dlt::RAW, raw), s);
-    }
-
-    #[test]
-    fn clients_spread_over_threads() {
-        let used: HashSet<usize> = (0..16u8)
-            .map(|i| {
-                ip_pair_hash(dlt::EN10MB, &eth_ipv4([10, 1, 0, i], [10, 2, 0, 1], false)) % SHARDS
-            })
-            .collect();
-        assert_eq!(used.len(), SHARDS);
-    }
-
-    #[test]
-    fn short_or_foreign_packets_go_to_the_first_thread() {
-        for len in 0..54 {
-            let p = eth_ipv4([10, 1, 0, 7], [10, 2, 0, 1], true);
-            let _ = ip_pair_hash(dlt::EN10MB, &p[..len.min(p.len())]);
-        }
-        assert_eq!(ip_pair_hash(dlt::EN10MB, &[0u8; 10]), 0);
-        assert_eq!(ip_pair_hash(dlt::PPP, &[0x45; 60]), 0);
-        assert_eq!(ip_pair_hash(dlt::EN10MB, &[0xffu8; 60]), 0);
     }
 }

@@ -58,6 +58,9 @@ const BATCHES_AHEAD: usize = 2;
 struct Record {
     linktype: i32,
     ts: Timestamp,
+    /// Its outermost IP addresses' hash ([`wsscope::wire::ip_pair_hash`]): which
+    /// decoding thread takes it, computed here on the reader's thread.
+    key: usize,
     start: usize,
     end: usize,
     /// Where its record begins in the file.
@@ -77,11 +80,45 @@ pub struct Resume {
 
 /// Packets read on the reader thread, in file order.
 #[derive(Default)]
-struct Batch {
+pub struct Batch {
     data: Vec<u8>,
     records: Vec<Record>,
     /// How the file went on after these packets: its end or damage.
     then: Option<Read>,
+}
+
+impl Batch {
+    /// Its packets.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Packet `i`: its link type, time and bytes.
+    #[inline]
+    pub fn packet(&self, i: usize) -> Option<(i32, Timestamp, &[u8])> {
+        let r = self.records.get(i)?;
+        Some((
+            r.linktype,
+            r.ts,
+            self.data.get(r.start..r.end).unwrap_or_default(),
+        ))
+    }
+
+    /// Packet `i`'s [`wsscope::wire::ip_pair_hash`].
+    #[inline]
+    pub fn key(&self, i: usize) -> usize {
+        self.records.get(i).map_or(0, |r| r.key)
+    }
+
+    /// How the file went on after these packets: `None` while it goes on, else
+    /// its end (with the damage, if it is damaged there).
+    pub fn end(&self) -> Option<Option<Damage>> {
+        match &self.then {
+            None => None,
+            Some(Read::Damaged(why)) => Some(Some(why.clone())),
+            Some(_) => Some(None),
+        }
+    }
 }
 
 /// A capture file, read and parsed on a thread of its own.
@@ -191,6 +228,35 @@ impl FastFile {
         self.last = (r.start, r.end);
         self.offset = r.offset;
         Some((r.linktype, r.ts))
+    }
+
+    /// The next batch whole, shared (for decoding threads that each take their
+    /// packets of it); `None` once the file has ended or the reader is gone. Not to be
+    /// mixed with [`FastFile::next`] on the same file.
+    pub fn next_batch(&mut self) -> Option<std::sync::Arc<Batch>> {
+        if self.current.then.is_some() {
+            return None;
+        }
+        match self.batches.recv() {
+            Ok(b) => {
+                let ended = b.then.is_some();
+                let b = std::sync::Arc::new(b);
+                if ended {
+                    // Later calls say the end.
+                    self.current.then = Some(Read::End);
+                }
+                Some(b)
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// A batch from [`FastFile::next_batch`] whose packets are all decoded: its
+    /// buffers are filled again (when no one else holds it).
+    pub fn give_back(&mut self, batch: std::sync::Arc<Batch>) {
+        if let Ok(b) = std::sync::Arc::try_unwrap(batch) {
+            let _ = self.recycle.try_send(b);
+        }
     }
 
     /// The next packet, or how the file ended.
@@ -385,6 +451,7 @@ impl Parser {
                 batch.records.push(Record {
                     linktype,
                     ts,
+                    key: wsscope::wire::ip_pair_hash(linktype, data),
                     start,
                     end: batch.data.len(),
                     offset: at,

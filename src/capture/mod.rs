@@ -9,6 +9,7 @@ mod file;
 use std::fmt;
 use std::path::Path;
 
+pub use file::Batch;
 pub use file::Resume;
 use file::{FastFile, Read};
 
@@ -331,6 +332,28 @@ impl Source {
         match &self.inner {
             Inner::Fast(f) => Some((f.offset(), f.resume())),
             Inner::File(_) | Inner::Live(_) => None,
+        }
+    }
+
+    /// A file read on its own thread with no filter: its packets come in whole
+    /// batches ([`Source::next_batch`]).
+    pub fn gives_batches(&self) -> bool {
+        matches!(self.inner, Inner::Fast(_)) && self.filter.is_none()
+    }
+
+    /// The next batch of packets whole (see [`Source::gives_batches`]); `None` at the
+    /// end, or for a source that does not give batches.
+    pub fn next_batch(&mut self) -> Option<std::sync::Arc<Batch>> {
+        match &mut self.inner {
+            Inner::Fast(f) if self.filter.is_none() => f.next_batch(),
+            _ => None,
+        }
+    }
+
+    /// A batch whose packets are all decoded, to be filled again.
+    pub fn give_back(&mut self, batch: std::sync::Arc<Batch>) {
+        if let Inner::Fast(f) = &mut self.inner {
+            f.give_back(batch);
         }
     }
 

@@ -24,9 +24,11 @@ mod defrag;
 mod fast;
 mod ip;
 mod link;
+mod pair;
 mod problem;
 mod tunnel;
 
+pub use pair::ip_pair_hash;
 pub use problem::{Dropped, Fault, FragFault, Header, Parts, WireProblem, WireProblemKind};
 
 #[cfg(test)]
