@@ -57,21 +57,25 @@ pub struct Outcome {
     pub damage: Option<Damage>,
 }
 
-/// A batch of the file for every decoding thread: the packets numbered from `first`,
-/// the first `len` of them (`-c N` can stop inside a batch).
-struct Round {
+/// A batch of the file: its packets numbered from `first`, the first `len` of them
+/// (`-c N` can stop inside a batch).
+struct Part {
     batch: Arc<Batch>,
     first: u64,
     len: usize,
 }
 
+/// Batches gathered into one round, at most (about 1 MiB: each round costs both
+/// decoding threads a wake-up and the merge a pass).
+const ROUND_BATCHES: usize = 4;
+/// Packets gathered into one round, at most.
+const ROUND_PACKETS: usize = 8192;
+
 enum Work {
-    Round(Round),
+    /// Batches for every decoding thread, each taking its own packets of them.
+    Round(Vec<Part>),
     /// The end of the input: end the connections still open.
-    Finish {
-        packets: u64,
-        last_ts: Timestamp,
-    },
+    Finish { packets: u64, last_ts: Timestamp },
 }
 
 /// What a decoding thread made of a round, in the order it happened.
@@ -128,25 +132,27 @@ fn decode(me: usize, shards: usize, cfg: Config, work: Receiver<Work>, done: Syn
     while let Ok(w) = work.recv() {
         let mut out = Done::default();
         match w {
-            Work::Round(round) => {
-                for i in 0..round.len {
-                    if round.batch.key(i) % shards != me {
-                        continue;
+            Work::Round(parts) => {
+                for part in &parts {
+                    for i in 0..part.len {
+                        if part.batch.key(i) % shards != me {
+                            continue;
+                        }
+                        let Some((linktype, ts, data)) = part.batch.packet(i) else {
+                            break;
+                        };
+                        let pkt = part.first + i as u64;
+                        let before = analyzer.conns_seen();
+                        sink.pkt = pkt;
+                        // Numbered as in the whole file.
+                        analyzer.set_packets(pkt.saturating_sub(1));
+                        analyzer.packet(linktype, ts, data, &mut sink);
+                        out.opened
+                            .extend((before..analyzer.conns_seen()).map(|c| (pkt, c)));
                     }
-                    let Some((linktype, ts, data)) = round.batch.packet(i) else {
-                        break;
-                    };
-                    let pkt = round.first + i as u64;
-                    let before = analyzer.conns_seen();
-                    sink.pkt = pkt;
-                    // Numbered as in the whole file.
-                    analyzer.set_packets(pkt.saturating_sub(1));
-                    analyzer.packet(linktype, ts, data, &mut sink);
-                    out.opened
-                        .extend((before..analyzer.conns_seen()).map(|c| (pkt, c)));
                 }
-                // Let go before saying so: the batch's buffers can then be reused.
-                drop(round);
+                // Let go before saying so: the batches' buffers can then be reused.
+                drop(parts);
             }
             Work::Finish { packets, last_ts } => {
                 sink.pkt = packets;
@@ -203,47 +209,66 @@ pub fn stats(
             from.push(done_rx);
         }
         let mut merge = Merge::new(cfg.budget.limit(), cfg.tcp.max_flows);
-        // The batches being decoded, given back to the reader once merged.
-        let mut held: VecDeque<Arc<Batch>> = VecDeque::new();
+        // The rounds being decoded (their batches given back to the reader once
+        // merged), and the batches gathered for the next.
+        let mut held: VecDeque<Vec<Arc<Batch>>> = VecDeque::new();
+        let mut gathered: Vec<Arc<Batch>> = Vec::new();
+        let mut parts: Vec<(u64, usize)> = Vec::new();
         let (mut packets, mut last_ts, mut damage) = (0u64, Timestamp::default(), None);
-        loop {
-            if stop.load(Ordering::Relaxed) || out.broken() {
-                break;
-            }
-            let Some(batch) = source.next_batch() else {
-                break;
+        let mut round_packets = 0usize;
+        let mut ended = false;
+        while !ended {
+            // Stopped: what is gathered is still decoded.
+            let next = if stop.load(Ordering::Relaxed) || out.broken() {
+                None
+            } else {
+                source.next_batch()
             };
-            let left = count.map_or(usize::MAX, |c| {
-                usize::try_from(c.saturating_sub(packets)).unwrap_or(usize::MAX)
-            });
-            let len = batch.len().min(left);
-            if len > 0 {
-                if let Some((_, ts, _)) = batch.packet(len - 1) {
-                    last_ts = ts;
+            match next {
+                Some(batch) => {
+                    let left = count.map_or(usize::MAX, |c| {
+                        usize::try_from(c.saturating_sub(packets)).unwrap_or(usize::MAX)
+                    });
+                    let len = batch.len().min(left);
+                    if let Some((_, ts, _)) = len.checked_sub(1).and_then(|i| batch.packet(i)) {
+                        last_ts = ts;
+                    }
+                    parts.push((packets + 1, len));
+                    packets += len as u64;
+                    round_packets += len;
+                    if let Some(why) = batch.end() {
+                        damage = why;
+                        ended = true;
+                    }
+                    ended |= count.is_some_and(|c| packets >= c);
+                    gathered.push(batch);
                 }
-                for t in &to {
-                    let _ = t.send(Work::Round(Round {
-                        batch: batch.clone(),
-                        first: packets + 1,
-                        len,
-                    }));
-                }
-                packets += len as u64;
+                None => ended = true,
             }
-            let end = batch.end();
-            held.push_back(batch);
+            let full = gathered.len() >= ROUND_BATCHES || round_packets >= ROUND_PACKETS;
+            if gathered.is_empty() || !(full || ended) {
+                continue;
+            }
+            for t in &to {
+                let round = gathered
+                    .iter()
+                    .zip(&parts)
+                    .map(|(b, &(first, len))| Part {
+                        batch: b.clone(),
+                        first,
+                        len,
+                    })
+                    .collect();
+                let _ = t.send(Work::Round(round));
+            }
+            held.push_back(std::mem::take(&mut gathered));
+            parts.clear();
+            round_packets = 0;
             if held.len() > ROUNDS_AHEAD {
                 merge.round(&from, out);
-                if let Some(b) = held.pop_front() {
+                for b in held.pop_front().unwrap_or_default() {
                     source.give_back(b);
                 }
-            }
-            if let Some(why) = end {
-                damage = why;
-                break;
-            }
-            if count.is_some_and(|c| packets >= c) {
-                break;
             }
         }
         for t in &to {
