@@ -1218,11 +1218,9 @@ fn run_input(
     // The timelines show each message's protocol (decoded from whole payloads);
     // the stats keep payloads only for `--grep`.
     cfg.ws.keep_payload |= matches!(mode, Mode::Text | Mode::Json);
-    if sharded(&spec, &source, mode, &sink.sel) {
-        let done = shards::stats(&mut source, &cfg, input.count, &stop, &mut sink);
-        if let Some(why) = done.damage {
-            sink.damaged(&damage_text(&why, done.packets, false), false);
-        }
+    if sharded(&spec, &source, mode, &sink.sel)
+        && shards::stats(&mut source, &cfg, input.count, &stop, &mut sink).is_some()
+    {
         keys.finish();
         if sink.header_done && !sink.broken {
             let _ = writeln!(sink.out, "{}", stats::table_legend(lang));
@@ -1307,6 +1305,10 @@ impl<W: Write> shards::RowsOut for CliSink<W> {
 
     fn broken(&self) -> bool {
         self.broken
+    }
+
+    fn damaged(&mut self, why: capture::Damage, packets: u64) {
+        Driver::damaged(self, &damage_text(&why, packets, false), false);
     }
 }
 

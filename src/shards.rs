@@ -15,8 +15,14 @@
 //!
 //! Each decoding thread holds two fifths of the memory budget and half the flow table
 //! (`--max-memory`, `--max-flows`): within them the rows are those of one pipeline;
-//! past them, which connections are ended early can differ. At most [`ROUNDS_AHEAD`]
-//! batches are decoded ahead of the rows written.
+//! past them, which connections are ended early can differ. Batches go in rounds
+//! (about 1 MiB), at most [`ROUNDS_AHEAD`] + 1 of them not yet merged back.
+//!
+//! A connection whose packets do not all have the same outermost addresses (seen both
+//! in a tunnel and outside it, say) is split between the threads; packets the hash
+//! does not read (MPLS, PPPoE, more than four VLAN tags) all go to the first thread.
+//! Past [`MAX_WARNINGS`] distinct warnings, the count of those not shown is one per
+//! thread for a warning repeated there.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,7 +40,7 @@ use crate::capture::{Batch, Damage, Source};
 
 /// Decoding threads.
 pub const SHARDS: usize = 2;
-/// Batches handed over and not yet merged back, at most.
+/// Rounds handed over and not yet merged back, at most (one more waits to be).
 const ROUNDS_AHEAD: usize = 2;
 /// Distinct warnings shown (as one pipeline shows them); the rest are counted.
 const MAX_WARNINGS: usize = 100;
@@ -47,14 +53,9 @@ pub trait RowsOut {
     fn warning(&mut self, warning: Warning);
     /// The output is gone: stop reading.
     fn broken(&self) -> bool;
-}
-
-/// How the reading ended.
-pub struct Outcome {
-    /// Packets read.
-    pub packets: u64,
-    /// The file is damaged after `packets` packets.
-    pub damage: Option<Damage>,
+    /// The file is damaged after `packets` packets (said where one pipeline says it:
+    /// before the connections still open are ended).
+    fn damaged(&mut self, why: Damage, packets: u64);
 }
 
 /// A batch of the file: its packets numbered from `first`, the first `len` of them
@@ -65,9 +66,11 @@ struct Part {
     len: usize,
 }
 
-/// Batches gathered into one round, at most (about 1 MiB: each round costs both
-/// decoding threads a wake-up and the merge a pass).
+/// Batches gathered into one round, at most (each round costs both decoding threads
+/// a wake-up and the merge a pass).
 const ROUND_BATCHES: usize = 4;
+/// Packet bytes gathered into one round, at most (a batch can hold a 16 MiB record).
+const ROUND_BYTES: usize = 1 << 20;
 /// Packets gathered into one round, at most.
 const ROUND_PACKETS: usize = 8192;
 
@@ -179,14 +182,15 @@ fn shard_config(cfg: &Config) -> Config {
 
 /// Reads `source` to its end (or `count` packets, or `stop`) with [`SHARDS`]
 /// decoding threads, and gives `out` the rows of every connection in connection
-/// order and the warnings. See the module docs.
+/// order and the warnings. See the module docs. `None`, before anything is read, when
+/// the threads cannot be started (one pipeline then does it).
 pub fn stats(
     source: &mut Source,
     cfg: &Config,
     count: Option<u64>,
     stop: &AtomicBool,
     out: &mut impl RowsOut,
-) -> Outcome {
+) -> Option<()> {
     std::thread::scope(|scope| {
         let mut to = Vec::with_capacity(SHARDS);
         let mut from = Vec::with_capacity(SHARDS);
@@ -199,11 +203,7 @@ pub fn stats(
                 .name(format!("wsscope-decode-{i}"))
                 .spawn_scoped(scope, move || decode(i, SHARDS, c, work_rx, done_tx));
             if spawned.is_err() {
-                // No thread to be had: say the file could not be read further.
-                return Outcome {
-                    packets: 0,
-                    damage: Some(Damage::Unreadable),
-                };
+                return None;
             }
             to.push(work_tx);
             from.push(done_rx);
@@ -215,9 +215,11 @@ pub fn stats(
         let mut gathered: Vec<Arc<Batch>> = Vec::new();
         let mut parts: Vec<(u64, usize)> = Vec::new();
         let (mut packets, mut last_ts, mut damage) = (0u64, Timestamp::default(), None);
-        let mut round_packets = 0usize;
+        let (mut round_packets, mut round_bytes) = (0usize, 0usize);
         let mut ended = false;
-        while !ended {
+        // A decoding thread is gone (it failed): nothing more is read or written.
+        let mut failed = false;
+        while !ended && !failed {
             // Stopped: what is gathered is still decoded.
             let next = if stop.load(Ordering::Relaxed) || out.broken() {
                 None
@@ -236,16 +238,21 @@ pub fn stats(
                     parts.push((packets + 1, len));
                     packets += len as u64;
                     round_packets += len;
-                    if let Some(why) = batch.end() {
+                    round_bytes += batch.bytes();
+                    if count.is_some_and(|c| packets >= c) {
+                        // Stopped at `-c N`: what follows, damage or not, is not read.
+                        ended = true;
+                    } else if let Some(why) = batch.end() {
                         damage = why;
                         ended = true;
                     }
-                    ended |= count.is_some_and(|c| packets >= c);
                     gathered.push(batch);
                 }
                 None => ended = true,
             }
-            let full = gathered.len() >= ROUND_BATCHES || round_packets >= ROUND_PACKETS;
+            let full = gathered.len() >= ROUND_BATCHES
+                || round_packets >= ROUND_PACKETS
+                || round_bytes >= ROUND_BYTES;
             if gathered.is_empty() || !(full || ended) {
                 continue;
             }
@@ -263,25 +270,34 @@ pub fn stats(
             }
             held.push_back(std::mem::take(&mut gathered));
             parts.clear();
-            round_packets = 0;
+            (round_packets, round_bytes) = (0, 0);
             if held.len() > ROUNDS_AHEAD {
-                merge.round(&from, out);
+                failed = !merge.round(&from, false, out);
                 for b in held.pop_front().unwrap_or_default() {
                     source.give_back(b);
                 }
             }
         }
+        if failed {
+            // The thread's panic ends the run when the scope joins it.
+            return Some(());
+        }
         for t in &to {
             let _ = t.send(Work::Finish { packets, last_ts });
         }
-        // Every batch in flight, then the ends, merged in turn.
+        // Every round in flight, then the ends, merged in turn.
         for _ in 0..held.len() {
-            merge.round(&from, out);
+            if !merge.round(&from, false, out) {
+                return Some(());
+            }
         }
-        merge.round(&from, out);
-        drop(to);
-        merge.finish(out);
-        Outcome { packets, damage }
+        if let Some(why) = damage {
+            out.damaged(why, packets);
+        }
+        if merge.round(&from, true, out) {
+            merge.finish(out);
+        }
+        Some(())
     })
 }
 
@@ -317,12 +333,18 @@ impl Merge {
         }
     }
 
-    /// The next round of every decoding thread, merged by packet.
-    fn round(&mut self, from: &[Receiver<Done>], out: &mut impl RowsOut) {
-        let done: Vec<Done> = from
-            .iter()
-            .map(|rx| rx.recv().unwrap_or_default())
-            .collect();
+    /// The next round of every decoding thread, merged by packet; `end`: the round of
+    /// the end, where one pipeline ends the connections still open in their order.
+    /// False when a decoding thread is gone (it failed): nothing of this round is
+    /// written.
+    fn round(&mut self, from: &[Receiver<Done>], end: bool, out: &mut impl RowsOut) -> bool {
+        let mut done: Vec<Done> = Vec::with_capacity(from.len());
+        for rx in from {
+            match rx.recv() {
+                Ok(d) => done.push(d),
+                Err(_) => return false,
+            }
+        }
         // Numbers first: a connection can begin and end within one round.
         let mut opened: Vec<(u64, usize, u64)> = done
             .iter()
@@ -339,8 +361,35 @@ impl Merge {
             .enumerate()
             .flat_map(|(i, d)| d.items.into_iter().map(move |(pkt, it)| (pkt, i, it)))
             .collect();
-        // Stable: within a packet, in the order the thread made them.
-        items.sort_by_key(|&(pkt, i, _)| (pkt, i));
+        if end {
+            // All of the same packet: in the order of the connections they are about
+            // (a connection's warnings come before its rows), the end's counts last.
+            let mut keys = Vec::with_capacity(items.len());
+            let mut next_rows: HashMap<usize, u64> = HashMap::new();
+            for (_, i, item) in items.iter().rev() {
+                let key = match item {
+                    Item::Rows(c, _) => {
+                        let g = self.numbers.get(&(*i, *c)).copied().unwrap_or(u64::MAX);
+                        next_rows.insert(*i, g);
+                        g
+                    }
+                    Item::Warning(Warning::Tcp { conn, .. } | Warning::Layer { conn, .. }) => self
+                        .numbers
+                        .get(&(*i, *conn))
+                        .copied()
+                        .unwrap_or_else(|| next_rows.get(i).copied().unwrap_or(u64::MAX)),
+                    Item::Warning(_) => u64::MAX,
+                };
+                keys.push(key);
+            }
+            keys.reverse();
+            let mut keyed: Vec<(u64, (u64, usize, Item))> = keys.into_iter().zip(items).collect();
+            keyed.sort_by_key(|(k, _)| *k);
+            items = keyed.into_iter().map(|(_, it)| it).collect();
+        } else {
+            // Stable: within a packet, in the order the thread made them.
+            items.sort_by_key(|&(pkt, i, _)| (pkt, i));
+        }
         for (_, i, item) in items {
             match item {
                 Item::Rows(c, mut rows) => {
@@ -361,6 +410,7 @@ impl Merge {
                 }
             }
         }
+        true
     }
 
     /// A warning about a connection, under its number, with the bounds the user gave
@@ -381,9 +431,9 @@ impl Merge {
         w
     }
 
-    /// Shown as one pipeline shows it: once, the snap length's only the first time,
-    /// at most [`MAX_WARNINGS`] distinct; the budget's and the count of those not
-    /// shown summed up for the end.
+    /// Shown as one pipeline shows it: a layer's each time; the snap length's the
+    /// first time; the others once each, at most [`MAX_WARNINGS`] distinct; the
+    /// budget's and the count of those not shown summed up for the end.
     fn warning(&mut self, w: Warning, out: &mut impl RowsOut) {
         match w {
             Warning::Evicted { count, peak, .. } => {
@@ -395,8 +445,18 @@ impl Merge {
                 self.suppressed += count;
                 return;
             }
-            Warning::SnapLength { .. } if self.snaplen_said => return,
-            Warning::SnapLength { .. } => self.snaplen_said = true,
+            // Said once, and not among those counted.
+            Warning::SnapLength { .. } => {
+                if !std::mem::replace(&mut self.snaplen_said, true) {
+                    out.warning(w);
+                }
+                return;
+            }
+            // One pipeline says every one of these (the layers keep their own count).
+            Warning::Layer { .. } => {
+                out.warning(w);
+                return;
+            }
             _ => {}
         }
         if self.warned.contains(&w) {

@@ -155,3 +155,27 @@ fn a_pressed_flow_table_gives_the_same_rows_every_run() {
         );
     }
 }
+
+/// `-c N` stops where one pipeline stops: damage after packet N is not reported, the
+/// connections still open are ended the same way.
+#[test]
+fn a_count_stops_both_the_same() {
+    let own = common::own_captures();
+    let damaged: Vec<&PathBuf> = own
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("damaged"))
+        .collect();
+    assert!(!damaged.is_empty());
+    for cap in damaged.into_iter().chain(own.iter().take(5)) {
+        for n in ["1", "3", "10"] {
+            let one = stats(cap, &["-c", n], true);
+            let two = stats(cap, &["-c", n], false);
+            assert_eq!(
+                (one.status.code(), &one.stdout, &one.stderr),
+                (two.status.code(), &two.stdout, &two.stderr),
+                "{} -c {n}",
+                cap.display()
+            );
+        }
+    }
+}

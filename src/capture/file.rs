@@ -93,6 +93,11 @@ impl Batch {
         self.records.len()
     }
 
+    /// Its packets' bytes.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
     /// Packet `i`: its link type, time and bytes.
     #[inline]
     pub fn packet(&self, i: usize) -> Option<(i32, Timestamp, &[u8])> {
@@ -247,7 +252,14 @@ impl FastFile {
                 }
                 Some(b)
             }
-            Err(_) => None,
+            Err(_) => {
+                // The reader thread is gone: nothing more can be read, and that is said.
+                self.current.then = Some(Read::End);
+                Some(std::sync::Arc::new(Batch {
+                    then: Some(Read::Damaged(Damage::Unreadable)),
+                    ..Batch::default()
+                }))
+            }
         }
     }
 
@@ -419,7 +431,7 @@ impl Parser {
                     match self.ifaces.get(epb.if_id as usize).copied() {
                         Some(i) => {
                             let t = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                            let secs = (t / i.units) as i64 + i.offset;
+                            let secs = ((t / i.units) as i64).saturating_add(i.offset);
                             let caplen = (epb.caplen as usize).min(epb.data.len());
                             Some((
                                 i.linktype,
