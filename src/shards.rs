@@ -22,7 +22,8 @@
 //! in a tunnel and outside it, say) is split between the threads; packets the hash
 //! does not read (MPLS, PPPoE, more than four VLAN tags) all go to the first thread.
 //! Past [`MAX_WARNINGS`] distinct warnings, the count of those not shown is one per
-//! thread for a warning repeated there.
+//! thread for a warning repeated there; the budget's peak said at the end is the sum
+//! of both threads' peaks.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -171,8 +172,8 @@ fn decode(me: usize, shards: usize, cfg: Config, work: Receiver<Work>, done: Syn
 }
 
 /// A decoding thread's share of the limits: half the flow table; two fifths of the
-/// memory budget, the last fifth left for what waits between the threads (rounds,
-/// rows not yet in their turn, the numbers of open connections).
+/// memory budget, the last fifth left (not counted) for what waits between the
+/// threads (rounds, rows not yet in their turn, the numbers of open connections).
 fn shard_config(cfg: &Config) -> Config {
     let mut c = cfg.clone();
     c.budget = Budget::new(cfg.budget.limit() * 2 / 5);

@@ -51,7 +51,9 @@ const BATCH_BYTES: usize = 256 << 10;
 /// Packets gathered before a batch is handed over.
 const BATCH_PACKETS: usize = 4096;
 /// Batches ready and waiting (besides the one being read and the one being filled):
-/// the reader runs at most this far ahead, so memory stays about 1 MiB.
+/// the reader runs at most this far ahead, so memory stays about 1 MiB (more while
+/// `stats`' decoding threads hold whole batches: at most a few rounds of about 1 MiB,
+/// see `shards`).
 const BATCHES_AHEAD: usize = 2;
 
 /// One packet of a batch: where its bytes are in [`Batch::data`].
