@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
-use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, Sink, Warning};
+use wsscope::analysis::{Analyzer, Config, ConnTotals, Event, Sink, Warning, MAX_WARNINGS};
 use wsscope::budget::Budget;
 use wsscope::output::order::InOrder;
 use wsscope::output::{ConnStats, StatsBuilder};
@@ -43,8 +43,6 @@ use crate::capture::{Batch, Damage, Source};
 pub const SHARDS: usize = 2;
 /// Rounds handed over and not yet merged back, at most (one more waits to be).
 const ROUNDS_AHEAD: usize = 2;
-/// Distinct warnings shown (as one pipeline shows them); the rest are counted.
-const MAX_WARNINGS: usize = 100;
 
 /// Where the merged rows and warnings go.
 pub trait RowsOut {

@@ -8,18 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-/// `wsscope stats ARGS -r FILE`, with one pipeline or the default.
-fn stats(file: &Path, args: &[&str], one: bool) -> Output {
-    let mut c = common::wsscope();
-    c.env_remove("SSLKEYLOGFILE").arg("stats").args(args);
-    c.arg("-r").arg(file);
-    if one {
-        c.env("WSSCOPE_DECODERS", "1");
-    } else {
-        c.env_remove("WSSCOPE_DECODERS");
-    }
-    c.output().expect("run wsscope")
-}
+use common::stats_decoders as stats;
 
 /// The connection rows of `stats` (table or `--json`) come in connection order.
 fn rows_in_order(o: &Output) -> bool {

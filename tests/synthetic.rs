@@ -462,18 +462,6 @@ fn bulk_messages() {
     }
 }
 
-/// `stats` with one pipeline (`WSSCOPE_DECODERS=1`) or two decoding threads.
-fn stats_output(path: &Path, args: &[&str], one: bool) -> std::process::Output {
-    let mut c = common::wsscope();
-    c.arg("stats").args(args).arg("-r").arg(path);
-    if one {
-        c.env("WSSCOPE_DECODERS", "1");
-    } else {
-        c.env_remove("WSSCOPE_DECODERS");
-    }
-    c.output().expect("run wsscope")
-}
-
 #[test]
 fn two_decoding_threads_agree_with_one_pipeline() {
     // 60 clients, each its own IP address: the connections go to both threads, in
@@ -495,8 +483,8 @@ fn two_decoding_threads_agree_with_one_pipeline() {
     };
     check("small seed 5, 60 connections", &s);
     for extra in [&[][..], &["--json"][..]] {
-        let one = stats_output(&s.path, extra, true);
-        let two = stats_output(&s.path, extra, false);
+        let one = common::stats_decoders(&s.path, extra, true);
+        let two = common::stats_decoders(&s.path, extra, false);
         assert!(one.status.success() && two.status.success());
         assert_eq!(
             String::from_utf8_lossy(&two.stdout),
@@ -507,8 +495,8 @@ fn two_decoding_threads_agree_with_one_pipeline() {
     }
     // Pressed: the same every run, the connections ended early said once.
     let pressed = ["--json", "--max-flows", "6"];
-    let first = stats_output(&s.path, &pressed, false);
-    let again = stats_output(&s.path, &pressed, false);
+    let first = common::stats_decoders(&s.path, &pressed, false);
+    let again = common::stats_decoders(&s.path, &pressed, false);
     assert_eq!(first.stdout, again.stdout);
     assert_eq!(first.stderr, again.stderr);
     let warned = String::from_utf8_lossy(&first.stderr);

@@ -110,7 +110,7 @@ pub struct Config {
 }
 
 /// Distinct warnings shown; the rest are counted.
-const MAX_WARNINGS: usize = 100;
+pub const MAX_WARNINGS: usize = 100;
 
 struct Conn {
     /// True when the TCP layer's guess of the client must be turned round

@@ -7,7 +7,7 @@ mod phase;
 pub mod summary;
 mod warning;
 
-pub use analyzer::{Analyzer, Config, ConnTotals, Sink};
+pub use analyzer::{Analyzer, Config, ConnTotals, Sink, MAX_WARNINGS};
 pub use event::*;
 pub use phase::Phase;
 pub use summary::{ConnStats, Summary};

@@ -39,8 +39,7 @@ pub fn ip_pair_hash(linktype: i32, data: &[u8]) -> usize {
 
 /// The outermost IP header of a packet, for the link types the decoder reads.
 fn outer_ip(linktype: i32, data: &[u8]) -> Option<&[u8]> {
-    const IPV4: u16 = 0x0800;
-    const IPV6: u16 = 0x86dd;
+    use super::link::ethertype::{IPV4, IPV6, QINQ, QINQ_OLD1, QINQ_OLD2, VLAN};
     let be16 = |d: &[u8], at: usize| d.get(at..at + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
     let ip_at = |ethertype: Option<u16>, at: usize| match ethertype {
         Some(IPV4 | IPV6) => data.get(at..),
@@ -49,10 +48,10 @@ fn outer_ip(linktype: i32, data: &[u8]) -> Option<&[u8]> {
     match linktype {
         dlt::EN10MB => {
             let mut at = 12;
-            // 802.1Q / 802.1ad tags, stacked.
+            // 802.1Q / 802.1ad tags, stacked (the ones the walk follows).
             for _ in 0..4 {
                 match be16(data, at)? {
-                    0x8100 | 0x88a8 | 0x9100 => at += 4,
+                    VLAN | QINQ | QINQ_OLD1 | QINQ_OLD2 => at += 4,
                     _ => break,
                 }
             }

@@ -16,6 +16,20 @@ pub fn run(args: &[&str]) -> Output {
     wsscope().args(args).output().expect("run wsscope")
 }
 
+/// `wsscope stats ARGS -r FILE` with one pipeline (`WSSCOPE_DECODERS=1`) when `one`,
+/// else as by default (two decoding threads where there are two cores).
+pub fn stats_decoders(file: &Path, args: &[&str], one: bool) -> Output {
+    let mut c = wsscope();
+    c.env_remove("SSLKEYLOGFILE").arg("stats").args(args);
+    c.arg("-r").arg(file);
+    if one {
+        c.env("WSSCOPE_DECODERS", "1");
+    } else {
+        c.env_remove("WSSCOPE_DECODERS");
+    }
+    c.output().expect("run wsscope")
+}
+
 /// GNU time, which gives a command's peak resident memory (`%M`, KiB).
 pub const TIME: &str = "/usr/bin/time";
 
