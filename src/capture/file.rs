@@ -10,7 +10,9 @@
 //! `stats` on small frames).
 
 use std::fs::File;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::traits::PcapReaderIterator;
@@ -61,7 +63,8 @@ struct Record {
     linktype: i32,
     ts: Timestamp,
     /// Its outermost IP addresses' hash ([`wsscope::wire::ip_pair_hash`]): which
-    /// decoding thread takes it, computed here on the reader's thread.
+    /// decoding thread takes it, computed on the reader's thread once
+    /// [`FastFile::next_batch`] has been asked for (0 before).
     key: usize,
     start: usize,
     end: usize,
@@ -85,6 +88,8 @@ pub struct Resume {
 pub struct Batch {
     data: Vec<u8>,
     records: Vec<Record>,
+    /// The records' keys were computed (see [`Record::key`]).
+    keyed: bool,
     /// How the file went on after these packets: its end or damage.
     then: Option<Read>,
 }
@@ -111,10 +116,18 @@ impl Batch {
         ))
     }
 
-    /// Packet `i`'s [`wsscope::wire::ip_pair_hash`].
+    /// Packet `i`'s [`wsscope::wire::ip_pair_hash`] (computed here for the few
+    /// batches parsed before they were asked for whole).
     #[inline]
     pub fn key(&self, i: usize) -> usize {
-        self.records.get(i).map_or(0, |r| r.key)
+        match self.records.get(i) {
+            Some(r) if self.keyed => r.key,
+            Some(r) => {
+                let data = self.data.get(r.start..r.end).unwrap_or_default();
+                wsscope::wire::ip_pair_hash(r.linktype, data)
+            }
+            None => 0,
+        }
     }
 
     /// How the file went on after these packets: `None` while it goes on, else
@@ -142,6 +155,10 @@ pub struct FastFile {
     offset: u64,
     /// The header blocks in force for it.
     resume: Resume,
+    /// Set by [`FastFile::next_batch`]: the reader then keys its records (only
+    /// `stats`' decoding threads read the keys; the reader of every other view does
+    /// not pay for them).
+    keyed: Arc<AtomicBool>,
 }
 
 impl FastFile {
@@ -185,7 +202,9 @@ impl FastFile {
             shift,
             header: Resume::default(),
             header_changed: false,
+            keyed: Arc::new(AtomicBool::new(false)),
         };
+        let keyed = parser.keyed.clone();
         let (tx, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
         let (recycle, returned) = std::sync::mpsc::sync_channel(BATCHES_AHEAD + 2);
         std::thread::Builder::new()
@@ -200,6 +219,7 @@ impl FastFile {
             last: (0, 0),
             offset: 0,
             resume: Resume::default(),
+            keyed,
         })
     }
 
@@ -241,6 +261,7 @@ impl FastFile {
     /// packets of it); `None` once the file has ended or the reader is gone. Not to be
     /// mixed with [`FastFile::next`] on the same file.
     pub fn next_batch(&mut self) -> Option<std::sync::Arc<Batch>> {
+        self.keyed.store(true, Ordering::Relaxed);
         if self.current.then.is_some() {
             return None;
         }
@@ -324,6 +345,8 @@ struct Parser {
     header: Resume,
     /// They changed since the last packet.
     header_changed: bool,
+    /// Records are to be keyed (see [`Record::key`]).
+    keyed: Arc<AtomicBool>,
 }
 
 /// What one parse gave: a packet was added to the batch, or the file ended.
@@ -341,6 +364,7 @@ impl Parser {
             batch.data.clear();
             batch.records.clear();
             batch.then = None;
+            batch.keyed = self.keyed.load(Ordering::Relaxed);
             while batch.data.len() < BATCH_BYTES && batch.records.len() < BATCH_PACKETS {
                 match self.next(&mut batch) {
                     Parsed::Packet => {}
@@ -465,7 +489,11 @@ impl Parser {
                 batch.records.push(Record {
                     linktype,
                     ts,
-                    key: wsscope::wire::ip_pair_hash(linktype, data),
+                    key: if batch.keyed {
+                        wsscope::wire::ip_pair_hash(linktype, data)
+                    } else {
+                        0
+                    },
                     start,
                     end: batch.data.len(),
                     offset: at,
