@@ -15,15 +15,15 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 
 use pcap_parser::pcapng::Block;
-use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
 use wsscope::types::Timestamp;
 
 use super::Damage;
 
-/// The buffer a record is read into (grown up to [`MAX_RECORD`] for larger ones).
-const BUFFER: usize = 1 << 20;
+/// The bytes read before the reader thread starts: enough for any format's
+/// first block as written by capture tools.
+const FIRST_READ: usize = 64 << 10;
 /// The largest record accepted; a larger one is damage (libpcap's own bound is 256 KiB
 /// of packet for most link types).
 const MAX_RECORD: usize = 16 << 20;
@@ -48,10 +48,9 @@ pub enum Read {
     Damaged(Damage),
 }
 
-/// Packet bytes gathered before a batch is handed over.
+/// The bytes of the file read into one batch (more only for a record larger than
+/// that, up to [`MAX_RECORD`]).
 const BATCH_BYTES: usize = 256 << 10;
-/// Packets gathered before a batch is handed over.
-const BATCH_PACKETS: usize = 4096;
 /// Batches ready and waiting (besides the one being read and the one being filled):
 /// the reader runs at most this far ahead, so memory stays about 1 MiB (more while
 /// `stats`' decoding threads hold whole batches: at most a few rounds of about 1 MiB,
@@ -86,7 +85,9 @@ pub struct Resume {
 /// Packets read on the reader thread, in file order.
 #[derive(Default)]
 pub struct Batch {
+    /// The file's bytes as read (record headers and all); `filled` of them are.
     data: Vec<u8>,
+    filled: usize,
     records: Vec<Record>,
     /// The records' keys were computed (see [`Record::key`]).
     keyed: bool,
@@ -100,9 +101,9 @@ impl Batch {
         self.records.len()
     }
 
-    /// Its packets' bytes.
+    /// The bytes of the file it holds.
     pub fn bytes(&self) -> usize {
-        self.data.len()
+        self.filled
     }
 
     /// Packet `i`: its link type, time and bytes.
@@ -167,9 +168,13 @@ impl FastFile {
         if std::env::var("WSSCOPE_READER").is_ok_and(|v| v == "libpcap") {
             return None;
         }
+        FastFile::open_sized(path, BATCH_BYTES)
+    }
+
+    /// Opens `path`, reading `batch_bytes` of it into each batch.
+    fn open_sized(path: &std::path::Path, batch_bytes: usize) -> Option<FastFile> {
         let file = File::open(path).ok()?;
-        let reader = pcap_parser::create_reader(BUFFER, file).ok()?;
-        FastFile::start(reader, 0)
+        FastFile::start(Box::new(file), Places::default(), batch_bytes)
     }
 
     /// Opens `path` at `offset` (a packet record's, see [`FastFile::offset`]),
@@ -186,24 +191,41 @@ impl FastFile {
             file.read_exact(prelude.get_mut(start..)?).ok()?;
         }
         file.seek(SeekFrom::Start(offset)).ok()?;
-        // The stream's bytes before `offset`'s are the prelude's.
-        let shift = (prelude.len() as u64).wrapping_sub(offset);
         let input = std::io::Cursor::new(prelude).chain(file);
-        let reader = pcap_parser::create_reader(BUFFER, input).ok()?;
-        FastFile::start(reader, shift)
+        let places = Places {
+            prelude: resume.header.clone(),
+            then: offset,
+        };
+        FastFile::start(Box::new(input), places, BATCH_BYTES)
     }
 
-    fn start(reader: Box<dyn PcapReaderIterator + Send>, shift: u64) -> Option<FastFile> {
-        let parser = Parser {
-            reader,
-            pending: 0,
-            ifaces: Vec::new(),
+    /// Reads the stream's first bytes here, to know whether this reader takes it,
+    /// and goes on on a thread of its own.
+    fn start(
+        input: Box<dyn std::io::Read + Send>,
+        places: Places,
+        batch_bytes: usize,
+    ) -> Option<FastFile> {
+        let mut parser = Parser {
+            input,
+            format: Format::Ng { big_endian: false },
+            eof: false,
+            carry: Vec::new(),
+            want: 0,
             pos: 0,
-            shift,
+            ifaces: Vec::new(),
+            places,
             header: Resume::default(),
             header_changed: false,
             keyed: Arc::new(AtomicBool::new(false)),
+            batch_bytes,
         };
+        let mut first = vec![0; FIRST_READ];
+        let mut filled = 0;
+        parser.read(&mut first, &mut filled).ok()?;
+        first.truncate(filled);
+        parser.format = Format::detect(&first)?;
+        parser.carry = first;
         let keyed = parser.keyed.clone();
         let (tx, batches) = std::sync::mpsc::sync_channel(BATCHES_AHEAD);
         let (recycle, returned) = std::sync::mpsc::sync_channel(BATCHES_AHEAD + 2);
@@ -329,30 +351,67 @@ impl FastFile {
     }
 }
 
-/// The record parser, on the reader thread.
+/// The record parser, on the reader thread: it reads the stream straight into a
+/// batch's buffer and parses the records where they lie (pcap-parser's slice
+/// parsers), so a packet's bytes are copied once, by the kernel.
 struct Parser {
-    reader: Box<dyn PcapReaderIterator + Send>,
-    /// Bytes of the block last returned, consumed before the next read.
-    pending: usize,
+    input: Box<dyn std::io::Read + Send>,
+    format: Format,
+    /// The stream has ended.
+    eof: bool,
+    /// The start of a record the last buffer ended inside: the next buffer begins
+    /// with it.
+    carry: Vec<u8>,
+    /// The bytes the carried record needs in all (0: a buffer's worth).
+    want: usize,
+    /// Where in the stream `carry` (the next buffer) begins.
+    pos: u64,
     /// pcapng: the interfaces of the current section; pcap: one.
     ifaces: Vec<Iface>,
-    /// Where in the stream the next block begins.
-    pos: u64,
-    /// Bytes of the stream that are not the file's at that place (a prelude
-    /// read before a seek): a block's offset in the file is its position less it.
-    shift: u64,
+    /// Where the stream's bytes are in the file.
+    places: Places,
     /// The file's header blocks in force.
     header: Resume,
     /// They changed since the last packet.
     header_changed: bool,
     /// Records are to be keyed (see [`Record::key`]).
     keyed: Arc<AtomicBool>,
+    /// The bytes of the file a batch takes (see [`BATCH_BYTES`]).
+    batch_bytes: usize,
 }
 
-/// What one parse gave: a packet was added to the batch, or the file ended.
-enum Parsed {
-    Packet,
-    Ended(Read),
+/// Where a stream's bytes are in the file: the header blocks read first (a
+/// prelude, as (offset, length) in the file), then the file from an offset on.
+#[derive(Default)]
+struct Places {
+    prelude: Vec<(u64, u64)>,
+    then: u64,
+}
+
+impl Places {
+    /// The file offset of the stream's byte `pos`.
+    fn in_file(&self, mut pos: u64) -> u64 {
+        for &(at, len) in &self.prelude {
+            if pos < len {
+                return at + pos;
+            }
+            pos -= len;
+        }
+        self.then.saturating_add(pos)
+    }
+}
+
+/// A packet of a block: its link type, time and bytes.
+type Packet<'a> = (i32, Timestamp, &'a [u8]);
+
+/// Why [`Parser::parse`] stopped.
+enum Stop {
+    /// The file ended (or is damaged) here.
+    End(Read),
+    /// The next block needs more bytes than the buffer has.
+    More,
+    /// A batch's worth was parsed.
+    Full,
 }
 
 impl Parser {
@@ -361,19 +420,15 @@ impl Parser {
         loop {
             // A batch given back, or a new one.
             let mut batch = returned.try_recv().unwrap_or_default();
-            batch.data.clear();
             batch.records.clear();
+            batch.filled = 0;
             batch.then = None;
             batch.keyed = self.keyed.load(Ordering::Relaxed);
-            while batch.data.len() < BATCH_BYTES && batch.records.len() < BATCH_PACKETS {
-                match self.next(&mut batch) {
-                    Parsed::Packet => {}
-                    Parsed::Ended(how) => {
-                        batch.then = Some(how);
-                        break;
-                    }
-                }
+            if batch.data.len() > 4 * self.batch_bytes {
+                // Grown for one large record: back to the usual size.
+                batch.data = Vec::new();
             }
+            self.fill(&mut batch);
             let ended = batch.then.is_some();
             if tx.send(batch).is_err() || ended {
                 return;
@@ -381,128 +436,295 @@ impl Parser {
         }
     }
 
-    /// Reads up to the next packet and adds it to `batch`.
-    fn next(&mut self, batch: &mut Batch) -> Parsed {
+    /// Reads into `batch` (after the bytes carried over) and parses its records,
+    /// until a batch's worth is parsed or the file ends.
+    fn fill(&mut self, batch: &mut Batch) {
+        let carried = self.carry.len();
+        let size = self.want.max(self.batch_bytes).max(carried);
+        if batch.data.len() < size {
+            batch.data.resize(size, 0);
+        }
+        batch.data[..carried].copy_from_slice(&self.carry);
+        self.carry.clear();
+        self.want = 0;
+        let mut filled = carried;
+        // Where the next block begins in `batch.data`.
+        let mut cursor = 0;
         loop {
-            if self.pending > 0 {
-                self.reader.consume(self.pending);
-                self.pos += self.pending as u64;
-                self.pending = 0;
+            if let Err(why) = self.read(&mut batch.data, &mut filled) {
+                batch.then = Some(Read::Damaged(why));
+                break;
             }
-            let (used, block) = match self.reader.next() {
-                Ok(b) => b,
-                Err(PcapError::Eof) => return Parsed::Ended(Read::End),
-                Err(PcapError::Incomplete(_)) => {
-                    if self.reader.reader_exhausted() {
-                        return Parsed::Ended(if self.reader.data().is_empty() {
-                            Read::End
-                        } else {
-                            Read::Damaged(Damage::EndsInsideRecord)
-                        });
-                    }
-                    if self.reader.refill().is_err() {
-                        return Parsed::Ended(Read::Damaged(Damage::Unreadable));
-                    }
-                    continue;
+            let buffer = &batch.data[..filled];
+            let limit = cursor.max(self.batch_bytes);
+            match self.parse(buffer, &mut batch.records, batch.keyed, &mut cursor, limit) {
+                Stop::End(how) => {
+                    batch.then = Some(how);
+                    break;
                 }
-                Err(PcapError::BufferTooSmall) => {
-                    let size = self.reader.data().len().max(BUFFER) * 2;
-                    if size > MAX_RECORD || !self.reader.grow(size) {
-                        return Parsed::Ended(Read::Damaged(Damage::RecordTooLong {
+                Stop::More if batch.records.is_empty() => {
+                    // Only header blocks so far, or one record larger than the
+                    // buffer: make room in this one and read on.
+                    batch.data.copy_within(cursor..filled, 0);
+                    self.pos += cursor as u64;
+                    filled -= cursor;
+                    cursor = 0;
+                    if batch.data.len() < self.want {
+                        batch.data.resize(self.want, 0);
+                    }
+                    self.want = 0;
+                }
+                Stop::More | Stop::Full => {
+                    // What is left (the record the buffer ends inside) begins the next one.
+                    self.carry.extend_from_slice(&batch.data[cursor..filled]);
+                    self.pos += cursor as u64;
+                    break;
+                }
+            }
+        }
+        batch.filled = cursor;
+    }
+
+    /// Reads until `data` is full or the stream ends.
+    fn read(&mut self, data: &mut [u8], filled: &mut usize) -> Result<(), Damage> {
+        while !self.eof && *filled < data.len() {
+            match self.input.read(&mut data[*filled..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => *filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Damage::Unreadable),
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses the blocks of `buffer` from `cursor` on, adding its packets to
+    /// `records` (their bytes' places in `buffer`), until `cursor` reaches `limit`,
+    /// more bytes are needed (then `want` is the bytes the unfinished block needs
+    /// in all, from `cursor`), or the file ends (`eof`: nothing follows `buffer`).
+    fn parse(
+        &mut self,
+        buffer: &[u8],
+        records: &mut Vec<Record>,
+        keyed: bool,
+        cursor: &mut usize,
+        limit: usize,
+    ) -> Stop {
+        let base = buffer.as_ptr() as usize;
+        loop {
+            if *cursor >= limit {
+                return Stop::Full;
+            }
+            let rest = &buffer[*cursor..];
+            if rest.is_empty() && self.eof {
+                return Stop::End(Read::End);
+            }
+            let (left, block) = match self.format.parse(rest) {
+                Ok(b) => b,
+                Err(pcap_parser::nom::Err::Incomplete(needed)) => {
+                    let more = match needed {
+                        pcap_parser::nom::Needed::Size(n) => n.get(),
+                        pcap_parser::nom::Needed::Unknown => 1,
+                    };
+                    let all = rest.len().saturating_add(more);
+                    if all > MAX_RECORD {
+                        return Stop::End(Read::Damaged(Damage::RecordTooLong {
                             max_mib: MAX_RECORD >> 20,
                         }));
                     }
-                    continue;
-                }
-                Err(e) => return Parsed::Ended(Read::Damaged(Damage::Malformed(format!("{e:?}")))),
-            };
-            self.pending = used;
-            let at = self.pos.wrapping_sub(self.shift);
-            let packet = match block {
-                PcapBlockOwned::LegacyHeader(h) => {
-                    self.header.header = vec![(at, used as u64)];
-                    self.header_changed = true;
-                    let nanos = h.is_nanosecond_precision();
-                    self.ifaces = vec![Iface {
-                        linktype: h.network.0,
-                        units: if nanos { 1_000_000_000 } else { 1_000_000 },
-                        offset: 0,
-                    }];
-                    None
-                }
-                PcapBlockOwned::Legacy(b) => {
-                    let caplen = (b.caplen as usize).min(b.data.len());
-                    self.ifaces.first().map(|i| {
-                        let ts = stamp(i64::from(b.ts_sec), u64::from(b.ts_usec), i.units);
-                        (i.linktype, ts, &b.data[..caplen])
-                    })
-                }
-                PcapBlockOwned::NG(Block::SectionHeader(_)) => {
-                    self.header.header = vec![(at, used as u64)];
-                    self.header_changed = true;
-                    self.ifaces.clear();
-                    None
-                }
-                PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                    self.header.header.push((at, used as u64));
-                    self.header_changed = true;
-                    self.ifaces.push(Iface {
-                        linktype: idb.linktype.0,
-                        units: idb.ts_resolution().unwrap_or(1_000_000).max(1),
-                        offset: idb.if_tsoffset,
-                    });
-                    None
-                }
-                PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                    match self.ifaces.get(epb.if_id as usize).copied() {
-                        Some(i) => {
-                            let t = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
-                            let secs = ((t / i.units) as i64).saturating_add(i.offset);
-                            let caplen = (epb.caplen as usize).min(epb.data.len());
-                            Some((
-                                i.linktype,
-                                stamp(secs, t % i.units, i.units),
-                                &epb.data[..caplen],
-                            ))
-                        }
-                        None => {
-                            return Parsed::Ended(Read::Damaged(Damage::UnknownInterface(
-                                epb.if_id,
-                            )))
-                        }
+                    if self.eof {
+                        return Stop::End(Read::Damaged(Damage::EndsInsideRecord));
                     }
+                    self.want = all;
+                    return Stop::More;
                 }
-                PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                    let i = self.ifaces.first().copied();
-                    let caplen = (spb.origlen as usize).min(spb.data.len());
-                    // A simple packet block has no time.
-                    i.map(|i| (i.linktype, Timestamp(0), &spb.data[..caplen]))
+                Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
+                    return Stop::End(Read::Damaged(malformed(&e)));
                 }
-                // Statistics, name resolution, secrets (read apart), custom blocks.
-                _ => None,
             };
-            if let Some((linktype, ts, data)) = packet {
-                let start = batch.data.len();
-                batch.data.extend_from_slice(data);
-                let resume =
-                    std::mem::take(&mut self.header_changed).then(|| Box::new(self.header.clone()));
-                batch.records.push(Record {
-                    linktype,
-                    ts,
-                    key: if batch.keyed {
-                        wsscope::wire::ip_pair_hash(linktype, data)
-                    } else {
-                        0
-                    },
-                    start,
-                    end: batch.data.len(),
-                    offset: at,
-                    resume,
-                });
-                return Parsed::Packet;
+            let used = rest.len() - left.len();
+            let at = self.places.in_file(self.pos + *cursor as u64);
+            *cursor += used;
+            match self.packet(block, at, used) {
+                Ok(Some((linktype, ts, data))) => {
+                    let start = (data.as_ptr() as usize).wrapping_sub(base);
+                    let resume = std::mem::take(&mut self.header_changed)
+                        .then(|| Box::new(self.header.clone()));
+                    records.push(Record {
+                        linktype,
+                        ts,
+                        key: if keyed {
+                            wsscope::wire::ip_pair_hash(linktype, data)
+                        } else {
+                            0
+                        },
+                        start,
+                        end: start + data.len(),
+                        offset: at,
+                        resume,
+                    });
+                }
+                Ok(None) => {}
+                Err(why) => return Stop::End(Read::Damaged(why)),
             }
         }
     }
+
+    /// What a block is: a packet (its link type, time and bytes), or a header block
+    /// (noted) or another block (None).
+    fn packet<'a>(
+        &mut self,
+        block: PcapBlockOwned<'a>,
+        at: u64,
+        used: usize,
+    ) -> Result<Option<Packet<'a>>, Damage> {
+        Ok(match block {
+            PcapBlockOwned::LegacyHeader(h) => {
+                self.header.header = vec![(at, used as u64)];
+                self.header_changed = true;
+                let nanos = h.is_nanosecond_precision();
+                self.ifaces = vec![Iface {
+                    linktype: h.network.0,
+                    units: if nanos { 1_000_000_000 } else { 1_000_000 },
+                    offset: 0,
+                }];
+                None
+            }
+            PcapBlockOwned::Legacy(b) => {
+                let caplen = (b.caplen as usize).min(b.data.len());
+                self.ifaces.first().map(|i| {
+                    let ts = stamp(i64::from(b.ts_sec), u64::from(b.ts_usec), i.units);
+                    (i.linktype, ts, &b.data[..caplen])
+                })
+            }
+            PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                self.header.header = vec![(at, used as u64)];
+                self.header_changed = true;
+                self.ifaces.clear();
+                None
+            }
+            PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                self.header.header.push((at, used as u64));
+                self.header_changed = true;
+                self.ifaces.push(Iface {
+                    linktype: idb.linktype.0,
+                    units: idb.ts_resolution().unwrap_or(1_000_000).max(1),
+                    offset: idb.if_tsoffset,
+                });
+                None
+            }
+            PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                let Some(i) = self.ifaces.get(epb.if_id as usize).copied() else {
+                    return Err(Damage::UnknownInterface(epb.if_id));
+                };
+                let t = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                let secs = ((t / i.units) as i64).saturating_add(i.offset);
+                let caplen = (epb.caplen as usize).min(epb.data.len());
+                Some((
+                    i.linktype,
+                    stamp(secs, t % i.units, i.units),
+                    &epb.data[..caplen],
+                ))
+            }
+            PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                let i = self.ifaces.first().copied();
+                let caplen = (spb.origlen as usize).min(spb.data.len());
+                // A simple packet block has no time.
+                i.map(|i| (i.linktype, Timestamp(0), &spb.data[..caplen]))
+            }
+            // Statistics, name resolution, secrets (read apart), custom blocks.
+            _ => None,
+        })
+    }
+}
+
+/// Which records the stream holds.
+#[derive(Clone, Copy)]
+enum Format {
+    /// pcap: its header comes first, then records read with this parser (by the
+    /// header's byte order and layout).
+    Legacy {
+        header_read: bool,
+        frame: FrameParser,
+    },
+    /// pcapng, its current section in this byte order.
+    Ng { big_endian: bool },
+}
+
+type FrameParser = for<'a> fn(
+    &'a [u8],
+) -> pcap_parser::nom::IResult<
+    &'a [u8],
+    pcap_parser::LegacyPcapBlock<'a>,
+    PcapError<&'a [u8]>,
+>;
+
+impl Format {
+    /// The stream's format from its first bytes; None when this reader does not
+    /// take it (libpcap then does).
+    fn detect(first: &[u8]) -> Option<Format> {
+        if let Ok((_, h)) = pcap_parser::pcap::parse_pcap_header(first) {
+            let frame: FrameParser = if h.is_modified_format() {
+                pcap_parser::pcap::parse_pcap_frame_modified
+            } else if h.is_bigendian() {
+                pcap_parser::pcap::parse_pcap_frame_be
+            } else {
+                pcap_parser::pcap::parse_pcap_frame
+            };
+            return Some(Format::Legacy {
+                header_read: false,
+                frame,
+            });
+        }
+        let (_, shb) = pcap_parser::pcapng::parse_sectionheaderblock(first).ok()?;
+        Some(Format::Ng {
+            big_endian: shb.big_endian(),
+        })
+    }
+
+    /// The next block at the start of `i`.
+    fn parse<'a>(
+        &mut self,
+        i: &'a [u8],
+    ) -> pcap_parser::nom::IResult<&'a [u8], PcapBlockOwned<'a>, PcapError<&'a [u8]>> {
+        match self {
+            Format::Legacy { header_read, frame } => {
+                if !*header_read {
+                    let (rest, h) = pcap_parser::pcap::parse_pcap_header(i)?;
+                    *header_read = true;
+                    return Ok((rest, PcapBlockOwned::LegacyHeader(h)));
+                }
+                let (rest, b) = frame(i)?;
+                Ok((rest, PcapBlockOwned::Legacy(b)))
+            }
+            Format::Ng { big_endian } => {
+                let (rest, b) = if *big_endian {
+                    pcap_parser::pcapng::parse_block_be(i)?
+                } else {
+                    pcap_parser::pcapng::parse_block_le(i)?
+                };
+                if let Block::SectionHeader(shb) = &b {
+                    *big_endian = shb.big_endian();
+                }
+                Ok((rest, PcapBlockOwned::NG(b)))
+            }
+        }
+    }
+}
+
+/// pcap-parser's fault, in a few words (its Debug form would list the bytes).
+fn malformed(e: &PcapError<&[u8]>) -> Damage {
+    Damage::Malformed(match e {
+        PcapError::NomError(_, kind) | PcapError::OwnedNomError(_, kind) => {
+            format!("{kind:?}")
+        }
+        PcapError::Eof => "Eof".into(),
+        PcapError::BufferTooSmall => "BufferTooSmall".into(),
+        PcapError::UnexpectedEof => "UnexpectedEof".into(),
+        PcapError::ReadError => "ReadError".into(),
+        PcapError::Incomplete(n) => format!("Incomplete({n})"),
+        PcapError::HeaderNotRecognized => "HeaderNotRecognized".into(),
+    })
 }
 
 /// A time from whole seconds and a fraction in `units` per second, in microseconds
@@ -515,3 +737,7 @@ fn stamp(secs: i64, frac: u64, units: u64) -> Timestamp {
     };
     Timestamp::from_parts(secs, micros as i64)
 }
+
+#[cfg(test)]
+#[path = "file_tests.rs"]
+mod tests;

@@ -1,0 +1,288 @@
+//! The file reader against pcap-parser's own streaming reader, and against itself
+//! with other batch sizes, through whole batches, and started mid-file (the view's
+//! resume): on every capture, on each cut short at many places, and on records
+//! larger than a batch.
+
+use std::path::{Path, PathBuf};
+
+use pcap_parser::PcapBlockOwned;
+
+use super::*;
+
+/// Every capture under the project's and the shared capture folders.
+fn captures() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = vec![root.join("captures")];
+    for shared in [root.join("../shared"), root.join("../../shared")] {
+        for sub in ["captures", "captures-apps", "captures-tls"] {
+            dirs.push(shared.join(sub));
+        }
+    }
+    let mut files = Vec::new();
+    while let Some(dir) = dirs.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.filter_map(|e| e.ok()) {
+            let p = e.path();
+            let name = p.to_string_lossy().into_owned();
+            if p.is_dir() {
+                dirs.push(p);
+            } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 40, "captures not found: {files:?}");
+    files
+}
+
+/// One packet as read: link type, time, bytes, record offset, header blocks.
+type Packet = (i32, Timestamp, Vec<u8>, u64, Resume);
+
+/// Every packet of `f` through [`FastFile::next`], and how it ended.
+fn read_all(mut f: FastFile) -> (Vec<Packet>, Option<Damage>) {
+    let mut v = Vec::new();
+    loop {
+        match f.next() {
+            Read::Packet(l, ts) => {
+                v.push((l, ts, f.data().to_vec(), f.offset(), f.resume().clone()))
+            }
+            Read::End => return (v, None),
+            Read::Damaged(d) => return (v, Some(d)),
+        }
+    }
+}
+
+/// Every packet's bytes through [`FastFile::next_batch`], and how it ended.
+fn read_batches(mut f: FastFile) -> (Vec<Vec<u8>>, Option<Damage>) {
+    let mut v = Vec::new();
+    while let Some(b) = f.next_batch() {
+        for i in 0..b.len() {
+            let (_, _, data) = b.packet(i).unwrap();
+            assert_eq!(
+                b.key(i),
+                wsscope::wire::ip_pair_hash(b.records[i].linktype, data)
+            );
+            v.push(data.to_vec());
+        }
+        if let Some(end) = b.end() {
+            return (v, end);
+        }
+        f.give_back(b);
+    }
+    (v, None)
+}
+
+/// The packets' bytes as pcap-parser's streaming reader gives them.
+fn oracle(path: &Path) -> Vec<Vec<u8>> {
+    let file = std::fs::File::open(path).unwrap();
+    let mut r = pcap_parser::create_reader(2 * MAX_RECORD, file).unwrap();
+    let mut v = Vec::new();
+    loop {
+        match r.next() {
+            Ok((used, block)) => {
+                match block {
+                    PcapBlockOwned::Legacy(b) => {
+                        v.push(b.data[..(b.caplen as usize).min(b.data.len())].to_vec())
+                    }
+                    PcapBlockOwned::NG(Block::EnhancedPacket(b)) => {
+                        v.push(b.data[..(b.caplen as usize).min(b.data.len())].to_vec())
+                    }
+                    PcapBlockOwned::NG(Block::SimplePacket(b)) => {
+                        v.push(b.data[..(b.origlen as usize).min(b.data.len())].to_vec())
+                    }
+                    _ => {}
+                }
+                r.consume(used);
+            }
+            Err(PcapError::Incomplete(_)) => {
+                if r.refill().is_err() {
+                    return v;
+                }
+            }
+            Err(_) => return v,
+        }
+    }
+}
+
+/// Batch sizes that put batch ends everywhere: inside record headers and data.
+const SIZES: [usize; 5] = [1, 61, 1000, 4099, BATCH_BYTES];
+
+#[test]
+fn every_capture_reads_alike_whatever_the_batch_size() {
+    for path in captures() {
+        let (want, end) = read_all(FastFile::open(&path).unwrap());
+        let bytes: Vec<Vec<u8>> = want.iter().map(|p| p.2.clone()).collect();
+        if end.is_none() {
+            let o = oracle(&path);
+            let first = bytes.iter().zip(&o).position(|(a, b)| a != b);
+            assert!(
+                bytes == o,
+                "{}: {} packets against {}, first differing {first:?}",
+                path.display(),
+                bytes.len(),
+                o.len()
+            );
+        }
+        for size in SIZES {
+            let got = read_all(FastFile::open_sized(&path, size).unwrap());
+            assert!(
+                got == (want.clone(), end.clone()),
+                "{} at {size}",
+                path.display()
+            );
+            let got = read_batches(FastFile::open_sized(&path, size).unwrap());
+            assert_eq!(
+                got,
+                (bytes.clone(), end.clone()),
+                "{} at {size}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_file_opened_at_a_packet_reads_on_from_it() {
+    for path in captures() {
+        let (all, end) = read_all(FastFile::open(&path).unwrap());
+        let n = all.len();
+        for k in [0, 1, n / 3, n / 2, n.saturating_sub(1)] {
+            let Some((_, _, _, offset, resume)) = all.get(k) else {
+                continue;
+            };
+            let (rest, rest_end) = read_all(FastFile::open_at(&path, resume, *offset).unwrap());
+            // Offsets and header blocks are the file's, as in a read from the start.
+            let first = rest.iter().zip(&all[k..]).position(|(a, b)| a != b);
+            assert!(
+                rest == all[k..] && rest_end == end,
+                "{} from {k}: {} packets against {}, first differing {first:?}: {:?}, ends {rest_end:?} {end:?}",
+                path.display(),
+                rest.len(),
+                n - k,
+                first.map(|i| (&rest[i].3, &rest[i].4, &all[k + i].3, &all[k + i].4))
+            );
+        }
+    }
+}
+
+/// A file in the temporary folder, removed when dropped.
+struct Temp(PathBuf);
+
+impl Temp {
+    fn new(bytes: &[u8]) -> Temp {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("wsscope-file-{}-{n}.pcap", std::process::id()));
+        std::fs::write(&p, bytes).unwrap();
+        Temp(p)
+    }
+}
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[test]
+fn a_capture_cut_anywhere_reads_up_to_the_cut_and_says_so() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for name in [
+        "crafted-basic.pcap",
+        "crafted-basic.pcapng",
+        "crafted-basic-bigendian-nsec.pcap",
+    ] {
+        let path = root.join("captures").join(name);
+        let Ok(whole) = std::fs::read(&path) else {
+            continue;
+        };
+        let (all, _) = read_all(FastFile::open(&path).unwrap());
+        let mut checked = 0;
+        for cut in (64..whole.len()).step_by(37) {
+            let t = Temp::new(&whole[..cut]);
+            let Some(f) = FastFile::open(&t.0) else {
+                continue;
+            };
+            let (got, end) = read_all(f);
+            // A prefix of the packets, and damage unless the cut is between records.
+            assert!(all.starts_with(&got), "{name} cut at {cut}");
+            let between = got.last().is_some_and(|_| {
+                let next = all.get(got.len()).map(|p| p.3);
+                next == Some(cut as u64)
+            });
+            if !between && got.len() < all.len() {
+                assert_eq!(end, Some(Damage::EndsInsideRecord), "{name} cut at {cut}");
+            }
+            for size in [1, 100] {
+                let again = read_all(FastFile::open_sized(&t.0, size).unwrap());
+                assert!(
+                    again == (got.clone(), end.clone()),
+                    "{name} cut at {cut}, {size}"
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked > 10, "{name}: {checked}");
+    }
+}
+
+/// A pcap file: its header (Ethernet, microseconds) and one record per payload,
+/// each claiming `claim(len)` bytes.
+fn pcap(records: &[Vec<u8>], claim: impl Fn(usize) -> u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    for x in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 1 << 18, 1] {
+        match x {
+            0x0004_0002 => v.extend_from_slice(&[2, 0, 4, 0]),
+            _ => v.extend_from_slice(&x.to_le_bytes()),
+        }
+    }
+    for (i, r) in records.iter().enumerate() {
+        for x in [i as u32, 0, claim(r.len()), r.len() as u32] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(r);
+    }
+    v
+}
+
+#[test]
+fn records_larger_than_a_batch_are_read_whole_and_absurd_ones_are_damage() {
+    let records: Vec<Vec<u8>> = [60, 3 << 20, 70, BATCH_BYTES + 1, 5]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| (0..n).map(|b| (b * 7 + i) as u8).collect())
+        .collect();
+    let t = Temp::new(&pcap(&records, |n| n as u32));
+    for size in [1, 4099, BATCH_BYTES] {
+        let (got, end) = read_all(FastFile::open_sized(&t.0, size).unwrap());
+        let bytes: Vec<Vec<u8>> = got.into_iter().map(|p| p.2).collect();
+        assert!(bytes == records && end.is_none(), "batch {size}");
+    }
+    // A record claiming 2 GiB, in a file that goes on.
+    let t = Temp::new(&pcap(&records[..3], |n| {
+        if n == 70 {
+            0x7fff_ff00
+        } else {
+            n as u32
+        }
+    }));
+    let (got, end) = read_all(FastFile::open(&t.0).unwrap());
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        end,
+        Some(Damage::RecordTooLong {
+            max_mib: MAX_RECORD >> 20
+        })
+    );
+}
+
+#[test]
+fn what_is_not_a_capture_is_left_to_libpcap() {
+    for bytes in [&b""[..], b"hello, world", &[0xd4, 0xc3, 0xb2]] {
+        let t = Temp::new(bytes);
+        assert!(FastFile::open(&t.0).is_none());
+    }
+}
