@@ -18,9 +18,8 @@ pub fn safe(s: &str) -> String {
 /// Appends [`safe`]`(s)` to `out`.
 pub fn push_safe(out: &mut String, mut s: &str) {
     // Runs of printable ASCII other than `\` go through as they are: most text does.
-    let plain = |b: &u8| (0x20..0x7f).contains(b) && *b != b'\\';
     loop {
-        let run = s.bytes().position(|b| !plain(&b)).unwrap_or(s.len());
+        let run = plain_prefix(s.as_bytes());
         out.push_str(&s[..run]);
         s = &s[run..];
         let mut chars = s.chars();
@@ -30,6 +29,32 @@ pub fn push_safe(out: &mut String, mut s: &str) {
         push_safe_char(out, c);
         s = chars.as_str();
     }
+}
+
+/// The length of the start of `bytes` that is printable ASCII other than `\`:
+/// eight bytes at a time, then one at a time.
+fn plain_prefix(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let plain = |b: u8| (0x20..0x7f).contains(&b) && b != b'\\';
+    let mut n = 0;
+    for chunk in bytes.chunks_exact(8) {
+        let w = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
+        // A byte below 0x20, a byte of 0x7f or more, a backslash: each sets the
+        // high bit of some byte (a false alarm only next to a true one).
+        let low = w.wrapping_sub(ONES * 0x20) & !w;
+        let high = w.wrapping_add(ONES) | w;
+        let x = w ^ (ONES * u64::from(b'\\'));
+        let backslash = x.wrapping_sub(ONES) & !x;
+        if (low | high | backslash) & HIGH != 0 {
+            break;
+        }
+        n += 8;
+    }
+    n + bytes[n..]
+        .iter()
+        .position(|&b| !plain(b))
+        .unwrap_or(bytes.len() - n)
 }
 
 fn push_safe_char(out: &mut String, c: char) {
@@ -91,7 +116,10 @@ pub fn hex(bytes: &[u8]) -> String {
         }
         t
     };
-    let mut out = vec![0u8; bytes.len() * 2];
+    // Not `vec![0; n]`: that is calloc, which glibc serves without its per-thread
+    // cache (several times malloc's cost for these small strings).
+    let mut out = Vec::with_capacity(bytes.len() * 2);
+    out.resize(bytes.len() * 2, 0);
     for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
         pair.copy_from_slice(&PAIRS[usize::from(b)]);
     }
@@ -108,6 +136,31 @@ pub fn width(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_prefix_stops_at_the_first_byte_that_is_not_plain() {
+        let plain = |b: u8| (0x20..0x7f).contains(&b) && b != b'\\';
+        // Every byte value at every place of a 20-byte run of plain text.
+        for at in 0..20 {
+            for b in 0..=255u8 {
+                let mut v = vec![b'a'; 20];
+                v[at] = b;
+                let want = if plain(b) { 20 } else { at };
+                assert_eq!(plain_prefix(&v), want, "byte {b:#x} at {at}");
+            }
+        }
+        // Bytes around each bound next to each other (carries between bytes).
+        let edges = [
+            0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5c, 0x5d, 0x7e, 0x7f, 0x80, 0xff,
+        ];
+        for &a in &edges {
+            for &b in &edges {
+                let v = [b'x', a, b, b'y', b'z', b'w', b'v', b'u', a, b];
+                let want = v.iter().position(|&c| !plain(c)).unwrap_or(v.len());
+                assert_eq!(plain_prefix(&v), want, "{v:?}");
+            }
+        }
+    }
 
     #[test]
     fn escapes_never_pass_through() {

@@ -428,22 +428,38 @@ fn sniff(text: bool, payload: &[u8]) -> Sniffed {
     if !text {
         return Sniffed::Nothing;
     }
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) {
-        if jsonrpc::looks_like(&v) {
-            return Sniffed::State(State::JsonRpc(jsonrpc::JsonRpcState::new()));
+    if could_be_json(payload) {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(payload) {
+            if jsonrpc::looks_like(&v) {
+                return Sniffed::State(State::JsonRpc(jsonrpc::JsonRpcState::new()));
+            }
+            if graphql::looks_like_init(&v) {
+                return Sniffed::State(State::Graphql(graphql::GraphqlState::new(
+                    Protocol::GraphqlTransportWs,
+                    false,
+                )));
+            }
+            return Sniffed::Json(v);
         }
-        if graphql::looks_like_init(&v) {
-            return Sniffed::State(State::Graphql(graphql::GraphqlState::new(
-                Protocol::GraphqlTransportWs,
-                false,
-            )));
-        }
-        return Sniffed::Json(v);
     }
     if socketio::looks_like(payload) {
         return Sniffed::State(State::Eio(socketio::EioState::new(4, false)));
     }
     Sniffed::Nothing
+}
+
+/// Whether `payload` may be a JSON text: its first byte after whitespace can
+/// begin a JSON value. Anything else is turned down here, before serde_json
+/// builds an error for it (the sniff runs on every message of an undecided
+/// connection).
+fn could_be_json(payload: &[u8]) -> bool {
+    let first = payload
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    matches!(
+        first,
+        Some(b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n')
+    )
 }
 
 #[cfg(test)]

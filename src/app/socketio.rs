@@ -725,6 +725,11 @@ fn count_placeholders(v: &Value, depth: usize) -> usize {
 /// Whether a text message with no telling path looks like Engine.IO: an `open`
 /// handshake, a probe, or a message carrying a Socket.IO packet with JSON data.
 pub(crate) fn looks_like(payload: &[u8]) -> bool {
+    // Every form below begins with one of these (checked before the whole
+    // payload is validated as UTF-8).
+    if !matches!(payload.first(), Some(b'0' | b'2' | b'3' | b'4')) {
+        return false;
+    }
     let Ok(s) = std::str::from_utf8(payload) else {
         return false;
     };

@@ -1040,3 +1040,46 @@ proptest! {
         prop_assert_eq!(kinds, ["CONNECT", "HEARTBEAT", "SEND", "HEARTBEAT", "SUBSCRIBE"]);
     }
 }
+
+#[test]
+fn what_serde_json_reads_is_never_turned_down_by_the_json_sniff() {
+    let mut texts: Vec<Vec<u8>> = [
+        "true",
+        "false",
+        "null",
+        "0",
+        "-1",
+        "12.5e3",
+        "\"s\"",
+        "{}",
+        "[]",
+        " \t\r\n[1]",
+        "{\"jsonrpc\":\"2.0\"}",
+        "xxxx",
+        "42[\"a\"]",
+        "2probe",
+        "",
+        " ",
+        "tru",
+        "\u{feff}{}",
+    ]
+    .iter()
+    .map(|s| s.as_bytes().to_vec())
+    .collect();
+    // Every first byte, before a JSON value or alone.
+    for b in 0..=255u8 {
+        texts.push(vec![b]);
+        texts.push(vec![b, b'1']);
+        texts.push([&[b][..], b"{}"].concat());
+    }
+    let mut read = 0;
+    for t in &texts {
+        if serde_json::from_slice::<serde_json::Value>(t).is_ok() {
+            read += 1;
+            assert!(super::could_be_json(t), "{:?}", String::from_utf8_lossy(t));
+        }
+    }
+    assert!(read > 20, "{read}");
+    assert!(!super::could_be_json(b"xxxx"));
+    assert!(!super::could_be_json(b"  hello"));
+}
