@@ -63,7 +63,8 @@ pub fn ws_event(ev: WsEvent, detail: bool) -> EventKind {
                 header_len: f.header_len,
                 close_code,
                 close_reason,
-                payload_hex: hex(f.head()),
+                // Empty without detail (nothing of the payload was kept for it).
+                payload_hex: if detail { hex(f.head()) } else { String::new() },
                 rtt_ms: f.rtt_ms,
                 mid_stream: f.mid_stream,
             }
