@@ -12,15 +12,18 @@
 //! connections (a warning for each, and their summaries go out as usual) until the
 //! total is back under [`Budget::target`].
 //!
-//! The counts are estimates from sizes and capacities, not the allocator's own
-//! figures: the default limit, [`DEFAULT_MAX_MEMORY`], leaves room for what they do
-//! not see (the allocator's overhead, the program, buffers of the packet being
-//! read), so that the peak resident memory of every command stays under 128 MiB on
-//! any input (`bench/hostile_mem.sh` measures it).
+//! The counts are estimates from sizes and capacities (hash tables' from their
+//! number of entries, [`map_buckets`], so that the same capture gives the same
+//! counts and the same evictions in every run), not the allocator's own figures:
+//! the default limit, [`DEFAULT_MAX_MEMORY`], leaves room for what they do not see
+//! (the allocator's overhead, the program, buffers of the packet being read, a hash
+//! table's room beyond its entries' needs), so that the peak resident memory of
+//! every command stays under 128 MiB on any input (`bench/hostile_mem.sh` measures
+//! it).
 //!
 //! [`heap_bytes`]: crate::stack::Stack::heap_bytes
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::mem::size_of;
 
 /// The default budget: 64 MiB (`--max-memory`).
@@ -190,16 +193,53 @@ pub fn deque_bytes<T>(v: &VecDeque<T>) -> usize {
     v.capacity() * size_of::<T>()
 }
 
-/// The heap bytes of a hash table's own buffer (its entries inline, one control byte
-/// each, at most 7/8 full), not counting what the entries point to.
+/// The buckets a hash table of `len` entries has when it holds no more than it needs
+/// (hashbrown's own rule: 4 buckets up to 3 entries, 8 up to 7, then the smallest
+/// power of two whose 7/8 holds them all); 0 for an empty table.
+///
+/// Counted from the number of entries, not the table's `capacity()`: the tables are
+/// seeded at random (their keys come from the traffic), and with the seed go where
+/// removed entries leave tombstones, hence the `capacity()` left and when the table
+/// grows or rehashes in place. A count read from it made the budget end different
+/// connections from one run to the next on the same capture; counted from `len()`,
+/// it is a function of what the tables hold.
+#[inline]
+pub fn map_buckets(len: usize) -> usize {
+    match len {
+        0 => 0,
+        1..=3 => 4,
+        4..=7 => 8,
+        _ => (len.saturating_mul(8) / 7).next_power_of_two(),
+    }
+}
+
+/// The heap bytes of a hash table of `len` entries of `entry` bytes each: its
+/// buckets ([`map_buckets`]) with their entries inline and a control byte each, and
+/// a group's worth of control bytes more (16), not counting what the entries point
+/// to. Exact for a table that was only filled, or shrunk to fit; one that entries
+/// keep coming and going through holds up to twice as many buckets (hashbrown grows
+/// instead of clearing its tombstones in place once more than 7/16 of its buckets
+/// are full), and one that emptied keeps its room until shrunk (the flow table and
+/// the connections' table are, when the budget ends connections): the budget's
+/// margin ([`DEFAULT_MAX_MEMORY`]) takes the difference.
+#[inline]
+pub fn table_bytes(len: usize, entry: usize) -> usize {
+    match map_buckets(len) {
+        0 => 0,
+        b => b * (entry + 1) + 16 + ALLOC_OVERHEAD,
+    }
+}
+
+/// The heap bytes of a hash map's own buffer ([`table_bytes`] of its entries).
 #[inline]
 pub fn map_bytes<K, V, S>(m: &HashMap<K, V, S>) -> usize {
-    let cap = m.capacity();
-    if cap == 0 {
-        0
-    } else {
-        cap / 7 * 8 * (size_of::<(K, V)>() + 1) + ALLOC_OVERHEAD
-    }
+    table_bytes(m.len(), size_of::<(K, V)>())
+}
+
+/// The heap bytes of a hash set's own buffer ([`table_bytes`] of its entries).
+#[inline]
+pub fn set_bytes<T, S>(s: &HashSet<T, S>) -> usize {
+    table_bytes(s.len(), size_of::<T>())
 }
 
 /// The heap bytes of a B-tree map of `len` entries of `entry` bytes: nodes hold up
@@ -252,6 +292,61 @@ mod tests {
         assert_eq!(show_size(3 << 29), "1.5 GiB");
         assert_eq!(show_size(900 << 10), "900 KiB");
         assert_eq!(show_size(12), "12 B");
+    }
+
+    /// What hashbrown lets a table of `buckets` hold before it grows.
+    fn room(buckets: usize) -> usize {
+        if buckets < 8 {
+            buckets.saturating_sub(1)
+        } else {
+            buckets / 8 * 7
+        }
+    }
+
+    #[test]
+    fn tables_are_counted_at_the_buckets_they_grow_to() {
+        assert_eq!(map_buckets(0), 0);
+        assert_eq!(table_bytes(0, 24), 0);
+        assert_eq!(
+            [1, 3, 4, 7, 8, 14, 15, 28, 29, 56, 57, 7168, 7169].map(map_buckets),
+            [4, 4, 8, 8, 16, 16, 32, 32, 64, 64, 128, 8192, 16384]
+        );
+        // A table only filled has just the buckets counted: its room is theirs.
+        let mut m: HashMap<u64, [u64; 2]> = HashMap::new();
+        for k in 0..20_000u64 {
+            m.insert(k, [k; 2]);
+            assert_eq!(
+                m.capacity(),
+                room(map_buckets(m.len())),
+                "{} entries",
+                m.len()
+            );
+        }
+        assert_eq!(map_bytes(&m), 32768 * (24 + 1) + 16 + ALLOC_OVERHEAD);
+        let s: HashSet<u64> = (0..100).collect();
+        assert_eq!(set_bytes(&s), 128 * 9 + 16 + ALLOC_OVERHEAD);
+    }
+
+    #[test]
+    fn a_table_is_counted_from_its_entries_not_its_history() {
+        // Entries come and go, as connections do: the table's capacity() depends on
+        // where the removed ones left tombstones (its seed decides), its count not.
+        let mut churned: HashMap<u64, u64> = HashMap::new();
+        let mut capacities = HashSet::new();
+        for k in 0..50_000u64 {
+            churned.insert(k.wrapping_mul(0x9e37_79b9_7f4a_7c15), k);
+            if k >= 3000 {
+                churned.remove(&(k - 3000).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                capacities.insert(churned.capacity());
+            }
+        }
+        assert!(
+            capacities.len() > 1,
+            "tombstones never took from capacity()"
+        );
+        let fresh: HashMap<u64, u64> = churned.iter().map(|(&k, &v)| (k, v)).collect();
+        assert_eq!(churned.len(), fresh.len());
+        assert_eq!(map_bytes(&churned), map_bytes(&fresh));
     }
 
     #[test]

@@ -346,7 +346,7 @@ impl Report for CompareBuilder {
     fn heap_bytes(&self) -> usize {
         self.stats.heap_bytes()
             + crate::budget::map_bytes(&self.data_responses)
-            + self.hidden.capacity() * 16
+            + crate::budget::set_bytes(&self.hidden)
             + self.totals.heap_bytes()
     }
 

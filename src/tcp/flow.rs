@@ -429,7 +429,8 @@ impl FlowTable {
 
     /// Memory budget: gives back the tables' room left empty by connections that
     /// ended (a table a quarter full or less is halved, or more), so that their
-    /// memory is not counted, nor held, any longer.
+    /// memory is not held any longer (the map is counted from its entries,
+    /// [`crate::budget::map_bytes`], which never counted that room).
     pub fn shrink(&mut self) {
         if self.map.len() <= self.map.capacity() / 4 {
             self.map.shrink_to(self.map.len() * 2);
