@@ -440,7 +440,7 @@ impl Parser {
     /// until a batch's worth is parsed or the file ends.
     fn fill(&mut self, batch: &mut Batch) {
         let carried = self.carry.len();
-        let size = self.want.max(self.batch_bytes).max(carried);
+        let size = self.room(carried);
         if batch.data.len() < size {
             batch.data.resize(size, 0);
         }
@@ -469,8 +469,9 @@ impl Parser {
                     self.pos += cursor as u64;
                     filled -= cursor;
                     cursor = 0;
-                    if batch.data.len() < self.want {
-                        batch.data.resize(self.want, 0);
+                    let size = self.room(batch.data.len());
+                    if batch.data.len() < size {
+                        batch.data.resize(size, 0);
                     }
                     self.want = 0;
                 }
@@ -483,6 +484,15 @@ impl Parser {
             }
         }
         batch.filled = cursor;
+    }
+
+    /// The buffer size for a batch that holds `have` bytes already: a batch's
+    /// worth, more for a record that needs more (`want`), but at most twice what
+    /// was read, so that a record's claimed length is not allocated before its
+    /// bytes exist.
+    fn room(&self, have: usize) -> usize {
+        let grown = have.max(self.batch_bytes).saturating_mul(2);
+        self.want.min(grown).max(self.batch_bytes).max(have)
     }
 
     /// Reads until `data` is full or the stream ends.
