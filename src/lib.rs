@@ -40,3 +40,6 @@ pub mod tls;
 pub mod types;
 pub mod wire;
 pub mod ws;
+
+#[cfg(test)]
+mod test_captures;

@@ -6,6 +6,8 @@ mod help;
 mod json_writer;
 mod keys;
 mod shards;
+#[cfg(test)]
+mod test_captures;
 mod tui;
 
 // The message catalogue (`locales/*.yml`), shared with the library.

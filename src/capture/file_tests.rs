@@ -8,35 +8,7 @@ use std::path::{Path, PathBuf};
 use pcap_parser::PcapBlockOwned;
 
 use super::*;
-
-/// Every capture under the project's and the shared capture folders.
-fn captures() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut dirs = vec![root.join("captures")];
-    for shared in [root.join("../shared"), root.join("../../shared")] {
-        for sub in ["captures", "captures-apps", "captures-tls"] {
-            dirs.push(shared.join(sub));
-        }
-    }
-    let mut files = Vec::new();
-    while let Some(dir) = dirs.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in rd.filter_map(|e| e.ok()) {
-            let p = e.path();
-            let name = p.to_string_lossy().into_owned();
-            if p.is_dir() {
-                dirs.push(p);
-            } else if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    assert!(files.len() >= 40, "captures not found: {files:?}");
-    files
-}
+use crate::test_captures::capture_files as captures;
 
 /// One packet as read: link type, time, bytes, record offset, header blocks.
 type Packet = (i32, Timestamp, Vec<u8>, u64, Resume);
