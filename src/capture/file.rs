@@ -101,9 +101,9 @@ impl Batch {
         self.records.len()
     }
 
-    /// The bytes of the file it holds.
+    /// The bytes it holds (its buffer: at least the file's bytes it has).
     pub fn bytes(&self) -> usize {
-        self.filled
+        self.data.len()
     }
 
     /// Packet `i`: its link type, time and bytes.
@@ -210,6 +210,7 @@ impl FastFile {
             input,
             format: Format::Ng { big_endian: false },
             eof: false,
+            failed: false,
             carry: Vec::new(),
             want: 0,
             pos: 0,
@@ -359,6 +360,8 @@ struct Parser {
     format: Format,
     /// The stream has ended.
     eof: bool,
+    /// It ended because it could not be read further (then the end is damage).
+    failed: bool,
     /// The start of a record the last buffer ended inside: the next buffer begins
     /// with it.
     carry: Vec<u8>,
@@ -440,26 +443,37 @@ impl Parser {
     /// until a batch's worth is parsed or the file ends.
     fn fill(&mut self, batch: &mut Batch) {
         let carried = self.carry.len();
-        let size = self.room(carried);
+        let mut size = self.room(carried);
         if batch.data.len() < size {
             batch.data.resize(size, 0);
         }
         batch.data[..carried].copy_from_slice(&self.carry);
         self.carry.clear();
+        if self.carry.capacity() > 4 * self.batch_bytes {
+            // Held for one large record: not kept for the rest of the file.
+            self.carry = Vec::new();
+        }
         self.want = 0;
         let mut filled = carried;
         // Where the next block begins in `batch.data`.
         let mut cursor = 0;
         loop {
-            if let Err(why) = self.read(&mut batch.data, &mut filled) {
-                batch.then = Some(Read::Damaged(why));
-                break;
+            // Only a batch's worth (a recycled buffer may be larger). A read that
+            // fails ends the stream there: what was read before it is parsed first.
+            if self.read(&mut batch.data[..size], &mut filled).is_err() {
+                self.eof = true;
+                self.failed = true;
             }
             let buffer = &batch.data[..filled];
             let limit = cursor.max(self.batch_bytes);
             match self.parse(buffer, &mut batch.records, batch.keyed, &mut cursor, limit) {
                 Stop::End(how) => {
-                    batch.then = Some(how);
+                    batch.then = Some(match how {
+                        Read::End | Read::Damaged(Damage::EndsInsideRecord) if self.failed => {
+                            Read::Damaged(Damage::Unreadable)
+                        }
+                        how => how,
+                    });
                     break;
                 }
                 Stop::More if batch.records.is_empty() => {
@@ -469,7 +483,7 @@ impl Parser {
                     self.pos += cursor as u64;
                     filled -= cursor;
                     cursor = 0;
-                    let size = self.room(batch.data.len());
+                    size = self.room(size);
                     if batch.data.len() < size {
                         batch.data.resize(size, 0);
                     }
@@ -496,13 +510,13 @@ impl Parser {
     }
 
     /// Reads until `data` is full or the stream ends.
-    fn read(&mut self, data: &mut [u8], filled: &mut usize) -> Result<(), Damage> {
+    fn read(&mut self, data: &mut [u8], filled: &mut usize) -> Result<(), ()> {
         while !self.eof && *filled < data.len() {
             match self.input.read(&mut data[*filled..]) {
                 Ok(0) => self.eof = true,
                 Ok(n) => *filled += n,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Damage::Unreadable),
+                Err(_) => return Err(()),
             }
         }
         Ok(())
@@ -542,10 +556,17 @@ impl Parser {
                             max_mib: MAX_RECORD >> 20,
                         }));
                     }
+                    if self.format.block_len(rest).is_some_and(|n| n <= rest.len()) {
+                        // The whole block is here: what it lacks is inside it.
+                        return Stop::End(Read::Damaged(Damage::Malformed(
+                            "a block's contents run past its length".into(),
+                        )));
+                    }
                     if self.eof {
                         return Stop::End(Read::Damaged(Damage::EndsInsideRecord));
                     }
-                    self.want = all;
+                    // At least twice what is here, so that a buffer grows in few steps.
+                    self.want = all.max(rest.len().saturating_mul(2).min(MAX_RECORD));
                     return Stop::More;
                 }
                 Err(pcap_parser::nom::Err::Error(e) | pcap_parser::nom::Err::Failure(e)) => {
@@ -690,6 +711,29 @@ impl Format {
         Some(Format::Ng {
             big_endian: shb.big_endian(),
         })
+    }
+
+    /// pcapng: the length the block at the start of `i` declares (a section
+    /// header's in its own byte order). None for pcap records, or before 12 bytes.
+    fn block_len(&self, i: &[u8]) -> Option<usize> {
+        let Format::Ng { big_endian } = *self else {
+            return None;
+        };
+        let word = |at: usize, be: bool| {
+            let b: [u8; 4] = i.get(at..at + 4)?.try_into().ok()?;
+            Some(if be {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            })
+        };
+        let be = if i.get(..4) == Some(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+            // A section header: its byte-order magic says.
+            word(8, true)? == 0x1a2b_3c4d
+        } else {
+            big_endian
+        };
+        usize::try_from(word(4, be)?).ok()
     }
 
     /// The next block at the start of `i`.

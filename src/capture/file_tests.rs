@@ -329,3 +329,60 @@ fn damaged_files_read_alike_whatever_the_batch_size_and_never_panic() {
     }
     assert!(damaged > 50, "{damaged} damaged reads");
 }
+
+/// A pcapng file (little-endian, one Ethernet interface, microseconds): its
+/// section header, interface, then the given blocks.
+fn pcapng(blocks: &[Vec<u8>]) -> Vec<u8> {
+    let mut v = Vec::new();
+    let words = |v: &mut Vec<u8>, w: &[u32]| {
+        for x in w {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+    };
+    words(
+        &mut v,
+        &[0x0a0d_0d0a, 28, 0x1a2b_3c4d, 1, u32::MAX, u32::MAX, 28],
+    );
+    words(&mut v, &[1, 20, 1, 0, 20]);
+    for b in blocks {
+        v.extend_from_slice(b);
+    }
+    v
+}
+
+/// An enhanced packet block of `data`, claiming `caplen` bytes.
+fn epb(data: &[u8], caplen: u32) -> Vec<u8> {
+    let padded = data.len().div_ceil(4) * 4;
+    let len = (32 + padded) as u32;
+    let mut v = Vec::new();
+    for x in [6, len, 0, 0, 1, caplen, data.len() as u32] {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.extend_from_slice(data);
+    v.resize(28 + padded, 0);
+    v.extend_from_slice(&len.to_le_bytes());
+    v
+}
+
+#[test]
+fn a_pcapng_block_whose_packet_runs_past_it_is_damage_where_it_is() {
+    // Whole blocks, then one whose packet claims more than it holds, then a
+    // megabyte more: the damage is said at that block, without reading on.
+    let good: Vec<Vec<u8>> = (0..3).map(|i| epb(&[i as u8; 60], 60)).collect();
+    let mut blocks = good.clone();
+    blocks.push(epb(&[], 1));
+    blocks.extend((0..15_000).map(|_| epb(&[9; 60], 60)));
+    let t = Temp::new(&pcapng(&blocks));
+    for size in [61, BATCH_BYTES] {
+        let (got, end) = read_all(FastFile::open_sized(&t.0, size).unwrap());
+        assert_eq!(got.len(), 3, "at {size}");
+        assert!(
+            matches!(end, Some(Damage::Malformed(_))),
+            "{end:?} at {size}"
+        );
+    }
+    // The same blocks whole read on to the end.
+    let t = Temp::new(&pcapng(&[good.concat(), epb(&[5; 7], 7)]));
+    let (got, end) = read_all(FastFile::open(&t.0).unwrap());
+    assert_eq!((got.len(), end), (4, None));
+}
