@@ -85,9 +85,8 @@ pub struct Resume {
 /// Packets read on the reader thread, in file order.
 #[derive(Default)]
 pub struct Batch {
-    /// The file's bytes as read (record headers and all); `filled` of them are.
+    /// The file's bytes as read (record headers and all), its records' among them.
     data: Vec<u8>,
-    filled: usize,
     records: Vec<Record>,
     /// The records' keys were computed (see [`Record::key`]).
     keyed: bool,
@@ -424,7 +423,6 @@ impl Parser {
             // A batch given back, or a new one.
             let mut batch = returned.try_recv().unwrap_or_default();
             batch.records.clear();
-            batch.filled = 0;
             batch.then = None;
             batch.keyed = self.keyed.load(Ordering::Relaxed);
             if batch.data.len() > 4 * self.batch_bytes {
@@ -497,7 +495,6 @@ impl Parser {
                 }
             }
         }
-        batch.filled = cursor;
     }
 
     /// The buffer size for a batch that holds `have` bytes already: a batch's
