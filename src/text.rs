@@ -31,22 +31,39 @@ pub fn push_safe(out: &mut String, mut s: &str) {
     }
 }
 
+/// Tests of eight bytes at once (the classic "has a byte less than n" / "has a
+/// zero byte"): each is exact as to whether some byte matches, not as to which.
+pub(crate) mod word {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+
+    /// Whether some byte of `w` is below `n` (at most 0x80).
+    #[inline]
+    pub fn any_below(w: u64, n: u8) -> bool {
+        w.wrapping_sub(ONES * u64::from(n)) & !w & HIGHS != 0
+    }
+
+    /// Whether some byte of `w` is `b`.
+    #[inline]
+    pub fn any_equal(w: u64, b: u8) -> bool {
+        any_below(w ^ (ONES * u64::from(b)), 1)
+    }
+
+    /// Whether some byte of `w` is 0x7f or more.
+    #[inline]
+    pub fn any_del_or_above(w: u64) -> bool {
+        (w.wrapping_add(ONES) | w) & HIGHS != 0
+    }
+}
+
 /// The length of the start of `bytes` that is printable ASCII other than `\`:
 /// eight bytes at a time, then one at a time.
 fn plain_prefix(bytes: &[u8]) -> usize {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     let plain = |b: u8| (0x20..0x7f).contains(&b) && b != b'\\';
     let mut n = 0;
     for chunk in bytes.chunks_exact(8) {
         let w = u64::from_ne_bytes(chunk.try_into().expect("8 bytes"));
-        // A byte below 0x20, a byte of 0x7f or more, a backslash: each sets the
-        // high bit of some byte (a false alarm only next to a true one).
-        let low = w.wrapping_sub(ONES * 0x20) & !w;
-        let high = w.wrapping_add(ONES) | w;
-        let x = w ^ (ONES * u64::from(b'\\'));
-        let backslash = x.wrapping_sub(ONES) & !x;
-        if (low | high | backslash) & HIGH != 0 {
+        if word::any_below(w, 0x20) | word::any_del_or_above(w) | word::any_equal(w, b'\\') {
             break;
         }
         n += 8;

@@ -157,19 +157,12 @@ mod ndjson {
         t
     };
 
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-
-    /// Whether any of the eight bytes of `w` needs escaping (below 0x20, `"` or `\`).
-    /// Exact as a whole (each test is the classic "has a byte less than n" /
-    /// "has a zero byte"), not as to which byte.
+    /// Whether any of the eight bytes of `w` needs escaping (below 0x20, `"` or `\`);
+    /// exact as a whole, not as to which byte ([`crate::text::word`]).
     #[inline]
     fn any_to_escape(w: u64) -> bool {
-        let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
-        let control = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
-        let quote = has_zero(w ^ (ONES * u64::from(b'"')));
-        let backslash = has_zero(w ^ (ONES * u64::from(b'\\')));
-        control | quote | backslash != 0
+        use crate::text::word;
+        word::any_below(w, 0x20) | word::any_equal(w, b'"') | word::any_equal(w, b'\\')
     }
 
     /// The length of the start of `bytes` that needs no escaping.
