@@ -107,7 +107,7 @@ pub fn message_event(
     if let EventKind::WsMessage { body, .. } = &mut kind {
         *body = MessageBody {
             payload,
-            app: infos.first().cloned(),
+            app: infos.first().cloned().map(Box::new),
             apps: if infos.len() > 1 { infos } else { Vec::new() },
         };
     }
@@ -123,7 +123,7 @@ pub fn polled_event(head: PolledHead, apps: &[AppMessage]) -> (EventKind, Vec<Ev
     };
     let infos: Vec<AppInfo> = apps.iter().map(app_info).collect();
     if let EventKind::HttpRequest { body, .. } | EventKind::HttpResponse { body, .. } = &mut kind {
-        body.app = infos.first().cloned();
+        body.app = infos.first().cloned().map(Box::new);
         if infos.len() > 1 {
             body.apps = infos;
         }

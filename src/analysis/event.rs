@@ -170,10 +170,21 @@ pub struct MessageBody {
     pub payload: Option<Payload>,
     /// The first packet of the protocol riding on WebSocket that the message completed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub app: Option<AppInfo>,
+    pub app: Option<Box<AppInfo>>,
     /// All of them, when the message completed more than one (`app` is the first).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppInfo>,
+}
+
+impl MessageBody {
+    /// Every packet of the protocol riding on the message: `apps`, or `app` alone.
+    pub fn all_apps(&self) -> Vec<&AppInfo> {
+        if self.apps.is_empty() {
+            self.app.as_deref().into_iter().collect()
+        } else {
+            self.apps.iter().collect()
+        }
+    }
 }
 
 /// An HTTP header as `[name, value]`, made safe for a terminal.

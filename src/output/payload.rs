@@ -35,12 +35,8 @@ pub fn message_lines(e: &Event, payload: bool, lang: super::Lang) -> Vec<String>
 /// English the decoder's readable line; in Chinese the packet's own fields (protocol,
 /// type as the protocol names it, name, id), the JSON value kinds in Chinese.
 fn app_lines(body: &MessageBody, lang: super::Lang) -> Vec<String> {
-    let all: Vec<_> = if body.apps.is_empty() {
-        body.app.iter().collect()
-    } else {
-        body.apps.iter().collect()
-    };
-    all.into_iter()
+    body.all_apps()
+        .into_iter()
         .map(|a| match lang {
             super::Lang::En => format!("{INDENT}↳ {}", a.summary),
             super::Lang::Zh => {

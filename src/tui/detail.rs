@@ -764,15 +764,10 @@ pub fn lines(
     o.wrapped(usize::from(width))
 }
 
-/// "text" / "文本" for a message kind.
 /// The packets of the protocol riding on a WebSocket message (or an Engine.IO
 /// long-polling body), one line each (already made safe).
 fn app_section(o: &mut Out, body: &wsscope::analysis::MessageBody, lang: Lang) {
-    let apps: Vec<&wsscope::analysis::AppInfo> = if body.apps.is_empty() {
-        body.app.iter().collect()
-    } else {
-        body.apps.iter().collect()
-    };
+    let apps = body.all_apps();
     if !apps.is_empty() {
         o.heading(&tr!(lang, "tui.detail.app"));
         for a in apps {
