@@ -88,7 +88,7 @@ impl Serialize for Timestamp {
 impl Timestamp {
     /// Seconds as the float nearest to the exact decimal `secs.micros`, so that it
     /// prints with at most six decimals.
-    fn json_secs(self) -> f64 {
+    pub(crate) fn json_secs(self) -> f64 {
         // Below 2^53 both numbers are exact floats, and IEEE division rounds the
         // exact quotient once: the float nearest `self.0 / 10^6`, as parsing the
         // decimal would give, without formatting and parsing every event's time.

@@ -280,6 +280,16 @@ fn analyze_and_check(linktype: i32, pkts: &[Pkt], cfg: Config) -> Result<Collect
         // serialise and parse again: what NDJSON consumers see
         let v: Value = serde_json::from_str(&v.to_string()).map_err(|err| err.to_string())?;
         check_json(&v, &|| format!("event {i}: {v}"))?;
+        // `print --json` writes the line serde writes (its frequent events field by field).
+        let mut line = Vec::new();
+        wsscope::output::push_json_line(&mut line, e).map_err(|err| err.to_string())?;
+        let want = serde_json::to_string(e).map_err(|err| err.to_string())? + "\n";
+        if line != want.as_bytes() {
+            return Err(format!(
+                "event {i}: print --json wrote {} for {want}",
+                String::from_utf8_lossy(&line)
+            ));
+        }
     }
     for w in &sink.warnings {
         check_str(w, &|| "a warning".into())?;

@@ -1,10 +1,16 @@
 //! `output::push_json` (the NDJSON of `print --json`) writes the bytes
 //! `serde_json::to_writer` writes: strings (escapes at every offset of the eight-byte
-//! scan, control characters, U+2028, non-ASCII), numbers, and every shape serde has.
+//! scan, control characters, U+2028, non-ASCII), numbers, every shape serde has,
+//! and every event of the shipped captures.
+
+mod common;
 
 use serde::Serialize;
 use serde_json::json;
+use wsscope::analysis::{Analyzer, Config, Event};
 use wsscope::output;
+use wsscope::tls::KeyLog;
+use wsscope::types::Timestamp;
 
 fn ours<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let mut buf = Vec::new();
@@ -230,4 +236,73 @@ fn every_shape_is_written_as_serde_json_writes_it() {
     same(&std::collections::BTreeMap::from([(1u32, "a"), (2, "b")]));
     same(&std::collections::BTreeMap::from([(true, 1)]));
     same(&Some(External::Unit));
+}
+
+/// The events of a capture, read in this process (`keys`: its TLS key log).
+fn analyzed(path: &std::path::Path, keys: Option<&std::path::Path>, payload: bool) -> Vec<Event> {
+    let mut cfg = Config::default();
+    cfg.ws.keep_payload = payload;
+    if let Some(k) = keys {
+        let text = std::fs::read_to_string(k).expect("key log");
+        cfg.keys = std::sync::Arc::new(KeyLog::parse(&text).0);
+    }
+    let mut cap =
+        pcap::Capture::from_file(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let linktype = cap.get_datalink().0;
+    let mut an = Analyzer::new(cfg);
+    let mut events: Vec<Event> = Vec::new();
+    let mut last = Timestamp(0);
+    while let Ok(p) = cap.next_packet() {
+        last = Timestamp::from_parts(p.header.ts.tv_sec, p.header.ts.tv_usec);
+        an.packet(linktype, last, p.data, &mut events);
+    }
+    an.finish(last, &mut events);
+    events
+}
+
+/// `print --json`'s lines are serde's: the events of every shipped capture (own,
+/// hostile, shared, application peers, wss with its key log), with and without
+/// payloads. Most are `ws_frame` and `ws_message`, which are written field by field.
+#[test]
+fn every_event_of_every_capture_is_the_line_serde_writes() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shared = common::shared_dir();
+    let mut files: Vec<(std::path::PathBuf, Option<std::path::PathBuf>)> = Vec::new();
+    for dir in [
+        root.join("captures"),
+        root.join("captures/hostile"),
+        shared.clone(),
+        shared.join("../captures-apps"),
+        shared.join("../captures-tls"),
+    ] {
+        for f in common::captures_in(&dir) {
+            let keylog = f.with_extension("keylog");
+            files.push((f, keylog.is_file().then_some(keylog)));
+        }
+    }
+    assert!(files.len() > 50, "captures found: {}", files.len());
+    let (mut lines, mut frequent) = (0, 0);
+    for (f, keys) in &files {
+        for payload in [false, true] {
+            for e in analyzed(f, keys.as_deref(), payload) {
+                let mut want = serde_json::to_vec(&e).expect("serde_json serializes");
+                want.push(b'\n');
+                let mut got = Vec::new();
+                output::push_json_line(&mut got, &e).expect("writes");
+                assert_eq!(
+                    String::from_utf8_lossy(&got),
+                    String::from_utf8_lossy(&want),
+                    "{}",
+                    f.display()
+                );
+                lines += 1;
+                frequent += usize::from(matches!(e.kind.name(), "ws_frame" | "ws_message"));
+            }
+        }
+    }
+    // (Most lines are the hostile SYN flood's.)
+    assert!(
+        frequent > 2000,
+        "{frequent} frames and messages of {lines} lines"
+    );
 }

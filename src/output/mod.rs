@@ -110,7 +110,9 @@ pub fn write_json_line(w: &mut impl Write, event: &Event) -> io::Result<()> {
 /// Appends `event` as one NDJSON line to `buf`: the bytes `serde_json::to_writer`
 /// and a newline would write (see [`push_json`]).
 pub fn push_json_line(buf: &mut Vec<u8>, event: &Event) -> io::Result<()> {
-    push_json(buf, event)?;
+    if !ndjson::push_frequent(buf, event) {
+        push_json(buf, event)?;
+    }
     buf.push(b'\n');
     Ok(())
 }

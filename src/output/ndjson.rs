@@ -3,6 +3,8 @@
 use serde::ser::{self, Impossible, Serialize};
 use serde_json::ser::{CompactFormatter, Formatter};
 
+use crate::analysis::{Event, EventKind, MessageBody};
+
 type Error = serde_json::Error;
 type Result<T = ()> = std::result::Result<T, Error>;
 
@@ -560,5 +562,309 @@ impl ser::Serializer for Key<'_> {
         _len: usize,
     ) -> Result<Self::SerializeStructVariant> {
         Err(key_must_be_a_string())
+    }
+}
+
+/// The lines of `ws_frame` and of `ws_message` (without a payload or application
+/// packets kept), most of the lines of a `print --json`, written field by field:
+/// each key with its punctuation is one copy of a literal, where the serializer
+/// passes every key through `serialize_str` and scans it for escapes. The bytes are
+/// those of the serializer (tests/ndjson_writer.rs checks it on every event of the
+/// shipped captures, tests/hostile.rs on mutated ones). False, and nothing
+/// written, for every other event.
+pub fn push_frequent(out: &mut Vec<u8>, e: &Event) -> bool {
+    match &e.kind {
+        // Every field named, none `..`: a field added to the event stops the build here.
+        EventKind::WsFrame {
+            fin,
+            rsv,
+            opcode,
+            opname,
+            masked,
+            mask_key,
+            len,
+            header_len,
+            close_code,
+            close_reason,
+            payload_hex,
+            rtt_ms,
+            mid_stream,
+        } => {
+            head(out, e, b"ws_frame");
+            out.extend_from_slice(b",\"fin\":");
+            push_bool(out, *fin);
+            out.extend_from_slice(b",\"rsv\":");
+            push_u64(out, u64::from(*rsv));
+            out.extend_from_slice(b",\"opcode\":");
+            push_u64(out, u64::from(*opcode));
+            out.extend_from_slice(b",\"opname\":");
+            push_str(out, opname);
+            out.extend_from_slice(b",\"masked\":");
+            push_bool(out, *masked);
+            out.extend_from_slice(b",\"mask_key\":");
+            push_opt_str(out, mask_key.as_deref());
+            out.extend_from_slice(b",\"len\":");
+            push_u64(out, *len);
+            out.extend_from_slice(b",\"header_len\":");
+            push_u64(out, u64::from(*header_len));
+            if let Some(code) = close_code {
+                out.extend_from_slice(b",\"close_code\":");
+                match code {
+                    Some(c) => push_u64(out, u64::from(*c)),
+                    None => out.extend_from_slice(b"null"),
+                }
+            }
+            if let Some(reason) = close_reason {
+                out.extend_from_slice(b",\"close_reason\":");
+                push_str(out, reason);
+            }
+            out.extend_from_slice(b",\"payload_hex\":");
+            push_str(out, payload_hex);
+            if let Some(ms) = rtt_ms {
+                out.extend_from_slice(b",\"rtt_ms\":");
+                push_f64(out, *ms);
+            }
+            if *mid_stream {
+                out.extend_from_slice(b",\"mid_stream\":true");
+            }
+        }
+        EventKind::WsMessage {
+            kind,
+            frames,
+            len,
+            wire_len,
+            compressed,
+            preview,
+            compressed_len,
+            body:
+                MessageBody {
+                    payload: None,
+                    app: None,
+                    apps,
+                },
+        } if apps.is_empty() => {
+            head(out, e, b"ws_message");
+            out.extend_from_slice(b",\"kind\":");
+            push_str(out, kind.as_str());
+            out.extend_from_slice(b",\"frames\":");
+            push_u64(out, u64::from(*frames));
+            out.extend_from_slice(b",\"len\":");
+            push_u64(out, *len);
+            out.extend_from_slice(b",\"wire_len\":");
+            push_u64(out, *wire_len);
+            out.extend_from_slice(b",\"compressed\":");
+            push_bool(out, *compressed);
+            out.extend_from_slice(b",\"preview\":");
+            push_str(out, preview);
+            if let Some(n) = compressed_len {
+                out.extend_from_slice(b",\"compressed_len\":");
+                push_u64(out, *n);
+            }
+        }
+        _ => return false,
+    }
+    out.push(b'}');
+    true
+}
+
+/// `{"conn":..,"pkt":..,"ts":..` with `dir` and `stream` where the event has them,
+/// and `"event"`: the fields of [`Event`] before its kind's.
+fn head(out: &mut Vec<u8>, e: &Event, name: &[u8]) {
+    out.extend_from_slice(b"{\"conn\":");
+    push_u64(out, e.conn);
+    out.extend_from_slice(b",\"pkt\":");
+    push_u64(out, e.pkt);
+    out.extend_from_slice(b",\"ts\":");
+    push_f64(out, e.ts.json_secs());
+    if let Some(dir) = e.dir {
+        out.extend_from_slice(b",\"dir\":");
+        push_str(out, dir.as_str());
+    }
+    if let Some(stream) = e.stream {
+        out.extend_from_slice(b",\"stream\":");
+        push_u64(out, u64::from(stream));
+    }
+    out.extend_from_slice(b",\"event\":\"");
+    out.extend_from_slice(name);
+    out.push(b'"');
+}
+
+fn push_bool(out: &mut Vec<u8>, v: bool) {
+    out.extend_from_slice(if v { b"true" } else { b"false" });
+}
+
+fn push_u64(out: &mut Vec<u8>, v: u64) {
+    // Writing to a Vec cannot fail.
+    let _ = CompactFormatter.write_u64(out, v);
+}
+
+/// As `serde_json` writes a float: null when it is not finite.
+fn push_f64(out: &mut Vec<u8>, v: f64) {
+    if v.is_finite() {
+        let _ = CompactFormatter.write_f64(out, v);
+    } else {
+        out.extend_from_slice(b"null");
+    }
+}
+
+fn push_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
+    match v {
+        Some(s) => push_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{AppInfo, MessageKind, Payload};
+    use crate::types::{Direction, Timestamp};
+
+    fn event(kind: EventKind, dir: Option<Direction>, stream: Option<u32>, ts: i64) -> Event {
+        Event {
+            conn: 7,
+            pkt: u64::MAX,
+            ts: Timestamp(ts),
+            dir,
+            stream,
+            kind,
+        }
+    }
+
+    fn frame(variant: usize) -> EventKind {
+        let odd = variant % 2 == 1;
+        EventKind::WsFrame {
+            fin: odd,
+            rsv: (variant % 8) as u8,
+            opcode: (variant % 16) as u8,
+            opname: ["text", "close", "pong", "reserved"][variant % 4],
+            masked: !odd,
+            mask_key: odd.then(|| "0a1b2c3d".to_string()),
+            len: [0, 125, u64::MAX][variant % 3],
+            header_len: 14,
+            close_code: [None, Some(None), Some(Some(1000)), Some(Some(u16::MAX))][variant % 4],
+            close_reason: [
+                None,
+                Some(String::new()),
+                Some("bye \"now\" \\ \u{1}\u{2028}é".into()),
+            ][variant % 3]
+                .clone(),
+            payload_hex: ["", "00ff", "\"\\\n"][variant % 3].to_string(),
+            rtt_ms: [
+                None,
+                Some(0.25),
+                Some(f64::NAN),
+                Some(f64::INFINITY),
+                Some(-0.0),
+                Some(1e300),
+            ][variant % 6],
+            mid_stream: variant % 5 == 0,
+        }
+    }
+
+    fn message(variant: usize) -> EventKind {
+        EventKind::WsMessage {
+            kind: [MessageKind::Text, MessageKind::Binary][variant % 2],
+            frames: [1, u32::MAX][variant % 2],
+            len: variant as u64 * 1000,
+            wire_len: u64::MAX - variant as u64,
+            compressed: variant % 3 == 0,
+            preview: ["", "hello…", "\u{0}\u{1f}\u{7f}\"\\ 😀 x"][variant % 3].to_string(),
+            compressed_len: [None, Some(0), Some(12345)][variant % 3],
+            body: MessageBody::default(),
+        }
+    }
+
+    fn serde_line(e: &Event) -> String {
+        serde_json::to_string(e).expect("serializes")
+    }
+
+    /// Every optional field present and absent, odd strings and numbers, with and
+    /// without `dir` and `stream`: written field by field, as serde writes them.
+    #[test]
+    fn frames_and_messages_are_written_as_serde_writes_them() {
+        let heads = [
+            (None, None, 0),
+            (Some(Direction::C2S), None, 1_700_000_000_123_456),
+            (Some(Direction::S2C), Some(u32::MAX), -1),
+            (None, Some(1), i64::MAX),
+        ];
+        for variant in 0..60 {
+            for (dir, stream, ts) in heads {
+                for kind in [frame(variant), message(variant)] {
+                    let e = event(kind, dir, stream, ts);
+                    let mut out = Vec::new();
+                    assert!(push_frequent(&mut out, &e), "{e:?}");
+                    assert_eq!(String::from_utf8(out).unwrap(), serde_line(&e));
+                }
+            }
+        }
+    }
+
+    /// A message with its payload or application packets, and every other event,
+    /// are left to the serializer: nothing written.
+    #[test]
+    fn other_events_are_left_to_the_serializer() {
+        let app = AppInfo {
+            protocol: "json",
+            kind: "object".into(),
+            name: None,
+            id: None,
+            summary: "{}".into(),
+        };
+        let bodies = [
+            MessageBody {
+                payload: Some(Payload {
+                    bytes: b"{}".to_vec(),
+                    text: true,
+                    truncated: false,
+                }),
+                ..MessageBody::default()
+            },
+            MessageBody {
+                app: Some(Box::new(app.clone())),
+                ..MessageBody::default()
+            },
+            MessageBody {
+                apps: vec![app.clone(), app],
+                ..MessageBody::default()
+            },
+        ];
+        let mut others: Vec<EventKind> = bodies
+            .into_iter()
+            .map(|b| match message(1) {
+                EventKind::WsMessage {
+                    kind,
+                    frames,
+                    len,
+                    wire_len,
+                    compressed,
+                    preview,
+                    compressed_len,
+                    ..
+                } => EventKind::WsMessage {
+                    kind,
+                    frames,
+                    len,
+                    wire_len,
+                    compressed,
+                    preview,
+                    compressed_len,
+                    body: b,
+                },
+                _ => unreachable!(),
+            })
+            .collect();
+        others.push(EventKind::ConnOpen {
+            client: "a".into(),
+            server: "b".into(),
+            mid_stream: false,
+        });
+        for kind in others {
+            let e = event(kind, None, None, 0);
+            let mut out = Vec::new();
+            assert!(!push_frequent(&mut out, &e), "{e:?}");
+            assert!(out.is_empty());
+        }
     }
 }
