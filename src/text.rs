@@ -119,20 +119,29 @@ pub fn preview_text(bytes: &[u8], max_chars: usize) -> String {
     out
 }
 
+/// The two lower-case hex digits of each byte value.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
+        i += 1;
+    }
+    t
+};
+
+/// Writes the hex of `bytes` into `out`, which is twice as long.
+fn fill_hex(out: &mut [u8], bytes: &[u8]) {
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
+    }
+}
+
 /// Lower-case hex of `bytes`, no separators.
 pub fn hex(bytes: &[u8]) -> String {
     // Two digits a byte from one table, into a buffer of the exact size: this runs
-    // for every frame of `print` (mask key, payload head) and every binary preview.
-    const PAIRS: [[u8; 2]; 256] = {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        let mut t = [[0u8; 2]; 256];
-        let mut i = 0;
-        while i < 256 {
-            t[i] = [DIGITS[i >> 4], DIGITS[i & 15]];
-            i += 1;
-        }
-        t
-    };
+    // for every binary preview.
     // Not `vec![0; n]`: that is calloc, which glibc serves without its per-thread
     // cache (several times malloc's cost for these small strings).
     // Filled by pairs after one memset: a pair pushed at a time costs a capacity
@@ -140,11 +149,82 @@ pub fn hex(bytes: &[u8]) -> String {
     #[allow(clippy::slow_vector_initialization)]
     let mut out = Vec::with_capacity(bytes.len() * 2);
     out.resize(bytes.len() * 2, 0);
-    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair.copy_from_slice(&PAIRS[usize::from(b)]);
-    }
+    fill_hex(&mut out, bytes);
     // Only ASCII digits were written.
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// At most `N` bytes (at most 32) shown as lower-case hex: a frame's first payload
+/// bytes (`payload_hex`) and its mask key. Kept as the bytes, in the event itself,
+/// and written as hex where they are shown: `print --json` does it on its writer
+/// thread, and the view reads the bytes themselves.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Hex<const N: usize> {
+    len: u8,
+    bytes: [u8; N],
+}
+
+impl<const N: usize> Hex<N> {
+    /// The first `N` bytes of `bytes`.
+    pub fn new(bytes: &[u8]) -> Self {
+        const { assert!(N <= 32, "Hex holds at most 32 bytes") };
+        let n = bytes.len().min(N);
+        let mut held = [0; N];
+        held[..n].copy_from_slice(&bytes[..n]);
+        Hex {
+            // At most 32.
+            len: n as u8,
+            bytes: held,
+        }
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    /// No bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The hex digits, in `buf`.
+    fn digits<'b>(&self, buf: &'b mut [u8; 64]) -> &'b str {
+        let n = self.bytes().len() * 2;
+        fill_hex(&mut buf[..n], self.bytes());
+        // Only ASCII digits were written.
+        std::str::from_utf8(&buf[..n]).unwrap_or_default()
+    }
+
+    /// Appends the hex digits to `out`.
+    pub fn push_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.digits(&mut [0; 64]).as_bytes());
+    }
+}
+
+impl<const N: usize> Default for Hex<N> {
+    fn default() -> Self {
+        Hex::new(&[])
+    }
+}
+
+impl<const N: usize> std::fmt::Display for Hex<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.digits(&mut [0; 64]))
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for Hex<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Hex({self})")
+    }
+}
+
+/// A string of the hex digits.
+impl<const N: usize> serde::Serialize for Hex<N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.digits(&mut [0; 64]))
+    }
 }
 
 /// Columns `s` takes on a terminal (2 for a wide CJK character), for aligning
@@ -230,5 +310,30 @@ mod tests {
     #[test]
     fn hex_is_lowercase() {
         assert_eq!(hex(&[0x00, 0xab, 0x10]), "00ab10");
+    }
+
+    /// `Hex` keeps the first N bytes and shows them as `hex` does, as text, as JSON
+    /// and appended to a buffer.
+    #[test]
+    fn hex_bytes_are_shown_as_hex() {
+        let all: Vec<u8> = (0..=255).collect();
+        for n in [0, 1, 3, 4, 5, 31, 32, 33, 256] {
+            let bytes = &all[256 - n..];
+            let four = Hex::<4>::new(bytes);
+            let held = Hex::<32>::new(bytes);
+            assert_eq!(four.bytes(), &bytes[..n.min(4)]);
+            assert_eq!(held.bytes(), &bytes[..n.min(32)]);
+            assert_eq!(held.is_empty(), n == 0);
+            let want = hex(held.bytes());
+            assert_eq!(held.to_string(), want);
+            assert_eq!(four.to_string(), hex(four.bytes()));
+            assert_eq!(format!("{held:?}"), format!("Hex({want})"));
+            assert_eq!(serde_json::to_string(&held).unwrap(), format!("\"{want}\""));
+            let mut out = b"x".to_vec();
+            held.push_to(&mut out);
+            assert_eq!(out, format!("x{want}").into_bytes());
+        }
+        assert_eq!(Hex::<32>::default(), Hex::new(&[]));
+        assert_ne!(Hex::<4>::new(&[1]), Hex::new(&[1, 0]));
     }
 }

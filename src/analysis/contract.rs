@@ -11,7 +11,7 @@ use crate::rules::Violation;
 use crate::stack::h2::H2Open;
 use crate::stack::{LayerEvent, PolledHead, TlsNote};
 use crate::tcp::{HandshakeStep, TeardownHow, TeardownStep};
-use crate::text::{hex, safe};
+use crate::text::{safe, Hex};
 use crate::tls;
 use crate::ws::{self, MessageKind, WsEvent};
 
@@ -58,13 +58,17 @@ pub fn ws_event(ev: WsEvent, detail: bool) -> EventKind {
                 opcode: f.opcode,
                 opname: f.opname,
                 masked: f.mask.is_some(),
-                mask_key: f.mask.filter(|_| detail).map(|k| hex(&k)),
+                mask_key: f.mask.filter(|_| detail).map(|k| Hex::new(&k)),
                 len: f.len,
                 header_len: f.header_len,
                 close_code,
                 close_reason,
                 // Empty without detail (nothing of the payload was kept for it).
-                payload_hex: if detail { hex(f.head()) } else { String::new() },
+                payload_hex: if detail {
+                    Hex::new(f.head())
+                } else {
+                    Hex::default()
+                },
                 rtt_ms: f.rtt_ms,
                 mid_stream: f.mid_stream,
             }

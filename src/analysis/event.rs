@@ -7,6 +7,7 @@
 use serde::Serialize;
 
 use crate::rules::Violation;
+use crate::text::Hex;
 use crate::types::{Direction, Timestamp};
 
 /// One event of the timeline.
@@ -293,8 +294,8 @@ pub enum EventKind {
         opname: &'static str,
         /// MASK bit.
         masked: bool,
-        /// Mask key as 8 hex digits.
-        mask_key: Option<String>,
+        /// Mask key (8 hex digits in the NDJSON).
+        mask_key: Option<Hex<4>>,
         /// Payload length from the header.
         len: u64,
         /// Header length in bytes (2..14).
@@ -306,7 +307,7 @@ pub enum EventKind {
         #[serde(skip_serializing_if = "Option::is_none")]
         close_reason: Option<String>,
         /// The first payload bytes, unmasked, as hex (extension, at most 32 bytes).
-        payload_hex: String,
+        payload_hex: Hex<32>,
         /// Pongs: round trip from the matching ping (extension).
         #[serde(skip_serializing_if = "Option::is_none")]
         rtt_ms: Option<f64>,

@@ -458,7 +458,7 @@ impl Explainer {
                 let form = length_form(*header_len, *masked);
                 match opcode {
                     0..=2 => {
-                        let mask = mask_key.as_deref().unwrap_or("?");
+                        let mask = mask_key.map_or_else(|| "?".to_string(), |k| k.to_string());
                         if first(c, topic::DATA) {
                             c.seen |= match dir {
                                 Direction::C2S => topic::DATA_C2S,
@@ -475,7 +475,7 @@ impl Explainer {
                                 len = len,
                                 header_len = header_len
                             ));
-                            out.push(explain_mask(lang, dir, *masked, mask, *header_len));
+                            out.push(explain_mask(lang, dir, *masked, &mask, *header_len));
                             out.push(explain_length(lang, *len, form));
                             out.push(if *fin {
                                 msg!(lang, "explain.fin_1_frame_whole_message")
@@ -489,7 +489,7 @@ impl Explainer {
                                 Direction::S2C => topic::DATA_S2C,
                             };
                             if first(c, bit) {
-                                out.push(explain_mask(lang, dir, *masked, mask, *header_len));
+                                out.push(explain_mask(lang, dir, *masked, &mask, *header_len));
                             }
                             if !*fin && first(c, topic::FRAGMENT) {
                                 out.push(explain_fragment(lang));

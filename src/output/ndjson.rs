@@ -4,6 +4,7 @@ use serde::ser::{self, Impossible, Serialize};
 use serde_json::ser::{CompactFormatter, Formatter};
 
 use crate::analysis::{Event, EventKind, MessageBody};
+use crate::text::Hex;
 
 type Error = serde_json::Error;
 type Result<T = ()> = std::result::Result<T, Error>;
@@ -602,7 +603,10 @@ pub fn push_frequent(out: &mut Vec<u8>, e: &Event) -> bool {
             out.extend_from_slice(b",\"masked\":");
             push_bool(out, *masked);
             out.extend_from_slice(b",\"mask_key\":");
-            push_opt_str(out, mask_key.as_deref());
+            match mask_key {
+                Some(k) => push_hex(out, k),
+                None => out.extend_from_slice(b"null"),
+            }
             out.extend_from_slice(b",\"len\":");
             push_u64(out, *len);
             out.extend_from_slice(b",\"header_len\":");
@@ -619,7 +623,7 @@ pub fn push_frequent(out: &mut Vec<u8>, e: &Event) -> bool {
                 push_str(out, reason);
             }
             out.extend_from_slice(b",\"payload_hex\":");
-            push_str(out, payload_hex);
+            push_hex(out, payload_hex);
             if let Some(ms) = rtt_ms {
                 out.extend_from_slice(b",\"rtt_ms\":");
                 push_f64(out, *ms);
@@ -707,11 +711,11 @@ fn push_f64(out: &mut Vec<u8>, v: f64) {
     }
 }
 
-fn push_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
-    match v {
-        Some(s) => push_str(out, s),
-        None => out.extend_from_slice(b"null"),
-    }
+/// Hex digits need no escape.
+fn push_hex<const N: usize>(out: &mut Vec<u8>, v: &Hex<N>) {
+    out.push(b'"');
+    v.push_to(out);
+    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -739,7 +743,7 @@ mod tests {
             opcode: (variant % 16) as u8,
             opname: ["text", "close", "pong", "reserved"][variant % 4],
             masked: !odd,
-            mask_key: odd.then(|| "0a1b2c3d".to_string()),
+            mask_key: odd.then(|| Hex::new(&[0x0a, 0x1b, 0x2c, 0xfd])),
             len: [0, 125, u64::MAX][variant % 3],
             header_len: 14,
             close_code: [None, Some(None), Some(Some(1000)), Some(Some(u16::MAX))][variant % 4],
@@ -749,7 +753,7 @@ mod tests {
                 Some("bye \"now\" \\ \u{1}\u{2028}é".into()),
             ][variant % 3]
                 .clone(),
-            payload_hex: ["", "00ff", "\"\\\n"][variant % 3].to_string(),
+            payload_hex: Hex::new([&[][..], &[0, 0xff], &[0x22; 40]][variant % 3]),
             rtt_ms: [
                 None,
                 Some(0.25),

@@ -322,7 +322,7 @@ mod tests {
                 header_len: 2,
                 close_code: None,
                 close_reason: None,
-                payload_hex: String::new(),
+                payload_hex: Default::default(),
                 rtt_ms: None,
                 mid_stream: false,
             },

@@ -266,7 +266,7 @@ impl TextTimeline {
                 }
                 out.push_str(&msg!(lang, "text.len", len = len));
                 if *masked {
-                    let key = mask_key.as_deref().unwrap_or("?");
+                    let key = mask_key.map_or_else(|| "?".to_string(), |k| k.to_string());
                     out.push_str(&msg!(lang, "text.mask", key = key));
                 }
                 if let Some(code) = close_code {

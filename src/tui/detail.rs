@@ -16,7 +16,7 @@ use wsscope::analysis::{
 use wsscope::output::explain::{check_name, close_meaning, violation_rule};
 use wsscope::output::Lang;
 
-use super::fmt::{clean, clock, unhex};
+use super::fmt::{clean, clock};
 use super::store::{Conn, Store};
 use super::theme::Theme;
 use super::timeline::{dir_word, label};
@@ -61,12 +61,6 @@ pub fn frame_header_bytes(
         out.extend_from_slice(&k);
     }
     out
-}
-
-/// The 4 bytes of a mask key given as 8 hex digits.
-pub fn parse_mask_key(s: &str) -> Option<[u8; 4]> {
-    let b = unhex(s);
-    b.get(..4).and_then(|k| k.try_into().ok())
 }
 
 fn bits(byte: u8, from: u8, to: u8) -> String {
@@ -512,11 +506,9 @@ pub fn lines(
             rtt_ms,
             mid_stream,
         } => {
-            let key = if *masked {
-                mask_key.as_deref().and_then(parse_mask_key)
-            } else {
-                None
-            };
+            let key = mask_key
+                .filter(|_| *masked)
+                .and_then(|k| k.bytes().try_into().ok());
             let header = frame_header_bytes(*fin, *rsv, *opcode, key, *len, *header_len);
             o.heading(&tr!(lang, "tui.detail.frame_header"));
             let diagram = bit_diagram(&header);
@@ -566,7 +558,7 @@ pub fn lines(
             if *mid_stream {
                 o.styled(tr!(lang, "tui.detail.frame_mid_stream"), theme.warn);
             }
-            let payload = unhex(payload_hex);
+            let payload = payload_hex.bytes();
             if let Some(k) = key.filter(|_| !payload.is_empty()) {
                 o.heading(&tr!(lang, "tui.detail.masking"));
                 o.text(tr!(lang, "tui.detail.masking_rule"));
@@ -631,7 +623,7 @@ pub fn lines(
                 }
             } else if payload.is_empty() {
                 o.text(tr!(lang, "tui.detail.empty"));
-            } else if let Ok(s) = std::str::from_utf8(&payload) {
+            } else if let Ok(s) = std::str::from_utf8(payload) {
                 if *opcode != 2 {
                     o.text(format!(
                         " {} \"{}\"",
@@ -639,10 +631,10 @@ pub fn lines(
                         wsscope::text::safe(s)
                     ));
                 } else {
-                    o.text(format!(" hex {}", wsscope::text::hex(&payload)));
+                    o.text(format!(" hex {payload_hex}"));
                 }
             } else {
-                o.text(format!(" hex {}", wsscope::text::hex(&payload)));
+                o.text(format!(" hex {payload_hex}"));
             }
             if let Some(rtt) = rtt_ms {
                 o.text(tr!(lang, "tui.detail.pong_rtt", rtt = rtt : {:.3}));
@@ -1503,12 +1495,5 @@ mod tests {
             assert!(rows.iter().all(|r| r.width() <= *width), "{name}");
         }
         assert_eq!(wrap(Line::raw("abc"), 0, 2).len(), 1);
-    }
-
-    #[test]
-    fn mask_keys() {
-        assert_eq!(parse_mask_key("37fa213d"), Some([0x37, 0xfa, 0x21, 0x3d]));
-        assert_eq!(parse_mask_key("37fa"), None);
-        assert_eq!(parse_mask_key("zz"), None);
     }
 }

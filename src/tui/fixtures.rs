@@ -4,6 +4,7 @@
 //! snapshots are stable.
 
 use wsscope::analysis::{Event, EventKind, HandshakeStep, MessageKind, TeardownHow, TeardownStep};
+use wsscope::text::Hex;
 use wsscope::types::{Direction, Timestamp};
 
 use Direction::{C2S, S2C};
@@ -43,7 +44,7 @@ fn headers(h: &[(&str, &str)]) -> Vec<(String, String)> {
 pub fn frame(
     opcode: u8,
     fin: bool,
-    mask_key: Option<&str>,
+    mask_key: Option<[u8; 4]>,
     len: u64,
     payload: &[u8],
     close: Option<(Option<u16>, &str)>,
@@ -71,12 +72,12 @@ pub fn frame(
         opcode,
         opname,
         masked: mask_key.is_some(),
-        mask_key: mask_key.map(String::from),
+        mask_key: mask_key.map(|k| Hex::new(&k)),
         len,
         header_len: 2 + ext + if mask_key.is_some() { 4 } else { 0 },
         close_code: close.map(|(c, _)| c),
         close_reason: close.map(|(_, r)| r.to_string()),
-        payload_hex: wsscope::text::hex(payload.get(..32).unwrap_or(payload)),
+        payload_hex: Hex::new(payload),
         rtt_ms,
         mid_stream: false,
     }
@@ -221,7 +222,15 @@ pub fn session() -> Vec<Event> {
             11,
             300.0,
             Some(C2S),
-            frame(1, true, Some("37fa213d"), 5, b"Hello", None, None),
+            frame(
+                1,
+                true,
+                Some([0x37, 0xfa, 0x21, 0x3d]),
+                5,
+                b"Hello",
+                None,
+                None,
+            ),
         ),
         ws(
             11,
@@ -245,7 +254,15 @@ pub fn session() -> Vec<Event> {
             13,
             500.0,
             Some(C2S),
-            frame(2, true, Some("a1b2c3d4"), 256, &binary, None, None),
+            frame(
+                2,
+                true,
+                Some([0xa1, 0xb2, 0xc3, 0xd4]),
+                256,
+                &binary,
+                None,
+                None,
+            ),
         ),
         ws(
             13,
@@ -268,7 +285,15 @@ pub fn session() -> Vec<Event> {
             15,
             1015.0,
             Some(C2S),
-            frame(10, true, Some("0badf00d"), 4, b"ping", None, Some(15.0)),
+            frame(
+                10,
+                true,
+                Some([0x0b, 0xad, 0xf0, 0x0d]),
+                4,
+                b"ping",
+                None,
+                Some(15.0),
+            ),
         ),
         // As the analyzer does: a violation is emitted when it is found,
         // before the frame it concerns completes.
@@ -286,7 +311,7 @@ pub fn session() -> Vec<Event> {
             16,
             1200.0,
             Some(S2C),
-            frame(1, true, Some("01020304"), 3, b"bad", None, None),
+            frame(1, true, Some([1, 2, 3, 4]), 3, b"bad", None, None),
         ),
         ws(
             16,
@@ -301,7 +326,7 @@ pub fn session() -> Vec<Event> {
             frame(
                 8,
                 true,
-                Some("5a5a5a5a"),
+                Some([0x5a; 4]),
                 5,
                 b"\x03\xe8bye",
                 Some((Some(1000), "bye")),

@@ -101,23 +101,6 @@ pub fn clock(micros: i64) -> String {
     }
 }
 
-/// Bytes from lower-case or upper-case hex, stopping at the first bad pair.
-pub fn unhex(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len() / 2);
-    for pair in b.chunks_exact(2) {
-        let v = |c: u8| (c as char).to_digit(16);
-        match (
-            pair.first().copied().and_then(v),
-            pair.get(1).copied().and_then(v),
-        ) {
-            (Some(h), Some(l)) => out.push((h * 16 + l) as u8),
-            _ => break,
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,12 +137,5 @@ mod tests {
         ] {
             assert_eq!(delta(us), s);
         }
-    }
-
-    #[test]
-    fn unhex_stops_at_bad_input() {
-        assert_eq!(unhex("48656c6c6f"), b"Hello");
-        assert_eq!(unhex("48zz65"), b"H");
-        assert_eq!(unhex("486"), b"H");
     }
 }

@@ -432,7 +432,7 @@ impl Index {
                     _ => None,
                 }),
                 close_reason: None,
-                payload_hex: String::new(),
+                payload_hex: Default::default(),
                 rtt_ms: rtt,
                 mid_stream: f(F3),
             },

@@ -20,7 +20,7 @@ use wsscope::analysis::Phase;
 use wsscope::output::explain::{close_meaning, violation_rule};
 use wsscope::output::Lang;
 
-use super::fmt::{clean, delta, fit, unhex, width};
+use super::fmt::{clean, delta, fit, width};
 use super::store::{phase_title, Conn, Store};
 use super::theme::Theme;
 
@@ -284,22 +284,21 @@ pub fn build(store: &Store, conn: &Conn, filter: Option<&Filter>) -> Vec<Item> {
     items
 }
 
-fn frame_preview(opcode: u8, payload_hex: &str, len: u64) -> String {
-    let bytes = unhex(payload_hex);
+fn frame_preview(opcode: u8, bytes: &[u8], len: u64) -> String {
     if bytes.is_empty() {
         return String::new();
     }
     let cut = (bytes.len() as u64) < len;
     let textual =
-        matches!(opcode, 1 | 9 | 10) || (opcode == 0 && std::str::from_utf8(&bytes).is_ok());
-    if textual && std::str::from_utf8(&bytes).is_ok() || opcode == 1 {
-        let mut s = wsscope::text::preview_text(&bytes, 24);
+        matches!(opcode, 1 | 9 | 10) || (opcode == 0 && std::str::from_utf8(bytes).is_ok());
+    if textual && std::str::from_utf8(bytes).is_ok() || opcode == 1 {
+        let mut s = wsscope::text::preview_text(bytes, 24);
         if cut && !s.ends_with('…') {
             s.push('…');
         }
         format!(" \"{s}\"")
     } else {
-        let shown = bytes.get(..8).unwrap_or(&bytes);
+        let shown = bytes.get(..8).unwrap_or(bytes);
         let more = if cut || bytes.len() > 8 { "…" } else { "" };
         format!(" 0x{}{more}", wsscope::text::hex(shown))
     }
@@ -472,7 +471,7 @@ fn label_in(ev: &Event, compressed_continuation: bool, lang: Lang) -> String {
                     s.push_str(&format!(" \"{r}\""));
                 }
             } else {
-                s.push_str(&frame_preview(*opcode, payload_hex, *len));
+                s.push_str(&frame_preview(*opcode, payload_hex.bytes(), *len));
             }
             if let Some(rtt) = rtt_ms {
                 s.push_str(&format!("  RTT {rtt:.2} ms"));
@@ -926,14 +925,14 @@ mod tests {
 
     #[test]
     fn frame_previews() {
-        assert_eq!(frame_preview(1, "48656c6c6f", 5), " \"Hello\"");
-        assert_eq!(frame_preview(1, "48656c6c6f", 500), " \"Hello…\"");
-        assert_eq!(frame_preview(2, "0102", 2), " 0x0102");
+        assert_eq!(frame_preview(1, b"Hello", 5), " \"Hello\"");
+        assert_eq!(frame_preview(1, b"Hello", 500), " \"Hello…\"");
+        assert_eq!(frame_preview(2, &[1, 2], 2), " 0x0102");
         assert_eq!(
-            frame_preview(2, "000102030405060708", 9),
+            frame_preview(2, &[0, 1, 2, 3, 4, 5, 6, 7, 8], 9),
             " 0x0001020304050607…"
         );
-        assert_eq!(frame_preview(1, "1b5b326a", 4), " \"\\x1b[2j\"");
-        assert_eq!(frame_preview(9, "", 0), "");
+        assert_eq!(frame_preview(1, b"\x1b[2j", 4), " \"\\x1b[2j\"");
+        assert_eq!(frame_preview(9, b"", 0), "");
     }
 }
