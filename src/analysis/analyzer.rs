@@ -1134,7 +1134,7 @@ mod tests {
             }
         )));
         assert!(events.iter().any(
-            |e| matches!(&e.kind, EventKind::WsMessage { preview, .. } if preview == "too soon")
+            |e| matches!(&e.kind, EventKind::WsMessage { preview, .. } if preview.render() == "too soon")
         ));
     }
 

@@ -4,7 +4,7 @@
 
 use serde::{Serialize, Serializer};
 
-use super::event::{AppInfo, Check, EventKind, MessageBody, Payload, TlsStep};
+use super::event::{AppInfo, Check, EventKind, MessageBody, MessagePreview, Payload, TlsStep};
 use crate::app::{AppId, AppMessage};
 use crate::http::{self, RequestHead, ResponseHead};
 use crate::rules::Violation;
@@ -80,9 +80,9 @@ pub fn ws_event(ev: WsEvent, detail: bool) -> EventKind {
             wire_len: m.wire_len,
             compressed: m.compressed,
             preview: if detail {
-                m.preview.render(m.kind == MessageKind::Text, m.len)
+                MessagePreview::new(m.preview, m.kind, m.len)
             } else {
-                String::new()
+                MessagePreview::default()
             },
             compressed_len: m.compressed_len,
             body: MessageBody::default(),

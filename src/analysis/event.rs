@@ -188,6 +188,63 @@ impl MessageBody {
     }
 }
 
+/// A message's preview: its first bytes, kept as they came and shown (text made
+/// safe, binary as hex, `…` for a cut) where they are shown. `print --json` renders
+/// it on its writer thread, not on the decoder's.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct MessagePreview {
+    head: crate::ws::message::Preview,
+    text: bool,
+    len: u64,
+}
+
+impl MessagePreview {
+    /// The first bytes `head` of a message of `len` bytes.
+    pub fn new(head: crate::ws::message::Preview, kind: MessageKind, len: u64) -> Self {
+        MessagePreview {
+            head,
+            text: kind == MessageKind::Text,
+            len,
+        }
+    }
+
+    /// A message of `len` bytes whose first bytes are `head`.
+    pub fn from_head(head: &[u8], kind: MessageKind, len: u64) -> Self {
+        let mut kept = crate::ws::message::Preview::new(head.len());
+        kept.push(head);
+        MessagePreview::new(kept, kind, len)
+    }
+
+    /// The preview as shown.
+    pub fn render(&self) -> String {
+        self.head.render(self.text, self.len)
+    }
+
+    /// Nothing to show.
+    pub fn is_empty(&self) -> bool {
+        self.head.bytes().is_empty() && self.len == 0
+    }
+}
+
+impl std::fmt::Display for MessagePreview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::fmt::Debug for MessagePreview {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.render())
+    }
+}
+
+/// A string, as shown.
+impl Serialize for MessagePreview {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.render())
+    }
+}
+
 /// An HTTP header as `[name, value]`, made safe for a terminal.
 pub type Header = (String, String);
 
@@ -327,8 +384,8 @@ pub enum EventKind {
         wire_len: u64,
         /// RSV1 / permessage-deflate.
         compressed: bool,
-        /// First bytes, text made safe, binary as hex.
-        preview: String,
+        /// First bytes, text made safe, binary as hex (a string in the NDJSON).
+        preview: MessagePreview,
         /// permessage-deflate messages: payload bytes before inflation, headers excluded (extension).
         #[serde(skip_serializing_if = "Option::is_none")]
         compressed_len: Option<u64>,

@@ -659,7 +659,7 @@ pub fn push_frequent(out: &mut Vec<u8>, e: &Event) -> bool {
             out.extend_from_slice(b",\"compressed\":");
             push_bool(out, *compressed);
             out.extend_from_slice(b",\"preview\":");
-            push_str(out, preview);
+            push_str(out, &preview.render());
             if let Some(n) = compressed_len {
                 out.extend_from_slice(b",\"compressed_len\":");
                 push_u64(out, *n);
@@ -721,7 +721,7 @@ fn push_hex<const N: usize>(out: &mut Vec<u8>, v: &Hex<N>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::{AppInfo, MessageKind, Payload};
+    use crate::analysis::{AppInfo, MessageKind, MessagePreview, Payload};
     use crate::types::{Direction, Timestamp};
 
     fn event(kind: EventKind, dir: Option<Direction>, stream: Option<u32>, ts: i64) -> Event {
@@ -773,7 +773,11 @@ mod tests {
             len: variant as u64 * 1000,
             wire_len: u64::MAX - variant as u64,
             compressed: variant % 3 == 0,
-            preview: ["", "hello…", "\u{0}\u{1f}\u{7f}\"\\ 😀 x"][variant % 3].to_string(),
+            preview: MessagePreview::from_head(
+                ["", "hello", "\u{0}\u{1f}\u{7f}\"\\ 😀 x"][variant % 3].as_bytes(),
+                [MessageKind::Text, MessageKind::Binary][variant % 2],
+                [0, 5, 1000][variant % 3],
+            ),
             compressed_len: [None, Some(0), Some(12345)][variant % 3],
             body: MessageBody::default(),
         }

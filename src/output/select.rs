@@ -142,7 +142,7 @@ mod tests {
                 len: 3,
                 wire_len: 5,
                 compressed: false,
-                preview: String::new(),
+                preview: Default::default(),
                 compressed_len: None,
                 body: MessageBody {
                     payload: payload.map(|b| Payload {

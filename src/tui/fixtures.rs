@@ -3,7 +3,9 @@
 //! a violation, the close both ways, the FIN teardown). Fixed timestamps, so
 //! snapshots are stable.
 
-use wsscope::analysis::{Event, EventKind, HandshakeStep, MessageKind, TeardownHow, TeardownStep};
+use wsscope::analysis::{
+    Event, EventKind, HandshakeStep, MessageKind, MessagePreview, TeardownHow, TeardownStep,
+};
 use wsscope::text::Hex;
 use wsscope::types::{Direction, Timestamp};
 
@@ -83,7 +85,8 @@ pub fn frame(
     }
 }
 
-fn message(kind: MessageKind, len: u64, wire_len: u64, preview: &str) -> EventKind {
+/// A message event; `head` its first bytes (its preview).
+fn message(kind: MessageKind, len: u64, wire_len: u64, head: &[u8]) -> EventKind {
     EventKind::WsMessage {
         kind,
         frames: 1,
@@ -91,7 +94,7 @@ fn message(kind: MessageKind, len: u64, wire_len: u64, preview: &str) -> EventKi
         wire_len,
         compressed: false,
         compressed_len: None,
-        preview: preview.into(),
+        preview: MessagePreview::from_head(head, kind, len),
         body: Default::default(),
     }
 }
@@ -236,7 +239,7 @@ pub fn session() -> Vec<Event> {
             11,
             300.0,
             Some(C2S),
-            message(MessageKind::Text, 5, 11, "Hello"),
+            message(MessageKind::Text, 5, 11, b"Hello"),
         ),
         ws(
             12,
@@ -248,7 +251,7 @@ pub fn session() -> Vec<Event> {
             12,
             330.0,
             Some(S2C),
-            message(MessageKind::Text, 10, 12, "Hello back"),
+            message(MessageKind::Text, 10, 12, b"Hello back"),
         ),
         ws(
             13,
@@ -268,12 +271,7 @@ pub fn session() -> Vec<Event> {
             13,
             500.0,
             Some(C2S),
-            message(
-                MessageKind::Binary,
-                256,
-                264,
-                "000102030405060708090a0b0c0d0e0f",
-            ),
+            message(MessageKind::Binary, 256, 264, &binary[..64]),
         ),
         ws(
             14,
@@ -317,7 +315,7 @@ pub fn session() -> Vec<Event> {
             16,
             1200.0,
             Some(S2C),
-            message(MessageKind::Text, 3, 9, "bad"),
+            message(MessageKind::Text, 3, 9, b"bad"),
         ),
         ws(
             17,

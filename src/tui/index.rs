@@ -442,7 +442,7 @@ impl Index {
                 len: 0,
                 wire_len: 0,
                 compressed: false,
-                preview: String::new(),
+                preview: Default::default(),
                 compressed_len: None,
                 body: MessageBody::default(),
             },

@@ -306,7 +306,11 @@ fn frame(conn: u64, k: u64) -> Event {
                 len: 40,
                 wire_len: 40,
                 compressed: false,
-                preview: "a chat message of forty bytes, or so...".into(),
+                preview: wsscope::analysis::MessagePreview::from_head(
+                    b"a chat message of forty bytes, or so...",
+                    wsscope::analysis::MessageKind::Text,
+                    40,
+                ),
                 compressed_len: None,
                 body: MessageBody::default(),
             }

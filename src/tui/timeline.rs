@@ -491,8 +491,8 @@ fn label_in(ev: &Event, compressed_continuation: bool, lang: Lang) -> String {
             // The preview first (what a person wants to read), then the
             // sizes; a single frame is the usual case and goes unsaid.
             let preview = match kind {
-                MessageKind::Text => format!("\"{}\"", fit_preview(preview, 24)),
-                MessageKind::Binary => format!("0x{}", fit_preview(preview, 16)),
+                MessageKind::Text => format!("\"{}\"", fit_preview(&preview.render(), 24)),
+                MessageKind::Binary => format!("0x{}", fit_preview(&preview.render(), 16)),
             };
             let mut sizes = format!("{len} B");
             if *compressed {

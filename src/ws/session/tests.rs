@@ -60,7 +60,7 @@ fn messages(ev: &[Ev]) -> Vec<(Direction, MessageKind, u32, u64, bool, String)> 
                 compressed,
                 preview,
                 ..
-            } => Some(((*d)?, *kind, *frames, *len, *compressed, preview.clone())),
+            } => Some(((*d)?, *kind, *frames, *len, *compressed, preview.render())),
             _ => None,
         })
         .collect()
@@ -1238,7 +1238,7 @@ fn without_detail(ev: &[Ev]) -> Vec<Ev> {
                     *mask_key = None;
                     *payload_hex = Default::default();
                 }
-                EventKind::WsMessage { preview, .. } => preview.clear(),
+                EventKind::WsMessage { preview, .. } => *preview = Default::default(),
                 _ => {}
             }
             (d, k)
