@@ -85,52 +85,63 @@ impl Utf8Checker {
     }
 }
 
-/// The first `limit` bytes of a message.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The most bytes a preview keeps.
+pub const PREVIEW_MAX: usize = 64;
+
+/// The first `limit` bytes of a message (at most [`PREVIEW_MAX`]), held in place:
+/// every message has one, and it travels in the message's event to the views, so
+/// it costs no allocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Preview {
-    bytes: Vec<u8>,
-    limit: usize,
+    bytes: [u8; PREVIEW_MAX],
+    len: u8,
+    limit: u8,
+}
+
+impl Default for Preview {
+    fn default() -> Self {
+        Preview::new(0)
+    }
 }
 
 impl Preview {
-    /// Heap bytes of the preview's buffer (for the memory budget).
-    #[inline]
-    pub fn heap_bytes(&self) -> usize {
-        crate::budget::vec_bytes(&self.bytes)
-    }
-
-    /// Keeps at most `limit` bytes.
+    /// Keeps at most `limit` bytes (at most [`PREVIEW_MAX`]).
     pub fn new(limit: usize) -> Self {
         Preview {
-            bytes: Vec::new(),
-            limit,
+            bytes: [0; PREVIEW_MAX],
+            len: 0,
+            // At most 64.
+            limit: limit.min(PREVIEW_MAX) as u8,
         }
     }
 
     /// True while more bytes would be kept.
     pub fn wants_more(&self) -> bool {
-        self.bytes.len() < self.limit
+        self.len < self.limit
     }
 
     /// Keeps what fits of `data`.
     pub fn push(&mut self, data: &[u8]) {
-        let room = self.limit.saturating_sub(self.bytes.len());
-        if room > 0 {
-            self.bytes.extend_from_slice(&data[..room.min(data.len())]);
+        let (len, limit) = (usize::from(self.len), usize::from(self.limit));
+        let n = limit.saturating_sub(len).min(data.len());
+        if n > 0 {
+            self.bytes[len..len + n].copy_from_slice(&data[..n]);
+            // At most `limit`, 64.
+            self.len = (len + n) as u8;
         }
     }
 
     /// The kept bytes.
     pub fn bytes(&self) -> &[u8] {
-        &self.bytes
+        &self.bytes[..usize::from(self.len)]
     }
 
     /// Renders the preview of a message of `total` bytes: text made safe (a sequence
     /// cut by the limit is dropped, not shown as U+FFFD), binary as hex; `…` marks a cut.
     pub fn render(&self, is_text: bool, total: u64) -> String {
-        let cut = total > self.bytes.len() as u64;
+        let cut = total > u64::from(self.len);
         let mut s = if is_text {
-            let mut b = &self.bytes[..];
+            let mut b = self.bytes();
             if cut {
                 if let Err(e) = std::str::from_utf8(b) {
                     if e.error_len().is_none() {
@@ -140,7 +151,7 @@ impl Preview {
             }
             text::preview_text(b, usize::MAX)
         } else {
-            super::frame::hex(&self.bytes)
+            super::frame::hex(self.bytes())
         };
         if cut {
             s.push('…');

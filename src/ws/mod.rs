@@ -43,7 +43,8 @@ pub struct WsConfig {
     /// Inflated size below which the ratio is not checked (default 1 MiB): small messages
     /// under context takeover legitimately inflate from a few bytes.
     pub inflate_ratio_floor: u64,
-    /// Message bytes kept for the `preview` (default 64).
+    /// Message bytes kept for the `preview` (default 64, at most
+    /// [`message::PREVIEW_MAX`]).
     pub preview_bytes: usize,
     /// Pings remembered per direction while awaiting their pong (default 64); older ones
     /// are forgotten and counted as unanswered.

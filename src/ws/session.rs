@@ -216,9 +216,7 @@ impl DirState {
         use crate::budget::{deque_bytes, vec_bytes};
         self.frame.as_ref().map_or(0, |f| vec_bytes(&f.control))
             + vec_bytes(&self.hunt)
-            + self.msg.as_ref().map_or(0, |m| {
-                m.preview.heap_bytes() + m.payload.as_ref().map_or(0, vec_bytes)
-            })
+            + self.msg.as_ref().map_or(0, |m| m.payload.as_ref().map_or(0, vec_bytes))
             + self.inflater.as_ref().map_or(0, Inflater::heap_bytes)
             // A ping's payload is at most 125 bytes: counted at that, not walked.
             + deque_bytes(&self.pings)
