@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use common::live::{self, Capture};
@@ -57,7 +57,97 @@ fn start_wsscope(port: u16, args: &[&str], env: Option<(&str, &Path)>) -> Option
 /// Writes what `lo` carries on `port` to a pcap file, as `tcpdump -i lo -w` would.
 struct PcapWriter {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<u64>,
+    /// The TCP connections seen to their end, by client port.
+    ended: Arc<(Mutex<BTreeMap<u16, Teardown>>, Condvar)>,
+    /// Packets written, and packets the kernel dropped (libpcap's counts).
+    thread: std::thread::JoinHandle<(u64, u64)>,
+}
+
+/// The writer's kernel ring. On `lo` every packet fills two slots of it (the copy
+/// going out and the one coming in; libpcap drops the outgoing one only when it
+/// reads the ring), and with whole packets a slot is 64 KiB: 8 MiB held 64 packets,
+/// fewer than the 68 to 74 of the resumed case's two connections, which pass in
+/// about 5 ms, so the kernel dropped the last ones whenever the writer thread did
+/// not run meanwhile (asleep between polls, or waiting for a core). 32 MiB, as
+/// wsscope's own live capture, holds 256: every packet of any case here, however
+/// late the thread reads them.
+const PCAP_RING_BYTES: i32 = 32 << 20;
+
+/// One TCP segment of the exchange, as the pcap writer sees it.
+struct Segment {
+    client_port: u16,
+    /// 0 sent by the client, 1 by the server.
+    from: usize,
+    flags: u8,
+    seq: u32,
+    ack: u32,
+    /// Payload bytes.
+    len: u32,
+}
+
+impl Segment {
+    /// An IPv4 TCP packet on `lo` (Ethernet framing) to or from `server_port`.
+    fn parse(frame: &[u8], server_port: u16) -> Option<Segment> {
+        let ip = frame.get(14..)?;
+        if frame.get(12..14)? != [0x08, 0x00] || ip.first()? >> 4 != 4 || *ip.get(9)? != 6 {
+            return None;
+        }
+        let ip_len = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
+        let tcp = ip.get(usize::from(ip[0] & 0x0f) * 4..)?;
+        let tcp_len = ip_len.checked_sub(usize::from(ip[0] & 0x0f) * 4)?;
+        let be16 = |i: usize| Some(u16::from_be_bytes([*tcp.get(i)?, *tcp.get(i + 1)?]));
+        let be32 = |i: usize| Some(u32::from_be_bytes(tcp.get(i..i + 4)?.try_into().ok()?));
+        let (src, dst) = (be16(0)?, be16(2)?);
+        let (client_port, from) = match (src == server_port, dst == server_port) {
+            (false, true) => (src, 0),
+            (true, false) => (dst, 1),
+            _ => return None,
+        };
+        Some(Segment {
+            client_port,
+            from,
+            flags: *tcp.get(13)?,
+            seq: be32(4)?,
+            ack: be32(8)?,
+            len: u32::try_from(tcp_len.checked_sub(usize::from(tcp.get(12)? >> 4) * 4)?).ok()?,
+        })
+    }
+}
+
+/// How far one TCP connection has come to its end.
+#[derive(Debug, Default)]
+struct Teardown {
+    /// FIN seen from the client, from the server.
+    fin: [bool; 2],
+    /// Once both FINs came: the side whose FIN came second (0 client, 1 server),
+    /// and the acknowledgment number that acknowledges it.
+    second_fin: Option<(usize, u32)>,
+    /// Its last packet seen: the ACK of the second FIN, or a RST.
+    ended: bool,
+}
+
+impl Teardown {
+    fn packet(&mut self, s: &Segment) {
+        const FIN: u8 = 0x01;
+        const RST: u8 = 0x04;
+        const ACK: u8 = 0x10;
+        if s.flags & RST != 0 {
+            self.ended = true;
+            return;
+        }
+        if s.flags & FIN != 0 {
+            self.fin[s.from] = true;
+            if self.fin == [true, true] && self.second_fin.is_none() {
+                // The FIN takes one sequence number, after the payload.
+                self.second_fin = Some((s.from, s.seq.wrapping_add(s.len).wrapping_add(1)));
+            }
+        }
+        if let Some((by, acked)) = self.second_fin {
+            if s.from != by && s.flags & ACK != 0 && s.ack == acked {
+                self.ended = true;
+            }
+        }
+    }
 }
 
 impl PcapWriter {
@@ -67,7 +157,7 @@ impl PcapWriter {
             .immediate_mode(true)
             // Loopback segments reach 64 KiB plus headers: nothing may be cut.
             .snaplen(262_144)
-            .buffer_size(8 << 20)
+            .buffer_size(PCAP_RING_BYTES)
             .open()
             .expect("wsscope could capture, so may this")
             // In immediate mode the read timeout does not apply: poll instead.
@@ -77,6 +167,8 @@ impl PcapWriter {
         let mut save = cap.savefile(path).unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let ended: Arc<(Mutex<BTreeMap<u16, Teardown>>, Condvar)> = Arc::default();
+        let seen = ended.clone();
         let thread = std::thread::spawn(move || {
             let mut n = 0;
             loop {
@@ -84,6 +176,14 @@ impl PcapWriter {
                     Ok(p) => {
                         save.write(&p);
                         n += 1;
+                        if let Some(s) = Segment::parse(p.data, port) {
+                            let mut conns = seen.0.lock().unwrap();
+                            let t = conns.entry(s.client_port).or_default();
+                            t.packet(&s);
+                            if t.ended {
+                                seen.1.notify_all();
+                            }
+                        }
                     }
                     Err(pcap::Error::TimeoutExpired) if flag.load(Ordering::Relaxed) => break,
                     Err(pcap::Error::TimeoutExpired) => {
@@ -93,15 +193,51 @@ impl PcapWriter {
                 }
             }
             save.flush().unwrap();
-            n
+            let stats = cap.stats().unwrap();
+            (n, u64::from(stats.dropped) + u64::from(stats.if_dropped))
         });
-        PcapWriter { stop, thread }
+        PcapWriter {
+            stop,
+            ended,
+            thread,
+        }
     }
 
-    /// Stops after the packets already captured; how many were written.
+    /// Waits until the writer has seen the end of the TCP connection from each of
+    /// `client_ports` (the ACK of its second FIN, or a RST): the last packet of the
+    /// exchange. wsscope's packet socket is handed the same packets as the
+    /// writer's, so its ring then holds them all too (and it reads what its ring
+    /// holds when stopped). Fails after `timeout`.
+    fn wait_ended(&self, client_ports: &[u16], timeout: Duration) {
+        let until = Instant::now() + timeout;
+        let (lock, cv) = &*self.ended;
+        let mut conns = lock.lock().unwrap();
+        while !client_ports
+            .iter()
+            .all(|p| conns.get(p).is_some_and(|t| t.ended))
+        {
+            let left = until.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "the pcap writer did not see the connections from {client_ports:?} end \
+                 within {timeout:?}: {conns:?}"
+            );
+            conns = cv.wait_timeout(conns, left).unwrap().0;
+        }
+    }
+
+    /// Stops after the packets already captured; how many were written. The kernel
+    /// must have dropped none: a pcap missing packets tells another story than the
+    /// live capture, and the comparison would blame wsscope.
     fn finish(self) -> u64 {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().unwrap()
+        let (written, dropped) = self.thread.join().unwrap();
+        assert_eq!(
+            dropped, 0,
+            "the pcap writer's kernel ring overflowed: {dropped} packet copies dropped, \
+             {written} packets written"
+        );
+        written
     }
 }
 
@@ -491,9 +627,15 @@ fn run_case(case: Case, salt: u32, keylog_by_env: bool) {
     let started = Instant::now();
     let views = rt.block_on(talk(&case, port, &keylog));
     let talked = started.elapsed();
-    // Let the last packets reach the capture, and wsscope read the key log again.
-    std::thread::sleep(Duration::from_millis(1500));
-    let live = capture.stop_events();
+    // The last packets reach the captures. wsscope then needs no more time: when
+    // stopped it reads what its ring holds and looks at the key log once more.
+    let ports: Vec<u16> = views.iter().map(|v| v.client_port).collect();
+    writer.wait_ended(&ports, Duration::from_secs(10));
+    let (out, err) = capture.stop();
+    // wsscope's ring is as big as the writer's; if it overflowed all the same, say
+    // so rather than let the comparison below blame the decoders.
+    assert!(!err.contains("libpcap dropped"), "live: {err}");
+    let live = live::ndjson(&out);
     let written = writer.finish();
     assert!(written > 20, "{written} packets written");
     eprintln!(
