@@ -186,9 +186,16 @@ impl Keys {
             return;
         };
         let mut found = 0;
+        let mut big_endian = false;
         loop {
+            if crate::capture::short_block(reader.data(), big_endian) {
+                break; // damage (pcap-parser would overflow on it)
+            }
             match reader.next() {
                 Ok((used, block)) => {
+                    if let PcapBlockOwned::NG(Block::SectionHeader(shb)) = &block {
+                        big_endian = shb.big_endian();
+                    }
                     if let PcapBlockOwned::NG(Block::DecryptionSecrets(dsb)) = block {
                         match self.log.add_dsb_secrets(dsb.secrets_type.0, dsb.data) {
                             Ok(bad) => {
@@ -255,6 +262,30 @@ fn dsb_error(e: DsbError) -> String {
 mod tests {
     use super::*;
     use std::io::Write;
+
+    /// A pcapng block declaring under 12 bytes (a Process Information Block
+    /// passes pcap-parser's own check from 4) ends the search for embedded
+    /// secrets: pcap-parser 0.17 would subtract 12 from its length and overflow.
+    #[test]
+    fn a_pcapng_block_shorter_than_12_bytes_ends_the_dsb_search() {
+        let path = std::env::temp_dir().join(format!(
+            "wsscope-keys-short-block-{}.pcapng",
+            std::process::id()
+        ));
+        for len in 4u32..12 {
+            let mut file = Vec::new();
+            for x in [0x0a0d_0d0a, 28, 0x1a2b_3c4d, 1, u32::MAX, u32::MAX, 28] {
+                file.extend_from_slice(&x.to_le_bytes());
+            }
+            for x in [0x8000_0001, len, 0] {
+                file.extend_from_slice(&x.to_le_bytes());
+            }
+            std::fs::write(&path, &file).unwrap();
+            let keys = Keys::load(None, path.to_str(), false).unwrap();
+            assert!(keys.shared().is_empty(), "length {len}");
+        }
+        let _ = std::fs::remove_file(&path);
+    }
 
     /// A TLS 1.3 session's secrets come in several lines: a look between them must
     /// still report the later ones (it once counted sessions, and missed them).

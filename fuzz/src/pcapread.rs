@@ -38,6 +38,23 @@ pub fn for_each_packet(file: &[u8], mut f: impl FnMut(i32, Timestamp, &[u8])) {
     let mut be = shb.big_endian();
     let mut ifaces: Vec<(Linktype, u64)> = Vec::new();
     loop {
+        // A block length under 12 (other than a section header's, checked against
+        // its 28 bytes) overflows in pcap-parser 0.17, as in the binary's reader.
+        let short = match (i.get(..4), i.get(4..8)) {
+            (Some(kind), Some(len)) => {
+                let len: [u8; 4] = len.try_into().unwrap();
+                let len = if be {
+                    u32::from_be_bytes(len)
+                } else {
+                    u32::from_le_bytes(len)
+                };
+                kind != [0x0a, 0x0d, 0x0d, 0x0a] && len < 12
+            }
+            _ => false,
+        };
+        if short {
+            break;
+        }
         let r: nom::IResult<_, _, _> = if be {
             pcap_parser::parse_block_be(i)
         } else {

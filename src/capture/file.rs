@@ -757,6 +757,12 @@ impl Format {
                 Ok((rest, PcapBlockOwned::Legacy(b)))
             }
             Format::Ng { big_endian } => {
+                if short_block(i, *big_endian) {
+                    return Err(pcap_parser::nom::Err::Error(PcapError::NomError(
+                        i,
+                        pcap_parser::nom::error::ErrorKind::Verify,
+                    )));
+                }
                 let (rest, b) = if *big_endian {
                     pcap_parser::pcapng::parse_block_be(i)?
                 } else {
@@ -769,6 +775,25 @@ impl Format {
             }
         }
     }
+}
+
+/// pcapng: whether the block at the start of `i` (not a section header, which
+/// pcap-parser checks against its own 28 bytes) declares a length under the 12
+/// bytes every block has. pcap-parser 0.17 checks a length only against the
+/// block type's fixed header (4 bytes for a Process Information Block), then
+/// takes `length - 12` bytes: under 12 that subtraction overflows (a panic with
+/// overflow checks, a 4 GiB block wanted without). Shared by `keys.rs`.
+pub(crate) fn short_block(i: &[u8], big_endian: bool) -> bool {
+    let (Some(kind), Some(len)) = (i.get(..4), i.get(4..8)) else {
+        return false;
+    };
+    let len: [u8; 4] = len.try_into().unwrap_or_default();
+    let len = if big_endian {
+        u32::from_be_bytes(len)
+    } else {
+        u32::from_le_bytes(len)
+    };
+    kind != [0x0a, 0x0d, 0x0d, 0x0a] && len < 12
 }
 
 /// pcap-parser's fault, in a few words (its Debug form would list the bytes).

@@ -386,3 +386,45 @@ fn a_pcapng_block_whose_packet_runs_past_it_is_damage_where_it_is() {
     let (got, end) = read_all(FastFile::open(&t.0).unwrap());
     assert_eq!((got.len(), end), (4, None));
 }
+
+/// A pcapng Process Information Block (type 0x8000_0001) of `len` bytes, its
+/// fixed 4 bytes given (pcap-parser checks no more than those).
+fn pib(len: u32) -> Vec<u8> {
+    let mut v = Vec::new();
+    for x in [0x8000_0001, len] {
+        v.extend_from_slice(&x.to_le_bytes());
+    }
+    v.resize(12, 0);
+    v
+}
+
+#[test]
+fn a_pcapng_block_shorter_than_12_bytes_is_damage_not_an_overflow() {
+    // pcap-parser 0.17 took `length - 12` bytes of a block whose length passed
+    // only its type's own header check (4 bytes for this type): a panic with
+    // overflow checks, a 4 GiB record (RecordTooLong) without. Found by the
+    // `wire` fuzz target; its input first, then the block after a packet, then
+    // alone, for every length under 12 it allows.
+    let found: [u8; 75] = [
+        0x0a, 0x0d, 0x0d, 0x0a, 0x1c, 0x00, 0x00, 0x00, 0x4d, 0x3c, 0x2b, 0x1a, 0x01, 0x40, 0x00,
+        0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x84, 0xff, 0x1c, 0x00, 0x01, 0x00, 0x01, 0x00,
+        0x00, 0x80, 0x05, 0x00, 0x00, 0x00, 0x0f, 0x00, 0x00, 0x9c, 0x00, 0x00, 0x1f, 0xff, 0xff,
+        0xff, 0xff, 0x01, 0x00, 0x00, 0x1c, 0xff, 0xff, 0xff, 0xff, 0x41, 0x00, 0x00, 0x04, 0x83,
+        0x50, 0x18, 0xfa, 0xf0, 0x5f, 0xaf, 0x00, 0x00, 0x9c, 0x00, 0x00, 0x1f, 0xff, 0xff, 0x00,
+    ];
+    let t = Temp::new(&found);
+    let (got, end) = read_all(FastFile::open(&t.0).unwrap());
+    assert!(got.is_empty());
+    assert!(matches!(end, Some(Damage::Malformed(_))), "{end:?}");
+    for len in 4..12 {
+        let t = Temp::new(&pcapng(&[epb(&[7; 60], 60), pib(len)]));
+        for size in [61, BATCH_BYTES] {
+            let (got, end) = read_all(FastFile::open_sized(&t.0, size).unwrap());
+            assert_eq!(got.len(), 1, "length {len} at {size}");
+            assert!(
+                matches!(end, Some(Damage::Malformed(_))),
+                "length {len} at {size}: {end:?}"
+            );
+        }
+    }
+}

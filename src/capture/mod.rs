@@ -9,6 +9,7 @@ mod file;
 use std::fmt;
 use std::path::Path;
 
+pub(crate) use file::short_block;
 pub use file::Batch;
 pub use file::Resume;
 use file::{FastFile, Read};
