@@ -15,8 +15,8 @@
 //!
 //! Each decoding thread holds two fifths of the memory budget and half the flow table
 //! (`--max-memory`, `--max-flows`): within them the rows are those of one pipeline;
-//! past them, which connections are ended early can differ. Batches go in rounds
-//! (about 1 MiB), at most [`ROUNDS_AHEAD`] + 1 of them not yet merged back.
+//! past them, which connections are ended early can differ. Each batch (about 2 MiB)
+//! is a round, at most [`ROUNDS_AHEAD`] + 1 of them not yet merged back.
 //!
 //! A connection whose packets do not all have the same outermost addresses (seen both
 //! in a tunnel and outside it, say) is split between the threads; packets the hash
@@ -41,7 +41,7 @@ use crate::capture::{Batch, Damage, Source};
 
 /// Decoding threads.
 pub const SHARDS: usize = 2;
-/// Rounds handed over and not yet merged back, at most (one more waits to be).
+/// Rounds (batches) handed over and not yet merged back, at most (one more waits to be).
 const ROUNDS_AHEAD: usize = 2;
 
 /// Where the merged rows and warnings go.
@@ -65,17 +65,9 @@ struct Part {
     len: usize,
 }
 
-/// Batches gathered into one round, at most (each round costs both decoding threads
-/// a wake-up and the merge a pass).
-const ROUND_BATCHES: usize = 4;
-/// Packet bytes gathered into one round, at most (a batch can hold a 16 MiB record).
-const ROUND_BYTES: usize = 1 << 20;
-/// Packets gathered into one round, at most.
-const ROUND_PACKETS: usize = 8192;
-
 enum Work {
-    /// Batches for every decoding thread, each taking its own packets of them.
-    Round(Vec<Part>),
+    /// A batch for every decoding thread, each taking its own packets of it.
+    Round(Part),
     /// The end of the input: end the connections still open.
     Finish { packets: u64, last_ts: Timestamp },
 }
@@ -134,27 +126,25 @@ fn decode(me: usize, shards: usize, cfg: Config, work: Receiver<Work>, done: Syn
     while let Ok(w) = work.recv() {
         let mut out = Done::default();
         match w {
-            Work::Round(parts) => {
-                for part in &parts {
-                    for i in 0..part.len {
-                        if part.batch.key(i) % shards != me {
-                            continue;
-                        }
-                        let Some((linktype, ts, data)) = part.batch.packet(i) else {
-                            break;
-                        };
-                        let pkt = part.first + i as u64;
-                        let before = analyzer.conns_seen();
-                        sink.pkt = pkt;
-                        // Numbered as in the whole file.
-                        analyzer.set_packets(pkt.saturating_sub(1));
-                        analyzer.packet(linktype, ts, data, &mut sink);
-                        out.opened
-                            .extend((before..analyzer.conns_seen()).map(|c| (pkt, c)));
+            Work::Round(part) => {
+                for i in 0..part.len {
+                    if part.batch.key(i) % shards != me {
+                        continue;
                     }
+                    let Some((linktype, ts, data)) = part.batch.packet(i) else {
+                        break;
+                    };
+                    let pkt = part.first + i as u64;
+                    let before = analyzer.conns_seen();
+                    sink.pkt = pkt;
+                    // Numbered as in the whole file.
+                    analyzer.set_packets(pkt.saturating_sub(1));
+                    analyzer.packet(linktype, ts, data, &mut sink);
+                    out.opened
+                        .extend((before..analyzer.conns_seen()).map(|c| (pkt, c)));
                 }
-                // Let go before saying so: the batches' buffers can then be reused.
-                drop(parts);
+                // Let go before saying so: the batch's buffer can then be reused.
+                drop(part);
             }
             Work::Finish { packets, last_ts } => {
                 sink.pkt = packets;
@@ -208,71 +198,51 @@ pub fn stats(
             from.push(done_rx);
         }
         let mut merge = Merge::new(cfg.budget.limit(), cfg.tcp.max_flows);
-        // The rounds being decoded (their batches given back to the reader once
-        // merged), and the batches gathered for the next.
-        let mut held: VecDeque<Vec<Arc<Batch>>> = VecDeque::new();
-        let mut gathered: Vec<Arc<Batch>> = Vec::new();
-        let mut parts: Vec<(u64, usize)> = Vec::new();
+        // The batches being decoded (given back to the reader once merged).
+        let mut held: VecDeque<Arc<Batch>> = VecDeque::new();
         let (mut packets, mut last_ts, mut damage) = (0u64, Timestamp::default(), None);
-        let (mut round_packets, mut round_bytes) = (0usize, 0usize);
         let mut ended = false;
         // A decoding thread is gone (it failed): nothing more is read or written.
         let mut failed = false;
         while !ended && !failed {
-            // Stopped: what is gathered is still decoded.
+            // Stopped: what was handed over is still decoded.
             let next = if stop.load(Ordering::Relaxed) || out.broken() {
                 None
             } else {
                 source.next_batch()
             };
-            match next {
-                Some(batch) => {
-                    let left = count.map_or(usize::MAX, |c| {
-                        usize::try_from(c.saturating_sub(packets)).unwrap_or(usize::MAX)
-                    });
-                    let len = batch.len().min(left);
-                    if let Some((_, ts, _)) = len.checked_sub(1).and_then(|i| batch.packet(i)) {
-                        last_ts = ts;
-                    }
-                    parts.push((packets + 1, len));
-                    packets += len as u64;
-                    round_packets += len;
-                    round_bytes += batch.bytes();
-                    if count.is_some_and(|c| packets >= c) {
-                        // Stopped at `-c N`: what follows, damage or not, is not read.
-                        ended = true;
-                    } else if let Some(why) = batch.end() {
-                        damage = why;
-                        ended = true;
-                    }
-                    gathered.push(batch);
-                }
-                None => ended = true,
-            }
-            let full = gathered.len() >= ROUND_BATCHES
-                || round_packets >= ROUND_PACKETS
-                || round_bytes >= ROUND_BYTES;
-            if gathered.is_empty() || !(full || ended) {
+            let Some(batch) = next else {
+                ended = true;
                 continue;
+            };
+            let left = count.map_or(usize::MAX, |c| {
+                usize::try_from(c.saturating_sub(packets)).unwrap_or(usize::MAX)
+            });
+            let len = batch.len().min(left);
+            if let Some((_, ts, _)) = len.checked_sub(1).and_then(|i| batch.packet(i)) {
+                last_ts = ts;
+            }
+            let first = packets + 1;
+            packets += len as u64;
+            if count.is_some_and(|c| packets >= c) {
+                // Stopped at `-c N`: what follows, damage or not, is not read.
+                ended = true;
+            } else if let Some(why) = batch.end() {
+                damage = why;
+                ended = true;
             }
             for t in &to {
-                let round = gathered
-                    .iter()
-                    .zip(&parts)
-                    .map(|(b, &(first, len))| Part {
-                        batch: b.clone(),
-                        first,
-                        len,
-                    })
-                    .collect();
-                let _ = t.send(Work::Round(round));
+                let part = Part {
+                    batch: batch.clone(),
+                    first,
+                    len,
+                };
+                let _ = t.send(Work::Round(part));
             }
-            held.push_back(std::mem::take(&mut gathered));
-            parts.clear();
-            (round_packets, round_bytes) = (0, 0);
+            held.push_back(batch);
             if held.len() > ROUNDS_AHEAD {
                 failed = !merge.round(&from, false, out);
-                for b in held.pop_front().unwrap_or_default() {
+                if let Some(b) = held.pop_front() {
                     source.give_back(b);
                 }
             }
