@@ -62,6 +62,13 @@ pub enum Read {
 /// than 256 KiB made `stats` on the chat workload 0.96x the raw read instead of
 /// 0.82x (paired runs; 4 MiB gained nothing more), and left small frames as they were.
 const BATCH_BYTES: usize = 2 << 20;
+/// The packets of one batch, at most: a batch of tiny packets (a SYN flood's) stops
+/// here, so that what a batch holds, its records and, in `stats`, what its packets
+/// make the decoding threads hand back at once, stays bounded by packets as well as
+/// by bytes (2 MiB of SYNs is 30,000 connections begun).
+const BATCH_PACKETS: usize = 8192;
+/// The least a batch reads while packets, not bytes, end batches.
+const MIN_READ: usize = 64 << 10;
 /// The bytes read into each batch of a file opened at a packet (the view decoding
 /// what is on screen again): a screen's packets, not a long read ahead.
 const RESUME_BATCH_BYTES: usize = 256 << 10;
@@ -227,6 +234,7 @@ impl FastFile {
             header_changed: false,
             keyed: Arc::new(AtomicBool::new(false)),
             batch_bytes,
+            target: batch_bytes,
         };
         let mut first = vec![0; FIRST_READ];
         let mut filled = 0;
@@ -386,8 +394,12 @@ struct Parser {
     header_changed: bool,
     /// Records are to be keyed (see [`Record::key`]).
     keyed: Arc<AtomicBool>,
-    /// The bytes of the file a batch takes (see [`BATCH_BYTES`]).
+    /// The bytes of the file a batch takes, at most (see [`BATCH_BYTES`]).
     batch_bytes: usize,
+    /// The bytes the next batch reads: `batch_bytes`, less while batches end at
+    /// [`BATCH_PACKETS`] (about what that many packets took last), so that the bytes
+    /// read past the last packet and carried to the next batch stay few.
+    target: usize,
 }
 
 /// Where a stream's bytes are in the file: the header blocks read first (a
@@ -471,8 +483,15 @@ impl Parser {
                 self.failed = true;
             }
             let buffer = &batch.data[..filled];
-            let limit = cursor.max(self.batch_bytes);
-            match self.parse(buffer, &mut batch.records, batch.keyed, &mut cursor, limit) {
+            let limit = cursor.max(self.target);
+            let stop = self.parse(buffer, &mut batch.records, batch.keyed, &mut cursor, limit);
+            self.target = if batch.records.len() >= BATCH_PACKETS {
+                cursor.max(MIN_READ)
+            } else {
+                self.target.saturating_add(self.target / 4)
+            }
+            .min(self.batch_bytes);
+            match stop {
                 Stop::End(how) => {
                     batch.then = Some(match how {
                         Read::End | Read::Damaged(Damage::EndsInsideRecord) if self.failed => {
@@ -510,8 +529,8 @@ impl Parser {
     /// was read, so that a record's claimed length is not allocated before its
     /// bytes exist.
     fn room(&self, have: usize) -> usize {
-        let grown = have.max(self.batch_bytes).saturating_mul(2);
-        self.want.min(grown).max(self.batch_bytes).max(have)
+        let grown = have.max(self.target).saturating_mul(2);
+        self.want.min(grown).max(self.target).max(have)
     }
 
     /// Reads until `data` is full or the stream ends.
@@ -541,7 +560,7 @@ impl Parser {
     ) -> Stop {
         let base = buffer.as_ptr() as usize;
         loop {
-            if *cursor >= limit {
+            if *cursor >= limit || records.len() >= BATCH_PACKETS {
                 return Stop::Full;
             }
             let rest = &buffer[*cursor..];

@@ -428,3 +428,29 @@ fn a_pcapng_block_shorter_than_12_bytes_is_damage_not_an_overflow() {
         }
     }
 }
+
+#[test]
+fn a_batch_of_tiny_packets_ends_at_its_packet_bound_and_reads_on_alike() {
+    // 20,000 records of 40 bytes: far under a batch's bytes, over its packets.
+    let records: Vec<Vec<u8>> = (0..20_000u32).map(|i| i.to_le_bytes().repeat(10)).collect();
+    let t = Temp::new(&pcap(&records, |n| n as u32));
+    for size in [4099, BATCH_BYTES] {
+        let mut f = FastFile::open_sized(&t.0, size).unwrap();
+        let (mut got, mut most) = (Vec::new(), 0);
+        while let Some(b) = f.next_batch() {
+            most = most.max(b.len());
+            got.extend((0..b.len()).map(|i| b.packet(i).unwrap().2.to_vec()));
+            let end = b.end();
+            f.give_back(b);
+            if let Some(end) = end {
+                assert_eq!(end, None, "at {size}");
+                break;
+            }
+        }
+        assert!(got == records, "at {size}: {} packets", got.len());
+        assert!(most <= BATCH_PACKETS, "at {size}: {most}");
+    }
+    // The batch of the default size is full of packets, not of bytes.
+    let mut f = FastFile::open(&t.0).unwrap();
+    assert_eq!(f.next_batch().map(|b| b.len()), Some(BATCH_PACKETS));
+}
