@@ -59,8 +59,8 @@ pub enum Read {
 /// The bytes of the file read into one batch (more only for a record larger than
 /// that, up to [`MAX_RECORD`]). Each batch costs the thread that takes it a wake-up
 /// (and `stats`' two decoding threads one each, and the merge a pass): 2 MiB rather
-/// than 256 KiB made `stats` on the chat workload 0.96x the raw read instead of
-/// 0.82x (paired runs; 4 MiB gained nothing more), and left small frames as they were.
+/// than 256 KiB took `stats` on the chat workload to 0.85x the wall time (paired
+/// runs; 4 MiB gained nothing more) and left small frames as they were.
 const BATCH_BYTES: usize = 2 << 20;
 /// The packets of one batch, at most: a batch of tiny packets (a SYN flood's) stops
 /// here, so that what a batch holds, its records and, in `stats`, what its packets
