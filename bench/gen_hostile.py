@@ -13,9 +13,11 @@ SHAPE is one of:
               without FIN) and never finished: held while whole payloads are kept
   ws-deflate  N WebSocket connections with permessage-deflate, each direction sending one
               compressed message of B bytes: the inflate state (window) of each is kept
+  iface-flood a pcapng file: N times a new interface and one SYN on it (every packet
+              after new header blocks: what a reader keeps to start again there)
 
-Defaults: N = 300000 for syn-flood, 4000 otherwise; B = 48 KiB. Packets are LINKTYPE_RAW
-(IPv4 headers first), deterministic (no clock, no random source), streamed to the file.
+Defaults: N = 300000 for syn-flood and iface-flood, 4000 otherwise; B = 48 KiB. Packets
+are LINKTYPE_RAW (IPv4 headers first), deterministic (no clock, no random source), streamed to the file.
 bench/hostile_mem.sh measures wsscope's peak memory on each shape.
 """
 import argparse
@@ -64,6 +66,44 @@ class Writer:
 
     def close(self):
         self.f.close()
+
+
+class NgWriter(Writer):
+    """pcapng: a section header, then interfaces and enhanced packet blocks."""
+
+    def __init__(self, path):
+        self.f = open(path, "wb")
+        self.f.write(struct.pack("<IIIHHqI", 0x0A0D0D0A, 28, 0x1A2B3C4D, 1, 0, -1, 28))
+        self.t = T0_US
+        self.ip_id = 0
+        self.packets = 0
+        self.ifaces = 0
+
+    def interface(self):
+        self.f.write(struct.pack("<IIHHII", 1, 20, 101, 0, 262144, 20))
+        self.ifaces += 1
+
+    def packet(self, src, sport, dst, dport, seq, ack, flags, data=b""):
+        # The classic record written to a buffer, then wrapped as a block on the last
+        # interface.
+        f, self.f = self.f, _Buffer()
+        Writer.packet(self, src, sport, dst, dport, seq, ack, flags, data)
+        record, self.f = self.f.data, f
+        _, _, caplen, _ = struct.unpack("<IIII", record[:16])
+        pkt = record[16:]
+        padded = pkt + bytes(-len(pkt) % 4)
+        size = 32 + len(padded)
+        self.f.write(struct.pack("<IIIIIII", 6, size, self.ifaces - 1, self.t >> 32,
+                                 self.t & 0xFFFFFFFF, caplen, caplen))
+        self.f.write(padded + struct.pack("<I", size))
+
+
+class _Buffer:
+    def __init__(self):
+        self.data = b""
+
+    def write(self, b):
+        self.data += b
 
 
 class Conn:
@@ -137,6 +177,12 @@ def syn_flood(w, n, _b):
         Conn(w, i).syn()
 
 
+def iface_flood(w, n, _b):
+    for i in range(n):
+        w.interface()
+        Conn(w, i).syn()
+
+
 def http_heads(w, n, b):
     for i in range(n):
         conn = Conn(w, i)
@@ -193,6 +239,7 @@ SHAPES = {
     "ooo": ooo,
     "ws-half": ws_half,
     "ws-deflate": ws_deflate,
+    "iface-flood": iface_flood,
 }
 
 
@@ -203,8 +250,8 @@ def main():
     ap.add_argument("--conns", type=int)
     ap.add_argument("--bytes", type=int, default=48 * 1024)
     a = ap.parse_args()
-    n = a.conns if a.conns is not None else (300_000 if a.shape == "syn-flood" else 4000)
-    w = Writer(a.out)
+    n = a.conns if a.conns is not None else (300_000 if "flood" in a.shape else 4000)
+    w = NgWriter(a.out) if a.shape == "iface-flood" else Writer(a.out)
     SHAPES[a.shape](w, n, a.bytes)
     w.close()
     print(f"{a.out}: {a.shape}, {n} connections, {w.packets} packets")

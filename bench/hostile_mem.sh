@@ -20,6 +20,7 @@ CASES=(
   "ooo 400 524288"
   "ws-half 400 524288"
   "ws-deflate 65536 64"
+  "iface-flood 300000 0"
 )
 printf '%-12s %8s %9s %14s %14s %14s\n' shape conns MiB_file stats_MiB/s print_MiB/s json_MiB/s
 for c in "${CASES[@]}"; do

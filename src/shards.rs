@@ -15,8 +15,8 @@
 //!
 //! Each decoding thread holds two fifths of the memory budget and half the flow table
 //! (`--max-memory`, `--max-flows`): within them the rows are those of one pipeline;
-//! past them, which connections are ended early can differ. Each batch (about 2 MiB)
-//! is a round, at most [`ROUNDS_AHEAD`] + 1 of them not yet merged back.
+//! past them, which connections are ended early can differ. Each batch (2 MiB of the
+//! file or 8192 packets) is a round, at most [`ROUNDS_AHEAD`] + 1 of them not yet merged back.
 //!
 //! A connection whose packets do not all have the same outermost addresses (seen both
 //! in a tunnel and outside it, say) is split between the threads; packets the hash

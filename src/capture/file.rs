@@ -73,8 +73,10 @@ const MIN_READ: usize = 64 << 10;
 /// what is on screen again): a screen's packets, not a long read ahead.
 const RESUME_BATCH_BYTES: usize = 256 << 10;
 /// Batches ready and waiting (besides the one being read and the one being filled):
-/// the reader runs at most this far ahead, so memory stays about 8 MiB (more while
-/// `stats`' decoding threads hold whole batches: at most three more, see `shards`).
+/// the reader runs at most this far ahead, so its memory stays about 8 MiB: four
+/// buffers of [`BATCH_BYTES`] (one grown past twice that for a large record is let go
+/// once it is read), and the bytes carried between batches; `stats`' decoding threads
+/// hold at most three batches more, see `shards`.
 const BATCHES_AHEAD: usize = 2;
 
 /// One packet of a batch: where its bytes are in [`Batch::data`].
@@ -89,8 +91,30 @@ struct Record {
     end: usize,
     /// Where its record begins in the file.
     offset: u64,
-    /// The header blocks from this packet on, when they changed before it.
-    resume: Option<Box<Resume>>,
+    /// How the header blocks changed just before this packet, if they did.
+    resume: Option<Box<HeaderChange>>,
+}
+
+/// How the header blocks in force changed between two packets: only what changed,
+/// so that a file alternating interface blocks and packets costs memory in
+/// proportion to its length (a whole copy of the header per packet grew with its
+/// square: 288 MB for a 336 KB file of 6000 such pairs).
+#[derive(Default)]
+struct HeaderChange {
+    /// A new header (pcap) or section (pcapng) began: the blocks before are gone.
+    reset: bool,
+    /// The blocks added, in order.
+    added: Vec<(u64, u64)>,
+}
+
+impl HeaderChange {
+    /// `header` as it is after the change.
+    fn apply(self, header: &mut Resume) {
+        if self.reset {
+            header.header.clear();
+        }
+        header.header.extend(self.added);
+    }
 }
 
 /// Where a reader can start again in the middle of a file: the header blocks to
@@ -230,8 +254,7 @@ impl FastFile {
             pos: 0,
             ifaces: Vec::new(),
             places,
-            header: Resume::default(),
-            header_changed: false,
+            header: None,
             keyed: Arc::new(AtomicBool::new(false)),
             batch_bytes,
             target: batch_bytes,
@@ -340,7 +363,7 @@ impl FastFile {
                 self.last = (r.start, r.end);
                 self.offset = r.offset;
                 if let Some(h) = r.resume.take() {
-                    self.resume = *h;
+                    h.apply(&mut self.resume);
                 }
                 return Read::Packet(r.linktype, r.ts);
             }
@@ -388,17 +411,17 @@ struct Parser {
     ifaces: Vec<Iface>,
     /// Where the stream's bytes are in the file.
     places: Places,
-    /// The file's header blocks in force.
-    header: Resume,
-    /// They changed since the last packet.
-    header_changed: bool,
+    /// How the file's header blocks changed since the last packet.
+    header: Option<HeaderChange>,
     /// Records are to be keyed (see [`Record::key`]).
     keyed: Arc<AtomicBool>,
     /// The bytes of the file a batch takes, at most (see [`BATCH_BYTES`]).
     batch_bytes: usize,
     /// The bytes the next batch reads: `batch_bytes`, less while batches end at
     /// [`BATCH_PACKETS`] (about what that many packets took last), so that the bytes
-    /// read past the last packet and carried to the next batch stay few.
+    /// read past the last packet and carried to the next batch stay few; it grows
+    /// back by a quarter at each parse that packets did not end (never past
+    /// `batch_bytes`).
     target: usize,
 }
 
@@ -445,7 +468,7 @@ impl Parser {
             batch.records.clear();
             batch.then = None;
             batch.keyed = self.keyed.load(Ordering::Relaxed);
-            if batch.data.len() > 4 * self.batch_bytes {
+            if batch.data.len() > 2 * self.batch_bytes {
                 // Grown for one large record: back to the usual size.
                 batch.data = Vec::new();
             }
@@ -467,7 +490,7 @@ impl Parser {
         }
         batch.data[..carried].copy_from_slice(&self.carry);
         self.carry.clear();
-        if self.carry.capacity() > 4 * self.batch_bytes {
+        if self.carry.capacity() > 2 * self.batch_bytes {
             // Held for one large record: not kept for the rest of the file.
             self.carry = Vec::new();
         }
@@ -524,10 +547,10 @@ impl Parser {
         }
     }
 
-    /// The buffer size for a batch that holds `have` bytes already: a batch's
-    /// worth, more for a record that needs more (`want`), but at most twice what
-    /// was read, so that a record's claimed length is not allocated before its
-    /// bytes exist.
+    /// The buffer size for a batch that holds `have` bytes already: the bytes the
+    /// batch reads (`target`), more for a record that needs more (`want`), but at
+    /// most twice the larger of those two, so that a record's claimed length is not
+    /// allocated before its bytes exist.
     fn room(&self, have: usize) -> usize {
         let grown = have.max(self.target).saturating_mul(2);
         self.want.min(grown).max(self.target).max(have)
@@ -603,8 +626,7 @@ impl Parser {
             match self.packet(block, at, used) {
                 Ok(Some((linktype, ts, data))) => {
                     let start = (data.as_ptr() as usize).wrapping_sub(base);
-                    let resume = std::mem::take(&mut self.header_changed)
-                        .then(|| Box::new(self.header.clone()));
+                    let resume = self.header.take().map(Box::new);
                     records.push(Record {
                         linktype,
                         ts,
@@ -635,8 +657,10 @@ impl Parser {
     ) -> Result<Option<Packet<'a>>, Damage> {
         Ok(match block {
             PcapBlockOwned::LegacyHeader(h) => {
-                self.header.header = vec![(at, used as u64)];
-                self.header_changed = true;
+                self.header = Some(HeaderChange {
+                    reset: true,
+                    added: vec![(at, used as u64)],
+                });
                 let nanos = h.is_nanosecond_precision();
                 self.ifaces = vec![Iface {
                     linktype: h.network.0,
@@ -653,14 +677,18 @@ impl Parser {
                 })
             }
             PcapBlockOwned::NG(Block::SectionHeader(_)) => {
-                self.header.header = vec![(at, used as u64)];
-                self.header_changed = true;
+                self.header = Some(HeaderChange {
+                    reset: true,
+                    added: vec![(at, used as u64)],
+                });
                 self.ifaces.clear();
                 None
             }
             PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
-                self.header.header.push((at, used as u64));
-                self.header_changed = true;
+                self.header
+                    .get_or_insert_with(HeaderChange::default)
+                    .added
+                    .push((at, used as u64));
                 self.ifaces.push(Iface {
                     linktype: idb.linktype.0,
                     units: idb.ts_resolution().unwrap_or(1_000_000).max(1),

@@ -249,9 +249,10 @@ fn records_larger_than_a_batch_are_read_whole_and_absurd_ones_are_damage() {
             max_mib: MAX_RECORD >> 20
         })
     );
-    // A record claiming 15 MiB in a file of 700 KiB: its claim is not allocated
-    // before its bytes are read (a buffer grows to at most twice what was read).
-    let big = vec![7u8; 700 << 10];
+    // A record claiming 15 MiB in a file of 5 MiB (more than a batch reads): its
+    // claim is not allocated before its bytes are read (a buffer grows to at most
+    // twice what was read).
+    let big = vec![7u8; 5 << 20];
     let claim = |n: usize| if n > 60 { 15 << 20 } else { n as u32 };
     let t = Temp::new(&pcap(&[vec![1; 60], big], claim));
     let mut f = FastFile::open(&t.0).unwrap();
@@ -264,7 +265,8 @@ fn records_larger_than_a_batch_are_read_whole_and_absurd_ones_are_damage() {
         }
         f.give_back(b);
     }
-    assert!(largest <= 2 * (700 << 10) + BATCH_BYTES, "{largest}");
+    let file = std::fs::metadata(&t.0).unwrap().len() as usize;
+    assert!(largest > BATCH_BYTES && largest <= 2 * file, "{largest}");
 }
 
 #[test]
@@ -453,4 +455,42 @@ fn a_batch_of_tiny_packets_ends_at_its_packet_bound_and_reads_on_alike() {
     // The batch of the default size is full of packets, not of bytes.
     let mut f = FastFile::open(&t.0).unwrap();
     assert_eq!(f.next_batch().map(|b| b.len()), Some(BATCH_PACKETS));
+}
+
+#[test]
+fn header_blocks_between_packets_cost_memory_in_proportion_to_the_file() {
+    // A section, then 6000 times an interface and a packet on it: each packet's
+    // resume names every interface so far, but a batch holds only what changed.
+    let shb = pcapng(&[]);
+    let shb_len = u32::from_le_bytes(shb[4..8].try_into().unwrap()) as usize;
+    let (section, first_idb) = shb.split_at(shb_len);
+    let mut v = section.to_vec();
+    for i in 0..6000u32 {
+        v.extend_from_slice(first_idb);
+        let mut b = epb(&i.to_le_bytes().repeat(15), 60);
+        b[8..12].copy_from_slice(&i.to_le_bytes());
+        v.extend_from_slice(&b);
+    }
+    let t = Temp::new(&v);
+    let (got, end) = read_all(FastFile::open(&t.0).unwrap());
+    assert_eq!((got.len(), end), (6000, None));
+    // The 6000th packet's resume: the section and its 6000 interfaces.
+    assert_eq!(got[5999].4.header.len(), 6001);
+    assert_eq!(got[0].4.header.len(), 2);
+    let mut f = FastFile::open(&t.0).unwrap();
+    let mut held = 0;
+    while let Some(b) = f.next_batch() {
+        held += b
+            .records
+            .iter()
+            .filter_map(|r| r.resume.as_ref())
+            .map(|h| h.added.len())
+            .sum::<usize>();
+        let end = b.end();
+        f.give_back(b);
+        if end.is_some() {
+            break;
+        }
+    }
+    assert_eq!(held, 6001);
 }
