@@ -779,7 +779,7 @@ impl Format {
                 u32::from_le_bytes(b)
             })
         };
-        let be = if i.get(..4) == Some(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+        let be = if i.get(..4) == Some(&SECTION_HEADER[..]) {
             // A section header: its byte-order magic says.
             word(8, true)? == 0x1a2b_3c4d
         } else {
@@ -831,17 +831,14 @@ impl Format {
 /// takes `length - 12` bytes: under 12 that subtraction overflows (a panic with
 /// overflow checks, a 4 GiB block wanted without). Shared by `keys.rs`.
 pub(crate) fn short_block(i: &[u8], big_endian: bool) -> bool {
-    let (Some(kind), Some(len)) = (i.get(..4), i.get(4..8)) else {
-        return false;
-    };
-    let len: [u8; 4] = len.try_into().unwrap_or_default();
-    let len = if big_endian {
-        u32::from_be_bytes(len)
-    } else {
-        u32::from_le_bytes(len)
-    };
-    kind != [0x0a, 0x0d, 0x0d, 0x0a] && len < 12
+    i.get(..4) != Some(&SECTION_HEADER[..])
+        && Format::Ng { big_endian }
+            .block_len(i)
+            .is_some_and(|n| n < 12)
 }
+
+/// A pcapng section header block's type, in either byte order.
+const SECTION_HEADER: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 /// pcap-parser's fault, in a few words (its Debug form would list the bytes).
 fn malformed(e: &PcapError<&[u8]>) -> Damage {
