@@ -1487,9 +1487,9 @@ fn inflate_outcome(
             rule::INFLATE_RATIO_EXCEEDED,
             format!("A compressed {dir} {kind} message inflates {} bytes from {} compressed bytes, past the ratio bound; the rest of it is not inflated.", m.len, m.comp_seen),
         ),
-        (InflateStop::Corrupt(e), _) => {
+        (InflateStop::Corrupt, _) => {
             let why = if window_unknown { " (the decompression window was already lost: a gap, an earlier failure, or a capture begun mid-stream)" } else { "" };
-            (rule::DECOMPRESSION_FAILED, format!("A compressed {dir} {kind} message does not inflate after {} bytes of output: {e}{why}.", m.len))
+            (rule::DECOMPRESSION_FAILED, format!("A compressed {dir} {kind} message does not inflate after {} bytes of output: deflate decompression error{why}.", m.len))
         }
     })
 }
