@@ -27,10 +27,24 @@ fn read_all(mut f: FastFile) -> (Vec<Packet>, Option<Damage>) {
     }
 }
 
-/// Every packet's bytes through [`FastFile::next_batch`], and how it ended.
-fn read_batches(mut f: FastFile) -> (Vec<Vec<u8>>, Option<Damage>) {
-    let mut v = Vec::new();
+/// Every batch of `f` through [`FastFile::next_batch`], each shown to `look` and
+/// given back; how the file ended.
+fn each_batch(mut f: FastFile, mut look: impl FnMut(&Batch)) -> Option<Damage> {
     while let Some(b) = f.next_batch() {
+        look(&b);
+        let end = b.end();
+        f.give_back(b);
+        if let Some(end) = end {
+            return end;
+        }
+    }
+    None
+}
+
+/// Every packet's bytes through [`FastFile::next_batch`], and how it ended.
+fn read_batches(f: FastFile) -> (Vec<Vec<u8>>, Option<Damage>) {
+    let mut v = Vec::new();
+    let end = each_batch(f, |b| {
         for i in 0..b.len() {
             let (_, _, data) = b.packet(i).unwrap();
             assert_eq!(
@@ -39,12 +53,8 @@ fn read_batches(mut f: FastFile) -> (Vec<Vec<u8>>, Option<Damage>) {
             );
             v.push(data.to_vec());
         }
-        if let Some(end) = b.end() {
-            return (v, end);
-        }
-        f.give_back(b);
-    }
-    (v, None)
+    });
+    (v, end)
 }
 
 /// The packets' bytes as pcap-parser's streaming reader gives them.
@@ -255,16 +265,11 @@ fn records_larger_than_a_batch_are_read_whole_and_absurd_ones_are_damage() {
     let big = vec![7u8; 5 << 20];
     let claim = |n: usize| if n > 60 { 15 << 20 } else { n as u32 };
     let t = Temp::new(&pcap(&[vec![1; 60], big], claim));
-    let mut f = FastFile::open(&t.0).unwrap();
     let mut largest = 0;
-    while let Some(b) = f.next_batch() {
+    let end = each_batch(FastFile::open(&t.0).unwrap(), |b| {
         largest = largest.max(b.data.len());
-        if let Some(end) = b.end() {
-            assert_eq!(end, Some(Damage::EndsInsideRecord));
-            break;
-        }
-        f.give_back(b);
-    }
+    });
+    assert_eq!(end, Some(Damage::EndsInsideRecord));
     let file = std::fs::metadata(&t.0).unwrap().len() as usize;
     assert!(largest > BATCH_BYTES && largest <= 2 * file, "{largest}");
 }
@@ -437,18 +442,12 @@ fn a_batch_of_tiny_packets_ends_at_its_packet_bound_and_reads_on_alike() {
     let records: Vec<Vec<u8>> = (0..20_000u32).map(|i| i.to_le_bytes().repeat(10)).collect();
     let t = Temp::new(&pcap(&records, |n| n as u32));
     for size in [4099, BATCH_BYTES] {
-        let mut f = FastFile::open_sized(&t.0, size).unwrap();
         let (mut got, mut most) = (Vec::new(), 0);
-        while let Some(b) = f.next_batch() {
+        let end = each_batch(FastFile::open_sized(&t.0, size).unwrap(), |b| {
             most = most.max(b.len());
             got.extend((0..b.len()).map(|i| b.packet(i).unwrap().2.to_vec()));
-            let end = b.end();
-            f.give_back(b);
-            if let Some(end) = end {
-                assert_eq!(end, None, "at {size}");
-                break;
-            }
-        }
+        });
+        assert_eq!(end, None, "at {size}");
         assert!(got == records, "at {size}: {} packets", got.len());
         assert!(most <= BATCH_PACKETS, "at {size}: {most}");
     }
@@ -477,20 +476,14 @@ fn header_blocks_between_packets_cost_memory_in_proportion_to_the_file() {
     // The 6000th packet's resume: the section and its 6000 interfaces.
     assert_eq!(got[5999].4.header.len(), 6001);
     assert_eq!(got[0].4.header.len(), 2);
-    let mut f = FastFile::open(&t.0).unwrap();
     let mut held = 0;
-    while let Some(b) = f.next_batch() {
+    let end = each_batch(FastFile::open(&t.0).unwrap(), |b| {
         held += b
             .records
             .iter()
             .filter_map(|r| r.resume.as_ref())
             .map(|h| h.added.len())
             .sum::<usize>();
-        let end = b.end();
-        f.give_back(b);
-        if end.is_some() {
-            break;
-        }
-    }
-    assert_eq!(held, 6001);
+    });
+    assert_eq!((held, end), (6001, None));
 }
